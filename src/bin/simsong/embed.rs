@@ -1,0 +1,108 @@
+//! `simsong embed`: track embeddings of audio files, as CSV or .npy.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use rayon::prelude::*;
+
+use crate::progress::files_bar;
+
+#[derive(Args)]
+pub struct EmbedArgs {
+    /// Audio files (WAV, MP3, Ogg Vorbis, FLAC, AAC/M4A).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Output file: `.csv` (header `path,e0,…`) or `.npy` (float32 `[files, D]`, with the input
+    /// paths in `<out>.paths.txt`).
+    #[arg(long)]
+    out: PathBuf,
+    /// ONNX model.
+    #[arg(long, default_value = crate::DEFAULT_MODEL)]
+    model: PathBuf,
+}
+
+pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
+    let format = match args.out.extension().and_then(|e| e.to_str()) {
+        Some("csv") => "csv",
+        Some("npy") => "npy",
+        _ => bail!("--out must end in .csv or .npy"),
+    };
+    let engine = crate::load_engine(&args.model)?;
+    let bar = files_bar(args.files.len(), "embedding");
+    let results: Vec<_> = args
+        .files
+        .par_iter()
+        .map(|path| {
+            let r = engine.analyze_path(path).map(|a| a.embedding);
+            bar.inc(1);
+            r
+        })
+        .collect();
+    bar.finish_and_clear();
+
+    let mut rows = Vec::new();
+    let mut failed = 0;
+    for (path, result) in args.files.iter().zip(results) {
+        match result {
+            Ok(embedding) => rows.push((path.as_path(), embedding)),
+            Err(e) => {
+                failed += 1;
+                eprintln!("{}: {e}", path.display());
+            }
+        }
+    }
+    let dim = engine.model_metadata().embedding_dim;
+    match format {
+        "csv" => write_csv(&args.out, dim, &rows)?,
+        _ => write_npy(&args.out, dim, &rows)?,
+    }
+    eprintln!("wrote {} embeddings to {}", rows.len(), args.out.display());
+    if failed > 0 {
+        eprintln!("{failed} of {} files could not be embedded", args.files.len());
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_csv(out: &Path, dim: usize, rows: &[(&Path, Vec<f32>)]) -> anyhow::Result<()> {
+    let file = std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut w = std::io::BufWriter::new(file);
+    write!(w, "path")?;
+    for i in 0..dim {
+        write!(w, ",e{i}")?;
+    }
+    writeln!(w)?;
+    for (path, embedding) in rows {
+        write!(w, "{}", csv_field(&path.display().to_string()))?;
+        for v in embedding {
+            // Shortest representation that reads back to the same f32.
+            write!(w, ",{v}")?;
+        }
+        writeln!(w)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn write_npy(out: &Path, dim: usize, rows: &[(&Path, Vec<f32>)]) -> anyhow::Result<()> {
+    let flat: Vec<f32> = rows.iter().flat_map(|(_, e)| e.iter().copied()).collect();
+    let array = ndarray::Array2::from_shape_vec((rows.len(), dim), flat)?;
+    ndarray_npy::write_npy(out, &array).with_context(|| format!("cannot write {}", out.display()))?;
+    let mut paths_file = out.as_os_str().to_owned();
+    paths_file.push(".paths.txt");
+    let paths: String = rows.iter().map(|(p, _)| format!("{}\n", p.display())).collect();
+    std::fs::write(&paths_file, paths)?;
+    Ok(())
+}
+
+/// Quotes a CSV field when it holds a comma, quote or newline (RFC 4180).
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}

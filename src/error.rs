@@ -1,0 +1,71 @@
+//! The crate's error type: every failure a user can cause has a variant with a clear message.
+
+use thiserror::Error;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong between audio bytes and an embedding.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// The input holds no bytes at all.
+    #[error("the file is empty")]
+    EmptyInput,
+    /// The container or codec is not one we decode (WAV, MP3, Ogg Vorbis, FLAC, AAC/M4A).
+    #[error("unsupported or unrecognised audio format: {0}")]
+    UnsupportedFormat(String),
+    /// The data is recognised but cannot be decoded.
+    #[error("the audio data is corrupt: {0}")]
+    CorruptAudio(String),
+    /// Decoding worked but produced no samples.
+    #[error("the file contains no audio samples")]
+    NoAudio,
+    /// The audio is too quiet everywhere to say anything about it.
+    #[error("the audio is silent (peak level {peak_dbfs:.0} dBFS): nothing to compare")]
+    Silent {
+        /// Peak absolute sample level, in dB relative to full scale.
+        peak_dbfs: f32,
+    },
+    /// Sample rate, channel count or length outside what the product accepts.
+    #[error("unsupported audio: {0}")]
+    AbsurdAudio(String),
+    /// PCM handed in directly contains NaN or infinite samples.
+    #[error("the PCM contains {count} non-finite (NaN or infinite) samples, the first at index {first}")]
+    NonFiniteSamples {
+        /// Number of non-finite samples.
+        count: usize,
+        /// Index of the first one, in samples.
+        first: usize,
+    },
+    /// The resampler refused the conversion.
+    #[error("resampling failed: {0}")]
+    Resample(String),
+    /// Analysis numbers that this code cannot compute.
+    #[error("invalid analysis parameters: {0}")]
+    InvalidParams(String),
+    /// A model or an index was built with different analysis numbers.
+    #[error("{what} was built for different analysis numbers: expected {expected}, found {found}")]
+    ParamsMismatch {
+        /// What was loaded (e.g. "model foo.onnx").
+        what: String,
+        /// The numbers this build uses, as JSON.
+        expected: String,
+        /// The numbers found in the file, as JSON.
+        found: String,
+    },
+    /// The bytes are not a usable ONNX model for this product.
+    #[error("invalid model: {0}")]
+    InvalidModel(String),
+    /// Running the model failed.
+    #[error("model inference failed: {0}")]
+    Inference(String),
+    /// Reading a file failed (native only).
+    #[error("{path}: {source}")]
+    Io {
+        /// The path as given.
+        path: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,224 @@
+//! The whole front end: encoded bytes or PCM → mono at the analysis rate → log-mel → patches.
+
+use crate::audio::limits::{MAX_CHANNELS, MAX_DURATION_SECONDS, MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ};
+use crate::audio::{self, MonoSink, SourceInfo, StreamResampler, downmix_into};
+use crate::error::{Error, Result};
+use crate::mel::{MelAnalyzer, MelScale};
+use crate::params::AnalysisParams;
+use crate::patches::{MelOverview, OverviewBuilder, Patch, PatchSampler};
+
+/// Most patches analysed per track: 128 patches of ≈3 s cover 6.4 minutes at full density;
+/// longer tracks are sampled evenly (see [`PatchSampler`]) so time and memory stay bounded.
+pub const DEFAULT_MAX_PATCHES: usize = 128;
+
+/// Most columns of the display spectrogram ([`MelOverview`]).
+pub const DEFAULT_OVERVIEW_COLUMNS: usize = 2048;
+
+/// Peak level below which input counts as silence: −80 dBFS.
+pub const SILENCE_PEAK: f32 = 1e-4;
+
+/// What the front end extracts from one input.
+#[derive(Debug, Clone)]
+pub struct Features {
+    /// Model inputs in time order.
+    pub patches: Vec<Patch>,
+    /// A display-sized log-mel picture of the whole input.
+    pub overview: MelOverview,
+    /// Total log-mel frames of the input (one per hop).
+    pub n_frames: usize,
+    /// Peak absolute sample value after resampling (full scale = 1).
+    pub peak: f32,
+    /// What the decoder found.
+    pub source: SourceInfo,
+}
+
+impl Features {
+    /// Duration of the analysed audio, in seconds.
+    pub fn duration_seconds(&self) -> f64 {
+        self.source.duration_seconds()
+    }
+}
+
+/// Turns audio into [`Features`] with one set of [`AnalysisParams`].
+#[derive(Debug, Clone)]
+pub struct FrontEnd {
+    params: AnalysisParams,
+    max_patches: usize,
+    overview_columns: usize,
+}
+
+impl FrontEnd {
+    /// A front end for `params` (validated) with the default patch and overview limits.
+    pub fn new(params: AnalysisParams) -> Result<Self> {
+        params.validate()?;
+        Ok(FrontEnd { params, max_patches: DEFAULT_MAX_PATCHES, overview_columns: DEFAULT_OVERVIEW_COLUMNS })
+    }
+
+    /// Changes the most patches kept per track (at least 2).
+    pub fn with_max_patches(mut self, max_patches: usize) -> Self {
+        self.max_patches = max_patches.max(2);
+        self
+    }
+
+    /// The analysis numbers in use.
+    pub fn params(&self) -> &AnalysisParams {
+        &self.params
+    }
+
+    /// Features of an encoded file's contents (WAV, MP3, Ogg Vorbis, FLAC, AAC/M4A).
+    /// `extension` is a hint only.
+    pub fn features_from_bytes(&self, bytes: Vec<u8>, extension: Option<&str>) -> Result<Features> {
+        let mut pipeline = Pipeline::new(self)?;
+        let source = audio::decode_bytes(bytes, extension, &mut pipeline)?;
+        pipeline.finish(source)
+    }
+
+    /// Features of an audio file on disk, streamed from the file (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn features_from_path(&self, path: &std::path::Path) -> Result<Features> {
+        let io_err = |source| Error::Io { path: path.display().to_string(), source };
+        let file = std::fs::File::open(path).map_err(io_err)?;
+        if file.metadata().map_err(io_err)?.len() == 0 {
+            return Err(Error::EmptyInput);
+        }
+        let ext = path.extension().and_then(|e| e.to_str());
+        let mut pipeline = Pipeline::new(self)?;
+        let source = audio::decode_source(Box::new(file), ext, &mut pipeline)?;
+        pipeline.finish(source)
+    }
+
+    /// Features of interleaved PCM samples (full scale ±1) with `channels` channels at
+    /// `sample_rate_hz`.
+    pub fn features_from_pcm(&self, interleaved: &[f32], sample_rate_hz: u32, channels: usize) -> Result<Features> {
+        if !(MIN_SAMPLE_RATE_HZ..=MAX_SAMPLE_RATE_HZ).contains(&sample_rate_hz) {
+            return Err(Error::AbsurdAudio(format!(
+                "sample rate {sample_rate_hz} Hz is outside {MIN_SAMPLE_RATE_HZ}..={MAX_SAMPLE_RATE_HZ} Hz"
+            )));
+        }
+        if channels == 0 || channels > MAX_CHANNELS {
+            return Err(Error::AbsurdAudio(format!("{channels} channels (1..={MAX_CHANNELS} supported)")));
+        }
+        if interleaved.is_empty() {
+            return Err(Error::NoAudio);
+        }
+        if interleaved.len() % channels != 0 {
+            return Err(Error::AbsurdAudio(format!(
+                "{} samples is not a whole number of {channels}-channel frames",
+                interleaved.len()
+            )));
+        }
+        let bad = interleaved.iter().filter(|v| !v.is_finite()).count();
+        if bad > 0 {
+            let first = interleaved.iter().position(|v| !v.is_finite()).unwrap_or(0);
+            return Err(Error::NonFiniteSamples { count: bad, first });
+        }
+        let mut pipeline = Pipeline::new(self)?;
+        pipeline.start(sample_rate_hz, channels)?;
+        let mut mono = Vec::new();
+        // Feed in blocks so PCM takes the same streaming path as decoded files.
+        let block = 4096 * channels;
+        for piece in interleaved.chunks(block) {
+            downmix_into(piece, channels, &mut mono);
+            pipeline.push(&mono)?;
+        }
+        let frames = (interleaved.len() / channels) as u64;
+        let source = SourceInfo { codec: "pcm".into(), sample_rate_hz, channels, frames, decode_errors: 0 };
+        pipeline.finish(source)
+    }
+}
+
+/// Receives mono blocks at the source rate and runs them through resampling, mel and patching.
+struct Pipeline {
+    params: AnalysisParams,
+    resampler: Option<StreamResampler>,
+    mel: MelAnalyzer,
+    patches: PatchSampler,
+    overview: OverviewBuilder,
+    peak: f32,
+    frames_in: u64,
+    max_frames_in: u64,
+}
+
+impl Pipeline {
+    fn new(front: &FrontEnd) -> Result<Self> {
+        let p = front.params;
+        Ok(Pipeline {
+            params: p,
+            resampler: None,
+            mel: MelAnalyzer::new(&p, MelScale::Log)?,
+            patches: PatchSampler::new(p.n_mels, p.patch_frames, p.patch_hop_frames, front.max_patches),
+            overview: OverviewBuilder::new(p.n_mels, front.overview_columns),
+            peak: 0.0,
+            frames_in: 0,
+            max_frames_in: 0,
+        })
+    }
+
+    /// Hands analysis-rate samples to the mel analyser, and its frames on.
+    fn analyse(
+        mel: &mut MelAnalyzer,
+        patches: &mut PatchSampler,
+        overview: &mut OverviewBuilder,
+        peak: &mut f32,
+        block: &[f32],
+    ) {
+        *peak = block.iter().fold(*peak, |m, v| m.max(v.abs()));
+        mel.push(block, |frame| {
+            patches.push(frame);
+            overview.push(frame);
+        });
+    }
+
+    fn finish(mut self, source: SourceInfo) -> Result<Features> {
+        let Pipeline { resampler, mel, patches, overview, peak, .. } = &mut self;
+        if let Some(r) = resampler.as_mut() {
+            r.finish(|block| Self::analyse(mel, patches, overview, peak, block))?;
+        }
+        mel.finish(|frame| {
+            patches.push(frame);
+            overview.push(frame);
+        });
+        if self.frames_in == 0 {
+            return Err(Error::NoAudio);
+        }
+        if self.peak < SILENCE_PEAK {
+            let peak_dbfs = if self.peak > 0.0 { 20.0 * self.peak.log10() } else { f32::NEG_INFINITY };
+            return Err(Error::Silent { peak_dbfs });
+        }
+        let n_frames = self.patches.frames_seen();
+        Ok(Features {
+            patches: self.patches.finish(),
+            overview: self.overview.finish(),
+            n_frames,
+            peak: self.peak,
+            source,
+        })
+    }
+}
+
+impl MonoSink for Pipeline {
+    fn start(&mut self, sample_rate_hz: u32, _channels: usize) -> Result<()> {
+        self.resampler = Some(StreamResampler::new(sample_rate_hz, self.params.sample_rate_hz)?);
+        self.max_frames_in = (MAX_DURATION_SECONDS * f64::from(sample_rate_hz)) as u64;
+        Ok(())
+    }
+
+    fn push(&mut self, mono: &[f32]) -> Result<()> {
+        self.frames_in += mono.len() as u64;
+        if self.frames_in > self.max_frames_in {
+            return Err(Error::AbsurdAudio(format!(
+                "the audio is longer than {} hours",
+                MAX_DURATION_SECONDS / 3600.0
+            )));
+        }
+        if let Some(i) = mono.iter().position(|v| !v.is_finite()) {
+            return Err(Error::CorruptAudio(format!(
+                "decoded sample {} is not a finite number",
+                self.frames_in as usize - mono.len() + i
+            )));
+        }
+        let Pipeline { resampler, mel, patches, overview, peak, .. } = self;
+        let resampler = resampler.as_mut().expect("start() is called before push()");
+        resampler.push(mono, |block| Self::analyse(mel, patches, overview, peak, block))
+    }
+}

@@ -1,0 +1,35 @@
+//! Similar-song search that runs entirely in the browser (and natively, with the same numbers).
+//!
+//! The pipeline, one module per stage:
+//!
+//! ```text
+//! audio bytes ─[audio]─▶ mono PCM at 16 kHz ─[mel]─▶ log-mel ─[patches]─▶ 3 s patches
+//!             ─[model]─▶ per-patch embeddings ─[embed]─▶ track embedding ─▶ ranking
+//! ```
+//!
+//! - [`params`]: the analysis numbers everything must agree on.
+//! - [`audio`]: decoding (symphonia), downmixing and resampling (rubato), streamed.
+//! - [`mel`]: librosa-compatible mel spectrogram (realfft).
+//! - [`patches`]: model-sized patches and a display-sized spectrogram, in bounded memory.
+//! - [`frontend`]: the above chained: bytes or PCM → [`frontend::Features`].
+//! - [`model`]: the ONNX CNN run with tract, validated against [`params`].
+//! - [`embed`]: [`Engine`], front end + model → [`TrackAnalysis`].
+//!
+//! Thin layers sit on top: `wasm` (wasm-bindgen API, on `wasm32` only) and the `simsong`
+//! command-line tool (`cli` feature).
+
+pub mod audio;
+pub mod embed;
+pub mod error;
+pub mod frontend;
+pub mod mel;
+pub mod model;
+pub mod params;
+pub mod patches;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+pub use embed::{Engine, HeadSummary, Segment, TrackAnalysis};
+pub use error::{Error, Result};
+pub use params::AnalysisParams;
