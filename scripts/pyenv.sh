@@ -2,7 +2,9 @@
 # Usage: scripts/pyenv.sh REQUIREMENTS_FILE
 #
 # Creates (if missing) a Python virtual environment at
-#   ${SIMSONG_CACHE:-$HOME/.cache/simsong}/venv
+#   ${SIMSONG_CACHE:-$HOME/.cache/simsong}/venv-<name of the folder holding REQUIREMENTS_FILE>
+# (one venv per requirements file, so fixtures, benchmarks and training do not reinstall
+# each other's packages)
 # and pip-installs REQUIREMENTS_FILE into it, but only when the file's content
 # hash differs from the one recorded at the last successful install.
 # Prints the venv's python path as the last line on stdout; everything else
@@ -24,7 +26,7 @@ if [[ ! -f "$req" ]]; then
 fi
 
 cache=${SIMSONG_CACHE:-$HOME/.cache/simsong}
-venv="$cache/venv"
+venv="$cache/venv-$(basename "$(cd "$(dirname "$req")" && pwd)")"
 py="$venv/bin/python"
 stamp="$venv/.requirements.sha256"
 

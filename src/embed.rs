@@ -73,6 +73,11 @@ impl Engine {
         self.model.metadata()
     }
 
+    /// The model itself.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
     /// The model's SHA-256 (hex).
     pub fn model_sha256(&self) -> &str {
         self.model.sha256()
@@ -95,8 +100,17 @@ impl Engine {
     }
 
     /// Analyses interleaved PCM (full scale ±1).
-    pub fn analyze_pcm(&self, interleaved: &[f32], sample_rate_hz: u32, channels: usize) -> Result<TrackAnalysis> {
-        self.analyze_features(self.front.features_from_pcm(interleaved, sample_rate_hz, channels)?)
+    pub fn analyze_pcm(
+        &self,
+        interleaved: &[f32],
+        sample_rate_hz: u32,
+        channels: usize,
+    ) -> Result<TrackAnalysis> {
+        self.analyze_features(self.front.features_from_pcm(
+            interleaved,
+            sample_rate_hz,
+            channels,
+        )?)
     }
 
     /// Runs the model on features computed by [`FrontEnd`].
@@ -116,7 +130,10 @@ impl Engine {
             .patches
             .iter()
             .zip(outputs.embeddings)
-            .map(|(patch, embedding)| Segment { start_seconds: patch.start_frame as f64 * hop_seconds, embedding })
+            .map(|(patch, embedding)| Segment {
+                start_seconds: patch.start_frame as f64 * hop_seconds,
+                embedding,
+            })
             .collect();
         let heads = self
             .model
@@ -131,9 +148,19 @@ impl Engine {
                 }
                 let n = per_patch.len() as f32;
                 mean.iter_mut().for_each(|m| *m /= n);
-                HeadSummary { output: head.output.clone(), classes: head.classes.clone(), probabilities: mean }
+                HeadSummary {
+                    output: head.output.clone(),
+                    classes: head.classes.clone(),
+                    probabilities: mean,
+                }
             })
             .collect();
-        Ok(TrackAnalysis { embedding, segments, heads, overview: features.overview, source: features.source })
+        Ok(TrackAnalysis {
+            embedding,
+            segments,
+            heads,
+            overview: features.overview,
+            source: features.source,
+        })
     }
 }

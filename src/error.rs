@@ -30,7 +30,9 @@ pub enum Error {
     #[error("unsupported audio: {0}")]
     AbsurdAudio(String),
     /// PCM handed in directly contains NaN or infinite samples.
-    #[error("the PCM contains {count} non-finite (NaN or infinite) samples, the first at index {first}")]
+    #[error(
+        "the PCM contains {count} non-finite (NaN or infinite) samples, the first at index {first}"
+    )]
     NonFiniteSamples {
         /// Number of non-finite samples.
         count: usize,

@@ -1,6 +1,8 @@
 //! The whole front end: encoded bytes or PCM → mono at the analysis rate → log-mel → patches.
 
-use crate::audio::limits::{MAX_CHANNELS, MAX_DURATION_SECONDS, MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ};
+use crate::audio::limits::{
+    MAX_CHANNELS, MAX_DURATION_SECONDS, MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ,
+};
 use crate::audio::{self, MonoSink, SourceInfo, StreamResampler, downmix_into};
 use crate::error::{Error, Result};
 use crate::mel::{MelAnalyzer, MelScale};
@@ -51,7 +53,11 @@ impl FrontEnd {
     /// A front end for `params` (validated) with the default patch and overview limits.
     pub fn new(params: AnalysisParams) -> Result<Self> {
         params.validate()?;
-        Ok(FrontEnd { params, max_patches: DEFAULT_MAX_PATCHES, overview_columns: DEFAULT_OVERVIEW_COLUMNS })
+        Ok(FrontEnd {
+            params,
+            max_patches: DEFAULT_MAX_PATCHES,
+            overview_columns: DEFAULT_OVERVIEW_COLUMNS,
+        })
     }
 
     /// Changes the most patches kept per track (at least 2).
@@ -76,7 +82,10 @@ impl FrontEnd {
     /// Features of an audio file on disk, streamed from the file (native only).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn features_from_path(&self, path: &std::path::Path) -> Result<Features> {
-        let io_err = |source| Error::Io { path: path.display().to_string(), source };
+        let io_err = |source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        };
         let file = std::fs::File::open(path).map_err(io_err)?;
         if file.metadata().map_err(io_err)?.len() == 0 {
             return Err(Error::EmptyInput);
@@ -89,19 +98,26 @@ impl FrontEnd {
 
     /// Features of interleaved PCM samples (full scale ±1) with `channels` channels at
     /// `sample_rate_hz`.
-    pub fn features_from_pcm(&self, interleaved: &[f32], sample_rate_hz: u32, channels: usize) -> Result<Features> {
+    pub fn features_from_pcm(
+        &self,
+        interleaved: &[f32],
+        sample_rate_hz: u32,
+        channels: usize,
+    ) -> Result<Features> {
         if !(MIN_SAMPLE_RATE_HZ..=MAX_SAMPLE_RATE_HZ).contains(&sample_rate_hz) {
             return Err(Error::AbsurdAudio(format!(
                 "sample rate {sample_rate_hz} Hz is outside {MIN_SAMPLE_RATE_HZ}..={MAX_SAMPLE_RATE_HZ} Hz"
             )));
         }
         if channels == 0 || channels > MAX_CHANNELS {
-            return Err(Error::AbsurdAudio(format!("{channels} channels (1..={MAX_CHANNELS} supported)")));
+            return Err(Error::AbsurdAudio(format!(
+                "{channels} channels (1..={MAX_CHANNELS} supported)"
+            )));
         }
         if interleaved.is_empty() {
             return Err(Error::NoAudio);
         }
-        if interleaved.len() % channels != 0 {
+        if !interleaved.len().is_multiple_of(channels) {
             return Err(Error::AbsurdAudio(format!(
                 "{} samples is not a whole number of {channels}-channel frames",
                 interleaved.len()
@@ -122,7 +138,13 @@ impl FrontEnd {
             pipeline.push(&mono)?;
         }
         let frames = (interleaved.len() / channels) as u64;
-        let source = SourceInfo { codec: "pcm".into(), sample_rate_hz, channels, frames, decode_errors: 0 };
+        let source = SourceInfo {
+            codec: "pcm".into(),
+            sample_rate_hz,
+            channels,
+            frames,
+            decode_errors: 0,
+        };
         pipeline.finish(source)
     }
 }
@@ -146,7 +168,12 @@ impl Pipeline {
             params: p,
             resampler: None,
             mel: MelAnalyzer::new(&p, MelScale::Log)?,
-            patches: PatchSampler::new(p.n_mels, p.patch_frames, p.patch_hop_frames, front.max_patches),
+            patches: PatchSampler::new(
+                p.n_mels,
+                p.patch_frames,
+                p.patch_hop_frames,
+                front.max_patches,
+            ),
             overview: OverviewBuilder::new(p.n_mels, front.overview_columns),
             peak: 0.0,
             frames_in: 0,
@@ -170,7 +197,14 @@ impl Pipeline {
     }
 
     fn finish(mut self, source: SourceInfo) -> Result<Features> {
-        let Pipeline { resampler, mel, patches, overview, peak, .. } = &mut self;
+        let Pipeline {
+            resampler,
+            mel,
+            patches,
+            overview,
+            peak,
+            ..
+        } = &mut self;
         if let Some(r) = resampler.as_mut() {
             r.finish(|block| Self::analyse(mel, patches, overview, peak, block))?;
         }
@@ -182,7 +216,11 @@ impl Pipeline {
             return Err(Error::NoAudio);
         }
         if self.peak < SILENCE_PEAK {
-            let peak_dbfs = if self.peak > 0.0 { 20.0 * self.peak.log10() } else { f32::NEG_INFINITY };
+            let peak_dbfs = if self.peak > 0.0 {
+                20.0 * self.peak.log10()
+            } else {
+                f32::NEG_INFINITY
+            };
             return Err(Error::Silent { peak_dbfs });
         }
         let n_frames = self.patches.frames_seen();
@@ -198,7 +236,10 @@ impl Pipeline {
 
 impl MonoSink for Pipeline {
     fn start(&mut self, sample_rate_hz: u32, _channels: usize) -> Result<()> {
-        self.resampler = Some(StreamResampler::new(sample_rate_hz, self.params.sample_rate_hz)?);
+        self.resampler = Some(StreamResampler::new(
+            sample_rate_hz,
+            self.params.sample_rate_hz,
+        )?);
         self.max_frames_in = (MAX_DURATION_SECONDS * f64::from(sample_rate_hz)) as u64;
         Ok(())
     }
@@ -217,8 +258,17 @@ impl MonoSink for Pipeline {
                 self.frames_in as usize - mono.len() + i
             )));
         }
-        let Pipeline { resampler, mel, patches, overview, peak, .. } = self;
+        let Pipeline {
+            resampler,
+            mel,
+            patches,
+            overview,
+            peak,
+            ..
+        } = self;
         let resampler = resampler.as_mut().expect("start() is called before push()");
-        resampler.push(mono, |block| Self::analyse(mel, patches, overview, peak, block))
+        resampler.push(mono, |block| {
+            Self::analyse(mel, patches, overview, peak, block)
+        })
     }
 }

@@ -78,7 +78,10 @@ pub struct Model {
 
 impl std::fmt::Debug for Model {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Model").field("meta", &self.meta).field("sha256", &self.sha256).finish()
+        f.debug_struct("Model")
+            .field("meta", &self.meta)
+            .field("sha256", &self.sha256)
+            .finish()
     }
 }
 
@@ -100,7 +103,9 @@ impl Model {
         let p = &meta.analysis;
         let inputs = model.input_outlets().map_err(model_err)?.len();
         if inputs != 1 {
-            return Err(Error::InvalidModel(format!("expected 1 input named `{INPUT_NAME}`, found {inputs}")));
+            return Err(Error::InvalidModel(format!(
+                "expected 1 input named `{INPUT_NAME}`, found {inputs}"
+            )));
         }
         model
             .set_input_fact(0, f32::fact([1, 1, p.n_mels, p.patch_frames]).into())
@@ -110,9 +115,12 @@ impl Model {
         model
             .select_outputs_by_name(&outputs)
             .map_err(|e| Error::InvalidModel(format!("missing output: {e}")))?;
-        let typed = model
-            .into_optimized()
-            .map_err(|e| Error::InvalidModel(format!("the graph does not accept [1, 1, {}, {}] input: {e:#}", p.n_mels, p.patch_frames)))?;
+        let typed = model.into_optimized().map_err(|e| {
+            Error::InvalidModel(format!(
+                "the graph does not accept [1, 1, {}, {}] input: {e:#}",
+                p.n_mels, p.patch_frames
+            ))
+        })?;
         check_output_width(&typed, 0, meta.embedding_dim, EMBEDDING_OUTPUT)?;
         for (i, head) in meta.heads.iter().enumerate() {
             check_output_width(&typed, i + 1, head.classes.len(), &head.output)?;
@@ -148,8 +156,12 @@ impl Model {
                     patch.data.len()
                 )));
             }
-            let input = Tensor::from_shape(&[1, 1, p.n_mels, p.patch_frames], &patch.data).map_err(infer_err)?;
-            let result = self.plan.run(tvec!(input.into_tvalue())).map_err(infer_err)?;
+            let input = Tensor::from_shape(&[1, 1, p.n_mels, p.patch_frames], &patch.data)
+                .map_err(infer_err)?;
+            let result = self
+                .plan
+                .run(tvec!(input.into_tvalue()))
+                .map_err(infer_err)?;
             let mut embedding = first_row(&result[0])?;
             l2_normalize(&mut embedding);
             out.embeddings.push(embedding);
@@ -190,7 +202,10 @@ fn read_metadata(proto: &tract_onnx::pb::ModelProto) -> Result<ModelMetadata> {
     meta.analysis.validate()?;
     AnalysisParams::CURRENT.ensure_matches(&meta.analysis, &format!("model `{}`", meta.name))?;
     if meta.embedding_dim == 0 || meta.embedding_dim > 4096 {
-        return Err(Error::InvalidModel(format!("embedding size {} is out of range", meta.embedding_dim)));
+        return Err(Error::InvalidModel(format!(
+            "embedding size {} is out of range",
+            meta.embedding_dim
+        )));
     }
     Ok(meta)
 }

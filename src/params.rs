@@ -81,10 +81,16 @@ impl AnalysisParams {
     pub fn validate(&self) -> Result<()> {
         let bad = |why: String| Err(Error::InvalidParams(why));
         if !(8_000..=48_000).contains(&self.sample_rate_hz) {
-            return bad(format!("sample rate {} Hz is outside 8000..=48000", self.sample_rate_hz));
+            return bad(format!(
+                "sample rate {} Hz is outside 8000..=48000",
+                self.sample_rate_hz
+            ));
         }
         if !(64..=8192).contains(&self.n_fft) || !self.n_fft.is_power_of_two() {
-            return bad(format!("n_fft {} is not a power of two in 64..=8192", self.n_fft));
+            return bad(format!(
+                "n_fft {} is not a power of two in 64..=8192",
+                self.n_fft
+            ));
         }
         if self.hop_length == 0 || self.hop_length > self.n_fft {
             return bad(format!("hop {} must be in 1..=n_fft", self.hop_length));
@@ -149,7 +155,9 @@ mod tests {
     fn mismatch_names_the_source_and_both_values() {
         let mut other = AnalysisParams::CURRENT;
         other.n_mels = 128;
-        let err = AnalysisParams::CURRENT.ensure_matches(&other, "model test.onnx").unwrap_err();
+        let err = AnalysisParams::CURRENT
+            .ensure_matches(&other, "model test.onnx")
+            .unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("model test.onnx"), "{msg}");
         assert!(msg.contains("\"n_mels\":128"), "{msg}");

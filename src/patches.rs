@@ -58,19 +58,20 @@ impl PatchSampler {
         self.frames_seen += 1;
         let start = self.next_index * self.patch_hop;
         if self.frames_seen == start + self.patch_frames {
-            if self.next_index % self.stride == 0 {
+            if self.next_index.is_multiple_of(self.stride) {
                 let patch = self.cut(start);
                 self.kept.push((self.next_index, patch));
                 if self.kept.len() > self.max_patches {
                     self.stride *= 2;
                     let stride = self.stride;
-                    self.kept.retain(|(i, _)| i % stride == 0);
+                    self.kept.retain(|(i, _)| i.is_multiple_of(stride));
                 }
             }
             self.next_index += 1;
         }
         // Keep only the frames a future patch (or the end-aligned one) can still need.
-        let keep_from = (self.next_index * self.patch_hop).min(self.frames_seen.saturating_sub(self.patch_frames));
+        let keep_from = (self.next_index * self.patch_hop)
+            .min(self.frames_seen.saturating_sub(self.patch_frames));
         if keep_from > self.window_start + 2 * self.patch_frames {
             let drop = keep_from - self.window_start;
             self.window.drain(..drop * self.n_mels);
@@ -114,7 +115,10 @@ impl PatchSampler {
                 data[m * len + t] = v;
             }
         }
-        Patch { start_frame: start, data }
+        Patch {
+            start_frame: start,
+            data,
+        }
     }
 }
 
@@ -154,7 +158,10 @@ impl OverviewBuilder {
 
     /// Adds one frame of `n_mels` values.
     pub fn push(&mut self, frame: &[f32]) {
-        self.partial.iter_mut().zip(frame).for_each(|(s, v)| *s += v);
+        self.partial
+            .iter_mut()
+            .zip(frame)
+            .for_each(|(s, v)| *s += v);
         self.partial_frames += 1;
         if self.partial_frames == self.frames_per_column {
             self.flush_partial();
@@ -177,14 +184,18 @@ impl OverviewBuilder {
         let pairs = self.columns.len() / (2 * n);
         for c in 0..pairs {
             for m in 0..n {
-                self.columns[c * n + m] = 0.5 * (self.columns[2 * c * n + m] + self.columns[(2 * c + 1) * n + m]);
+                self.columns[c * n + m] =
+                    0.5 * (self.columns[2 * c * n + m] + self.columns[(2 * c + 1) * n + m]);
             }
         }
         // An odd last column becomes the start of the next (larger) column.
         let odd = self.columns.len() / n % 2 == 1;
         if odd {
             let last = self.columns[(2 * pairs) * n..(2 * pairs + 1) * n].to_vec();
-            self.partial.iter_mut().zip(&last).for_each(|(s, v)| *s += v * self.frames_per_column as f32);
+            self.partial
+                .iter_mut()
+                .zip(&last)
+                .for_each(|(s, v)| *s += v * self.frames_per_column as f32);
             self.partial_frames += self.frames_per_column;
         }
         self.columns.truncate(pairs * n);
@@ -221,7 +232,10 @@ mod tests {
         let starts: Vec<_> = p.iter().map(|p| p.start_frame).collect();
         // Two full patches, then 5 uncovered frames (half a hop) -> an end-aligned patch.
         assert_eq!(starts, vec![0, 10, 15]);
-        assert_eq!(&p[1].data[..10], &[10., 11., 12., 13., 14., 15., 16., 17., 18., 19.]);
+        assert_eq!(
+            &p[1].data[..10],
+            &[10., 11., 12., 13., 14., 15., 16., 17., 18., 19.]
+        );
         assert_eq!(p[1].data[10], -10.0);
         assert_eq!(p[2].data[0], 15.0);
         assert_eq!(p[2].data[9], 24.0);
@@ -239,9 +253,15 @@ mod tests {
     fn long_tracks_are_thinned_evenly_within_the_cap() {
         let p = run(10 * 1000, 16);
         assert!(p.len() <= 16 && p.len() >= 8, "{}", p.len());
-        let gaps: Vec<_> = p.windows(2).map(|w| w[1].start_frame - w[0].start_frame).collect();
+        let gaps: Vec<_> = p
+            .windows(2)
+            .map(|w| w[1].start_frame - w[0].start_frame)
+            .collect();
         assert!(gaps.iter().all(|&g| g == gaps[0]), "{gaps:?}");
-        assert!(p.last().unwrap().start_frame > 10 * 1000 / 2, "patches cover the whole track");
+        assert!(
+            p.last().unwrap().start_frame > 10 * 1000 / 2,
+            "patches cover the whole track"
+        );
         for patch in &p {
             assert_eq!(patch.data[0], patch.start_frame as f32);
         }

@@ -33,6 +33,15 @@ pub fn analysis_params() -> Result<JsValue, JsError> {
     Ok(serde_wasm_bindgen::to_value(&AnalysisParams::CURRENT)?)
 }
 
+/// Log-mel spectrogram (the model's input scale) of mono samples already at the analysis rate
+/// (16 kHz), frame-major: `frames × n_mels` values. For display and benchmarks.
+#[wasm_bindgen(js_name = logMelSpectrogram)]
+pub fn log_mel_spectrogram(samples: &[f32]) -> Result<Vec<f32>, JsError> {
+    let mel =
+        crate::mel::log_mel_spectrogram(samples, &AnalysisParams::CURRENT).map_err(js_error)?;
+    Ok(mel.frames().to_vec())
+}
+
 /// An embedding engine holding one model.
 #[wasm_bindgen]
 pub struct SimilarityEngine {
@@ -52,7 +61,9 @@ impl SimilarityEngine {
     /// Loads an ONNX model (its bytes) and checks its analysis numbers against this build's.
     #[wasm_bindgen(constructor)]
     pub fn new(model_bytes: &[u8]) -> Result<SimilarityEngine, JsError> {
-        Ok(SimilarityEngine { engine: Engine::from_model_bytes(model_bytes).map_err(js_error)? })
+        Ok(SimilarityEngine {
+            engine: Engine::from_model_bytes(model_bytes).map_err(js_error)?,
+        })
     }
 
     /// `{ model, modelSha256, analysis }`: the model's metadata, hash and analysis numbers.
@@ -69,19 +80,62 @@ impl SimilarityEngine {
     /// Analyses an encoded audio file (WAV, MP3, Ogg Vorbis, FLAC, AAC/M4A). `fileName` is
     /// only used as a format hint.
     #[wasm_bindgen(js_name = analyzeFile)]
-    pub fn analyze_file(&self, bytes: Vec<u8>, file_name: Option<String>) -> Result<Analysis, JsError> {
-        let ext = file_name.as_deref().and_then(|n| n.rsplit_once('.')).map(|(_, e)| e.to_ascii_lowercase());
-        let inner = self.engine.analyze_bytes(bytes, ext.as_deref()).map_err(js_error)?;
-        Ok(Analysis { inner, hop_seconds: self.engine.params().hop_seconds() })
+    pub fn analyze_file(
+        &self,
+        bytes: Vec<u8>,
+        file_name: Option<String>,
+    ) -> Result<Analysis, JsError> {
+        let ext = file_name
+            .as_deref()
+            .and_then(|n| n.rsplit_once('.'))
+            .map(|(_, e)| e.to_ascii_lowercase());
+        let inner = self
+            .engine
+            .analyze_bytes(bytes, ext.as_deref())
+            .map_err(js_error)?;
+        Ok(Analysis {
+            inner,
+            hop_seconds: self.engine.params().hop_seconds(),
+        })
     }
 
     /// Analyses interleaved PCM samples (full scale ±1) at `sampleRate` Hz with `channels`
     /// channels, e.g. from the browser's `decodeAudioData` for formats Rust cannot decode.
     /// Resampling happens here, never in the browser.
     #[wasm_bindgen(js_name = analyzePcm)]
-    pub fn analyze_pcm(&self, samples: &[f32], sample_rate: u32, channels: u32) -> Result<Analysis, JsError> {
-        let inner = self.engine.analyze_pcm(samples, sample_rate, channels as usize).map_err(js_error)?;
-        Ok(Analysis { inner, hop_seconds: self.engine.params().hop_seconds() })
+    pub fn analyze_pcm(
+        &self,
+        samples: &[f32],
+        sample_rate: u32,
+        channels: u32,
+    ) -> Result<Analysis, JsError> {
+        let inner = self
+            .engine
+            .analyze_pcm(samples, sample_rate, channels as usize)
+            .map_err(js_error)?;
+        Ok(Analysis {
+            inner,
+            hop_seconds: self.engine.params().hop_seconds(),
+        })
+    }
+}
+
+#[wasm_bindgen]
+impl SimilarityEngine {
+    /// Runs the model on one log-mel patch (band-major `n_mels × patch_frames` values) and
+    /// returns its L2-normalised embedding. For tools and benchmarks.
+    #[wasm_bindgen(js_name = embedPatch)]
+    pub fn embed_patch(&self, patch: Vec<f32>) -> Result<Vec<f32>, JsError> {
+        let patch = crate::patches::Patch {
+            start_frame: 0,
+            data: patch,
+        };
+        let mut out = self
+            .engine
+            .model()
+            .run(std::slice::from_ref(&patch))
+            .map_err(js_error)?;
+        Ok(out.embeddings.pop().unwrap_or_default())
     }
 }
 
@@ -109,13 +163,21 @@ impl Analysis {
     /// Start of each analysed segment, in seconds.
     #[wasm_bindgen(getter, js_name = segmentStarts)]
     pub fn segment_starts(&self) -> Vec<f64> {
-        self.inner.segments.iter().map(|s| s.start_seconds).collect()
+        self.inner
+            .segments
+            .iter()
+            .map(|s| s.start_seconds)
+            .collect()
     }
 
     /// Segment embeddings, concatenated (`segmentStarts.length × embeddingDim`).
     #[wasm_bindgen(getter, js_name = segmentEmbeddings)]
     pub fn segment_embeddings(&self) -> Vec<f32> {
-        self.inner.segments.iter().flat_map(|s| s.embedding.iter().copied()).collect()
+        self.inner
+            .segments
+            .iter()
+            .flat_map(|s| s.embedding.iter().copied())
+            .collect()
     }
 
     /// Head outputs: `[{ output, classes, probabilities }]`, probabilities averaged over the track.

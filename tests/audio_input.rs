@@ -1,4 +1,5 @@
 //! Decoding, resampling and the front end on real files, and clear errors on bad input.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
@@ -28,7 +29,11 @@ fn every_supported_format_decodes_with_its_rate_channels_and_length() {
         assert_eq!((info.sample_rate_hz, info.channels), (44_100, 2), "{file}");
         assert_eq!(mono.len() as u64, info.frames, "{file}");
         let diff = (info.frames as i64 - frames as i64).unsigned_abs();
-        assert!(diff <= slack, "{file}: {} frames, expected {frames} ± {slack}", info.frames);
+        assert!(
+            diff <= slack,
+            "{file}: {} frames, expected {frames} ± {slack}",
+            info.frames
+        );
         assert_eq!(info.decode_errors, 0, "{file}");
     }
 }
@@ -36,11 +41,23 @@ fn every_supported_format_decodes_with_its_rate_channels_and_length() {
 #[test]
 fn lossless_formats_give_identical_features_and_lossy_ones_close_embeddings() {
     let engine = Engine::from_model_bytes(&test_model()).unwrap();
-    let wav = engine.analyze_bytes(read("audio/real_music_a_44k.wav"), Some("wav")).unwrap();
-    let flac = engine.analyze_bytes(read("audio/real_music_a_44k.flac"), Some("flac")).unwrap();
-    assert_eq!(wav.embedding, flac.embedding, "WAV and FLAC hold the same samples");
+    let wav = engine
+        .analyze_bytes(read("audio/real_music_a_44k.wav"), Some("wav"))
+        .unwrap();
+    let flac = engine
+        .analyze_bytes(read("audio/real_music_a_44k.flac"), Some("flac"))
+        .unwrap();
+    assert_eq!(
+        wav.embedding, flac.embedding,
+        "WAV and FLAC hold the same samples"
+    );
     for lossy in ["ogg", "mp3", "m4a"] {
-        let a = engine.analyze_bytes(read(&format!("audio/real_music_a_44k.{lossy}")), Some(lossy)).unwrap();
+        let a = engine
+            .analyze_bytes(
+                read(&format!("audio/real_music_a_44k.{lossy}")),
+                Some(lossy),
+            )
+            .unwrap();
         let c = cosine(&a.embedding, &wav.embedding);
         assert!(c > 0.999, "{lossy}: cosine to the WAV original {c}");
     }
@@ -49,9 +66,15 @@ fn lossless_formats_give_identical_features_and_lossy_ones_close_embeddings() {
 #[test]
 fn the_extension_is_only_a_hint() {
     let engine = Engine::from_model_bytes(&test_model()).unwrap();
-    let right = engine.analyze_bytes(read("audio/real_music_a_44k.ogg"), Some("ogg")).unwrap();
-    let wrong = engine.analyze_bytes(read("audio/real_music_a_44k.ogg"), Some("mp3")).unwrap();
-    let none = engine.analyze_bytes(read("audio/real_music_a_44k.ogg"), None).unwrap();
+    let right = engine
+        .analyze_bytes(read("audio/real_music_a_44k.ogg"), Some("ogg"))
+        .unwrap();
+    let wrong = engine
+        .analyze_bytes(read("audio/real_music_a_44k.ogg"), Some("mp3"))
+        .unwrap();
+    let none = engine
+        .analyze_bytes(read("audio/real_music_a_44k.ogg"), None)
+        .unwrap();
     assert_eq!(right.embedding, wrong.embedding);
     assert_eq!(right.embedding, none.embedding);
 }
@@ -60,8 +83,12 @@ fn the_extension_is_only_a_hint() {
 fn resampled_44k_stereo_matches_the_16k_version_of_the_same_music() {
     // The 16 kHz fixture was made from the same excerpt with soxr (a different resampler):
     // the log-mel must agree closely in every band below the new Nyquist frequency.
-    let a = front().features_from_bytes(read("audio/real_music_a_44k.wav"), None).unwrap();
-    let b = front().features_from_bytes(read("audio/real_music_a_16k.wav"), None).unwrap();
+    let a = front()
+        .features_from_bytes(read("audio/real_music_a_44k.wav"), None)
+        .unwrap();
+    let b = front()
+        .features_from_bytes(read("audio/real_music_a_16k.wav"), None)
+        .unwrap();
     assert_eq!(a.n_frames, b.n_frames);
     assert_eq!(a.patches.len(), b.patches.len());
     let (pa, pb) = (&a.patches[0].data, &b.patches[0].data);
@@ -72,22 +99,35 @@ fn resampled_44k_stereo_matches_the_16k_version_of_the_same_music() {
 #[test]
 fn stereo_is_averaged_and_any_rate_lands_at_16k() {
     // 48 kHz stereo, left 0.5 and right 0.25 in phase: mono is a 0.375 sine.
-    let f = front().features_from_bytes(read("audio/synth_sine1k_48k_stereo.wav"), None).unwrap();
+    let f = front()
+        .features_from_bytes(read("audio/synth_sine1k_48k_stereo.wav"), None)
+        .unwrap();
     assert!((f.peak - 0.375).abs() < 0.01, "peak {}", f.peak);
     assert_eq!((f.source.sample_rate_hz, f.source.channels), (48_000, 2));
     // 2 s at 16 kHz → 1 + 32000/256 frames.
     assert_eq!(f.n_frames, 126);
     // 8 kHz mono up to 16 kHz: same tone, same band as the 48 kHz file.
-    let g = front().features_from_bytes(read("audio/synth_sine1k_8k.wav"), None).unwrap();
+    let g = front()
+        .features_from_bytes(read("audio/synth_sine1k_8k.wav"), None)
+        .unwrap();
     assert_eq!(g.n_frames, 126);
     let band_of_peak = |data: &[f32]| {
         // Middle frame of the patch, band-major layout [96][187].
-        (0..96).max_by(|&a, &b| data[a * 187 + 60].total_cmp(&data[b * 187 + 60])).unwrap()
+        (0..96)
+            .max_by(|&a, &b| data[a * 187 + 60].total_cmp(&data[b * 187 + 60]))
+            .unwrap()
     };
-    let (bf, bg) = (band_of_peak(&f.patches[0].data), band_of_peak(&g.patches[0].data));
+    let (bf, bg) = (
+        band_of_peak(&f.patches[0].data),
+        band_of_peak(&g.patches[0].data),
+    );
     assert_eq!(bf, bg);
-    let centre = simsong::mel::mel_to_hz(simsong::mel::hz_to_mel(8000.0) * (bf as f64 + 1.0) / 97.0);
-    assert!((centre - 1000.0).abs() < 60.0, "peak band centred at {centre} Hz");
+    let centre =
+        simsong::mel::mel_to_hz(simsong::mel::hz_to_mel(8000.0) * (bf as f64 + 1.0) / 97.0);
+    assert!(
+        (centre - 1000.0).abs() < 60.0,
+        "peak band centred at {centre} Hz"
+    );
 }
 
 #[test]
@@ -96,29 +136,46 @@ fn truncated_mid_stream_keeps_what_was_decoded() {
     let cut = full[..full.len() * 6 / 10].to_vec();
     let f = front().features_from_bytes(cut, Some("flac")).unwrap();
     let seconds = f.duration_seconds();
-    assert!(seconds > 2.5 && seconds < 5.5, "decoded {seconds} s of a truncated 6 s file");
+    assert!(
+        seconds > 2.5 && seconds < 5.5,
+        "decoded {seconds} s of a truncated 6 s file"
+    );
 }
 
 #[test]
 fn damaged_mp3_is_decoded_around_the_damage() {
-    let f = front().features_from_bytes(read("audio/bad/corrupt.mp3"), Some("mp3")).unwrap();
+    let f = front()
+        .features_from_bytes(read("audio/bad/corrupt.mp3"), Some("mp3"))
+        .unwrap();
     assert!(f.duration_seconds() > 5.0, "{}", f.duration_seconds());
 }
 
 #[test]
 fn bad_files_give_clear_errors() {
     let check = |file: &str, expect: &dyn Fn(&Error) -> bool| {
-        let err = front().features_from_bytes(read(&format!("audio/bad/{file}")), file.rsplit('.').next()).unwrap_err();
+        let err = front()
+            .features_from_bytes(read(&format!("audio/bad/{file}")), file.rsplit('.').next())
+            .unwrap_err();
         assert!(expect(&err), "{file}: unexpected error {err:?}");
         assert!(!err.to_string().is_empty());
         err.to_string()
     };
-    assert_eq!(check("empty.mp3", &|e| matches!(e, Error::EmptyInput)), "the file is empty");
+    assert_eq!(
+        check("empty.mp3", &|e| matches!(e, Error::EmptyInput)),
+        "the file is empty"
+    );
     check("text.mp3", &|e| matches!(e, Error::UnsupportedFormat(_)));
     check("header_only.wav", &|e| matches!(e, Error::NoAudio));
-    let msg = check("truncated.flac", &|e| matches!(e, Error::CorruptAudio(_) | Error::NoAudio));
-    assert!(msg.contains("truncated") || msg.contains("no audio"), "{msg}");
-    check("truncated.ogg", &|e| matches!(e, Error::CorruptAudio(_) | Error::NoAudio));
+    let msg = check("truncated.flac", &|e| {
+        matches!(e, Error::CorruptAudio(_) | Error::NoAudio)
+    });
+    assert!(
+        msg.contains("truncated") || msg.contains("no audio"),
+        "{msg}"
+    );
+    check("truncated.ogg", &|e| {
+        matches!(e, Error::CorruptAudio(_) | Error::NoAudio)
+    });
     let msg = check("silence_16k.wav", &|e| matches!(e, Error::Silent { .. }));
     assert!(msg.contains("silent"), "{msg}");
 }
@@ -128,27 +185,52 @@ fn pcm_input_is_validated() {
     let fe = front();
     let tone: Vec<f32> = (0..16_000).map(|i| (i as f32 * 0.1).sin() * 0.5).collect();
     assert!(fe.features_from_pcm(&tone, 16_000, 1).is_ok());
-    assert!(matches!(fe.features_from_pcm(&[], 16_000, 1), Err(Error::NoAudio)));
-    assert!(matches!(fe.features_from_pcm(&tone, 0, 1), Err(Error::AbsurdAudio(_))));
-    assert!(matches!(fe.features_from_pcm(&tone, 10_000_000, 1), Err(Error::AbsurdAudio(_))));
-    assert!(matches!(fe.features_from_pcm(&tone, 16_000, 0), Err(Error::AbsurdAudio(_))));
-    assert!(matches!(fe.features_from_pcm(&tone[..15_999], 16_000, 2), Err(Error::AbsurdAudio(_))));
+    assert!(matches!(
+        fe.features_from_pcm(&[], 16_000, 1),
+        Err(Error::NoAudio)
+    ));
+    assert!(matches!(
+        fe.features_from_pcm(&tone, 0, 1),
+        Err(Error::AbsurdAudio(_))
+    ));
+    assert!(matches!(
+        fe.features_from_pcm(&tone, 10_000_000, 1),
+        Err(Error::AbsurdAudio(_))
+    ));
+    assert!(matches!(
+        fe.features_from_pcm(&tone, 16_000, 0),
+        Err(Error::AbsurdAudio(_))
+    ));
+    assert!(matches!(
+        fe.features_from_pcm(&tone[..15_999], 16_000, 2),
+        Err(Error::AbsurdAudio(_))
+    ));
     let mut nan = tone.clone();
     nan[100] = f32::NAN;
     nan[200] = f32::INFINITY;
     match fe.features_from_pcm(&nan, 16_000, 1) {
-        Err(Error::NonFiniteSamples { count: 2, first: 100 }) => {}
+        Err(Error::NonFiniteSamples {
+            count: 2,
+            first: 100,
+        }) => {}
         other => panic!("{other:?}"),
     }
-    assert!(matches!(fe.features_from_pcm(&vec![0.0; 16_000], 16_000, 1), Err(Error::Silent { .. })));
+    assert!(matches!(
+        fe.features_from_pcm(&vec![0.0; 16_000], 16_000, 1),
+        Err(Error::Silent { .. })
+    ));
 }
 
 #[test]
 fn pcm_and_file_paths_agree() {
     // The same samples through the WAV decoder and through the PCM entry point.
     let (mono, info) = decode_mono(read("audio/real_music_b_16k.wav"), None).unwrap();
-    let from_pcm = front().features_from_pcm(&mono, info.sample_rate_hz, 1).unwrap();
-    let from_file = front().features_from_bytes(read("audio/real_music_b_16k.wav"), None).unwrap();
+    let from_pcm = front()
+        .features_from_pcm(&mono, info.sample_rate_hz, 1)
+        .unwrap();
+    let from_file = front()
+        .features_from_bytes(read("audio/real_music_b_16k.wav"), None)
+        .unwrap();
     assert_eq!(from_pcm.patches, from_file.patches);
 }
 
@@ -157,10 +239,19 @@ fn long_input_is_sampled_evenly_within_the_patch_cap() {
     // 20 minutes of a quiet tone with a level ramp: 401 patches would exist; at most 128 are kept.
     let rate = 8_000u32;
     let n = rate as usize * 60 * 20;
-    let pcm: Vec<f32> = (0..n).map(|i| (i as f32 * 0.3).sin() * (0.05 + 0.4 * i as f32 / n as f32)).collect();
+    let pcm: Vec<f32> = (0..n)
+        .map(|i| (i as f32 * 0.3).sin() * (0.05 + 0.4 * i as f32 / n as f32))
+        .collect();
     let f = front().features_from_pcm(&pcm, rate, 1).unwrap();
-    assert!(f.patches.len() <= 128 && f.patches.len() >= 64, "{} patches", f.patches.len());
+    assert!(
+        f.patches.len() <= 128 && f.patches.len() >= 64,
+        "{} patches",
+        f.patches.len()
+    );
     let last = f.patches.last().unwrap().start_frame as f64 * AnalysisParams::CURRENT.hop_seconds();
-    assert!(last > 17.0 * 60.0, "last patch starts at {last} s: the whole track is covered");
+    assert!(
+        last > 17.0 * 60.0,
+        "last patch starts at {last} s: the whole track is covered"
+    );
     assert!(f.overview.mel.n_frames() <= 2049);
 }

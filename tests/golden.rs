@@ -3,6 +3,7 @@
 //!
 //! Regenerate after an intentional change to the front end or the runner with
 //! `SIMSONG_UPDATE_GOLDEN=1 cargo test --release --test golden`.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
@@ -29,7 +30,9 @@ fn native_embeddings_match_golden() {
     let engine = Engine::from_model_bytes(&test_model()).unwrap();
     let mut files = serde_json::Map::new();
     for name in GOLDEN_FILES {
-        let a = engine.analyze_bytes(read(&format!("audio/{name}")), name.rsplit('.').next()).unwrap();
+        let a = engine
+            .analyze_bytes(read(&format!("audio/{name}")), name.rsplit('.').next())
+            .unwrap();
         let segments: Vec<_> = a.segments.iter().map(|s| s.embedding.clone()).collect();
         files.insert(
             name.into(),
@@ -47,18 +50,32 @@ fn native_embeddings_match_golden() {
         std::fs::write(&path, serde_json::to_string_pretty(&ours).unwrap()).unwrap();
         return;
     }
-    let golden: serde_json::Value = serde_json::from_slice(&read("golden/embeddings.json")).unwrap();
+    let golden: serde_json::Value =
+        serde_json::from_slice(&read("golden/embeddings.json")).unwrap();
     let floats = |v: &serde_json::Value| -> Vec<f32> {
-        v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect()
     };
     for name in GOLDEN_FILES {
         let (g, o) = (&golden["files"][name], &ours["files"][name]);
         let err = max_abs_diff(&floats(&o["embedding"]), &floats(&g["embedding"]));
-        assert!(err <= TOLERANCE, "{name}: embedding differs from golden by {err}");
-        let (gs, os) = (g["segments"].as_array().unwrap(), o["segments"].as_array().unwrap());
+        assert!(
+            err <= TOLERANCE,
+            "{name}: embedding differs from golden by {err}"
+        );
+        let (gs, os) = (
+            g["segments"].as_array().unwrap(),
+            o["segments"].as_array().unwrap(),
+        );
         assert_eq!(gs.len(), os.len(), "{name}: segment count");
         for (a, b) in gs.iter().zip(os) {
-            assert!(max_abs_diff(&floats(a), &floats(b)) <= TOLERANCE, "{name}: segment");
+            assert!(
+                max_abs_diff(&floats(a), &floats(b)) <= TOLERANCE,
+                "{name}: segment"
+            );
         }
         assert!(max_abs_diff(&floats(&o["instrument"]), &floats(&g["instrument"])) <= TOLERANCE);
     }

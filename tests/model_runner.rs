@@ -1,5 +1,6 @@
 //! The tract model runner: loading, validation against the analysis numbers, and outputs
 //! cross-checked with ONNX's reference evaluator.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
@@ -31,16 +32,27 @@ fn outputs_match_onnx_reference_evaluator() {
         }
     }
     let expected: serde_json::Value =
-        serde_json::from_slice(&read("reference/test-untrained.real_music_a.outputs.json")).unwrap();
+        serde_json::from_slice(&read("reference/test-untrained.real_music_a.outputs.json"))
+            .unwrap();
     let floats = |key: &str| -> Vec<f32> {
-        expected[key].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect()
+        expected[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect()
     };
     let (mut embedding, mut logits) = (floats("embedding"), floats("instrument"));
     l2_normalize(&mut embedding);
     softmax(&mut logits);
 
     let model = Model::from_bytes(&test_model()).unwrap();
-    let out = model.run(&[Patch { start_frame: 0, data }]).unwrap();
+    let out = model
+        .run(&[Patch {
+            start_frame: 0,
+            data,
+        }])
+        .unwrap();
     let err_e = max_abs_diff(&out.embeddings[0], &embedding);
     let err_h = max_abs_diff(&out.head_probabilities[0][0], &logits);
     println!("tract vs onnx.reference: embedding {err_e:e}, head {err_h:e}");
@@ -66,7 +78,9 @@ fn wrong_models_are_rejected_with_a_reason() {
 #[test]
 fn track_embedding_is_the_normalised_mean_of_segment_embeddings() {
     let engine = Engine::from_model_bytes(&test_model()).unwrap();
-    let a = engine.analyze_bytes(read("audio/real_music_b_16k.wav"), None).unwrap();
+    let a = engine
+        .analyze_bytes(read("audio/real_music_b_16k.wav"), None)
+        .unwrap();
     // 6 s: two full 187-frame patches (2.992 s each), tail too short for an end-aligned one.
     assert_eq!(a.segments.len(), 2);
     assert!((a.segments[1].start_seconds - 2.992).abs() < 1e-9);
@@ -81,6 +95,8 @@ fn track_embedding_is_the_normalised_mean_of_segment_embeddings() {
     let head = &a.heads[0];
     assert!((head.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-5);
     // Different music gives a different embedding, even from an untrained model.
-    let b = engine.analyze_bytes(read("audio/synth_sine440_16k.wav"), None).unwrap();
+    let b = engine
+        .analyze_bytes(read("audio/synth_sine440_16k.wav"), None)
+        .unwrap();
     assert!(max_abs_diff(&a.embedding, &b.embedding) > 1e-3);
 }

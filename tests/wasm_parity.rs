@@ -12,22 +12,50 @@ const GOLDEN: &str = include_str!("fixtures/golden/embeddings.json");
 const TOLERANCE: f32 = 5e-6;
 
 const FILES: [(&str, &[u8]); 7] = [
-    ("real_music_a_44k.wav", include_bytes!("fixtures/audio/real_music_a_44k.wav")),
-    ("real_music_a_44k.flac", include_bytes!("fixtures/audio/real_music_a_44k.flac")),
-    ("real_music_a_44k.ogg", include_bytes!("fixtures/audio/real_music_a_44k.ogg")),
-    ("real_music_a_44k.mp3", include_bytes!("fixtures/audio/real_music_a_44k.mp3")),
-    ("real_music_a_44k.m4a", include_bytes!("fixtures/audio/real_music_a_44k.m4a")),
-    ("real_music_b_16k.wav", include_bytes!("fixtures/audio/real_music_b_16k.wav")),
-    ("synth_sine1k_48k_stereo.wav", include_bytes!("fixtures/audio/synth_sine1k_48k_stereo.wav")),
+    (
+        "real_music_a_44k.wav",
+        include_bytes!("fixtures/audio/real_music_a_44k.wav"),
+    ),
+    (
+        "real_music_a_44k.flac",
+        include_bytes!("fixtures/audio/real_music_a_44k.flac"),
+    ),
+    (
+        "real_music_a_44k.ogg",
+        include_bytes!("fixtures/audio/real_music_a_44k.ogg"),
+    ),
+    (
+        "real_music_a_44k.mp3",
+        include_bytes!("fixtures/audio/real_music_a_44k.mp3"),
+    ),
+    (
+        "real_music_a_44k.m4a",
+        include_bytes!("fixtures/audio/real_music_a_44k.m4a"),
+    ),
+    (
+        "real_music_b_16k.wav",
+        include_bytes!("fixtures/audio/real_music_b_16k.wav"),
+    ),
+    (
+        "synth_sine1k_48k_stereo.wav",
+        include_bytes!("fixtures/audio/synth_sine1k_48k_stereo.wav"),
+    ),
 ];
 
 fn floats(v: &serde_json::Value) -> Vec<f32> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
 }
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 #[wasm_bindgen_test]
@@ -35,14 +63,22 @@ fn wasm_embeddings_match_native_golden() {
     let golden: serde_json::Value = serde_json::from_str(GOLDEN).unwrap();
     let engine = Engine::from_model_bytes(MODEL).unwrap();
     for (name, bytes) in FILES {
-        let a = engine.analyze_bytes(bytes.to_vec(), name.rsplit('.').next()).unwrap();
+        let a = engine
+            .analyze_bytes(bytes.to_vec(), name.rsplit('.').next())
+            .unwrap();
         let g = &golden["files"][name];
         let err = max_abs_diff(&a.embedding, &floats(&g["embedding"]));
-        assert!(err <= TOLERANCE, "{name}: wasm embedding differs from native by {err}");
+        assert!(
+            err <= TOLERANCE,
+            "{name}: wasm embedding differs from native by {err}"
+        );
         let segments = g["segments"].as_array().unwrap();
         assert_eq!(a.segments.len(), segments.len(), "{name}");
         for (s, gs) in a.segments.iter().zip(segments) {
-            assert!(max_abs_diff(&s.embedding, &floats(gs)) <= TOLERANCE, "{name}: segment");
+            assert!(
+                max_abs_diff(&s.embedding, &floats(gs)) <= TOLERANCE,
+                "{name}: segment"
+            );
         }
         assert!(max_abs_diff(&a.heads[0].probabilities, &floats(&g["instrument"])) <= TOLERANCE);
     }
@@ -52,25 +88,44 @@ fn wasm_embeddings_match_native_golden() {
 fn js_facing_api_returns_the_same_embedding_and_a_spectrogram() {
     let golden: serde_json::Value = serde_json::from_str(GOLDEN).unwrap();
     let engine = SimilarityEngine::new(MODEL).unwrap();
-    let a = engine.analyze_file(FILES[3].1.to_vec(), Some("clip.MP3".into())).unwrap();
-    let err = max_abs_diff(&a.embedding(), &floats(&golden["files"]["real_music_a_44k.mp3"]["embedding"]));
+    let a = engine
+        .analyze_file(FILES[3].1.to_vec(), Some("clip.MP3".into()))
+        .unwrap();
+    let err = max_abs_diff(
+        &a.embedding(),
+        &floats(&golden["files"]["real_music_a_44k.mp3"]["embedding"]),
+    );
     assert!(err <= TOLERANCE, "{err}");
     assert_eq!(a.mel_bands(), 96);
     assert_eq!(a.mel_columns().len(), a.mel_bands() * a.mel_column_count());
     assert!(a.mel_column_count() > 100);
-    assert_eq!(a.segment_starts().len() * a.embedding_dim(), a.segment_embeddings().len());
+    assert_eq!(
+        a.segment_starts().len() * a.embedding_dim(),
+        a.segment_embeddings().len()
+    );
 }
 
 #[wasm_bindgen_test]
 fn bad_input_is_an_error_not_a_panic_in_wasm() {
     let engine = Engine::from_model_bytes(MODEL).unwrap();
-    assert!(matches!(engine.analyze_bytes(Vec::new(), Some("mp3")), Err(Error::EmptyInput)));
+    assert!(matches!(
+        engine.analyze_bytes(Vec::new(), Some("mp3")),
+        Err(Error::EmptyInput)
+    ));
     assert!(matches!(
         engine.analyze_bytes(b"not audio at all".to_vec(), Some("mp3")),
         Err(Error::UnsupportedFormat(_))
     ));
-    assert!(matches!(engine.analyze_pcm(&[0.0; 16_000], 16_000, 1), Err(Error::Silent { .. })));
-    assert!(matches!(engine.analyze_pcm(&[f32::NAN; 4], 16_000, 1), Err(Error::NonFiniteSamples { .. })));
-    assert!(Engine::from_model_bytes(include_bytes!("fixtures/models/test-wrong-nmels.onnx")).is_err());
+    assert!(matches!(
+        engine.analyze_pcm(&[0.0; 16_000], 16_000, 1),
+        Err(Error::Silent { .. })
+    ));
+    assert!(matches!(
+        engine.analyze_pcm(&[f32::NAN; 4], 16_000, 1),
+        Err(Error::NonFiniteSamples { .. })
+    ));
+    assert!(
+        Engine::from_model_bytes(include_bytes!("fixtures/models/test-wrong-nmels.onnx")).is_err()
+    );
     assert!(Engine::from_model_bytes(b"garbage").is_err());
 }

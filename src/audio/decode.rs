@@ -27,7 +27,11 @@ pub trait MonoSink {
 ///
 /// `extension` (e.g. `"mp3"`) is only a hint; the content decides. Truncated files decode up to
 /// where the data stops. Returns what was learnt about the source.
-pub fn decode_bytes(bytes: Vec<u8>, extension: Option<&str>, sink: &mut dyn MonoSink) -> Result<SourceInfo> {
+pub fn decode_bytes(
+    bytes: Vec<u8>,
+    extension: Option<&str>,
+    sink: &mut dyn MonoSink,
+) -> Result<SourceInfo> {
     if bytes.is_empty() {
         return Err(Error::EmptyInput);
     }
@@ -46,13 +50,18 @@ pub fn decode_source(
         hint.with_extension(ext);
     }
     let probed = symphonia::default::get_probe()
-        .format(&hint, stream, &FormatOptions::default(), &MetadataOptions::default())
+        .format(
+            &hint,
+            stream,
+            &FormatOptions::default(),
+            &MetadataOptions::default(),
+        )
         .map_err(|e| match e {
             SymphoniaError::Unsupported(what) => Error::UnsupportedFormat(what.to_string()),
             // The probe ran out of data: a file cut short before its audio starts.
-            SymphoniaError::IoError(_) => {
-                Error::CorruptAudio("the data ends before any audio could be read (truncated file?)".into())
-            }
+            SymphoniaError::IoError(_) => Error::CorruptAudio(
+                "the data ends before any audio could be read (truncated file?)".into(),
+            ),
             other => Error::CorruptAudio(other.to_string()),
         })?;
     let mut format = probed.format;
@@ -70,7 +79,10 @@ pub fn decode_source(
         .make(&track.codec_params, &DecoderOptions::default())
         .map_err(|e| Error::UnsupportedFormat(format!("codec {codec}: {e}")))?;
 
-    let mut info = SourceInfo { codec, ..SourceInfo::default() };
+    let mut info = SourceInfo {
+        codec,
+        ..SourceInfo::default()
+    };
     // Reused between packets; rebuilt only when a packet is larger or has other channels.
     let mut interleaved: Option<(SampleBuffer<f32>, usize)> = None;
     let mut mono = Vec::new();
@@ -138,7 +150,11 @@ pub fn decode_source(
         }
         let buf = match &mut interleaved {
             Some((b, c)) if *c == channels && b.capacity() >= decoded.capacity() * channels => b,
-            slot => &mut slot.insert((SampleBuffer::new(decoded.capacity() as u64, spec), channels)).0,
+            slot => {
+                &mut slot
+                    .insert((SampleBuffer::new(decoded.capacity() as u64, spec), channels))
+                    .0
+            }
         };
         buf.copy_interleaved_ref(decoded);
         downmix_into(buf.samples(), channels, &mut mono);

@@ -53,7 +53,10 @@ impl SourceInfo {
 ///
 /// Holds the entire signal in memory, so it suits short clips, tests and tools; the analysis
 /// path streams instead (see [`crate::frontend::FrontEnd`]).
-pub fn decode_mono(bytes: Vec<u8>, extension: Option<&str>) -> crate::Result<(Vec<f32>, SourceInfo)> {
+pub fn decode_mono(
+    bytes: Vec<u8>,
+    extension: Option<&str>,
+) -> crate::Result<(Vec<f32>, SourceInfo)> {
     struct Collect(Vec<f32>);
     impl MonoSink for Collect {
         fn start(&mut self, _rate: u32, _channels: usize) -> crate::Result<()> {

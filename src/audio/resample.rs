@@ -71,7 +71,12 @@ impl StreamResampler {
             if self.pending.len() == resampler.input_frames_next() {
                 let produced = run_chunk(resampler, &self.pending, None, &mut self.out)?;
                 self.pending.clear();
-                Self::deliver(&self.out[..produced], &mut self.to_trim, &mut self.frames_out, &mut emit);
+                Self::deliver(
+                    &self.out[..produced],
+                    &mut self.to_trim,
+                    &mut self.frames_out,
+                    &mut emit,
+                );
             }
         }
         Ok(())
@@ -106,7 +111,12 @@ impl StreamResampler {
         Ok(())
     }
 
-    fn deliver(block: &[f32], to_trim: &mut usize, frames_out: &mut usize, emit: &mut impl FnMut(&[f32])) {
+    fn deliver(
+        block: &[f32],
+        to_trim: &mut usize,
+        frames_out: &mut usize,
+        emit: &mut impl FnMut(&[f32]),
+    ) {
         let skip = (*to_trim).min(block.len());
         *to_trim -= skip;
         let block = &block[skip..];
@@ -138,7 +148,10 @@ fn run_chunk(
     let out_len = out.len();
     let mut adapter_out = SequentialSlice::new_mut(out, 1, out_len)
         .map_err(|e| Error::Resample(format!("output buffer: {e}")))?;
-    let indexing = Indexing { partial_len: partial, ..Indexing::new() };
+    let indexing = Indexing {
+        partial_len: partial,
+        ..Indexing::new()
+    };
     let (_, produced) = resampler
         .process_into_buffer(&adapter_in, &mut adapter_out, Some(&indexing))
         .map_err(|e| Error::Resample(e.to_string()))?;
@@ -167,7 +180,13 @@ mod tests {
 
     #[test]
     fn output_length_is_ceil_of_ratio() {
-        for (from, n) in [(44_100, 44_100), (48_000, 1000), (8_000, 12_345), (22_050, 7), (96_000, 100_000)] {
+        for (from, n) in [
+            (44_100, 44_100),
+            (48_000, 1000),
+            (8_000, 12_345),
+            (22_050, 7),
+            (96_000, 100_000),
+        ] {
             let out = resample(&vec![0.1; n], from, 16_000).unwrap();
             let expected = (n as f64 * 16_000.0 / from as f64).ceil() as usize;
             assert_eq!(out.len(), expected, "from {from} Hz, {n} samples");

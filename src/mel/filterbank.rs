@@ -52,11 +52,16 @@ impl MelFilterbank {
     /// Builds the filterbank for `sample_rate_hz`, an FFT of `n_fft` samples, `n_mels` bands
     /// between `fmin_hz` and `fmax_hz`. Weights are computed in f64 and stored as f32, as
     /// librosa does.
-    pub fn new(sample_rate_hz: u32, n_fft: usize, n_mels: usize, fmin_hz: f32, fmax_hz: f32) -> Self {
+    pub fn new(
+        sample_rate_hz: u32,
+        n_fft: usize,
+        n_mels: usize,
+        fmin_hz: f32,
+        fmax_hz: f32,
+    ) -> Self {
         let n_freqs = n_fft / 2 + 1;
         let sr = f64::from(sample_rate_hz);
-        let fft_freqs: Vec<f64> =
-            (0..n_freqs).map(|k| k as f64 * sr / n_fft as f64).collect();
+        let fft_freqs: Vec<f64> = (0..n_freqs).map(|k| k as f64 * sr / n_fft as f64).collect();
         // n_mels + 2 band edges, evenly spaced in mels.
         let (mel_lo, mel_hi) = (hz_to_mel(f64::from(fmin_hz)), hz_to_mel(f64::from(fmax_hz)));
         let edges: Vec<f64> = (0..n_mels + 2)
@@ -76,8 +81,14 @@ impl MelFilterbank {
                     })
                     .collect();
                 let first = dense.iter().position(|&w| w > 0.0).unwrap_or(0);
-                let last = dense.iter().rposition(|&w| w > 0.0).map_or(first, |l| l + 1);
-                Filter { first_bin: first, weights: dense[first..last].to_vec() }
+                let last = dense
+                    .iter()
+                    .rposition(|&w| w > 0.0)
+                    .map_or(first, |l| l + 1);
+                Filter {
+                    first_bin: first,
+                    weights: dense[first..last].to_vec(),
+                }
             })
             .collect();
         MelFilterbank { filters, n_freqs }

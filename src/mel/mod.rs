@@ -26,7 +26,10 @@ pub struct MelSpectrogram {
 impl MelSpectrogram {
     /// Wraps frame-major values (`data.len()` must be a multiple of `n_mels`).
     pub fn from_frames(n_mels: usize, data: Vec<f32>) -> Self {
-        assert!(n_mels > 0 && data.len() % n_mels == 0, "data is not whole frames");
+        assert!(
+            n_mels > 0 && data.len().is_multiple_of(n_mels),
+            "data is not whole frames"
+        );
         MelSpectrogram { n_mels, data }
     }
 
@@ -117,14 +120,19 @@ impl MelAnalyzer {
 
     /// Feeds mono samples at `params.sample_rate_hz` and calls `emit` with each completed frame.
     pub fn push(&mut self, samples: &[f32], mut emit: impl FnMut(&[f32])) {
-        let (fb, scale, gain, bands) = (&self.filterbank, self.scale, self.log_gain, &mut self.bands);
-        self.stft.push(samples, |power| emit(project(fb, scale, gain, power, bands)));
+        let (fb, scale, gain, bands) =
+            (&self.filterbank, self.scale, self.log_gain, &mut self.bands);
+        self.stft.push(samples, |power| {
+            emit(project(fb, scale, gain, power, bands))
+        });
     }
 
     /// Pads the end of the signal and emits the remaining frames.
     pub fn finish(&mut self, mut emit: impl FnMut(&[f32])) {
-        let (fb, scale, gain, bands) = (&self.filterbank, self.scale, self.log_gain, &mut self.bands);
-        self.stft.finish(|power| emit(project(fb, scale, gain, power, bands)));
+        let (fb, scale, gain, bands) =
+            (&self.filterbank, self.scale, self.log_gain, &mut self.bands);
+        self.stft
+            .finish(|power| emit(project(fb, scale, gain, power, bands)));
     }
 }
 

@@ -73,7 +73,8 @@ impl PowerStft {
     /// Pads the end with zeros and emits the remaining frames, up to `1 + n / hop` in total.
     pub fn finish(&mut self, mut emit: impl FnMut(&[f32])) {
         let total = 1 + self.samples_seen / self.hop;
-        self.pending.resize(self.pending.len() + self.n_fft / 2, 0.0);
+        self.pending
+            .resize(self.pending.len() + self.n_fft / 2, 0.0);
         while self.frames_done < total {
             if self.pending.len() - self.start < self.n_fft {
                 // Only reachable when the signal is shorter than half a frame.

@@ -61,14 +61,18 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
     }
     eprintln!("wrote {} embeddings to {}", rows.len(), args.out.display());
     if failed > 0 {
-        eprintln!("{failed} of {} files could not be embedded", args.files.len());
+        eprintln!(
+            "{failed} of {} files could not be embedded",
+            args.files.len()
+        );
         return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn write_csv(out: &Path, dim: usize, rows: &[(&Path, Vec<f32>)]) -> anyhow::Result<()> {
-    let file = std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let file =
+        std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
     let mut w = std::io::BufWriter::new(file);
     write!(w, "path")?;
     for i in 0..dim {
@@ -90,10 +94,14 @@ fn write_csv(out: &Path, dim: usize, rows: &[(&Path, Vec<f32>)]) -> anyhow::Resu
 fn write_npy(out: &Path, dim: usize, rows: &[(&Path, Vec<f32>)]) -> anyhow::Result<()> {
     let flat: Vec<f32> = rows.iter().flat_map(|(_, e)| e.iter().copied()).collect();
     let array = ndarray::Array2::from_shape_vec((rows.len(), dim), flat)?;
-    ndarray_npy::write_npy(out, &array).with_context(|| format!("cannot write {}", out.display()))?;
+    ndarray_npy::write_npy(out, &array)
+        .with_context(|| format!("cannot write {}", out.display()))?;
     let mut paths_file = out.as_os_str().to_owned();
     paths_file.push(".paths.txt");
-    let paths: String = rows.iter().map(|(p, _)| format!("{}\n", p.display())).collect();
+    let paths: String = rows
+        .iter()
+        .map(|(p, _)| format!("{}\n", p.display()))
+        .collect();
     std::fs::write(&paths_file, paths)?;
     Ok(())
 }

@@ -31,7 +31,8 @@ pub struct FeaturesArgs {
 }
 
 pub fn run(args: FeaturesArgs) -> anyhow::Result<ExitCode> {
-    std::fs::create_dir_all(&args.out_dir).with_context(|| format!("cannot create {}", args.out_dir.display()))?;
+    std::fs::create_dir_all(&args.out_dir)
+        .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
     let params = AnalysisParams::CURRENT;
     let front = FrontEnd::new(params)?.with_max_patches(args.max_patches);
     let bar = files_bar(args.files.len(), "features");
@@ -41,20 +42,33 @@ pub fn run(args: FeaturesArgs) -> anyhow::Result<ExitCode> {
         .enumerate()
         .map(|(i, path)| {
             let name = format!("{i:05}.npy");
-            let result = front.features_from_path(path).map_err(anyhow::Error::from).and_then(|f| {
-                let n = f.patches.len();
-                let flat: Vec<f32> = f.patches.iter().flat_map(|p| p.data.iter().copied()).collect();
-                let array = ndarray::Array3::from_shape_vec((n, params.n_mels, params.patch_frames), flat)?;
-                ndarray_npy::write_npy(args.out_dir.join(&name), &array)?;
-                let starts: Vec<String> =
-                    f.patches.iter().map(|p| format!("{:.3}", p.start_frame as f64 * params.hop_seconds())).collect();
-                Ok(format!(
-                    "{},{name},{n},{:.3},{}\n",
-                    csv_field(&path.display().to_string()),
-                    f.duration_seconds(),
-                    starts.join(";")
-                ))
-            });
+            let result = front
+                .features_from_path(path)
+                .map_err(anyhow::Error::from)
+                .and_then(|f| {
+                    let n = f.patches.len();
+                    let flat: Vec<f32> = f
+                        .patches
+                        .iter()
+                        .flat_map(|p| p.data.iter().copied())
+                        .collect();
+                    let array = ndarray::Array3::from_shape_vec(
+                        (n, params.n_mels, params.patch_frames),
+                        flat,
+                    )?;
+                    ndarray_npy::write_npy(args.out_dir.join(&name), &array)?;
+                    let starts: Vec<String> = f
+                        .patches
+                        .iter()
+                        .map(|p| format!("{:.3}", p.start_frame as f64 * params.hop_seconds()))
+                        .collect();
+                    Ok(format!(
+                        "{},{name},{n},{:.3},{}\n",
+                        csv_field(&path.display().to_string()),
+                        f.duration_seconds(),
+                        starts.join(";")
+                    ))
+                });
             bar.inc(1);
             (path, result)
         })
@@ -75,6 +89,14 @@ pub fn run(args: FeaturesArgs) -> anyhow::Result<ExitCode> {
         }
     }
     index.flush()?;
-    eprintln!("wrote features of {} files to {}", args.files.len() - failed, args.out_dir.display());
-    Ok(if failed > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    eprintln!(
+        "wrote features of {} files to {}",
+        args.files.len() - failed,
+        args.out_dir.display()
+    );
+    Ok(if failed > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -59,9 +59,13 @@ fn main() -> ExitCode {
 pub fn load_engine(path: &std::path::Path) -> anyhow::Result<simsong::Engine> {
     use anyhow::Context;
     let bytes = std::fs::read(path).with_context(|| {
-        format!("cannot read model {} (pass --model PATH to use another)", path.display())
+        format!(
+            "cannot read model {} (pass --model PATH to use another)",
+            path.display()
+        )
     })?;
-    let engine = simsong::Engine::from_model_bytes(&bytes).with_context(|| format!("model {}", path.display()))?;
+    let engine = simsong::Engine::from_model_bytes(&bytes)
+        .with_context(|| format!("model {}", path.display()))?;
     if !engine.model_metadata().trained {
         eprintln!(
             "warning: model `{}` is an untrained test fixture; its embeddings mean nothing musically",

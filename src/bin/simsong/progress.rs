@@ -6,9 +6,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 pub fn files_bar(len: usize, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
     bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} files, {elapsed} elapsed, ETA {eta}")
-            .expect("static template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} files, {elapsed} elapsed, ETA {eta}",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
     );
     bar.set_prefix(what.to_string());
     bar

@@ -1,0 +1,79 @@
+//! Native timings of the pipeline stages, printed as JSON for `scripts/bench.sh`.
+//!
+//! `cargo bench --bench pipeline -- CLIP16K.wav CLIP44K.wav MODEL.onnx...`
+//! - `logmel_ms`: log-mel of the 16 kHz clip (already decoded).
+//! - `analyze_ms[model]`: the whole analysis of 44.1 kHz stereo PCM of the same length (downmix,
+//!   resample, log-mel, patches, model), per model; with the tiny fixture model this is
+//!   essentially the front end.
+//! - `patch_ms[model]`: one 3 s patch through each model (batch 1).
+
+use std::time::Instant;
+
+use simsong::audio::decode_mono;
+use simsong::mel::log_mel_spectrogram;
+use simsong::model::Model;
+use simsong::{AnalysisParams, Engine};
+
+/// Median, min and max of `runs` timings of `f`, in milliseconds (after one warm-up call).
+fn time_ms(runs: usize, mut f: impl FnMut()) -> serde_json::Value {
+    f();
+    let mut t: Vec<f64> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    serde_json::json!({ "median": t[t.len() / 2], "min": t[0], "max": t[t.len() - 1], "runs": runs })
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let [clip16, clip44, models @ ..] = args.as_slice() else {
+        eprintln!("usage: pipeline CLIP16K.wav CLIP44K_STEREO.wav MODEL.onnx...");
+        std::process::exit(2);
+    };
+    let params = AnalysisParams::CURRENT;
+    let (y16, _) = decode_mono(std::fs::read(clip16).unwrap(), None).unwrap();
+    let bytes44 = std::fs::read(clip44).unwrap();
+    // Interleaved stereo PCM, as the browser's decodeAudioData would hand it over.
+    let (mono44, info44) = decode_mono(bytes44, None).unwrap();
+    let stereo44: Vec<f32> = mono44.iter().flat_map(|&v| [v, v]).collect();
+
+    let mut report = serde_json::json!({
+        "clip_seconds": y16.len() as f64 / f64::from(params.sample_rate_hz),
+        "logmel_ms": time_ms(30, || {
+            std::hint::black_box(log_mel_spectrogram(&y16, &params).unwrap());
+        }),
+    });
+    let (mut patch_ms, mut analyze_ms) = (serde_json::Map::new(), serde_json::Map::new());
+    for path in models {
+        let engine =
+            Engine::from_model(Model::from_bytes(&std::fs::read(path).unwrap()).unwrap()).unwrap();
+        let name = engine.model_metadata().name.clone();
+        let features = engine
+            .front_end()
+            .features_from_pcm(&y16, params.sample_rate_hz, 1)
+            .unwrap();
+        let patch = &features.patches[..1];
+        let timing = time_ms(50, || {
+            std::hint::black_box(engine.model().run(patch).unwrap());
+        });
+        patch_ms.insert(name.clone(), timing);
+        let timing = time_ms(5, || {
+            std::hint::black_box(
+                engine
+                    .analyze_pcm(&stereo44, info44.sample_rate_hz, 2)
+                    .unwrap(),
+            );
+        });
+        analyze_ms.insert(name, timing);
+    }
+    report["patch_ms"] = patch_ms.into();
+    report["analyze_ms"] = analyze_ms.into();
+    println!("{}", serde_json::to_string_pretty(&report).unwrap());
+}

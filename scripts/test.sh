@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Every test: formatting, lints, native tests, wasm tests in Node and headless Chromium, and the
+# JS tests. This is what `npm test` and CI run.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+bash scripts/setup.sh --browser
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "clippy (native with the CLI, and wasm32), warnings are errors"
+cargo clippy --release --features cli --all-targets -- -D warnings
+cargo clippy --release --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+step "native tests"
+cargo test --release --features cli
+
+bash scripts/build-wasm.sh
+
+step "wasm tests in Node"
+cargo test --release --target wasm32-unknown-unknown --test wasm_parity
+
+step "wasm tests in headless Chromium"
+WASM_BINDGEN_USE_BROWSER=1 cargo test --release --target wasm32-unknown-unknown --test wasm_parity
+
+step "JS tests (node --test)"
+cargo build --release --features cli --bin simsong
+SIMSONG_BIN="$CARGO_TARGET_DIR/release/simsong" node --test tests/js/

@@ -1,0 +1,73 @@
+// Side by side in one run: the native CLI and the wasm build in Node embed the same files;
+// the embeddings must agree to 1e-5.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initSync, SimilarityEngine, analysisParams } from '../../pkg/simsong.js';
+
+const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
+const BIN = process.env.SIMSONG_BIN;
+const MODEL = join(ROOT, 'tests/fixtures/models/test-untrained.onnx');
+const FILES = ['real_music_a_44k.mp3', 'real_music_a_44k.ogg', 'real_music_a_44k.flac', 'real_music_a_44k.m4a',
+  'real_music_b_16k.wav', 'synth_sine1k_48k_stereo.wav', 'synth_chirp_16k.wav'].map((f) => `tests/fixtures/audio/${f}`);
+
+initSync({ module: readFileSync(join(ROOT, 'pkg/simsong_bg.wasm')) });
+
+test('wasm in Node and the native CLI give the same embeddings', { skip: !BIN && 'SIMSONG_BIN not set' }, () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'simsong-')), 'native.csv');
+  execFileSync(BIN, ['embed', ...FILES, '--model', MODEL, '--out', out], { cwd: ROOT, stdio: 'pipe' });
+  const [header, ...rows] = readFileSync(out, 'utf8').trim().split('\n');
+  assert.equal(header.split(',').length, 33, 'path + 32 dimensions');
+  assert.equal(rows.length, FILES.length);
+
+  const engine = new SimilarityEngine(readFileSync(MODEL));
+  let worst = 0;
+  for (const row of rows) {
+    const [path, ...values] = row.split(',');
+    const native = values.map(Number);
+    const a = engine.analyzeFile(readFileSync(join(ROOT, path)), path);
+    const wasm = a.embedding;
+    a.free();
+    assert.equal(wasm.length, native.length);
+    for (let i = 0; i < wasm.length; i++) worst = Math.max(worst, Math.abs(wasm[i] - native[i]));
+  }
+  console.log(`max |native - wasm| over ${rows.length} files: ${worst.toExponential(2)}`);
+  assert.ok(worst <= 1e-5, `max difference ${worst}`);
+});
+
+test('the wasm API reports bad input as errors with readable messages', () => {
+  const engine = new SimilarityEngine(readFileSync(MODEL));
+  assert.throws(() => engine.analyzeFile(new Uint8Array(0), 'x.mp3'), /the file is empty/);
+  assert.throws(() => engine.analyzeFile(readFileSync(join(ROOT, 'tests/fixtures/audio/bad/text.mp3')), 'text.mp3'),
+    /unsupported or unrecognised audio format/);
+  assert.throws(() => engine.analyzePcm(new Float32Array(16000), 16000, 1), /silent/);
+  assert.throws(() => engine.analyzePcm(new Float32Array(100).fill(0.1), 16000, 0), /channels/);
+  assert.throws(() => new SimilarityEngine(readFileSync(join(ROOT, 'tests/fixtures/models/test-wrong-nmels.onnx'))),
+    /different analysis numbers/);
+  assert.throws(() => new SimilarityEngine(new Uint8Array([1, 2, 3])), /invalid model/);
+});
+
+test('analysis numbers are exported and match the design', () => {
+  const p = analysisParams();
+  assert.deepEqual(
+    [p.sample_rate_hz, p.n_fft, p.hop_length, p.n_mels, p.patch_frames],
+    [16000, 512, 256, 96, 187],
+  );
+});
+
+test('PCM in (from decodeAudioData) and the same file give the same embedding', () => {
+  const engine = new SimilarityEngine(readFileSync(MODEL));
+  // A 16-bit mono WAV at 16 kHz: read its samples the way a browser would.
+  const bytes = readFileSync(join(ROOT, 'tests/fixtures/audio/real_music_b_16k.wav'));
+  const view = new DataView(bytes.buffer, bytes.byteOffset + 44, bytes.length - 44);
+  const pcm = new Float32Array(view.byteLength / 2);
+  for (let i = 0; i < pcm.length; i++) pcm[i] = view.getInt16(2 * i, true) / 32768;
+  const fromPcm = engine.analyzePcm(pcm, 16000, 1);
+  const fromFile = engine.analyzeFile(bytes, 'b.wav');
+  assert.deepEqual(Array.from(fromPcm.embedding), Array.from(fromFile.embedding));
+  assert.equal(fromPcm.durationSeconds, 6);
+});
