@@ -263,8 +263,13 @@ def render_job(job):
            "gm_program": program, "soundfont": sf_name, "drums": int(drums),
            "audio_path": dst, "excerpt_start_s": f"{start:.2f}"}
     if os.path.exists(dst):
-        row["duration_s"] = f"{length + 1.5:.2f}"
-        return row, "cached"
+        r = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration",
+                            "-of", "default=nw=1:nk=1", dst], capture_output=True, text=True)
+        try:
+            row["duration_s"] = f"{float(r.stdout.strip()):.2f}"
+            return row, "cached"
+        except ValueError:
+            os.remove(dst)  # unreadable leftover: render again
     try:
         ev = load_events(midi_path)
         with tempfile.TemporaryDirectory() as td:
@@ -310,6 +315,9 @@ def main():
                     help=f"comma list; extra classes available: {','.join(EXTRA_CLASSES)}")
     ap.add_argument("--max-pieces", type=int, default=0, help="cap pieces (seeded sample; 0 = all)")
     ap.add_argument("--planetblupi-excerpts", type=int, default=3)
+    ap.add_argument("--time-budget-s", type=float, default=0,
+                    help="stop rendering after this many seconds (0 = no limit); renders.csv then "
+                         "lists the pieces whose classes all finished; re-running continues")
     args = ap.parse_args()
 
     families = {**CLASSES, **EXTRA_CLASSES}
@@ -364,8 +372,26 @@ def main():
 
     rows, skipped = [], 0
     t1 = time.time()
+    csv_path = os.path.join(args.out, "renders.csv")
+
+    def write_csv(rows):
+        # keep only pieces whose every class rendered, so the set stays balanced across classes
+        per_piece = {}
+        for r in rows:
+            per_piece.setdefault((r["piece_id"], r["clip_id"].rsplit("-", 2)[-2]), set()).add(r["class"])
+        full = {k for k, v in per_piece.items() if len(v) == len(classes)}
+        keep = sorted((r for r in rows if (r["piece_id"], r["clip_id"].rsplit("-", 2)[-2]) in full),
+                      key=lambda r: r["clip_id"])
+        with open(csv_path + ".part", "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=FIELDS)
+            w.writeheader()
+            w.writerows(keep)
+        os.replace(csv_path + ".part", csv_path)
+        return keep
+
+    stopped = False
     with Pool(args.jobs) as pool:
-        for i, (row, status) in enumerate(pool.imap_unordered(render_job, jobs, chunksize=4)):
+        for i, (row, status) in enumerate(pool.imap(render_job, jobs, chunksize=2)):
             if row is None:
                 skipped += 1
                 log(f"  skip: {status}")
@@ -373,16 +399,19 @@ def main():
                 rows.append(row)
             if (i + 1) % 100 == 0:
                 log(f"  {i + 1}/{len(jobs)} in {time.time() - t1:.0f}s")
-    rows.sort(key=lambda r: r["clip_id"])
-    with open(os.path.join(args.out, "renders.csv"), "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS)
-        w.writeheader()
-        w.writerows(rows)
+                write_csv(rows)
+            if args.time_budget_s and time.time() - t1 > args.time_budget_s:
+                log(f"  time budget of {args.time_budget_s}s reached after {i + 1}/{len(jobs)} renders; "
+                    "re-run to continue (finished clips are cached)")
+                stopped = True
+                pool.terminate()
+                break
+    rows = write_csv(rows)
     counts = {}
     for r in rows:
         counts[r["class"]] = counts.get(r["class"], 0) + 1
     log(f"rendered {len(rows)} clips ({skipped} skipped) in {time.time() - t1:.0f}s; per class {counts}; "
-        f"{len(set(r['piece_id'] for r in rows))} pieces")
+        f"{len(set(r['piece_id'] for r in rows))} pieces{' (stopped early)' if stopped else ''}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,130 @@
+//! The `simsong` command-line tool, run as a user would.
+#![cfg(all(feature = "cli", not(target_arch = "wasm32")))]
+
+mod common;
+
+use std::process::Command;
+
+use common::fixture;
+
+fn simsong(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_simsong"))
+        .args(args)
+        .output()
+        .expect("run simsong")
+}
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("simsong-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn embed_writes_csv_with_header_and_one_normalised_row_per_input() {
+    let model = fixture("models/test-untrained.onnx");
+    let files = [
+        fixture("audio/real_music_a_44k.mp3"),
+        fixture("audio/real_music_b_16k.wav"),
+    ];
+    let out = tmp("emb.csv");
+    let o = simsong(&[
+        "embed",
+        files[0].to_str().unwrap(),
+        files[1].to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("untrained test fixture"));
+    let csv = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    assert_eq!(header.len(), 33);
+    assert_eq!((header[0], header[1], header[32]), ("path", "e0", "e31"));
+    assert_eq!(lines.len(), 3);
+    for (line, file) in lines[1..].iter().zip(&files) {
+        let mut fields = line.split(',');
+        assert_eq!(
+            fields.next().unwrap(),
+            file.to_str().unwrap(),
+            "the path as given"
+        );
+        let v: Vec<f32> = fields.map(|x| x.parse().unwrap()).collect();
+        let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5);
+    }
+}
+
+#[test]
+fn embed_npy_and_unreadable_inputs() {
+    let model = fixture("models/test-untrained.onnx");
+    let out = tmp("emb.npy");
+    let good = fixture("audio/real_music_a_44k.ogg");
+    let bad = fixture("audio/bad/text.mp3");
+    let o = simsong(&[
+        "embed",
+        good.to_str().unwrap(),
+        bad.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "a failed input sets exit code 2");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("text.mp3: unsupported or unrecognised audio format"),
+        "{stderr}"
+    );
+    let array: ndarray::Array2<f32> = ndarray_npy::read_npy(&out).unwrap();
+    assert_eq!(array.shape(), &[1, 32]);
+    let paths = std::fs::read_to_string(format!("{}.paths.txt", out.display())).unwrap();
+    assert_eq!(paths.trim(), good.to_str().unwrap());
+}
+
+#[test]
+fn features_exports_patches_as_npy_with_an_index() {
+    let dir = tmp("features");
+    let input = fixture("audio/real_music_a_44k.flac");
+    let o = simsong(&[
+        "features",
+        input.to_str().unwrap(),
+        "--out-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let patches: ndarray::Array3<f32> = ndarray_npy::read_npy(dir.join("00000.npy")).unwrap();
+    assert_eq!(patches.shape(), &[2, 96, 187]);
+    assert!(patches.iter().all(|v| v.is_finite() && *v >= 0.0));
+    let index = std::fs::read_to_string(dir.join("index.csv")).unwrap();
+    let row = index.lines().nth(1).unwrap();
+    assert!(
+        row.starts_with(&format!(
+            "{},00000.npy,2,6.000,0.000;2.992",
+            input.display()
+        )),
+        "{row}"
+    );
+}
+
+#[test]
+fn a_missing_or_wrong_model_is_a_clear_error() {
+    let input = fixture("audio/real_music_b_16k.wav");
+    let o = simsong(&[
+        "embed",
+        input.to_str().unwrap(),
+        "--model",
+        "/nonexistent.onnx",
+        "--out",
+        "/tmp/x.csv",
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot read model /nonexistent.onnx"));
+    let wrong = fixture("models/test-wrong-nmels.onnx");
+    let o = simsong(&["model-info", "--model", wrong.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("different analysis numbers"));
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Build the whole training data set from scratch (idempotent: finished steps are cached).
+#
+#   training/prepare_data.sh
+#
+# Env:
+#   SIMSONG_CACHE   cache root (default ~/.cache/simsong); data goes to $SIMSONG_CACHE/training-data
+#   FETCH_PACKAGES  default | all | P1,P2,...   (default: default = smallest packages up to 1500 MB)
+#   MAX_DOWNLOAD_MB download budget for FETCH_PACKAGES=default (default 1500)
+#   JOBS            render processes (default 2)
+#   SEED            seed for renders and splits (default 1234)
+#   BIN             simsong binary for feature export (default $CARGO_TARGET_DIR or
+#                   $SIMSONG_CACHE/target, release/simsong)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cache=${SIMSONG_CACHE:-$HOME/.cache/simsong}
+data=$cache/training-data
+mkdir -p "$data"
+seed=${SEED:-1234}
+
+step() { echo "=== $* ($(date +%T))" >&2; }
+
+# 1. Debian tools (renderers, soundfonts, MIDI sources)
+need=()
+for p in ffmpeg openmpt123 fluidsynth fluid-soundfont-gm timgm6mb-soundfont mma planetblupi-music-midi; do
+    dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
+if [[ ${#need[@]} -gt 0 ]]; then
+    step "apt-get install ${need[*]}"
+    sudo_=""; [[ $(id -u) -ne 0 ]] && sudo_=sudo
+    $sudo_ apt-get update -q >&2
+    DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -q "${need[@]}" >&2
+fi
+
+# 2. Python venv (pinned)
+PY=$(scripts/pyenv.sh training/requirements.txt | tail -n 1)
+
+t=$SECONDS
+step "fetch Debian music (${FETCH_PACKAGES:-default})"
+nice -n 19 "$PY" training/fetch_debian_music.py --packages "${FETCH_PACKAGES:-default}" \
+    --max-download-mb "${MAX_DOWNLOAD_MB:-1500}"
+echo "fetch: $((SECONDS - t)) s" >&2
+
+t=$SECONDS
+step "render labelled MIDI clips"
+nice -n 19 "$PY" training/render_midi.py --jobs "${JOBS:-2}" --seed "$seed"
+echo "render: $((SECONDS - t)) s" >&2
+
+t=$SECONDS
+step "splits"
+"$PY" training/make_splits.py --seed "$seed"
+echo "splits: $((SECONDS - t)) s" >&2
+
+t=$SECONDS
+step "export log-mel features with the Rust front end"
+training/export_features.sh all
+echo "features: $((SECONDS - t)) s" >&2
+
+step "done: $data"
+du -sh "$data"/{debs,audio,renders,features} 2>/dev/null >&2 || true
