@@ -61,6 +61,35 @@ pub enum Error {
     /// Running the model failed.
     #[error("model inference failed: {0}")]
     Inference(String),
+    /// The bytes are not a usable index: truncated, tampered with, or inconsistent.
+    #[error("invalid index: {0}")]
+    InvalidIndex(String),
+    /// The index was written by a newer build with a format this one cannot read.
+    #[error(
+        "the index has format version {found}, this build reads version {supported}: update the widget or rebuild the index"
+    )]
+    IndexVersion {
+        /// Version found in the file.
+        found: u32,
+        /// Version this build reads.
+        supported: u32,
+    },
+    /// The index's embeddings come from another model than the one loaded.
+    #[error(
+        "the index was built with model {index_model}, but the loaded model is {loaded_model}: rebuild the index or load the matching model"
+    )]
+    IndexModelMismatch {
+        /// Name and short hash of the model that built the index.
+        index_model: String,
+        /// Name and short hash of the loaded model.
+        loaded_model: String,
+    },
+    /// A search names a track id the index does not hold.
+    #[error("no track with id `{0}` in the index")]
+    UnknownTrack(String),
+    /// A search request that cannot be answered as asked.
+    #[error("invalid search: {0}")]
+    InvalidQuery(String),
     /// Reading a file failed (native only).
     #[error("{path}: {source}")]
     Io {

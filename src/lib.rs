@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! audio bytes ─[audio]─▶ mono PCM at 16 kHz ─[mel]─▶ log-mel ─[patches]─▶ 3 s patches
-//!             ─[model]─▶ per-patch embeddings ─[embed]─▶ track embedding ─▶ ranking
+//!             ─[model]─▶ per-patch embeddings ─[embed]─▶ track embedding ─[index, search]─▶ ranking
 //! ```
 //!
 //! - [`params`]: the analysis numbers everything must agree on.
@@ -14,6 +14,8 @@
 //! - [`frontend`]: the above chained: bytes or PCM → [`frontend::Features`].
 //! - [`model`]: the ONNX CNN run with tract, validated against [`params`].
 //! - [`embed`]: [`Engine`], front end + model → [`TrackAnalysis`].
+//! - [`index`]: the catalog index ([`CatalogIndex`]) and its checksummed file format.
+//! - [`search`]: cosine top-k with filters, several references and best segments.
 //!
 //! Thin layers sit on top: `wasm` (wasm-bindgen API, on `wasm32` only) and the `simsong`
 //! command-line tool (`cli` feature).
@@ -22,14 +24,19 @@ pub mod audio;
 pub mod embed;
 pub mod error;
 pub mod frontend;
+pub mod index;
 pub mod mel;
+pub mod mfcc;
 pub mod model;
 pub mod params;
 pub mod patches;
+pub mod search;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
 pub use embed::{Engine, HeadSummary, Segment, TrackAnalysis};
 pub use error::{Error, Result};
+pub use index::{CatalogIndex, TrackMeta};
 pub use params::AnalysisParams;
+pub use search::{SearchHit, SearchRequest, search};

@@ -8,14 +8,24 @@
 //! a.embedding;           // Float32Array, L2-normalised track embedding
 //! a.melColumns;          // Float32Array, frame-major display spectrogram
 //! ```
+//! The index needs no model to search by catalog track, so a page can answer "similar to this
+//! track" before the model has even downloaded:
+//!
+//! ```js
+//! const index = new SimilarityIndex(indexBytes);          // validated, checksummed
+//! index.search({ positive: [{ track: 'id-42' }], k: 10, filter: { catalog: { mood: ['calm'] } } });
+//! index.searchAnalysis(a, { k: 10 });                      // checks a's model against the index
+//! ```
 //! Errors are thrown as JS `Error`s whose message says what is wrong with the input.
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::embed::{Engine, TrackAnalysis};
+use crate::index::CatalogIndex;
 use crate::model::ModelMetadata;
 use crate::params::AnalysisParams;
+use crate::search::{Reference, SearchRequest, search};
 
 #[wasm_bindgen(start)]
 fn start() {
@@ -93,10 +103,7 @@ impl SimilarityEngine {
             .engine
             .analyze_bytes(bytes, ext.as_deref())
             .map_err(js_error)?;
-        Ok(Analysis {
-            inner,
-            hop_seconds: self.engine.params().hop_seconds(),
-        })
+        Ok(self.wrap(inner))
     }
 
     /// Analyses interleaved PCM samples (full scale ±1) at `sampleRate` Hz with `channels`
@@ -113,10 +120,18 @@ impl SimilarityEngine {
             .engine
             .analyze_pcm(samples, sample_rate, channels as usize)
             .map_err(js_error)?;
-        Ok(Analysis {
+        Ok(self.wrap(inner))
+    }
+}
+
+impl SimilarityEngine {
+    fn wrap(&self, inner: TrackAnalysis) -> Analysis {
+        Analysis {
             inner,
             hop_seconds: self.engine.params().hop_seconds(),
-        })
+            model_sha256: self.engine.model_sha256().to_string(),
+            model_name: self.engine.model_metadata().name.clone(),
+        }
     }
 }
 
@@ -144,6 +159,8 @@ impl SimilarityEngine {
 pub struct Analysis {
     inner: TrackAnalysis,
     hop_seconds: f64,
+    model_sha256: String,
+    model_name: String,
 }
 
 #[wasm_bindgen]
@@ -152,6 +169,12 @@ impl Analysis {
     #[wasm_bindgen(getter)]
     pub fn embedding(&self) -> Vec<f32> {
         self.inner.embedding.clone()
+    }
+
+    /// SHA-256 of the model that computed this analysis.
+    #[wasm_bindgen(getter, js_name = modelSha256)]
+    pub fn model_sha256(&self) -> String {
+        self.model_sha256.clone()
     }
 
     /// Length of each embedding.
@@ -221,4 +244,116 @@ impl Analysis {
     pub fn mel_seconds_per_column(&self) -> f64 {
         self.inner.overview.frames_per_column as f64 * self.hop_seconds
     }
+}
+
+/// A catalog index loaded from its file bytes.
+#[wasm_bindgen]
+pub struct SimilarityIndex {
+    index: CatalogIndex,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct IndexInfo<'a> {
+    header: &'a crate::index::IndexHeader,
+    tracks: usize,
+    segments: usize,
+    precision: crate::index::Precision,
+    tags: std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>,
+    predicted_tags: std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>,
+}
+
+#[wasm_bindgen]
+impl SimilarityIndex {
+    /// Loads and validates an index file (magic, version, length, checksum, analysis numbers).
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: &[u8]) -> Result<SimilarityIndex, JsError> {
+        Ok(SimilarityIndex {
+            index: CatalogIndex::from_bytes(bytes).map_err(js_error)?,
+        })
+    }
+
+    /// `{ header, tracks, segments, precision, tags, predictedTags }`; the tag maps count tracks
+    /// per category and value.
+    #[wasm_bindgen(getter)]
+    pub fn info(&self) -> Result<JsValue, JsError> {
+        let info = IndexInfo {
+            header: self.index.header(),
+            tracks: self.index.len(),
+            segments: self.index.segments().starts_seconds.len(),
+            precision: self.index.embeddings().precision(),
+            tags: self.index.tag_counts(false),
+            predicted_tags: self.index.tag_counts(true),
+        };
+        Ok(info.serialize(&json_compatible())?)
+    }
+
+    /// Number of tracks.
+    #[wasm_bindgen(getter)]
+    pub fn length(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Every track's metadata, in index order (`[{ id, title, collection, tags, predicted,
+    /// durationSeconds, previewUrl, license, attribution, composer }]`).
+    pub fn tracks(&self) -> Result<JsValue, JsError> {
+        Ok(self.index.tracks().serialize(&json_compatible())?)
+    }
+
+    /// Throws unless `engine` holds the model that built this index.
+    #[wasm_bindgen(js_name = checkModel)]
+    pub fn check_model(&self, engine: &SimilarityEngine) -> Result<(), JsError> {
+        let meta = engine.engine.model_metadata();
+        self.index
+            .ensure_model(engine.engine.model_sha256(), &meta.name)
+            .map_err(js_error)
+    }
+
+    /// Searches with a request `{ positive, negative, k, filter, exclude, excludeReferences }`
+    /// whose references are `{ track: id }` or `{ embedding: [...] }`. Returns
+    /// `[{ id, position, score, bestSegmentSeconds, bestSegmentScore }]`, best first.
+    pub fn search(&self, request: JsValue) -> Result<JsValue, JsError> {
+        let request: SearchRequest = serde_wasm_bindgen::from_value(request)?;
+        self.run(&request)
+    }
+
+    /// Like [`search`](Self::search), with the analysed file as the first positive reference;
+    /// throws if the analysis comes from another model than the index's.
+    #[wasm_bindgen(js_name = searchAnalysis)]
+    pub fn search_analysis(
+        &self,
+        analysis: &Analysis,
+        request: JsValue,
+    ) -> Result<JsValue, JsError> {
+        self.index
+            .ensure_model(&analysis.model_sha256, &analysis.model_name)
+            .map_err(js_error)?;
+        let mut request: SearchRequest = if request.is_undefined() || request.is_null() {
+            SearchRequest::default()
+        } else {
+            serde_wasm_bindgen::from_value(request)?
+        };
+        request
+            .positive
+            .insert(0, Reference::Embedding(analysis.inner.embedding.clone()));
+        self.run(&request)
+    }
+}
+
+impl SimilarityIndex {
+    fn run(&self, request: &SearchRequest) -> Result<JsValue, JsError> {
+        let hits = search(&self.index, request).map_err(js_error)?;
+        Ok(hits.serialize(&json_compatible())?)
+    }
+
+    /// The index inside (for tests).
+    pub fn inner(&self) -> &CatalogIndex {
+        &self.index
+    }
+}
+
+/// Plain JS objects (not `Map`s) for maps, so results can cross `postMessage` and be read with
+/// dot syntax.
+fn json_compatible() -> serde_wasm_bindgen::Serializer {
+    serde_wasm_bindgen::Serializer::json_compatible()
 }

@@ -128,3 +128,126 @@ fn a_missing_or_wrong_model_is_a_clear_error() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("different analysis numbers"));
 }
+
+#[test]
+fn index_build_add_remove_info_and_query() {
+    let model = fixture("models/test-untrained.onnx");
+    let model = model.to_str().unwrap();
+    let audio = fixture("audio");
+    let manifest = tmp("catalog.tsv");
+    std::fs::write(
+        &manifest,
+        format!(
+            "id\taudio\ttitle\tcollection\ttags\n\
+             a\t{0}/real_music_a_44k.ogg\tMenu\tamoebax\tgenre:game; mood:upbeat\n\
+             b\t{0}/real_music_b_16k.wav\tTheme\tlugaru\tgenre:game;mood:calm\n\
+             bad\t{0}/bad/text.mp3\tNot audio\tx\t\n",
+            audio.display()
+        ),
+    )
+    .unwrap();
+    let idx = tmp("catalog.idx");
+    let idx_s = idx.to_str().unwrap();
+    let o = simsong(&[
+        "index",
+        "build",
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--model",
+        model,
+        "--out",
+        idx_s,
+    ]);
+    // One unreadable file: reported, exit code 2, the others indexed.
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("text.mp3: unsupported"), "{err}");
+    let info = |idx: &str| {
+        let o = simsong(&["index", "info", idx, "--json"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let i = info(idx_s);
+    assert_eq!(i["tracks"], 2);
+    assert_eq!(i["tags"]["mood"]["calm"], 1);
+    assert_eq!(i["header"]["modelName"], "test-untrained");
+
+    let chirp = fixture("audio/synth_chirp_16k.wav");
+    let o = simsong(&[
+        "index",
+        "add",
+        idx_s,
+        "--folder",
+        chirp.parent().unwrap().join("bad").to_str().unwrap(),
+        "--model",
+        model,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "bad/ holds unreadable files");
+    let added = info(idx_s)["tracks"].as_u64().unwrap();
+    assert!(added > 2, "the readable files of bad/ were added");
+
+    let o = simsong(&[
+        "query",
+        idx_s,
+        "--id",
+        "a",
+        "-k",
+        "1",
+        "--tag",
+        "mood:calm",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let hits: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(hits[0]["hit"]["id"], "b");
+    assert_eq!(hits[0]["track"]["title"], "Theme");
+
+    let o = simsong(&[
+        "query",
+        idx_s,
+        "--file",
+        fixture("audio/real_music_b_16k.wav").to_str().unwrap(),
+        "--model",
+        model,
+        "-k",
+        "1",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let hits: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(hits[0]["hit"]["id"], "b");
+
+    let o = simsong(&["index", "remove", idx_s, "b"]);
+    assert!(o.status.success());
+    assert_eq!(info(idx_s)["tracks"].as_u64().unwrap(), added - 1);
+    let o = simsong(&["query", idx_s, "--id", "b"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no track with id `b`"));
+}
+
+#[test]
+fn a_damaged_index_is_refused_by_the_cli() {
+    let idx = tmp("damaged.idx");
+    std::fs::write(&idx, b"SIMSIDX\x1a\x01\x00\x00\x00").unwrap();
+    let o = simsong(&["index", "info", idx.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("truncated"));
+}
+
+#[test]
+fn mel_writes_a_png_of_the_spectrogram() {
+    let png = tmp("mel.png");
+    let o = simsong(&[
+        "mel",
+        fixture("audio/real_music_a_44k.flac").to_str().unwrap(),
+        "--png",
+        png.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    // IHDR: width = one column per frame (6 s → 376 frames), height = 96 bands × 2 px.
+    let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+    assert_eq!((width, height), (376, 192));
+}

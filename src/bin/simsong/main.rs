@@ -1,15 +1,20 @@
 //! `simsong`: the command-line tool. It runs the same library code as the browser build.
 
 mod embed;
+mod eval;
 mod features;
+mod index_cmd;
+mod manifest;
+mod mel;
 mod progress;
+mod query;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Similar-song search: embeddings, features and (later) catalog indexes, natively.
+/// Similar-song search: embeddings, catalog indexes, queries and training features, natively.
 #[derive(Parser)]
 #[command(name = "simsong", version, about)]
 struct Cli {
@@ -23,6 +28,15 @@ enum Command {
     Embed(embed::EmbedArgs),
     /// Export log-mel patches (the model's input) as .npy files, for training.
     Features(features::FeaturesArgs),
+    /// Build, extend, shrink or inspect a catalog index.
+    #[command(subcommand)]
+    Index(index_cmd::IndexCommand),
+    /// Search an index by audio files and/or catalog track ids.
+    Query(query::QueryArgs),
+    /// Write a picture of a file's log-mel spectrogram.
+    Mel(mel::MelArgs),
+    /// Measure a model against a 20-MFCC baseline on a labelled held-out split.
+    Eval(eval::EvalArgs),
     /// Show a model's metadata (analysis numbers, embedding size, heads).
     ModelInfo {
         /// ONNX model file.
@@ -39,6 +53,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Embed(args) => embed::run(args),
         Command::Features(args) => features::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Index(command) => index_cmd::run(command),
+        Command::Query(args) => query::run(args),
+        Command::Mel(args) => mel::run(args),
         Command::ModelInfo { model } => load_engine(&model).and_then(|engine| {
             let meta = engine.model_metadata();
             println!("{}", serde_json::to_string_pretty(meta)?);

@@ -1,0 +1,133 @@
+//! The index file: a fixed header, then a `bincode` 2 payload protected by a SHA-256.
+//!
+//! ```text
+//! offset  size  field
+//!      0     8  magic  b"SIMSIDX\x1a"
+//!      8     4  format version, u32 little-endian (FORMAT_VERSION)
+//!     12     4  reserved, 0
+//!     16     8  payload length in bytes, u64 little-endian
+//!     24    32  SHA-256 of the payload
+//!     56     …  payload: bincode 2 (standard config, serde) of
+//!               (IndexHeader, Vec<TrackMeta>, VectorStore, SegmentTable)
+//! ```
+//!
+//! Reading checks, in order and before decoding anything: the length of the file against the
+//! header, the magic, the version (a newer file gets [`Error::IndexVersion`]), the payload
+//! length against the bytes present (truncation), and the checksum (tampering or bit rot).
+//! Decoding then runs under a byte limit of the same order as the payload, so no length field
+//! can make the loader allocate more than a small multiple of the file's size. Finally
+//! [`CatalogIndex::from_parts`] checks every invariant and the analysis numbers.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{CatalogIndex, IndexHeader, SegmentTable, TrackMeta, VectorStore};
+use crate::error::{Error, Result};
+
+/// First eight bytes of every index file.
+pub const MAGIC: [u8; 8] = *b"SIMSIDX\x1a";
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// Bytes before the payload.
+pub const HEADER_LEN: usize = 56;
+
+#[derive(Serialize)]
+struct PayloadRef<'a>(
+    &'a IndexHeader,
+    &'a [TrackMeta],
+    &'a VectorStore,
+    &'a SegmentTable,
+);
+
+#[derive(Deserialize)]
+struct Payload(IndexHeader, Vec<TrackMeta>, VectorStore, SegmentTable);
+
+impl CatalogIndex {
+    /// Serialises the index to its file form.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let payload = bincode::serde::encode_to_vec(
+            PayloadRef(&self.header, &self.tracks, &self.embeddings, &self.segments),
+            bincode::config::standard(),
+        )
+        .map_err(|e| Error::InvalidIndex(format!("cannot encode: {e}")))?;
+        let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        out.extend_from_slice(&Sha256::digest(&payload));
+        out.extend_from_slice(&payload);
+        Ok(out)
+    }
+
+    /// Reads an index from its file form, validating everything (see the module docs).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let bad = |why: String| Err(Error::InvalidIndex(why));
+        if bytes.is_empty() {
+            return bad("the file is empty".into());
+        }
+        if bytes.len() < HEADER_LEN {
+            if !MAGIC.starts_with(&bytes[..bytes.len().min(8)]) {
+                return bad("not a simsong index (wrong magic bytes)".into());
+            }
+            return bad(format!(
+                "truncated: {} bytes, shorter than the {HEADER_LEN}-byte header",
+                bytes.len()
+            ));
+        }
+        if bytes[..8] != MAGIC {
+            return bad("not a simsong index (wrong magic bytes)".into());
+        }
+        let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
+        if version != FORMAT_VERSION {
+            return Err(Error::IndexVersion {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        let declared = u64::from_le_bytes(bytes[16..24].try_into().unwrap());
+        let present = (bytes.len() - HEADER_LEN) as u64;
+        if declared > present {
+            return bad(format!(
+                "truncated: the header announces {declared} payload bytes, the file holds {present}"
+            ));
+        }
+        if declared < present {
+            return bad(format!(
+                "{} unexpected bytes after the payload",
+                present - declared
+            ));
+        }
+        let payload = &bytes[HEADER_LEN..];
+        if Sha256::digest(payload)[..] != bytes[24..56] {
+            return bad("checksum mismatch: the file is corrupt or was modified".into());
+        }
+        let Payload(header, tracks, embeddings, segments) = decode_bounded(payload)?;
+        CatalogIndex::from_parts(header, tracks, embeddings, segments)
+    }
+}
+
+/// Decodes under a byte limit at least twice the payload size (bincode's limit is a const
+/// generic, hence the tiers): container lengths are checked against it before allocating.
+fn decode_bounded(payload: &[u8]) -> Result<Payload> {
+    fn decode<const LIMIT: usize>(payload: &[u8]) -> Result<Payload> {
+        let config = bincode::config::standard().with_limit::<LIMIT>();
+        let (value, used) = bincode::serde::decode_from_slice(payload, config)
+            .map_err(|e| Error::InvalidIndex(format!("undecodable payload: {e}")))?;
+        if used != payload.len() {
+            return Err(Error::InvalidIndex(format!(
+                "{} undecoded bytes at the end of the payload",
+                payload.len() - used
+            )));
+        }
+        Ok(value)
+    }
+    const MIB: usize = 1 << 20;
+    match 2 * payload.len() {
+        n if n <= 4 * MIB => decode::<{ 4 * MIB }>(payload),
+        n if n <= 32 * MIB => decode::<{ 32 * MIB }>(payload),
+        n if n <= 256 * MIB => decode::<{ 256 * MIB }>(payload),
+        n if n <= 1024 * MIB => decode::<{ 1024 * MIB }>(payload),
+        _ => decode::<{ usize::MAX / 2 }>(payload),
+    }
+}

@@ -1,0 +1,389 @@
+//! The catalog index: track metadata and embeddings, tied to the model that computed them.
+//!
+//! - [`CatalogIndex`] is the in-memory index (build it with [`CatalogIndex::new`] and
+//!   [`CatalogIndex::add_track`], search it with [`crate::search`]).
+//! - [`format`] reads and writes the one-file binary form (`bincode` 2, checksummed), rejecting
+//!   truncated, tampered, foreign-model and future-version files with a clear error.
+//! - [`vectors`] stores embeddings as `f32` or int8.
+
+pub mod format;
+pub mod vectors;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::embed::TrackAnalysis;
+use crate::error::{Error, Result};
+use crate::model::{ModelMetadata, l2_normalize};
+use crate::params::{AnalysisParams, FRONTEND_VERSION};
+pub use vectors::{Precision, VectorStore};
+
+/// Tags by category (`"genre" → ["ambient", "chiptune"]`). Sorted, so files are reproducible.
+pub type Tags = BTreeMap<String, Vec<String>>;
+
+/// What the store knows about one track. All text is untrusted: the UI renders it as text.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrackMeta {
+    /// The store's identifier, unique within the index.
+    pub id: String,
+    /// Display title.
+    pub title: String,
+    /// Album, collection or package the track belongs to.
+    pub collection: String,
+    /// Composer or artist, where known.
+    pub composer: Option<String>,
+    /// Catalog tags, as the store assigned them.
+    pub tags: Tags,
+    /// Tags predicted by the model (e.g. `"instrument" → ["piano"]`), kept apart from catalog
+    /// tags because nobody checked them.
+    pub predicted: Tags,
+    /// Length of the track, in seconds.
+    pub duration_seconds: f32,
+    /// URL (usually relative) of a browser-playable preview.
+    pub preview_url: Option<String>,
+    /// License name or SPDX identifier.
+    pub license: Option<String>,
+    /// Attribution text the license requires.
+    pub attribution: Option<String>,
+}
+
+/// What an index says about itself: the numbers and model its embeddings depend on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexHeader {
+    /// The analysis numbers the embeddings were computed with.
+    pub analysis: AnalysisParams,
+    /// Front-end version the embeddings were computed with.
+    pub frontend_version: u32,
+    /// Name of the model (from its metadata).
+    pub model_name: String,
+    /// SHA-256 (hex) of the ONNX file that computed the embeddings.
+    pub model_sha256: String,
+    /// Values per embedding.
+    pub embedding_dim: u32,
+    /// Whether the model was trained (false for test fixtures).
+    pub model_trained: bool,
+    /// The tool that wrote the index (`simsong 0.1.0`).
+    pub created_by: String,
+}
+
+/// Per-segment embeddings of every track, for "where in this track is the match".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentTable {
+    /// `offsets[t]..offsets[t + 1]` are track `t`'s rows; `tracks + 1` entries.
+    pub offsets: Vec<u32>,
+    /// Start of each segment, in seconds from the start of its track.
+    pub starts_seconds: Vec<f32>,
+    /// One L2-normalised embedding per segment.
+    pub vectors: VectorStore,
+}
+
+/// A searchable catalog: metadata, track embeddings and segment embeddings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogIndex {
+    header: IndexHeader,
+    tracks: Vec<TrackMeta>,
+    embeddings: VectorStore,
+    segments: SegmentTable,
+    by_id: HashMap<String, usize>,
+}
+
+/// Most segments kept per track by default (evenly spaced when a track has more).
+pub const DEFAULT_MAX_SEGMENTS: usize = 64;
+
+impl CatalogIndex {
+    /// An empty index for embeddings from the model described by `model` (its ONNX SHA-256 is
+    /// `model_sha256`), stored at `precision`.
+    pub fn new(model: &ModelMetadata, model_sha256: &str, precision: Precision) -> Self {
+        let dim = model.embedding_dim;
+        let header = IndexHeader {
+            analysis: model.analysis,
+            frontend_version: model.frontend_version,
+            model_name: model.name.clone(),
+            model_sha256: model_sha256.to_string(),
+            embedding_dim: dim as u32,
+            model_trained: model.trained,
+            created_by: concat!("simsong ", env!("CARGO_PKG_VERSION")).to_string(),
+        };
+        CatalogIndex {
+            header,
+            tracks: Vec::new(),
+            embeddings: VectorStore::new(precision, dim),
+            // Segments only locate the best moment: int8 is plenty and 4× smaller.
+            segments: SegmentTable {
+                offsets: vec![0],
+                starts_seconds: Vec::new(),
+                vectors: VectorStore::new(Precision::Int8, dim),
+            },
+            by_id: HashMap::new(),
+        }
+    }
+
+    /// The header.
+    pub fn header(&self) -> &IndexHeader {
+        &self.header
+    }
+
+    /// Number of tracks.
+    pub fn len(&self) -> usize {
+        self.tracks.len()
+    }
+
+    /// True when the index holds no track.
+    pub fn is_empty(&self) -> bool {
+        self.tracks.is_empty()
+    }
+
+    /// Values per embedding.
+    pub fn dim(&self) -> usize {
+        self.header.embedding_dim as usize
+    }
+
+    /// All tracks, in index order.
+    pub fn tracks(&self) -> &[TrackMeta] {
+        &self.tracks
+    }
+
+    /// Track embeddings.
+    pub fn embeddings(&self) -> &VectorStore {
+        &self.embeddings
+    }
+
+    /// Segment embeddings.
+    pub fn segments(&self) -> &SegmentTable {
+        &self.segments
+    }
+
+    /// Position of the track with this id.
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.by_id.get(id).copied()
+    }
+
+    /// Track embedding at `position` (dequantised if stored as int8).
+    pub fn embedding(&self, position: usize) -> Vec<f32> {
+        self.embeddings.row(position)
+    }
+
+    /// Segment rows of the track at `position`.
+    pub fn segment_range(&self, position: usize) -> std::ops::Range<usize> {
+        self.segments.offsets[position] as usize..self.segments.offsets[position + 1] as usize
+    }
+
+    /// Adds a track analysed by the engine that this index belongs to; keeps at most
+    /// `max_segments` segment embeddings (evenly spaced).
+    pub fn add_track(
+        &mut self,
+        meta: TrackMeta,
+        analysis: &TrackAnalysis,
+        max_segments: usize,
+    ) -> Result<()> {
+        let segments: Vec<(f32, &[f32])> = analysis
+            .segments
+            .iter()
+            .map(|s| (s.start_seconds as f32, s.embedding.as_slice()))
+            .collect();
+        self.add_embedding(meta, &analysis.embedding, &segments, max_segments)
+    }
+
+    /// Adds a track from its embedding and `(start seconds, embedding)` segments.
+    pub fn add_embedding(
+        &mut self,
+        meta: TrackMeta,
+        embedding: &[f32],
+        segments: &[(f32, &[f32])],
+        max_segments: usize,
+    ) -> Result<()> {
+        let dim = self.dim();
+        if meta.id.is_empty() {
+            return Err(Error::InvalidIndex("a track id is empty".into()));
+        }
+        if self.by_id.contains_key(&meta.id) {
+            return Err(Error::InvalidIndex(format!(
+                "track id `{}` is already in the index",
+                meta.id
+            )));
+        }
+        let bad_len = |v: &[f32]| v.len() != dim || !v.iter().all(|x| x.is_finite());
+        if bad_len(embedding) || segments.iter().any(|(_, s)| bad_len(s)) {
+            return Err(Error::InvalidIndex(format!(
+                "track `{}`: embeddings must have {dim} finite values",
+                meta.id
+            )));
+        }
+        let mut unit = embedding.to_vec();
+        l2_normalize(&mut unit);
+        self.embeddings.push(&unit);
+        for i in evenly_spaced(segments.len(), max_segments.max(1)) {
+            let (start, seg) = segments[i];
+            let mut seg = seg.to_vec();
+            l2_normalize(&mut seg);
+            self.segments.starts_seconds.push(start);
+            self.segments.vectors.push(&seg);
+        }
+        self.segments
+            .offsets
+            .push(self.segments.starts_seconds.len() as u32);
+        self.by_id.insert(meta.id.clone(), self.tracks.len());
+        self.tracks.push(meta);
+        Ok(())
+    }
+
+    /// Removes the tracks with these ids; returns how many were found and removed.
+    pub fn remove(&mut self, ids: &[&str]) -> usize {
+        let keep: Vec<bool> = self
+            .tracks
+            .iter()
+            .map(|t| !ids.contains(&t.id.as_str()))
+            .collect();
+        let removed = keep.iter().filter(|k| !**k).count();
+        if removed == 0 {
+            return 0;
+        }
+        let mut seg_keep = Vec::with_capacity(self.segments.starts_seconds.len());
+        let mut offsets = vec![0u32];
+        for (t, &k) in keep.iter().enumerate() {
+            let range = self.segment_range(t);
+            seg_keep.extend(std::iter::repeat_n(k, range.len()));
+            if k {
+                offsets.push(offsets.last().unwrap() + range.len() as u32);
+            }
+        }
+        self.embeddings.retain_rows(&keep);
+        self.segments.vectors.retain_rows(&seg_keep);
+        let mut i = 0;
+        self.segments.starts_seconds.retain(|_| {
+            i += 1;
+            seg_keep[i - 1]
+        });
+        self.segments.offsets = offsets;
+        let mut i = 0;
+        self.tracks.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+        self.rebuild_lookup();
+        removed
+    }
+
+    /// Errors unless this index was built by the model with SHA-256 `model_sha256`.
+    pub fn ensure_model(&self, model_sha256: &str, model_name: &str) -> Result<()> {
+        if self.header.model_sha256 == model_sha256 {
+            return Ok(());
+        }
+        Err(Error::IndexModelMismatch {
+            index_model: format!(
+                "{} ({})",
+                self.header.model_name,
+                short(&self.header.model_sha256)
+            ),
+            loaded_model: format!("{model_name} ({})", short(model_sha256)),
+        })
+    }
+
+    /// Reassembles an index from its parts, checking every invariant (used by the loader).
+    pub fn from_parts(
+        header: IndexHeader,
+        tracks: Vec<TrackMeta>,
+        embeddings: VectorStore,
+        segments: SegmentTable,
+    ) -> Result<Self> {
+        let bad = |why: String| Err(Error::InvalidIndex(why));
+        if header.frontend_version != FRONTEND_VERSION {
+            return bad(format!(
+                "built with front-end version {}, this build computes version {FRONTEND_VERSION}",
+                header.frontend_version
+            ));
+        }
+        header.analysis.validate()?;
+        AnalysisParams::CURRENT.ensure_matches(&header.analysis, "the index")?;
+        let dim = header.embedding_dim as usize;
+        if !(1..=4096).contains(&dim) {
+            return bad(format!("embedding size {dim} is out of range"));
+        }
+        embeddings
+            .validate(tracks.len(), dim)
+            .map_err(|e| Error::InvalidIndex(format!("track embeddings: {e}")))?;
+        let offsets = &segments.offsets;
+        let monotone = offsets.windows(2).all(|w| w[0] <= w[1]);
+        if offsets.len() != tracks.len() + 1
+            || offsets.first() != Some(&0)
+            || !monotone
+            || *offsets.last().unwrap() as usize != segments.starts_seconds.len()
+        {
+            return bad("segment offsets are inconsistent with the track list".into());
+        }
+        if !segments.starts_seconds.iter().all(|s| s.is_finite()) {
+            return bad("segment start times are not finite".into());
+        }
+        segments
+            .vectors
+            .validate(segments.starts_seconds.len(), dim)
+            .map_err(|e| Error::InvalidIndex(format!("segment embeddings: {e}")))?;
+        let mut index = CatalogIndex {
+            header,
+            tracks,
+            embeddings,
+            segments,
+            by_id: HashMap::new(),
+        };
+        index.rebuild_lookup();
+        if index.by_id.len() != index.tracks.len() {
+            return bad("track ids are not unique".into());
+        }
+        Ok(index)
+    }
+
+    /// Every tag value per category, with the number of tracks carrying it; `predicted`
+    /// selects the model's tags instead of the catalog's.
+    pub fn tag_counts(&self, predicted: bool) -> BTreeMap<String, BTreeMap<String, usize>> {
+        let mut counts: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+        for track in &self.tracks {
+            let tags = if predicted {
+                &track.predicted
+            } else {
+                &track.tags
+            };
+            for (category, values) in tags {
+                let per = counts.entry(category.clone()).or_default();
+                for v in values {
+                    *per.entry(v.clone()).or_default() += 1;
+                }
+            }
+        }
+        counts
+    }
+
+    fn rebuild_lookup(&mut self) {
+        self.by_id = self
+            .tracks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.id.clone(), i))
+            .collect();
+    }
+}
+
+/// `count` indices spread evenly over `0..len` (all of them when `len <= count`).
+fn evenly_spaced(len: usize, count: usize) -> Vec<usize> {
+    if len <= count {
+        return (0..len).collect();
+    }
+    (0..count).map(|i| i * len / count).collect()
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(12)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evenly_spaced_covers_the_range() {
+        assert_eq!(evenly_spaced(3, 5), vec![0, 1, 2]);
+        assert_eq!(evenly_spaced(10, 4), vec![0, 2, 5, 7]);
+    }
+}

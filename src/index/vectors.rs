@@ -1,0 +1,286 @@
+//! Embedding storage for the index: plain `f32` rows or int8 rows with one scale per row.
+//!
+//! int8 rows are 4× smaller. A row `v` is stored as `codes[i] = round(127 · v[i] / max|v|)` with
+//! `scale = max|v| / 127`; a dot product with an `f32` query is `scale · Σ q[i]·codes[i]`
+//! (asymmetric: the query keeps full precision). On unit-length 128-d embeddings the cosine
+//! moves by about 1e-3; recall@10 against `f32` is 0.990 on clustered data whose cluster members
+//! have cosine ≈ 0.5 to each other, and 0.986 on tight clusters of near-duplicates (tests/index.rs),
+//! so `f32` stays the default and int8 is for catalogs large enough that 4× matters.
+
+use serde::{Deserialize, Serialize};
+
+/// How an index stores its embeddings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Precision {
+    /// 4 bytes per value, exact.
+    F32,
+    /// 1 byte per value plus one `f32` scale per row.
+    Int8,
+}
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "f32" => Ok(Precision::F32),
+            "int8" => Ok(Precision::Int8),
+            _ => Err(format!("unknown precision `{s}` (expected f32 or int8)")),
+        }
+    }
+}
+
+/// Rows of `dim` values, all stored at one [`Precision`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum VectorStore {
+    /// Row-major `f32` values, `rows × dim`.
+    F32 {
+        /// Values per row.
+        dim: u32,
+        /// Row-major values.
+        values: Vec<f32>,
+    },
+    /// Row-major int8 codes with one scale per row.
+    Int8 {
+        /// Values per row.
+        dim: u32,
+        /// Per-row scale: value ≈ `scale · code`.
+        scales: Vec<f32>,
+        /// Row-major codes, `rows × dim`.
+        codes: Vec<i8>,
+    },
+}
+
+impl VectorStore {
+    /// An empty store of `dim`-value rows.
+    pub fn new(precision: Precision, dim: usize) -> Self {
+        let dim = dim as u32;
+        match precision {
+            Precision::F32 => VectorStore::F32 {
+                dim,
+                values: Vec::new(),
+            },
+            Precision::Int8 => VectorStore::Int8 {
+                dim,
+                scales: Vec::new(),
+                codes: Vec::new(),
+            },
+        }
+    }
+
+    /// The storage precision.
+    pub fn precision(&self) -> Precision {
+        match self {
+            VectorStore::F32 { .. } => Precision::F32,
+            VectorStore::Int8 { .. } => Precision::Int8,
+        }
+    }
+
+    /// Values per row.
+    pub fn dim(&self) -> usize {
+        match self {
+            VectorStore::F32 { dim, .. } | VectorStore::Int8 { dim, .. } => *dim as usize,
+        }
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        let dim = self.dim().max(1);
+        match self {
+            VectorStore::F32 { values, .. } => values.len() / dim,
+            VectorStore::Int8 { scales, .. } => scales.len(),
+        }
+    }
+
+    /// True when the store holds no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes taken by the stored values.
+    pub fn byte_size(&self) -> usize {
+        match self {
+            VectorStore::F32 { values, .. } => values.len() * 4,
+            VectorStore::Int8 { scales, codes, .. } => scales.len() * 4 + codes.len(),
+        }
+    }
+
+    /// Appends one row of `dim` values.
+    pub fn push(&mut self, row: &[f32]) {
+        debug_assert_eq!(row.len(), self.dim());
+        match self {
+            VectorStore::F32 { values, .. } => values.extend_from_slice(row),
+            VectorStore::Int8 { scales, codes, .. } => {
+                let (scale, row_codes) = quantize_row(row);
+                scales.push(scale);
+                codes.extend(row_codes);
+            }
+        }
+    }
+
+    /// Row `i`, dequantised if needed.
+    pub fn row(&self, i: usize) -> Vec<f32> {
+        let dim = self.dim();
+        match self {
+            VectorStore::F32 { values, .. } => values[i * dim..(i + 1) * dim].to_vec(),
+            VectorStore::Int8 { scales, codes, .. } => codes[i * dim..(i + 1) * dim]
+                .iter()
+                .map(|&c| f32::from(c) * scales[i])
+                .collect(),
+        }
+    }
+
+    /// Dot product of row `i` with `query` (`dim` values).
+    #[inline]
+    pub fn dot(&self, i: usize, query: &[f32]) -> f32 {
+        let dim = self.dim();
+        match self {
+            VectorStore::F32 { values, .. } => dot_f32(&values[i * dim..(i + 1) * dim], query),
+            VectorStore::Int8 { scales, codes, .. } => {
+                scales[i] * dot_i8(&codes[i * dim..(i + 1) * dim], query)
+            }
+        }
+    }
+
+    /// Keeps the rows whose `keep` flag is set, in order.
+    pub fn retain_rows(&mut self, keep: &[bool]) {
+        let dim = self.dim();
+        match self {
+            VectorStore::F32 { values, .. } => retain_chunks(values, dim, keep),
+            VectorStore::Int8 { scales, codes, .. } => {
+                retain_chunks(codes, dim, keep);
+                retain_chunks(scales, 1, keep);
+            }
+        }
+    }
+
+    /// Checks internal consistency (sizes, finite scales); used after loading untrusted bytes.
+    pub fn validate(&self, expected_rows: usize, expected_dim: usize) -> Result<(), String> {
+        if self.dim() != expected_dim {
+            return Err(format!(
+                "vectors have {} values per row, the header says {expected_dim}",
+                self.dim()
+            ));
+        }
+        let (rows_ok, finite) = match self {
+            VectorStore::F32 { values, .. } => (
+                values.len() == expected_rows * expected_dim,
+                values.iter().all(|v| v.is_finite()),
+            ),
+            VectorStore::Int8 { scales, codes, .. } => (
+                scales.len() == expected_rows && codes.len() == expected_rows * expected_dim,
+                scales.iter().all(|s| s.is_finite() && *s >= 0.0),
+            ),
+        };
+        if !rows_ok {
+            return Err(format!(
+                "vector storage does not hold {expected_rows} rows of {expected_dim} values"
+            ));
+        }
+        if !finite {
+            return Err("vector storage holds non-finite values".into());
+        }
+        Ok(())
+    }
+}
+
+/// Quantises one row to int8 with a symmetric per-row scale.
+pub fn quantize_row(row: &[f32]) -> (f32, Vec<i8>) {
+    let max = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    if max == 0.0 || !max.is_finite() {
+        return (0.0, vec![0; row.len()]);
+    }
+    let scale = max / 127.0;
+    let codes = row
+        .iter()
+        .map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8)
+        .collect();
+    (scale, codes)
+}
+
+/// `Σ a[i]·b[i]`, written with 8 independent accumulators so that LLVM vectorises it (SSE/AVX
+/// natively, simd128 in wasm) without reassociating a single sum.
+#[inline]
+pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let chunks = a.len() / 8;
+    for c in 0..chunks {
+        let (x, y) = (&a[c * 8..c * 8 + 8], &b[c * 8..c * 8 + 8]);
+        for j in 0..8 {
+            acc[j] += x[j] * y[j];
+        }
+    }
+    let mut sum: f32 = acc.iter().sum();
+    for i in chunks * 8..a.len() {
+        sum += a[i] * b[i];
+    }
+    sum
+}
+
+/// `Σ codes[i]·q[i]` for int8 codes and an `f32` query (8 accumulators, as [`dot_f32`]).
+#[inline]
+pub fn dot_i8(codes: &[i8], q: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let chunks = codes.len() / 8;
+    for c in 0..chunks {
+        let (x, y) = (&codes[c * 8..c * 8 + 8], &q[c * 8..c * 8 + 8]);
+        for j in 0..8 {
+            acc[j] += f32::from(x[j]) * y[j];
+        }
+    }
+    let mut sum: f32 = acc.iter().sum();
+    for i in chunks * 8..codes.len() {
+        sum += f32::from(codes[i]) * q[i];
+    }
+    sum
+}
+
+fn retain_chunks<T: Copy>(data: &mut Vec<T>, width: usize, keep: &[bool]) {
+    let mut out = 0;
+    for (row, &k) in keep.iter().enumerate() {
+        if k {
+            data.copy_within(row * width..(row + 1) * width, out * width);
+            out += 1;
+        }
+    }
+    data.truncate(out * width);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int8_round_trip_is_close() {
+        let row: Vec<f32> = (0..128).map(|i| ((i as f32) * 0.37).sin() / 8.0).collect();
+        let mut store = VectorStore::new(Precision::Int8, 128);
+        store.push(&row);
+        let back = store.row(0);
+        let max_err = row
+            .iter()
+            .zip(&back)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        let max = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(max_err <= max / 254.0 + 1e-7, "max error {max_err}");
+        let exact = dot_f32(&row, &row);
+        assert!((store.dot(0, &row) - exact).abs() < 2e-3 * exact);
+    }
+
+    #[test]
+    fn retain_keeps_order() {
+        let mut store = VectorStore::new(Precision::F32, 2);
+        for i in 0..4 {
+            store.push(&[i as f32, -(i as f32)]);
+        }
+        store.retain_rows(&[true, false, true, false]);
+        assert_eq!(store.len(), 2);
+        assert_eq!(store.row(1), vec![2.0, -2.0]);
+    }
+
+    #[test]
+    fn zero_row_quantises_to_zero() {
+        let (scale, codes) = quantize_row(&[0.0; 4]);
+        assert_eq!(scale, 0.0);
+        assert_eq!(codes, vec![0; 4]);
+    }
+}

@@ -1,0 +1,282 @@
+//! Ranking the catalog: exact cosine top-k with references, "less like this", tag filters and
+//! the best-matching segment of every result.
+//!
+//! The query vector follows Rocchio: `q = mean(positive) − NEGATIVE_WEIGHT · mean(negative)`,
+//! normalised, where each reference is a unit embedding (a catalog track's or one computed from
+//! a file). Every catalog track that passes the filters is scored by `cos(q, track)`; with one
+//! positive reference and no negative one the score is simply the cosine similarity to it.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::index::{CatalogIndex, Tags, TrackMeta};
+use crate::model::l2_normalize;
+
+/// Weight of the "less like this" references in the query vector.
+pub const NEGATIVE_WEIGHT: f32 = 0.5;
+/// Most results one search returns.
+pub const MAX_K: usize = 1000;
+
+/// A reference: a catalog track (by id) or an embedding computed from audio.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Reference {
+    /// A track of the index.
+    Track(String),
+    /// An embedding from the same model as the index (normalised here).
+    Embedding(Vec<f32>),
+}
+
+/// Which tracks may appear in the results.
+///
+/// Within a category any listed value matches (any-of); across categories all must match
+/// (all-of). `catalog` looks at the store's tags, `predicted` at the model's. With `outside`
+/// set the filter is inverted: only tracks that do *not* match are kept (tracks without the
+/// tags, or with other values), for buyers who want to leave the tags they picked.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TagFilter {
+    /// Catalog tags: category → accepted values.
+    pub catalog: Tags,
+    /// Predicted tags: category → accepted values.
+    pub predicted: Tags,
+    /// Keep the tracks that do not match instead.
+    pub outside: bool,
+}
+
+impl TagFilter {
+    /// True when the filter restricts nothing.
+    pub fn is_empty(&self) -> bool {
+        self.catalog.values().all(Vec::is_empty) && self.predicted.values().all(Vec::is_empty)
+    }
+
+    /// Whether `track` passes.
+    pub fn accepts(&self, track: &TrackMeta) -> bool {
+        if self.is_empty() {
+            return true;
+        }
+        let matches = matches_all(&self.catalog, &track.tags)
+            && matches_all(&self.predicted, &track.predicted);
+        matches != self.outside
+    }
+}
+
+fn matches_all(wanted: &Tags, has: &Tags) -> bool {
+    wanted
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .all(|(cat, values)| {
+            has.get(cat)
+                .is_some_and(|have| have.iter().any(|h| values.contains(h)))
+        })
+}
+
+/// One search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SearchRequest {
+    /// "More like these" (at least one).
+    pub positive: Vec<Reference>,
+    /// "Less like these".
+    pub negative: Vec<Reference>,
+    /// Number of results wanted (1..=[`MAX_K`]).
+    pub k: usize,
+    /// Tag filter.
+    pub filter: TagFilter,
+    /// Track ids never to return.
+    pub exclude: Vec<String>,
+    /// Leave out the reference tracks themselves (default true).
+    pub exclude_references: bool,
+}
+
+impl Default for SearchRequest {
+    fn default() -> Self {
+        SearchRequest {
+            positive: Vec::new(),
+            negative: Vec::new(),
+            k: 10,
+            filter: TagFilter::default(),
+            exclude: Vec::new(),
+            exclude_references: true,
+        }
+    }
+}
+
+impl SearchRequest {
+    /// Tracks similar to the catalog track `id`.
+    pub fn similar_to_track(id: &str, k: usize) -> Self {
+        SearchRequest {
+            positive: vec![Reference::Track(id.to_string())],
+            k,
+            ..Default::default()
+        }
+    }
+
+    /// Tracks similar to an embedding (e.g. of a dropped file).
+    pub fn similar_to_embedding(embedding: Vec<f32>, k: usize) -> Self {
+        SearchRequest {
+            positive: vec![Reference::Embedding(embedding)],
+            k,
+            ..Default::default()
+        }
+    }
+}
+
+/// One result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchHit {
+    /// Track id.
+    pub id: String,
+    /// Position of the track in the index.
+    pub position: usize,
+    /// Cosine similarity between the query vector and the track, in [-1, 1].
+    pub score: f32,
+    /// Start of the track's segment that best matches the query, in seconds.
+    pub best_segment_seconds: Option<f32>,
+    /// Cosine similarity of that segment to the query.
+    pub best_segment_score: Option<f32>,
+}
+
+/// Ranks the index for `request`; results are ordered by decreasing score (ties by position).
+pub fn search(index: &CatalogIndex, request: &SearchRequest) -> Result<Vec<SearchHit>> {
+    if request.positive.is_empty() {
+        return Err(Error::InvalidQuery(
+            "give at least one reference (a track or an audio file)".into(),
+        ));
+    }
+    if !(1..=MAX_K).contains(&request.k) {
+        return Err(Error::InvalidQuery(format!(
+            "k = {} is outside 1..={MAX_K}",
+            request.k
+        )));
+    }
+    let mut excluded: Vec<bool> = vec![false; index.len()];
+    for id in &request.exclude {
+        if let Some(p) = index.position(id) {
+            excluded[p] = true;
+        }
+    }
+    let positive = mean_of(index, &request.positive, &mut excluded, request)?;
+    let mut query = positive;
+    if !request.negative.is_empty() {
+        let negative = mean_of(index, &request.negative, &mut excluded, request)?;
+        query
+            .iter_mut()
+            .zip(&negative)
+            .for_each(|(q, n)| *q -= NEGATIVE_WEIGHT * n);
+    }
+    l2_normalize(&mut query);
+    if query.iter().all(|v| *v == 0.0) {
+        return Err(Error::InvalidQuery(
+            "the references cancel out: nothing is left to search for".into(),
+        ));
+    }
+
+    let tracks = index.tracks();
+    let check_filter = !request.filter.is_empty();
+    let embeddings = index.embeddings();
+    let mut heap = BinaryHeap::with_capacity(request.k + 1);
+    for (i, skip) in excluded.iter().enumerate() {
+        if *skip || (check_filter && !request.filter.accepts(&tracks[i])) {
+            continue;
+        }
+        let score = embeddings.dot(i, &query);
+        if heap.len() < request.k {
+            heap.push(MinScore(score, i));
+        } else if heap.peek().is_some_and(|worst| worst.beats(score, i)) {
+            heap.pop();
+            heap.push(MinScore(score, i));
+        }
+    }
+    let mut ranked: Vec<(f32, usize)> = heap.into_iter().map(|m| (m.0, m.1)).collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    Ok(ranked
+        .into_iter()
+        .map(|(score, position)| {
+            let best = best_segment(index, position, &query);
+            SearchHit {
+                id: tracks[position].id.clone(),
+                position,
+                score: score.clamp(-1.0, 1.0),
+                best_segment_seconds: best.map(|b| b.0),
+                best_segment_score: best.map(|b| b.1.clamp(-1.0, 1.0)),
+            }
+        })
+        .collect())
+}
+
+/// The segment of track `position` closest to `query`: (start seconds, cosine).
+pub fn best_segment(index: &CatalogIndex, position: usize, query: &[f32]) -> Option<(f32, f32)> {
+    let segments = index.segments();
+    index
+        .segment_range(position)
+        .map(|s| (segments.starts_seconds[s], segments.vectors.dot(s, query)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+/// Mean of the references' unit embeddings; marks reference tracks as excluded when asked.
+fn mean_of(
+    index: &CatalogIndex,
+    refs: &[Reference],
+    excluded: &mut [bool],
+    request: &SearchRequest,
+) -> Result<Vec<f32>> {
+    let dim = index.dim();
+    let mut sum = vec![0.0f32; dim];
+    for r in refs {
+        let mut v = match r {
+            Reference::Track(id) => {
+                let p = index
+                    .position(id)
+                    .ok_or_else(|| Error::UnknownTrack(id.clone()))?;
+                if request.exclude_references {
+                    excluded[p] = true;
+                }
+                index.embedding(p)
+            }
+            Reference::Embedding(e) => {
+                if e.len() != dim || !e.iter().all(|x| x.is_finite()) {
+                    return Err(Error::InvalidQuery(format!(
+                        "a reference embedding has {} values (or non-finite ones); the index needs {dim}",
+                        e.len()
+                    )));
+                }
+                e.clone()
+            }
+        };
+        l2_normalize(&mut v);
+        sum.iter_mut().zip(&v).for_each(|(s, x)| *s += x);
+    }
+    let n = refs.len() as f32;
+    sum.iter_mut().for_each(|s| *s /= n);
+    Ok(sum)
+}
+
+/// Heap entry ordered so that the *worst* hit (lowest score, then highest position) is on top.
+#[derive(PartialEq)]
+struct MinScore(f32, usize);
+
+impl MinScore {
+    /// Whether a candidate `(score, position)` ranks above this entry.
+    fn beats(&self, score: f32, position: usize) -> bool {
+        score > self.0 || (score == self.0 && position < self.1)
+    }
+}
+
+impl Eq for MinScore {}
+
+impl Ord for MinScore {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.0.total_cmp(&self.0).then(self.1.cmp(&other.1))
+    }
+}
+
+impl PartialOrd for MinScore {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
