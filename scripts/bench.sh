@@ -24,6 +24,17 @@ node bench/wasm_node.mjs "$OUT/clip30_16k.wav" "$OUT/clip30_44k.wav" "${MODELS[@
 step "librosa"
 "$PY" bench/librosa_bench.py "$OUT/clip30_16k.wav" > "$OUT/librosa.json"
 
+step "index: synthetic catalogs and the demo catalog, native then wasm (Node)"
+cargo bench --features cli --bench index -- "$OUT" tests/fixtures/models/test-untrained.onnx demo-data/catalog.idx > "$OUT/index-native.json"
+node bench/index_wasm.mjs "$OUT" demo-data/catalog.idx > "$OUT/index-wasm.json"
+rm -f "$OUT"/synth-*.idx  # ~1 GB
+
+step "indexing throughput (native CLI, one thread and all)"
+cargo build --release --features cli --bin simsong
+INDEX_MODEL=models/simsong.onnx
+[ -f "$INDEX_MODEL" ] || INDEX_MODEL="$OUT/bench-cnn.onnx"
+node bench/indexing_bench.mjs "$CARGO_TARGET_DIR/release/simsong" "$INDEX_MODEL" "$OUT" > "$OUT/indexing.json"
+
 step "writing BENCHMARKS.md"
 node bench/report.mjs "$OUT" > BENCHMARKS.md
 cat BENCHMARKS.md

@@ -53,7 +53,7 @@ impl TagFilter {
         self.catalog.values().all(Vec::is_empty) && self.predicted.values().all(Vec::is_empty)
     }
 
-    /// Whether `track` passes.
+    /// Whether `track` passes (the definition; [`search`] uses the equivalent [`Self::mask`]).
     pub fn accepts(&self, track: &TrackMeta) -> bool {
         if self.is_empty() {
             return true;
@@ -61,6 +61,38 @@ impl TagFilter {
         let matches = matches_all(&self.catalog, &track.tags)
             && matches_all(&self.predicted, &track.predicted);
         matches != self.outside
+    }
+
+    /// One bit per track of `index` (bit `i % 64` of word `i / 64`), set where the track passes;
+    /// computed from the index's posting lists, so its cost grows with the tagged tracks, not
+    /// with the tags of every track.
+    pub fn mask(&self, index: &CatalogIndex) -> Vec<u64> {
+        let words = index.len().div_ceil(64);
+        let mut mask = vec![u64::MAX; words];
+        for (wanted, postings) in [
+            (&self.catalog, index.postings(false)),
+            (&self.predicted, index.postings(true)),
+        ] {
+            for (category, values) in wanted.iter().filter(|(_, v)| !v.is_empty()) {
+                let mut any = vec![0u64; words];
+                if let Some(per_value) = postings.get(category) {
+                    for list in values.iter().filter_map(|v| per_value.get(v)) {
+                        for &p in list {
+                            any[p as usize / 64] |= 1 << (p % 64);
+                        }
+                    }
+                }
+                mask.iter_mut().zip(&any).for_each(|(m, a)| *m &= a);
+            }
+        }
+        if self.outside {
+            mask.iter_mut().for_each(|m| *m = !*m);
+        }
+        // Bits past the last track stay clear.
+        if !index.len().is_multiple_of(64) {
+            mask[words - 1] &= (1u64 << (index.len() % 64)) - 1;
+        }
+        mask
     }
 }
 
@@ -177,11 +209,15 @@ pub fn search(index: &CatalogIndex, request: &SearchRequest) -> Result<Vec<Searc
     }
 
     let tracks = index.tracks();
-    let check_filter = !request.filter.is_empty();
+    let mask = (!request.filter.is_empty()).then(|| request.filter.mask(index));
     let embeddings = index.embeddings();
     let mut heap = BinaryHeap::with_capacity(request.k + 1);
     for (i, skip) in excluded.iter().enumerate() {
-        if *skip || (check_filter && !request.filter.accepts(&tracks[i])) {
+        if *skip
+            || mask
+                .as_ref()
+                .is_some_and(|m| m[i / 64] & (1 << (i % 64)) == 0)
+        {
             continue;
         }
         let score = embeddings.dot(i, &query);

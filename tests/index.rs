@@ -267,6 +267,12 @@ fn tag_filters_any_of_within_all_of_across_and_outside() {
     let index = real_index(Precision::F32);
     let q = index.embedding(4);
     let run = |filter: TagFilter| {
+        // The posting-list mask that search uses agrees with the per-track definition.
+        let mask = filter.mask(&index);
+        for (i, track) in index.tracks().iter().enumerate() {
+            assert_eq!(mask[i / 64] & (1 << (i % 64)) != 0, filter.accepts(track));
+        }
+        assert_eq!(mask[0] >> index.len(), 0, "no bits past the last track");
         let mut r = SearchRequest::similar_to_embedding(q.clone(), 10);
         r.filter = filter;
         let mut found: Vec<String> = search(&index, &r)

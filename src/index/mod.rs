@@ -88,7 +88,15 @@ pub struct CatalogIndex {
     embeddings: VectorStore,
     segments: SegmentTable,
     by_id: HashMap<String, usize>,
+    /// Positions of the tracks carrying each catalog tag: category → value → sorted positions.
+    catalog_postings: Postings,
+    /// The same for predicted tags.
+    predicted_postings: Postings,
 }
+
+/// Category → value → sorted track positions: filters become set operations instead of a tag
+/// lookup per track (600k tracks: ~1 ms instead of ~100 ms).
+pub type Postings = HashMap<String, HashMap<String, Vec<u32>>>;
 
 /// Most segments kept per track by default (evenly spaced when a track has more).
 pub const DEFAULT_MAX_SEGMENTS: usize = 64;
@@ -118,6 +126,8 @@ impl CatalogIndex {
                 vectors: VectorStore::new(Precision::Int8, dim),
             },
             by_id: HashMap::new(),
+            catalog_postings: Postings::new(),
+            predicted_postings: Postings::new(),
         }
     }
 
@@ -225,6 +235,9 @@ impl CatalogIndex {
         self.segments
             .offsets
             .push(self.segments.starts_seconds.len() as u32);
+        let position = self.tracks.len() as u32;
+        add_postings(&mut self.catalog_postings, &meta.tags, position);
+        add_postings(&mut self.predicted_postings, &meta.predicted, position);
         self.by_id.insert(meta.id.clone(), self.tracks.len());
         self.tracks.push(meta);
         Ok(())
@@ -327,6 +340,8 @@ impl CatalogIndex {
             embeddings,
             segments,
             by_id: HashMap::new(),
+            catalog_postings: Postings::new(),
+            predicted_postings: Postings::new(),
         };
         index.rebuild_lookup();
         if index.by_id.len() != index.tracks.len() {
@@ -355,6 +370,15 @@ impl CatalogIndex {
         counts
     }
 
+    /// Track positions per tag value; `predicted` selects the model's tags.
+    pub fn postings(&self, predicted: bool) -> &Postings {
+        if predicted {
+            &self.predicted_postings
+        } else {
+            &self.catalog_postings
+        }
+    }
+
     fn rebuild_lookup(&mut self) {
         self.by_id = self
             .tracks
@@ -362,6 +386,25 @@ impl CatalogIndex {
             .enumerate()
             .map(|(i, t)| (t.id.clone(), i))
             .collect();
+        self.catalog_postings.clear();
+        self.predicted_postings.clear();
+        for (i, t) in self.tracks.iter().enumerate() {
+            add_postings(&mut self.catalog_postings, &t.tags, i as u32);
+            add_postings(&mut self.predicted_postings, &t.predicted, i as u32);
+        }
+    }
+}
+
+fn add_postings(postings: &mut Postings, tags: &Tags, position: u32) {
+    for (category, values) in tags {
+        let per_value = postings.entry(category.clone()).or_default();
+        for v in values {
+            let list = per_value.entry(v.clone()).or_default();
+            // A value listed twice on one track counts once.
+            if list.last() != Some(&position) {
+                list.push(position);
+            }
+        }
     }
 }
 

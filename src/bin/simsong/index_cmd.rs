@@ -209,9 +209,9 @@ fn add_entries(
         }
     }
     let wall = started.elapsed().as_secs_f64();
+    // bench/indexing_bench.mjs parses this line.
     eprintln!(
-        "analysed {:.0} min of audio in {wall:.1} s: {:.0}× real time on {} threads",
-        audio_seconds / 60.0,
+        "analysed {audio_seconds:.1} s of audio in {wall:.2} s: {:.0}× real time on {} threads",
         audio_seconds / wall.max(1e-9),
         rayon::current_num_threads()
     );
