@@ -7,7 +7,6 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{fixture, test_model};
-use sha2::{Digest, Sha256};
 use simsong::index::format::{FORMAT_VERSION, HEADER_LEN};
 use simsong::index::{Precision, Tags};
 use simsong::search::{Reference, SearchRequest, TagFilter, search};
@@ -124,7 +123,7 @@ fn with_payload(payload: &[u8], version: u32) -> Vec<u8> {
     out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&0u32.to_le_bytes());
     out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(&Sha256::digest(payload));
+    out.extend_from_slice(&simsong::index::format::checksum(payload));
     out.extend_from_slice(payload);
     out
 }
@@ -169,7 +168,7 @@ fn damaged_files_are_rejected_with_a_reason() {
     }
     // A flipped bit in the stored checksum itself.
     let mut flipped = good.clone();
-    flipped[30] ^= 1;
+    flipped[30] ^= 1; // inside the stored checksum
     assert!(load_err(&flipped).contains("checksum"));
 }
 
