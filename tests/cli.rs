@@ -251,3 +251,53 @@ fn mel_writes_a_png_of_the_spectrogram() {
     let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
     assert_eq!((width, height), (376, 192));
 }
+
+#[test]
+fn json_manifests_take_tags_as_text_or_object_and_paths_relative_to_the_manifest() {
+    let dir = tmp("json-manifest");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(fixture("audio/synth_chirp_16k.wav"), dir.join("chirp.wav")).unwrap();
+    let manifest = dir.join("catalog.json");
+    std::fs::write(
+        &manifest,
+        r#"[
+          {"id": "c1", "audio": "chirp.wav", "title": "Chirp", "tags": {"mood": ["tense", "dark"]},
+           "preview_url": "previews/c1.mp3", "license": "CC0-1.0"},
+          {"id": "s1", "audio": "SINE", "tags": "mood:calm; genre:test", "composer": "Nobody"}
+        ]"#
+        .replace(
+            "SINE",
+            fixture("audio/synth_sine440_16k.wav").to_str().unwrap(),
+        )
+        .as_str(),
+    )
+    .unwrap();
+    let idx = dir.join("c.idx");
+    let o = simsong(&[
+        "index",
+        "build",
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--model",
+        fixture("models/test-untrained.onnx").to_str().unwrap(),
+        "--out",
+        idx.to_str().unwrap(),
+        "--precision",
+        "int8",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = simsong(&["query", idx.to_str().unwrap(), "--id", "c1", "--json"]);
+    let hits: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let track = &hits[0]["track"];
+    assert_eq!(track["id"], "s1");
+    assert_eq!(
+        track["title"], "synth_sine440_16k",
+        "title defaults to the file name"
+    );
+    assert_eq!(track["composer"], "Nobody");
+    assert_eq!(track["tags"]["genre"][0], "test");
+    let o = simsong(&["index", "info", idx.to_str().unwrap(), "--json"]);
+    let info: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(info["precision"], "Int8");
+    assert_eq!(info["tags"]["mood"]["dark"], 1);
+}
