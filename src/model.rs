@@ -96,6 +96,7 @@ impl Model {
             .proto_model_for_read(&mut &bytes[..])
             .map_err(|e| Error::InvalidModel(format!("not an ONNX model: {e}")))?;
         let meta = read_metadata(&proto)?;
+        check_graph_wiring(&proto)?;
         let mut model = onnx
             .model_for_proto_model(&proto)
             .map_err(|e| Error::InvalidModel(format!("unsupported ONNX graph: {e:#}")))?;
@@ -208,6 +209,44 @@ fn read_metadata(proto: &tract_onnx::pb::ModelProto) -> Result<ModelMetadata> {
         )));
     }
     Ok(meta)
+}
+
+/// Checks what tract's graph builder assumes without checking (it panics otherwise, which in
+/// wasm would abort the worker): every graph output is produced by a node, an input or an
+/// initializer, and no node carries a control-flow subgraph (our CNNs have none). Found by
+/// fuzzing the model loader (`fuzz/fuzz_targets/model_loader.rs`).
+fn check_graph_wiring(proto: &tract_onnx::pb::ModelProto) -> Result<()> {
+    let graph = proto
+        .graph
+        .as_ref()
+        .ok_or_else(|| Error::InvalidModel("the ONNX file holds no graph".into()))?;
+    let mut produced: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    produced.extend(graph.input.iter().map(|i| i.name.as_str()));
+    produced.extend(graph.initializer.iter().map(|t| t.name.as_str()));
+    for node in &graph.node {
+        produced.extend(node.output.iter().map(String::as_str));
+        if node
+            .attribute
+            .iter()
+            .any(|a| a.g.is_some() || !a.graphs.is_empty())
+        {
+            return Err(Error::InvalidModel(format!(
+                "node `{}` ({}) has a subgraph: control flow is not supported",
+                node.name, node.op_type
+            )));
+        }
+    }
+    if let Some(missing) = graph
+        .output
+        .iter()
+        .find(|o| !produced.contains(o.name.as_str()))
+    {
+        return Err(Error::InvalidModel(format!(
+            "graph output `{}` is not produced by any node",
+            missing.name
+        )));
+    }
+    Ok(())
 }
 
 fn check_output_width(model: &TypedModel, ix: usize, width: usize, name: &str) -> Result<()> {

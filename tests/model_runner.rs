@@ -73,6 +73,12 @@ fn wrong_models_are_rejected_with_a_reason() {
     // A valid model truncated in the middle.
     let bytes = test_model();
     assert!(Model::from_bytes(&bytes[..bytes.len() / 2]).is_err());
+    // Found by fuzzing: a graph output no node produces made tract's graph builder panic.
+    let err = Model::from_bytes(&read("models/fuzz/unwired-output.onnx")).unwrap_err();
+    assert!(
+        err.to_string().contains("not produced by any node"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Fuzz the three loaders of untrusted bytes with cargo-fuzz (libFuzzer): the index loader, the
+# audio front end and the model loader.
+#   scripts/fuzz.sh [SECONDS_PER_TARGET]   (default 30: the smoke run that `npm test` does)
+# cargo-fuzz is installed once into $SIMSONG_CACHE/cargo-fuzz. On a stable toolchain the
+# sanitizer flags need RUSTC_BOOTSTRAP=1 (the sanitizer runtimes ship with stable rustc).
+# Corpora grow in $SIMSONG_CACHE/fuzz-corpus/<target>; crashes land in fuzz/artifacts/<target>.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+SECONDS_PER_TARGET=${1:-30}
+FUZZ_ROOT="$SIMSONG_CACHE/cargo-fuzz"
+if ! [ -x "$FUZZ_ROOT/bin/cargo-fuzz" ]; then
+    step "installing cargo-fuzz into $FUZZ_ROOT (once)"
+    cargo install cargo-fuzz --version 0.13.2 --root "$FUZZ_ROOT"
+fi
+export PATH="$FUZZ_ROOT/bin:$PATH" RUSTC_BOOTSTRAP=1
+for target in index_loader audio_decode model_loader; do
+    corpus="$SIMSONG_CACHE/fuzz-corpus/$target"
+    mkdir -p "$corpus"
+    step "fuzzing $target for ${SECONDS_PER_TARGET} s"
+    log="$SIMSONG_CACHE/fuzz-$target.log"
+    set +e
+    cargo fuzz run --target-dir "$SIMSONG_CACHE/fuzz-target" -s address "$target" \
+        "$corpus" "fuzz/seeds/$target" -- \
+        -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -timeout=10 -max_len=262144 \
+        -print_final_stats=1 >"$log" 2>&1
+    rc=$?
+    set -e
+    grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb|^#[0-9]+ +DONE" "$log" || true
+    if [ $rc -ne 0 ]; then
+        tail -n 40 "$log" >&2
+        echo "fuzz: $target failed (exit $rc); inputs that crash are in fuzz/artifacts/$target" >&2
+        exit 1
+    fi
+done
