@@ -31,4 +31,4 @@ if ! [ -f demo-data/catalog.idx ] || [ demo-data/catalog.csv -nt demo-data/catal
     "$CARGO_TARGET_DIR/release/simsong" index build --manifest demo-data/catalog.csv \
         --model models/simsong.onnx --out demo-data/catalog.idx || [ $? -eq 2 ]
 fi
-"$CARGO_TARGET_DIR/release/simsong" index info demo-data/catalog.idx | head -4
+"$CARGO_TARGET_DIR/release/simsong" index info demo-data/catalog.idx

@@ -49,6 +49,14 @@ enum Command {
 pub const DEFAULT_MODEL: &str = "models/simsong.onnx";
 
 fn main() -> ExitCode {
+    // `simsong index info X | head` must end quietly, like other Unix tools, instead of
+    // panicking when stdout closes: restore the default SIGPIPE action (Rust ignores it).
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any other thread exists; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Embed(args) => embed::run(args),
