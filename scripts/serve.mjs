@@ -39,17 +39,26 @@ export const CSP = [
   "base-uri 'none'",
 ].join('; ');
 
-export function startServer(port = PORT, host = HOST) {
+// `mounts` ({ 'prefix/': '/abs/dir' }) publishes extra folders, e.g. a catalog that a test built
+// in a temporary folder.
+export function startServer(port = PORT, host = HOST, { mounts = {} } = {}) {
   const server = createServer((req, res) => {
     const url = new URL(req.url, 'http://localhost');
-    let path = decodeURIComponent(url.pathname).replace(/^\/+/, '');
+    let path;
+    try {
+      path = decodeURIComponent(url.pathname).replace(/^\/+/, '');
+    } catch {
+      res.writeHead(400).end('bad request');
+      return;
+    }
     if (path === '') path = 'index.html';
     const safe = normalize(path);
-    if (safe.startsWith('..') || !PUBLIC.some((p) => safe === p || safe.startsWith(p))) {
+    const mount = Object.keys(mounts).find((p) => safe.startsWith(p));
+    if (safe.startsWith('..') || (!mount && !PUBLIC.some((p) => safe === p || safe.startsWith(p)))) {
       res.writeHead(404).end('not found');
       return;
     }
-    const file = join(ROOT, safe);
+    const file = mount ? join(mounts[mount], safe.slice(mount.length)) : join(ROOT, safe);
     let stat;
     try {
       stat = statSync(file);
@@ -61,13 +70,27 @@ export function startServer(port = PORT, host = HOST) {
       res.writeHead(404).end('not found');
       return;
     }
-    res.writeHead(200, {
+    const headers = {
       'Content-Type': TYPES[extname(file)] || 'application/octet-stream',
-      'Content-Length': stat.size,
       'Content-Security-Policy': CSP,
       'X-Content-Type-Options': 'nosniff',
       'Cache-Control': 'no-cache',
-    });
+      // Byte ranges let the audio element seek (playback starts at the best-matching segment).
+      'Accept-Ranges': 'bytes',
+    };
+    const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range || '');
+    if (range && (range[1] || range[2])) {
+      const start = range[1] ? Number(range[1]) : Math.max(0, stat.size - Number(range[2]));
+      const end = range[1] && range[2] ? Math.min(Number(range[2]), stat.size - 1) : stat.size - 1;
+      if (start > end || start >= stat.size) {
+        res.writeHead(416, { 'Content-Range': `bytes */${stat.size}` }).end();
+        return;
+      }
+      res.writeHead(206, { ...headers, 'Content-Range': `bytes ${start}-${end}/${stat.size}`, 'Content-Length': end - start + 1 });
+      createReadStream(file, { start, end }).pipe(res);
+      return;
+    }
+    res.writeHead(200, { ...headers, 'Content-Length': stat.size });
     createReadStream(file).pipe(res);
   });
   return new Promise((ok) => server.listen(port, host, () => ok(server)));

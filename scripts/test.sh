@@ -27,3 +27,5 @@ WASM_BINDGEN_USE_BROWSER=1 cargo test --release --target wasm32-unknown-unknown 
 step "JS tests (node --test)"
 cargo build --release --features cli --bin simsong
 SIMSONG_BIN="$CARGO_TARGET_DIR/release/simsong" node --test tests/js/
+
+bash scripts/test-e2e.sh

@@ -1,66 +1,29 @@
-// The demo page: load the engine in a worker, analyse a dropped or chosen file, show the result.
-import { EngineClient } from './engine-client.js';
-import { drawMel } from './mel-image.js';
-
-const $ = (id) => document.getElementById(id);
-const engine = new EngineClient();
-let ready = false;
-
-function status(text, isError = false) {
-  $('status').textContent = text;
-  $('status').classList.toggle('error', isError);
+// The offline demo page: one <similar-songs> element over the demo catalog. `?model=` and
+// `?index=` point it elsewhere (the browser tests use their own small catalog).
+const FIXTURE_MODEL = 'tests/fixtures/models/test-untrained.onnx';
+const songs = document.getElementById('songs');
+const params = new URLSearchParams(location.search);
+for (const name of ['model', 'index', 'k', 'filter', 'track']) {
+  if (params.has(name)) songs.setAttribute(name, params.get(name));
 }
 
-async function analyse(file) {
-  if (!ready) return;
-  status(`Analysing ${file.name}…`);
-  $('result').hidden = true;
-  try {
-    const r = await engine.analyzeFile(file);
-    $('result-title').textContent = file.name;
-    const s = r.source;
-    $('result-facts').textContent =
-      `${r.durationSeconds.toFixed(1)} s, ${s.codec}, ${s.sample_rate_hz} Hz, ${s.channels} channel(s); ` +
-      `${r.segmentStarts.length} segments analysed in ${Math.round(r.elapsedMs)} ms`;
-    drawMel($('mel'), r.mel);
-    const list = $('heads');
-    list.replaceChildren();
-    for (const head of r.heads) {
-      const ranked = head.classes.map((c, i) => [c, head.probabilities[i]]).sort((a, b) => b[1] - a[1]);
-      for (const [name, p] of ranked) {
-        const li = document.createElement('li');
-        li.textContent = `${name.replace(/_/g, ' ')}: ${(100 * p).toFixed(0)}%`;
-        list.append(li);
-      }
-    }
-    $('result').hidden = false;
-    status('Done.');
-  } catch (e) {
-    status(`Cannot analyse ${file.name}: ${e.message}`, true);
+// Set the attributes before the element starts (it reads them when it is defined).
+await import('./similar-songs.js');
+
+const help = document.getElementById('setup-help');
+let fellBack = false;
+songs.addEventListener('error', async ({ detail }) => {
+  if (detail.stage === 'index') {
+    help.textContent = `The catalog at ${songs.getAttribute('index')} could not be loaded. ` +
+      'Run `npm start` in the repository: it builds the demo catalog (free game music from Debian, ' +
+      'indexed once) and serves this page. Details: ' + detail.message;
+    help.hidden = false;
+  } else if (detail.stage === 'model' && !fellBack && !params.has('model')) {
+    // Until the trained model ships, the demo catalog may have been indexed with the untrained
+    // test model: use that one (the element then shows its "untrained" warning).
+    await songs.ready;
+    if (songs.indexInfo?.header?.modelName !== 'test-untrained') return;
+    fellBack = true;
+    songs.setAttribute('model', FIXTURE_MODEL);
   }
-}
-
-$('file').addEventListener('change', (e) => e.target.files[0] && analyse(e.target.files[0]));
-const drop = $('drop');
-drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
-drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-drop.addEventListener('drop', (e) => {
-  e.preventDefault();
-  drop.classList.remove('over');
-  const file = e.dataTransfer.files[0];
-  if (file) analyse(file);
 });
-
-try {
-  const info = await engine.init(document.body.dataset.model);
-  if (!info.model.trained) {
-    const w = $('model-warning');
-    w.textContent = `Model "${info.model.name}" is an untrained test fixture: the instrument ` +
-      'scores and embeddings below are not meaningful yet.';
-    w.hidden = false;
-  }
-  ready = true;
-  status('Ready: drop a song.');
-} catch (e) {
-  status(`The analysis engine could not start: ${e.message}`, true);
-}

@@ -1,50 +1,161 @@
-// Dedicated worker that owns the wasm engine; the page only renders.
-// Messages in:  { id, type: 'init', modelUrl } | { id, type: 'analyzeFile', bytes: ArrayBuffer, name }
-// Messages out: { id, ok: true, ... } | { id, ok: false, error: 'readable message' }
-import init, { SimilarityEngine } from '../pkg/simsong.js';
+// Dedicated worker that owns the wasm engine (model) and the catalog index; the page only renders.
+//
+// Messages in:  { id, type, gen?, ... } where type is
+//   loadIndex { url }              → { info, tracks }
+//   loadModel { url }              → { info, indexMismatch: string | null }
+//   search { reference, request }  → { hits }          reference: { track } | { file: true }
+//   analyzeFile { bytes, name, request } / analyzePcm { samples, sampleRate, channels, name, request }
+//                                  → { analysis, hits }
+// Messages out: { id, gen, ok: true, ... } | { id, gen, ok: false, error } | { id, gen, superseded: true }
+//
+// Queries carry a generation number `gen`. The wasm calls are synchronous, so a running analysis
+// cannot be interrupted, but queries still waiting in the queue when a newer one arrives are
+// answered `superseded` without being run. (The client also drops stale answers, so order holds
+// even when both ran.)
+import init, { SimilarityEngine, SimilarityIndex } from '../pkg/simsong.js';
 
+const wasmReady = init();
+let index = null;
 let engine = null;
+let indexLoading = Promise.resolve();
+let modelLoading = null; // null until a model was asked for
+let fileAnalysis = null; // the last analysed file, kept for re-searches with other filters
 
-async function load(modelUrl) {
-  await init();
-  const response = await fetch(modelUrl);
-  if (!response.ok) throw new Error(`cannot load the model (${response.status} ${modelUrl})`);
-  engine = new SimilarityEngine(new Uint8Array(await response.arrayBuffer()));
-  return { info: engine.info };
+async function fetchBytes(url, what) {
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new Error(`cannot load the ${what} from ${url}: ${e.message}`);
+  }
+  if (!response.ok) throw new Error(`cannot load the ${what} from ${url} (HTTP ${response.status})`);
+  return new Uint8Array(await response.arrayBuffer());
 }
 
-function analyzeFile(bytes, name) {
-  if (!engine) throw new Error('the engine is not loaded yet');
-  const started = performance.now();
-  const a = engine.analyzeFile(new Uint8Array(bytes), name);
+async function loadIndex(url) {
+  const bytes = await fetchBytes(url, 'catalog index');
+  await wasmReady;
+  const loaded = new SimilarityIndex(bytes);
+  index?.free();
+  index = loaded;
+  return { info: index.info, tracks: index.tracks() };
+}
+
+async function loadModel(url) {
+  const bytes = await fetchBytes(url, 'analysis model');
+  await wasmReady;
+  const loaded = new SimilarityEngine(bytes);
+  engine?.free();
+  engine = loaded;
+  return { info: engine.info, indexMismatch: await modelMismatch() };
+}
+
+// Why the model cannot search this index (another model built it), or null.
+async function modelMismatch() {
+  await indexLoading.catch(() => {});
+  if (!index || !engine) return null;
   try {
-    const result = {
-      embedding: a.embedding,
-      segmentStarts: a.segmentStarts,
-      heads: a.heads,
-      source: a.source,
-      durationSeconds: a.durationSeconds,
-      mel: { columns: a.melColumns, bands: a.melBands, count: a.melColumnCount, secondsPerColumn: a.melSecondsPerColumn },
-      elapsedMs: performance.now() - started,
-    };
-    return { result, transfer: [result.embedding.buffer, result.mel.columns.buffer] };
-  } finally {
-    a.free();
+    index.checkModel(engine);
+    return null;
+  } catch (e) {
+    return e.message;
   }
 }
 
-self.onmessage = async ({ data }) => {
-  const { id, type } = data;
-  try {
-    if (type === 'init') {
-      self.postMessage({ id, ok: true, ...(await load(data.modelUrl)) });
-    } else if (type === 'analyzeFile') {
-      const { result, transfer } = analyzeFile(data.bytes, data.name);
-      self.postMessage({ id, ok: true, result }, transfer);
-    } else {
-      throw new Error(`unknown request ${type}`);
+async function needIndex() {
+  await indexLoading;
+  if (!index) throw new Error('no catalog index is loaded');
+  return index;
+}
+
+async function needEngine() {
+  if (!modelLoading) throw new Error('song analysis is off: no model was given');
+  await modelLoading;
+  return engine;
+}
+
+function summarize(a, elapsedMs) {
+  return {
+    durationSeconds: a.durationSeconds,
+    source: a.source,
+    heads: a.heads,
+    segmentStarts: a.segmentStarts,
+    embedding: a.embedding,
+    mel: { columns: a.melColumns, bands: a.melBands, count: a.melColumnCount, secondsPerColumn: a.melSecondsPerColumn },
+    elapsedMs,
+  };
+}
+
+async function analyze(data, run) {
+  const eng = await needEngine();
+  const idx = await needIndex();
+  if (isStale(data)) return null;
+  const started = performance.now();
+  const a = run(eng);
+  const analysis = summarize(a, performance.now() - started);
+  fileAnalysis?.free();
+  fileAnalysis = a;
+  const hits = idx.searchAnalysis(a, data.request);
+  return { result: { analysis, hits }, transfer: [analysis.embedding.buffer, analysis.mel.columns.buffer] };
+}
+
+const handlers = {
+  loadIndex: (d) => (indexLoading = loadIndex(d.url)),
+  loadModel: (d) => (modelLoading = loadModel(d.url)),
+  async search({ reference, request }) {
+    const idx = await needIndex();
+    if (reference.file) {
+      if (!fileAnalysis) throw new Error('no file has been analysed');
+      return { hits: idx.searchAnalysis(fileAnalysis, request) };
     }
-  } catch (e) {
-    self.postMessage({ id, ok: false, error: String((e && e.message) || e) });
+    return { hits: idx.search({ ...request, positive: [{ track: reference.track }, ...(request.positive || [])] }) };
+  },
+  analyzeFile: (d) => analyze(d, (eng) => eng.analyzeFile(new Uint8Array(d.bytes), d.name)),
+  analyzePcm: (d) => analyze(d, (eng) => eng.analyzePcm(d.samples, d.sampleRate, d.channels)),
+};
+
+let latestGen = 0;
+const isStale = (data) => data.gen !== undefined && data.gen < latestGen;
+const queue = [];
+let draining = false;
+
+self.onmessage = ({ data }) => {
+  if (data.gen !== undefined) latestGen = Math.max(latestGen, data.gen);
+  if (data.gen === undefined) {
+    run(data); // loads run at once, concurrently with queries
+    return;
+  }
+  queue.push(data);
+  if (!draining) {
+    draining = true;
+    // Let messages that are already waiting arrive first, so stale ones can be skipped.
+    setTimeout(drain, 0);
   }
 };
+
+async function drain() {
+  while (queue.length) await run(queue.shift());
+  draining = false;
+}
+
+async function run(data) {
+  const { id, gen, type } = data;
+  if (isStale(data)) {
+    self.postMessage({ id, gen, superseded: true });
+    return;
+  }
+  try {
+    const handler = handlers[type];
+    if (!handler) throw new Error(`unknown request ${type}`);
+    const out = await handler(data);
+    if (out === null) {
+      self.postMessage({ id, gen, superseded: true });
+    } else if (out.transfer) {
+      self.postMessage({ id, gen, ok: true, ...out.result }, out.transfer);
+    } else {
+      self.postMessage({ id, gen, ok: true, ...out });
+    }
+  } catch (e) {
+    self.postMessage({ id, gen, ok: false, error: String((e && e.message) || e) });
+  }
+}

@@ -1,0 +1,111 @@
+// Browser benchmark (headless Debian Chromium via playwright-core, the same server and CSP as the
+// demo): cold start (navigation → index loaded, → model loaded) and drop-to-results for a
+// 3-minute MP3, median of RUNS fresh browser contexts. Writes bench/out/browser.json.
+//
+// Uses the demo catalog and models/simsong.onnx when both exist (npm start builds them), else a
+// small catalog from the test fixtures (needs SIMSONG_BIN or the CLI in $CARGO_TARGET_DIR).
+// Usage: node bench/browser_bench.mjs [runs]
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { homedir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { newPage, setUp, ROOT, MODEL as FIXTURE_CATALOG_MODEL } from '../tests/e2e/harness.mjs';
+import { initSync, SimilarityIndex } from '../pkg/simsong.js';
+
+const RUNS = Number(process.argv[2] || 5);
+const OUT = join(ROOT, 'bench/out');
+const MP3 = join(OUT, 'three_minutes.mp3');
+mkdirSync(OUT, { recursive: true });
+
+// A 3-minute, 44.1 kHz stereo, 128 kb/s MP3 made by looping a real-music fixture.
+if (!existsSync(MP3)) {
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-stream_loop', '-1', '-i', join(ROOT, 'tests/fixtures/audio/real_music_a_44k.wav'),
+    '-t', '180', '-ar', '44100', '-ac', '2', '-b:a', '128k', MP3]);
+}
+
+// The demo catalog counts only when the shipped model built it (else files cannot be searched).
+function demoIsUsable() {
+  const index = join(ROOT, 'demo-data/catalog.idx');
+  const model = join(ROOT, 'models/simsong.onnx');
+  if (!existsSync(index) || !existsSync(model)) return false;
+  initSync({ module: readFileSync(join(ROOT, 'pkg/simsong_bg.wasm')) });
+  const header = new SimilarityIndex(readFileSync(index)).info.header;
+  return header.modelSha256 === createHash('sha256').update(readFileSync(model)).digest('hex');
+}
+const demo = demoIsUsable();
+if (!demo && !process.env.SIMSONG_BIN) {
+  const target = process.env.CARGO_TARGET_DIR || join(homedir(), '.cache/simsong/target');
+  process.env.SIMSONG_BIN = join(target, 'release/simsong');
+}
+const env = await setUp({ catalog: !demo });
+const [indexUrl, modelUrl] = demo
+  ? ['/demo-data/catalog.idx', '/models/simsong.onnx']
+  : ['/e2e/catalog.idx', `/${FIXTURE_CATALOG_MODEL}`];
+const url = `${env.origin}/?index=${indexUrl}&model=${modelUrl}`;
+const mp3 = readFileSync(MP3);
+
+const stats = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const median = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  const r = (x) => Math.round(x * 10) / 10;
+  return { median: r(median), min: r(s[0]), max: r(s.at(-1)) };
+};
+
+const runs = [];
+let info = null;
+try {
+  for (let run = 0; run < RUNS; run++) {
+    const page = await newPage(env); // a fresh context: empty HTTP and code caches
+    await page.goto(url);
+    // Event times are performance.now(): milliseconds since the navigation started.
+    const ready = await page.nthEvent('ready', 1, 120000);
+    const model = await page.nthEvent('modelready', 1, 120000);
+    info ||= await page.evaluate(() => {
+      const host = document.querySelector('similar-songs');
+      return { tracks: host.tracks.length, model: host.modelInfo.model.name, trained: host.modelInfo.model.trained };
+    });
+    // Drop the MP3 on the element (a real drop event with a File), until the results are shown.
+    const drop = await page.evaluate(async (b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const data = new DataTransfer();
+      data.items.add(new File([bytes], 'three_minutes.mp3', { type: 'audio/mpeg' }));
+      const host = document.querySelector('similar-songs');
+      const shown = new Promise((ok) => host.addEventListener('results', ok, { once: true }));
+      const t0 = performance.now();
+      host.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+      await shown;
+      const t1 = performance.now();
+      // Wait for the frame that paints the list, too.
+      await new Promise((ok) => requestAnimationFrame(() => setTimeout(ok, 0)));
+      const facts = host.shadowRoot.querySelector('.ref-facts').textContent;
+      return { toResults: t1 - t0, toPaint: performance.now() - t0, analysisMs: Number(/analysed in (\d+) ms/.exec(facts)?.[1]) };
+    }, mp3.toString('base64'));
+    if (page.problems.length) throw new Error(`page problems: ${page.problems.join('; ')}`);
+    runs.push({ indexMs: ready.t, modelMs: model.t, ...drop });
+    console.error(`run ${run + 1}/${RUNS}: index ${ready.t.toFixed(0)} ms, model ${model.t.toFixed(0)} ms, ` +
+      `drop→results ${drop.toResults.toFixed(0)} ms (analysis ${drop.analysisMs} ms)`);
+    await page.context().close();
+  }
+} finally {
+  await env.close();
+}
+
+const result = {
+  date: new Date().toISOString(),
+  browser: `Chromium ${env.browser.version()} (headless, Debian)`,
+  cpu: `${cpus()[0]?.model} × ${cpus().length}`,
+  runs: RUNS,
+  catalog: { source: demo ? 'demo-data/catalog.idx' : 'test fixtures', tracks: info.tracks },
+  model: { name: info.model, trained: info.trained },
+  input: { file: 'bench/out/three_minutes.mp3', seconds: 180, format: 'MP3 44.1 kHz stereo 128 kb/s', bytes: statSync(MP3).size },
+  coldStartIndexMs: stats(runs.map((r) => r.indexMs)).median,
+  coldStartModelMs: stats(runs.map((r) => r.modelMs)).median,
+  coldStart: { indexMs: stats(runs.map((r) => r.indexMs)), modelMs: stats(runs.map((r) => r.modelMs)) },
+  dropToResultsMs: stats(runs.map((r) => r.toResults)),
+  dropToPaintMs: stats(runs.map((r) => r.toPaint)),
+  analysisMs: stats(runs.map((r) => r.analysisMs)),
+  wasmBytes: statSync(join(ROOT, 'pkg/simsong_bg.wasm')).size,
+};
+writeFileSync(join(OUT, 'browser.json'), `${JSON.stringify(result, null, 2)}\n`);
+console.log(JSON.stringify(result, null, 2));

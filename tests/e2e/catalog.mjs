@@ -1,0 +1,44 @@
+// A small catalog for the browser tests and the browser benchmark, built from the fixture audio
+// by the native CLI (CI has no demo catalog). Previews point straight at the fixture files,
+// which the server publishes under tests/fixtures/.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
+const AUDIO = 'tests/fixtures/audio';
+
+// The shipped model when it exists, else the untrained fixture (the page then shows a warning).
+export const MODEL = existsSync(join(ROOT, 'models/simsong.onnx'))
+  ? 'models/simsong.onnx'
+  : 'tests/fixtures/models/test-untrained.onnx';
+
+// id, file, title, collection, tags. Titles include markup on purpose: it must show as text.
+export const TRACKS = [
+  ['menu', 'real_music_a_44k.mp3', 'Menu theme', 'Amoebax', 'game:Amoebax;format:recording;mood:upbeat'],
+  ['menu-flac', 'real_music_a_44k.flac', 'Menu theme (FLAC master)', 'Amoebax', 'game:Amoebax;format:recording'],
+  ['lugaru', 'real_music_b_16k.wav', 'Theme <b>bold</b>', 'Lugaru', 'game:Lugaru;format:recording;mood:calm'],
+  ['chirp', 'synth_chirp_16k.wav', 'Chirp <img src=x>', 'Synth lab', 'format:synth'],
+  ['noise', 'synth_noise_16k.wav', 'Noise', 'Synth lab', 'format:synth;mood:calm'],
+  ['sine', 'synth_sine440_16k.wav', 'Sine 440', 'Synth lab', ''],
+  ['clicks', 'synth_clicks_16k.wav', 'Clicks', 'Synth lab', 'format:synth;mood:upbeat'],
+  ['sine1k', 'synth_sine1k_48k_stereo.wav', 'Sine 1k stereo', 'Synth lab', 'format:synth'],
+];
+
+const csv = (v) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+
+/** Builds `dir/catalog.idx` (once per process) and returns its path. */
+export function buildCatalog(dir, bin = process.env.SIMSONG_BIN) {
+  if (!bin) throw new Error('SIMSONG_BIN (the native simsong CLI) is needed to build the test catalog');
+  mkdirSync(dir, { recursive: true });
+  const manifest = join(dir, 'catalog.csv');
+  const rows = TRACKS.map(([id, file, title, collection, tags]) => [
+    id, join(ROOT, AUDIO, file), title, collection, tags, 'Free Art License 1.2',
+    `${collection} (Debian game-music fixture)`, `/${AUDIO}/${file}`,
+  ].map(csv).join(','));
+  writeFileSync(manifest, ['id,audio,title,collection,tags,license,attribution,preview_url', ...rows].join('\n'));
+  const out = join(dir, 'catalog.idx');
+  execFileSync(bin, ['index', 'build', '--manifest', manifest, '--model', join(ROOT, MODEL), '--out', out], { stdio: 'pipe' });
+  return out;
+}

@@ -1,0 +1,99 @@
+// Shared set-up for the browser tests and the browser benchmark: the static server (with the
+// strict CSP) plus a test catalog, Debian's Chromium through playwright-core, and a page that
+// records console errors, page errors and CSP violations.
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { startServer } from '../../scripts/serve.mjs';
+import { buildCatalog, MODEL, ROOT } from './catalog.mjs';
+
+export { MODEL, ROOT };
+export const ARTIFACTS = join(ROOT, 'test-artifacts');
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run',
+  // Tests start playback from scripts too; a person's click is not needed for that.
+  '--autoplay-policy=no-user-gesture-required', '--mute-audio',
+];
+
+/**
+ * Server + browser; `catalog: true` also builds the fixture catalog (served under e2e/);
+ * `mounts` publishes more folders (see scripts/serve.mjs).
+ */
+export async function setUp({ catalog = true, mounts: extra = {} } = {}) {
+  const mounts = { ...extra };
+  if (catalog) {
+    const dir = mkdtempSync(join(tmpdir(), 'simsong-e2e-'));
+    buildCatalog(dir);
+    mounts['e2e/'] = dir;
+  }
+  const server = await startServer(0, '127.0.0.1', { mounts });
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return {
+    origin,
+    browser,
+    async close() {
+      await browser.close();
+      await new Promise((ok) => server.close(ok));
+    },
+  };
+}
+
+/**
+ * A fresh page that records problems: `page.problems` lists console errors, uncaught errors,
+ * CSP violations (in the page) and requests to any other origin.
+ */
+export async function newPage(env, viewport = { width: 1100, height: 900 }) {
+  const context = await env.browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') page.problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
+  page.on('request', (r) => {
+    if (!r.url().startsWith(env.origin) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) {
+      page.problems.push(`request outside the origin: ${r.url()}`);
+    }
+  });
+  // Init scripts run through the DevTools protocol, so the page's CSP does not block this one.
+  await page.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
+    });
+  });
+  // The element's events, as plain data (they are composed, so they reach the document).
+  await page.addInitScript(() => {
+    window.__events = [];
+    const brief = (type, d) => {
+      if (type === 'results') return { reference: d.reference && (d.reference.id || d.reference.name), ids: d.hits.map((h) => h.id) };
+      if (type === 'trackplay' || type === 'trackchoose') return { id: d.track.id, startSeconds: d.startSeconds };
+      if (type === 'ready') return { tracks: d.tracks.length };
+      if (type === 'modelready') return { name: d.model.model.name };
+      return d;
+    };
+    for (const type of ['ready', 'modelready', 'results', 'error', 'trackplay', 'trackchoose', 'analysisstart']) {
+      document.addEventListener(type, (e) => {
+        if (e.target.localName === 'similar-songs') window.__events.push({ type, t: performance.now(), ...brief(type, e.detail) });
+      });
+    }
+  });
+  page.cspViolations = () => page.evaluate(() => window.__csp);
+  page.events = (type) => page.evaluate((t) => window.__events.filter((e) => !t || e.type === t), type);
+  // Resolves with the n-th event of `type` (1-based), waiting for it.
+  page.nthEvent = async (type, n = 1, timeout = 30000) => {
+    await page.waitForFunction(([t, k]) => window.__events.filter((e) => e.type === t).length >= k, [type, n], { timeout });
+    return (await page.events(type))[n - 1];
+  };
+  return page;
+}
+
+/** The demo page over the fixture catalog. */
+export function demoUrl(env, extra = '') {
+  return `${env.origin}/?model=/${MODEL}&index=/e2e/catalog.idx${extra}`;
+}

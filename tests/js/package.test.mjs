@@ -1,0 +1,33 @@
+// `npm pack` ships everything the element loads: every module it imports (statically or via
+// `new URL('…', import.meta.url)`, like its worker, stylesheet and the wasm), and its types.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
+
+function loadedBy(file, seen = new Set()) {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  if (!file.endsWith('.js')) return seen;
+  const text = readFileSync(file, 'utf8');
+  const refs = [...text.matchAll(/(?:from|import)\s*\(?\s*'(\.[^']+)'|new URL\('([\w.][^':]*)', import\.meta\.url\)/g)];
+  for (const [, a, b] of refs) loadedBy(resolve(dirname(file), a || b), seen);
+  return seen;
+}
+
+test('npm pack ships every file the element loads', { skip: !existsSync(join(ROOT, 'pkg/simsong.js')) && 'pkg/ not built' }, () => {
+  const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }));
+  const packed = new Set(pack.files.map((f) => f.path));
+  const needed = [...loadedBy(join(ROOT, 'www/similar-songs.js'))].map((f) => relative(ROOT, f));
+  for (const f of ['pkg/simsong_bg.wasm', 'www/similar-songs.css', 'www/engine-worker.js', 'www/similar-songs.d.ts']) {
+    assert.ok(needed.includes(f) || f.endsWith('.d.ts'), `${f} is found by the scan`);
+  }
+  for (const f of [...needed, 'www/similar-songs.d.ts']) assert.ok(packed.has(f), `${f} is in the package`);
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  assert.equal(pkg.exports['.'].default, './www/similar-songs.js');
+  assert.equal(pkg.types, './www/similar-songs.d.ts');
+});

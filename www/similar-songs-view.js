@@ -1,0 +1,166 @@
+// The element's DOM: the static skeleton, track rows, filter controls and the reference panel.
+// Everything from the catalog is set as text (see dom.js).
+import { h } from './dom.js';
+import { drawMel } from './mel-image.js';
+import { formatDuration } from './tags.js';
+
+// Model class names use underscores (acoustic_guitar); people read spaces.
+const className = (v) => v.replace(/_/g, ' ');
+
+export const ACCEPT = 'audio/*,.mp3,.ogg,.oga,.opus,.flac,.wav,.m4a,.aac,.webm';
+
+/** Builds the shadow root's content; returns the parts the element talks to. */
+export function skeleton(root, cssUrl) {
+  const parts = {
+    warning: h('p', { class: 'notice warning', part: 'warning', hidden: true, role: 'note' }),
+    file: h('input', { type: 'file', accept: ACCEPT, class: 'file-input', 'aria-label': 'Choose a song to compare' }),
+    drop: null,
+    progress: h('progress', { hidden: true }),
+    statusText: h('span', { class: 'status-text' }),
+    status: null,
+    filters: h('div', { class: 'filters', part: 'filters', role: 'group', 'aria-label': 'Filter by tags' }),
+    reference: null,
+    refLabel: h('span', { class: 'ref-label' }),
+    refTitle: h('strong', { class: 'ref-title' }),
+    refFacts: h('p', { class: 'ref-facts' }),
+    refPredicted: h('p', { class: 'ref-predicted' }),
+    refPlay: h('button', { type: 'button', class: 'ref-play', hidden: true, text: '▶ Play your file' }),
+    clear: h('button', { type: 'button', class: 'clear', text: '✕ Back to the catalog' }),
+    mel: h('canvas', { class: 'mel', part: 'mel', hidden: true, role: 'img', 'aria-label': 'Mel spectrogram of your file' }),
+    listTitle: h('h3', { class: 'list-title' }),
+    list: h('ul', { class: 'list', part: 'list', role: 'listbox', tabindex: '0', 'aria-label': 'Tracks' }),
+    empty: h('p', { class: 'empty', hidden: true }),
+    nowPlaying: h('span', { class: 'now-playing', text: 'Nothing playing' }),
+    audio: h('audio', { controls: true, preload: 'none' }),
+    player: null,
+  };
+  parts.drop = h('label', { class: 'drop', part: 'dropzone' },
+    parts.file,
+    h('span', { class: 'drop-title' }, 'Drop a song here or ', h('span', { class: 'link', text: 'choose a file' })),
+    h('span', { class: 'drop-hint', text: 'It is analysed on this computer and never uploaded. MP3, Ogg, FLAC, WAV, AAC/M4A.' }));
+  parts.status = h('div', { class: 'status', role: 'status', 'aria-live': 'polite', part: 'status' }, parts.progress, parts.statusText);
+  parts.reference = h('section', { class: 'reference', part: 'reference', hidden: true },
+    h('div', { class: 'ref-head' }, h('div', {}, parts.refLabel, ' ', parts.refTitle), parts.clear),
+    parts.refFacts, parts.mel, parts.refPredicted, parts.refPlay);
+  parts.player = h('div', { class: 'player', part: 'player' }, parts.nowPlaying, parts.audio);
+  root.replaceChildren(
+    h('link', { rel: 'stylesheet', href: cssUrl }),
+    h('div', { class: 'root', part: 'root' },
+      parts.warning, parts.drop, parts.status, parts.filters, parts.reference,
+      h('div', { class: 'list-head' }, parts.listTitle,
+        h('span', { class: 'kbd-hint', text: '↑ ↓ select and play · Enter: similar · Space: pause' })),
+      parts.list, parts.empty, parts.player));
+  return parts;
+}
+
+function tagChips(track, predictedCategories) {
+  const chips = [];
+  for (const [category, values] of Object.entries(track.tags || {})) {
+    for (const v of values) chips.push(h('span', { class: 'tag', text: `${category}: ${v}` }));
+  }
+  for (const [category, values] of Object.entries(track.predicted || {})) {
+    for (const v of values) {
+      chips.push(h('span', { class: 'tag predicted', title: 'Predicted by the model from the audio', text: `${category}: ${className(v)} (predicted)` }));
+    }
+  }
+  if (!chips.length && !predictedCategories.size) chips.push(h('span', { class: 'tag none', text: 'no tags' }));
+  return chips;
+}
+
+/** One list row: a catalog track, with its score when it is a search result. */
+export function trackRow(track, hit, index, { predictedCategories, playing, onPlay, onSimilar }) {
+  const meta = [track.collection, track.composer, formatDuration(track.durationSeconds)].filter(Boolean).join(' · ');
+  const rights = [track.license && `Licence: ${track.license}`, track.attribution].filter(Boolean).join(' · ');
+  const score = hit ? h('div', { class: 'score', title: `Cosine similarity ${hit.score.toFixed(3)}` },
+    h('span', { class: 'score-value', text: `${Math.round(100 * Math.max(0, hit.score))}%` }),
+    h('span', { class: 'bar' }, h('span', { class: 'fill' })),
+    h('span', { class: 'score-label', text: 'match' })) : null;
+  score?.style.setProperty('--score', String(Math.max(0, Math.min(1, hit.score))));
+  const best = hit && track.durationSeconds > 6
+    ? h('span', { class: 'best', text: ` · best match at ${formatDuration(hit.bestSegmentSeconds)}` }) : null;
+  return h('li', { class: 'row', part: 'row', role: 'option', id: `row-${index}`, 'aria-selected': 'false', 'data-index': String(index) },
+    h('button', {
+      type: 'button', class: playing ? 'play playing' : 'play', tabindex: '-1',
+      'aria-label': `${playing ? 'Pause' : 'Play'} ${track.title}`, text: playing ? '❚❚' : '▶', onclick: onPlay,
+    }),
+    h('div', { class: 'main' },
+      h('div', { class: 'title', text: track.title || track.id }),
+      h('div', { class: 'meta' }, meta, best),
+      h('div', { class: 'tags' }, tagChips(track, predictedCategories)),
+      rights ? h('div', { class: 'rights', text: rights }) : null),
+    score,
+    h('button', { type: 'button', class: 'similar', tabindex: '-1', text: 'Similar', 'aria-label': `Find songs similar to ${track.title}`, onclick: onSimilar }));
+}
+
+/**
+ * The tag filter controls: toggle chips per category (a drop-down for long ones) and the
+ * "outside these tags" switch. `onChange(category, values)` / `onOutside(bool)`.
+ */
+export function filterControls(categories, filter, outside, { onChange, onOutside }) {
+  const groups = [];
+  for (const { name, counts, predicted } of categories) {
+    const selected = filter[name] || new Set();
+    const label = h('span', { class: 'filter-label', text: name },
+      predicted ? h('span', { class: 'predicted-note', text: ' (predicted)' }) : null);
+    const values = Object.entries(counts);
+    let control;
+    if (values.length > 8) {
+      const select = h('select', { 'aria-label': `Filter by ${name}`, onchange: (e) => onChange(name, e.target.value ? [e.target.value] : []) },
+        h('option', { value: '', text: `any ${name}` }),
+        values.map(([v, n]) => h('option', { value: v, text: `${predicted ? className(v) : v} (${n})`, selected: selected.has(v) })));
+      control = select;
+    } else {
+      control = values.map(([v, n]) => h('button', {
+        type: 'button', class: 'chip', 'aria-pressed': String(selected.has(v)),
+        onclick: () => {
+          const next = new Set(selected);
+          if (next.has(v)) next.delete(v);
+          else next.add(v);
+          onChange(name, [...next]);
+        },
+      }, predicted ? className(v) : v, h('span', { class: 'count', text: String(n) })));
+    }
+    groups.push(h('div', { class: predicted ? 'filter-group predicted' : 'filter-group' }, label, control));
+  }
+  const any = Object.values(filter).some((s) => s.size);
+  const toggle = h('input', { type: 'checkbox', checked: outside, disabled: !any, onchange: (e) => onOutside(e.target.checked) });
+  groups.push(h('label', { class: any ? 'outside' : 'outside disabled', title: 'Show only tracks that do NOT carry the chosen tags (tags are missing on many tracks)' },
+    toggle, ' Outside these tags'));
+  return groups;
+}
+
+/** The top predicted classes of an analysed file, as one line of text. */
+export function predictedSummary(heads) {
+  return (heads || []).map((head) => {
+    const top = head.classes.map((c, i) => [c, head.probabilities[i]]).sort((a, b) => b[1] - a[1]).slice(0, 3);
+    return `Predicted ${head.output}: ${top.map(([c, p]) => `${className(c)} ${Math.round(100 * p)}%`).join(', ')}`;
+  }).join(' · ');
+}
+
+/** Fills the reference panel: a catalog track, or the buyer's file with its spectrogram. */
+export function showReference(ui, reference, track) {
+  ui.reference.hidden = !reference;
+  ui.mel.hidden = true;
+  ui.refPlay.hidden = !reference?.blobUrl;
+  ui.refFacts.textContent = '';
+  ui.refPredicted.textContent = '';
+  if (!reference) return;
+  if (track) {
+    ui.refLabel.textContent = 'Similar to';
+    ui.refTitle.textContent = track.title || track.id;
+    ui.refFacts.textContent = [track.collection, track.composer, formatDuration(track.durationSeconds)].filter(Boolean).join(' · ');
+    return;
+  }
+  ui.refLabel.textContent = reference.kind === 'file' ? 'Similar to your file' : 'Similar to your audio';
+  ui.refTitle.textContent = reference.name;
+  const analysis = reference.analysis;
+  if (!analysis) return;
+  const s = analysis.source || {};
+  ui.refFacts.textContent = `${formatDuration(analysis.durationSeconds)} · ${s.codec || 'PCM'}` +
+    `${s.sample_rate_hz ? `, ${s.sample_rate_hz} Hz` : ''}${s.channels ? `, ${s.channels} ch` : ''}` +
+    `${reference.decodedBy === 'browser' ? ' (decoded by the browser)' : ''}` +
+    ` · analysed in ${Math.round(analysis.elapsedMs)} ms on this computer`;
+  ui.refPredicted.textContent = predictedSummary(analysis.heads);
+  drawMel(ui.mel, analysis.mel);
+  ui.mel.hidden = false;
+}

@@ -1,0 +1,563 @@
+// <similar-songs>: similar-song search over a catalog index, in a custom element.
+//
+//   <script type="module" src="/simsong/www/similar-songs.js"></script>
+//   <similar-songs index="/catalog.idx" model="/simsong.onnx" k="10" browse></similar-songs>
+//
+// The wasm engine and the index live in a Web Worker (engine-worker.js); this file only renders.
+// Attributes, events, CSS properties and the JS API are documented in README.md ("The widget")
+// and typed in similar-songs.d.ts.
+import { EngineClient } from './engine-client.js';
+import { decodeInBrowser, isUnsupportedFormat } from './browser-decode.js';
+import { formatFilter, isEmpty, matches, parseFilter, requestFilter, formatDuration } from './tags.js';
+import { filterControls, showReference, skeleton, trackRow } from './similar-songs-view.js';
+import { PreviewPlayer } from './preview-player.js';
+
+const CSS_URL = new URL('./similar-songs.css', import.meta.url).href;
+
+export class SimilarSongsElement extends HTMLElement {
+  static observedAttributes = ['index', 'model', 'k', 'filter', 'outside', 'track', 'browse'];
+
+  #engine = null;
+  #ui = null;
+  #started = false;
+  #tracks = [];
+  #byId = new Map();
+  #indexInfo = null;
+  #modelInfo = null;
+  #modelProblem = null; // why files cannot be analysed, or null
+  #indexReady = null;
+  #resolveIndexReady = null;
+  #filter = {};
+  #outside = false;
+  #predictedCategories = new Set();
+  #reference = null; // null | { kind: 'track', id } | { kind: 'file', name, blobUrl } | { kind: 'pcm', name }
+  #hits = null; // null: browsing
+  #rows = []; // what the list shows: [{ track, hit }]
+  #selected = -1;
+  #player = null;
+  #busyTimer = 0;
+  #ticket = 0; // taken when a search is asked for, so the last call wins even if its set-up is slower
+
+  constructor() {
+    super();
+    this.attachShadow({ mode: 'open' });
+    this.#indexReady = new Promise((resolve) => (this.#resolveIndexReady = resolve));
+  }
+
+  connectedCallback() {
+    if (this.#started) return;
+    this.#started = true;
+    if (!this.#ui) {
+      this.#ui = skeleton(this.shadowRoot, CSS_URL);
+      this.#player = new PreviewPlayer(this.#ui.audio, this.#ui.nowPlaying, () => this.#markPlaying());
+      this.#wire();
+    }
+    this.#filter = parseFilter(this.getAttribute('filter'));
+    this.#outside = this.hasAttribute('outside');
+    // Start in a microtask, so that attributes which the creating script sets right after
+    // inserting the element are seen.
+    queueMicrotask(() => this.#start());
+  }
+
+  disconnectedCallback() {
+    // Kept alive while attached elsewhere in the same task (moves); stopped otherwise.
+    queueMicrotask(() => {
+      if (!this.isConnected && this.#engine) {
+        this.#engine.terminate();
+        this.#engine = null;
+        this.#started = false;
+        this.#player.pause();
+      }
+    });
+  }
+
+  attributeChangedCallback(name, old, value) {
+    if (!this.#engine || old === value) return;
+    if (name === 'index') this.#loadIndex();
+    else if (name === 'model') this.#loadModel();
+    else if (name === 'filter' || name === 'outside') {
+      this.#filter = parseFilter(this.getAttribute('filter'));
+      this.#outside = this.hasAttribute('outside');
+      this.#filtersChanged();
+    } else if (name === 'track' && value) this.searchByTrack(value).catch(() => {});
+    else if (name === 'k') this.#rerun();
+    else if (name === 'browse') this.#renderList();
+  }
+
+  // ---- public API ----------------------------------------------------------------------
+
+  /** Resolves once the index is loaded (track searches work from then on). */
+  get ready() {
+    return this.#indexReady;
+  }
+
+  get tracks() {
+    return this.#tracks.slice();
+  }
+
+  get indexInfo() {
+    return this.#indexInfo;
+  }
+
+  get modelInfo() {
+    return this.#modelInfo;
+  }
+
+  /** The current results (hits with their track), or null while browsing. */
+  get results() {
+    return this.#hits && this.#hits.map((h) => ({ ...h }));
+  }
+
+  get filter() {
+    return formatFilter(this.#filter);
+  }
+
+  set filter(text) {
+    this.setAttribute('filter', text || '');
+  }
+
+  get k() {
+    const k = Number.parseInt(this.getAttribute('k') || '10', 10);
+    return Number.isFinite(k) && k >= 1 ? Math.min(k, 1000) : 10;
+  }
+
+  set k(value) {
+    this.setAttribute('k', String(value));
+  }
+
+  /** Songs similar to catalog track `id`. Resolves to the hits, or null if a newer search replaced it. */
+  async searchByTrack(id) {
+    const ticket = ++this.#ticket;
+    await this.#indexReady;
+    if (ticket !== this.#ticket) return null;
+    const track = this.#byId.get(String(id));
+    if (!track) {
+      const message = `there is no track "${id}" in this catalog`;
+      this.#fail('search', message);
+      throw new Error(message);
+    }
+    return this.#query({ kind: 'track', id: track.id }, { type: 'search', reference: { track: track.id } },
+      [], `Finding songs similar to “${track.title}”…`);
+  }
+
+  /** Songs similar to an audio file (a File or Blob), analysed in the worker. */
+  async searchByFile(file) {
+    const ticket = ++this.#ticket;
+    const name = file.name || 'your file';
+    const bytes = await file.arrayBuffer();
+    if (ticket !== this.#ticket) return null;
+    // A second copy stays here for the browser-decoding fallback; the first moves to the worker.
+    const spare = bytes.slice(0);
+    const reference = { kind: 'file', name, blob: file };
+    try {
+      return await this.#analyze(reference, { type: 'analyzeFile', bytes, name }, [bytes]);
+    } catch (e) {
+      if (!isUnsupportedFormat(e.message)) throw e;
+      let pcm;
+      if (ticket !== this.#ticket) return null;
+      try {
+        pcm = await decodeInBrowser(spare);
+      } catch {
+        const message = `“${name}” is not an audio file this page can read (${e.message}). ` +
+          'Try an MP3, Ogg Vorbis, FLAC, WAV or AAC/M4A file.';
+        this.#fail('analysis', message);
+        throw new Error(message);
+      }
+      return this.#analyze({ ...reference, decodedBy: 'browser' },
+        { type: 'analyzePcm', samples: pcm.samples, sampleRate: pcm.sampleRate, channels: pcm.channels, name },
+        [pcm.samples.buffer]);
+    }
+  }
+
+  /** Songs similar to interleaved PCM samples (full scale ±1), for stores with their own decoder. */
+  searchByPcm(samples, sampleRate, channels, name = 'audio') {
+    const copy = Float32Array.from(samples);
+    ++this.#ticket;
+    return this.#analyze({ kind: 'pcm', name },
+      { type: 'analyzePcm', samples: copy, sampleRate, channels, name }, [copy.buffer]);
+  }
+
+  /** Back to browsing (or an empty list): forgets the reference and cancels pending searches. */
+  clear() {
+    ++this.#ticket;
+    this.#engine?.cancelQueries();
+    this.#setReference(null);
+    this.#hits = null;
+    this.#setStatus(this.#readyText());
+    this.#render();
+  }
+
+  /** Plays catalog track `id` from `startSeconds` with the built-in player (see `trackplay`). */
+  play(id, startSeconds) {
+    const i = this.#rows.findIndex((r) => r.track.id === id);
+    if (i >= 0) this.#select(i, { play: true, start: startSeconds });
+    else if (this.#byId.has(id)) this.#play(this.#byId.get(id), null, startSeconds);
+  }
+
+  // ---- loading -------------------------------------------------------------------------
+
+  #start() {
+    this.#engine = new EngineClient();
+    this.#setStatus('Loading the catalog…', 'busy');
+    this.#loadIndex();
+    this.#loadModel();
+  }
+
+  #url(attr) {
+    const value = this.getAttribute(attr);
+    return value ? new URL(value, document.baseURI).href : null;
+  }
+
+  async #loadIndex() {
+    const url = this.#url('index');
+    if (!url) {
+      this.#fail('index', 'no catalog: set the element’s index attribute to the URL of a catalog index');
+      return;
+    }
+    try {
+      const { info, tracks } = await this.#engine.loadIndex(url);
+      this.#indexInfo = info;
+      this.#tracks = tracks;
+      this.#byId = new Map(tracks.map((t) => [t.id, t]));
+      const catalogCats = new Set(Object.keys(info.tags || {}));
+      this.#predictedCategories = new Set(Object.keys(info.predictedTags || {}).filter((c) => !catalogCats.has(c)));
+      this.#hits = null;
+      this.#setReference(null);
+      this.#setStatus(this.#readyText());
+      this.#render();
+      this.#resolveIndexReady();
+      this.#emit('ready', { index: info, tracks: this.tracks });
+      const track = this.getAttribute('track');
+      if (track) this.searchByTrack(track).catch(() => {});
+    } catch (e) {
+      this.#fail('index', `The catalog could not be loaded: ${e.message}`);
+    }
+  }
+
+  async #loadModel() {
+    const url = this.#url('model');
+    this.#modelInfo = null;
+    if (!url) {
+      this.#modelUnavailable('song analysis is off (no model attribute)');
+      return;
+    }
+    this.#modelProblem = 'the analysis model is still loading';
+    try {
+      const { info, indexMismatch } = await this.#engine.loadModel(url);
+      this.#modelInfo = info;
+      this.#modelProblem = indexMismatch && `the model does not match this catalog: ${indexMismatch}`;
+      this.#showWarning();
+      this.#ui.drop.classList.toggle('disabled', Boolean(this.#modelProblem));
+      this.#emit('modelready', { model: info });
+      if (this.#indexInfo && !this.#reference) this.#setStatus(this.#readyText());
+    } catch (e) {
+      this.#modelUnavailable(`song analysis is unavailable: ${e.message}`);
+      this.#emit('error', { stage: 'model', message: e.message });
+    }
+  }
+
+  #modelUnavailable(why) {
+    this.#modelProblem = why;
+    this.#ui.drop.classList.add('disabled');
+    this.#showWarning();
+  }
+
+  #showWarning() {
+    const notes = [];
+    const model = this.#modelInfo?.model;
+    if (model && !model.trained) {
+      notes.push(`Model “${model.name}” is an untrained test fixture: similarity scores and predicted tags are not meaningful yet.`);
+    }
+    if (this.#modelProblem) notes.push(`Dropping a song will not work: ${this.#modelProblem}. “Similar” on catalog tracks still works.`);
+    this.#ui.warning.textContent = notes.join(' ');
+    this.#ui.warning.hidden = notes.length === 0;
+  }
+
+  #readyText() {
+    if (!this.#indexInfo) return '';
+    const n = this.#tracks.length;
+    const drop = this.#modelProblem ? '' : ', or drop a song of your own';
+    return `${n} track${n === 1 ? '' : 's'}. Pick “Similar” on any of them${drop}.`;
+  }
+
+  // ---- searching -----------------------------------------------------------------------
+
+  #request() {
+    const request = { k: this.k, excludeReferences: true };
+    // Left out when empty: the engine reads an undefined field as a type error.
+    const filter = requestFilter(this.#filter, this.#outside, this.#predictedCategories);
+    if (filter) request.filter = filter;
+    return request;
+  }
+
+  async #analyze(reference, message, transfer) {
+    const ticket = this.#ticket;
+    await this.#indexReady;
+    if (ticket !== this.#ticket) return null;
+    if (this.#modelProblem && this.#modelInfo === null && !/still loading/.test(this.#modelProblem)) {
+      this.#fail('analysis', `Cannot analyse “${reference.name}”: ${this.#modelProblem}`);
+      throw new Error(this.#modelProblem);
+    }
+    this.#emit('analysisstart', { name: reference.name });
+    return this.#query(reference, message, transfer, `Analysing “${reference.name}”…`, true);
+  }
+
+  // Runs a query that supersedes every earlier one; renders its result unless it was superseded.
+  async #query(reference, message, transfer, busyText, isAnalysis = false) {
+    const started = performance.now();
+    this.#setStatus(busyText, 'busy', started);
+    let answer;
+    try {
+      answer = await this.#engine.query({ ...message, request: this.#request() }, transfer);
+    } catch (e) {
+      // Only the latest query can fail here: the client answers superseded ones with null.
+      // searchByFile retries formats the Rust decoder does not know with the browser's decoder.
+      if (isAnalysis && reference.kind === 'file' && isUnsupportedFormat(e.message)) throw e;
+      const what = reference.kind === 'track' ? 'search' : 'analysis';
+      const text = isAnalysis ? `Cannot analyse “${reference.name}”: ${e.message}` : `The search failed: ${e.message}`;
+      this.#fail(what, text);
+      throw new Error(text);
+    }
+    if (!answer) return null; // superseded
+    this.#setReference(reference, answer.analysis);
+    this.#hits = answer.hits.map((hit) => ({ ...hit, track: this.#byId.get(hit.id) }));
+    const ms = Math.round(performance.now() - started);
+    this.#setStatus(`${this.#hits.length} similar song${this.#hits.length === 1 ? '' : 's'} (${ms} ms).`);
+    this.#render();
+    this.#emit('results', { reference: this.#referenceDetail(), hits: this.results });
+    return this.results;
+  }
+
+  #rerun() {
+    const ref = this.#reference;
+    if (!ref) {
+      this.#renderList();
+      return;
+    }
+    ++this.#ticket;
+    const reference = ref.kind === 'track' ? { track: ref.id } : { file: true };
+    this.#query(ref, { type: 'search', reference }, [], 'Updating the results…').catch(() => {});
+  }
+
+  #filtersChanged() {
+    this.#renderFilters();
+    if (this.#reference) this.#rerun();
+    else this.#renderList();
+  }
+
+  #setFilter(category, values) {
+    this.#filter = { ...this.#filter, [category]: new Set(values) };
+    if (isEmpty(this.#filter)) this.#outside = false;
+    this.#syncFilterAttributes();
+  }
+
+  // Reflect the filter in the attributes (observers see it); attributeChangedCallback re-runs.
+  #syncFilterAttributes() {
+    const text = formatFilter(this.#filter);
+    const changed = text !== (this.getAttribute('filter') || '') || this.#outside !== this.hasAttribute('outside');
+    this.toggleAttribute('outside', this.#outside);
+    this.setAttribute('filter', text);
+    if (!changed) this.#filtersChanged();
+  }
+
+  #setReference(reference, analysis = null) {
+    const old = this.#reference;
+    if (old?.blobUrl && old !== reference) URL.revokeObjectURL(old.blobUrl);
+    this.#reference = reference;
+    if (reference && analysis) reference.analysis = analysis;
+    if (reference?.blob) reference.blobUrl ||= URL.createObjectURL(reference.blob);
+    showReference(this.#ui, reference, reference?.kind === 'track' ? this.#byId.get(reference.id) : null);
+  }
+
+  #referenceDetail() {
+    const r = this.#reference;
+    if (!r) return null;
+    return r.kind === 'track' ? { kind: 'track', id: r.id, track: this.#byId.get(r.id) } : { kind: r.kind, name: r.name };
+  }
+
+  // ---- rendering -----------------------------------------------------------------------
+
+  #render() {
+    this.#renderFilters();
+    this.#renderList();
+  }
+
+  #renderFilters() {
+    const info = this.#indexInfo;
+    if (!info) return;
+    const categories = [
+      ...Object.entries(info.tags || {}).map(([name, counts]) => ({ name, counts, predicted: false })),
+      ...Object.entries(info.predictedTags || {}).filter(([name]) => this.#predictedCategories.has(name))
+        .map(([name, counts]) => ({ name, counts, predicted: true })),
+    ];
+    this.#ui.filters.replaceChildren(...filterControls(categories, this.#filter, this.#outside, {
+      onChange: (category, values) => this.#setFilter(category, values),
+      onOutside: (on) => {
+        this.#outside = on;
+        this.#syncFilterAttributes();
+      },
+    }));
+  }
+
+  #renderList() {
+    const ui = this.#ui;
+    const keepId = this.#rows[this.#selected]?.track.id;
+    if (this.#hits) {
+      this.#rows = this.#hits.filter((h) => h.track).map((hit) => ({ track: hit.track, hit }));
+      ui.listTitle.textContent = this.#outside ? 'Similar songs outside your tags' : 'Similar songs';
+    } else if (this.hasAttribute('browse')) {
+      this.#rows = this.#tracks.filter((t) => matches(t, this.#filter, this.#outside, this.#predictedCategories))
+        .map((track) => ({ track, hit: null }));
+      ui.listTitle.textContent = isEmpty(this.#filter) ? 'Catalog' : `Catalog, ${this.#outside ? 'outside' : 'with'} the chosen tags`;
+    } else {
+      this.#rows = [];
+      ui.listTitle.textContent = '';
+    }
+    ui.list.replaceChildren(...this.#rows.map(({ track, hit }, i) => trackRow(track, hit, i, {
+      predictedCategories: this.#predictedCategories,
+      playing: this.#player.isPlaying(track.id),
+      onPlay: (e) => {
+        e.stopPropagation();
+        if (this.#player.isPlaying(track.id)) this.#player.pause();
+        else this.#select(i, { play: true });
+      },
+      onSimilar: (e) => {
+        e.stopPropagation();
+        this.#select(i);
+        this.searchByTrack(track.id).catch(() => {});
+      },
+    })));
+    ui.empty.hidden = this.#rows.length > 0 || (!this.#hits && !this.hasAttribute('browse'));
+    ui.empty.textContent = this.#hits ? 'No similar songs with these tags. Try “Outside these tags” or fewer tags.' : 'No tracks carry all the chosen tags.';
+    ui.listTitle.hidden = !ui.listTitle.textContent;
+    const keep = this.#rows.findIndex((r) => r.track.id === keepId);
+    this.#selected = -1;
+    if (this.#hits && this.#rows.length) this.#select(0, { scroll: false });
+    else if (keep >= 0) this.#select(keep, { scroll: false });
+  }
+
+  #select(i, { play = false, start, scroll = true, user = false } = {}) {
+    if (i < 0 || i >= this.#rows.length) return;
+    const list = this.#ui.list;
+    list.querySelector('[aria-selected="true"]')?.setAttribute('aria-selected', 'false');
+    this.#selected = i;
+    const row = list.children[i];
+    row.setAttribute('aria-selected', 'true');
+    list.setAttribute('aria-activedescendant', row.id);
+    if (scroll) row.scrollIntoView({ block: 'nearest' });
+    const { track, hit } = this.#rows[i];
+    if (user) this.#emit('trackchoose', { track, hit });
+    if (play) this.#play(track, hit, start);
+  }
+
+  // ---- playback ------------------------------------------------------------------------
+
+  #play(track, hit, start) {
+    const startSeconds = start ?? hit?.bestSegmentSeconds ?? 0;
+    const url = track.previewUrl ? new URL(track.previewUrl, this.#previewBase()).href : null;
+    const go = this.#emit('trackplay', { track, hit, url, startSeconds }, true);
+    if (!go || !url || this.getAttribute('player') === 'none') return;
+    this.#player.start(url, startSeconds, track.id, `${track.title}${startSeconds ? ` — from ${formatDuration(startSeconds)}` : ''}`);
+  }
+
+  #markPlaying() {
+    for (const [i, { track }] of this.#rows.entries()) {
+      const button = this.#ui.list.children[i]?.querySelector('.play');
+      if (!button) continue;
+      const on = this.#player.isPlaying(track.id);
+      button.textContent = on ? '❚❚' : '▶';
+      button.classList.toggle('playing', on);
+      button.setAttribute('aria-label', `${on ? 'Pause' : 'Play'} ${track.title}`);
+    }
+  }
+
+  #previewBase() {
+    const base = this.getAttribute('preview-base');
+    return base ? new URL(base, document.baseURI).href : document.baseURI;
+  }
+
+  // ---- events and status ---------------------------------------------------------------
+
+  #wire() {
+    const ui = this.#ui;
+    ui.file.addEventListener('change', () => {
+      const file = ui.file.files[0];
+      ui.file.value = ''; // choosing the same file again must fire `change` again
+      if (file) this.searchByFile(file).catch(() => {});
+    });
+    // The whole element is a drop target.
+    this.addEventListener('dragover', (e) => {
+      if (![...(e.dataTransfer?.types || [])].includes('Files')) return;
+      e.preventDefault();
+      ui.drop.classList.add('over');
+    });
+    this.addEventListener('dragleave', (e) => {
+      if (!this.contains(e.relatedTarget)) ui.drop.classList.remove('over');
+    });
+    this.addEventListener('drop', (e) => {
+      const file = e.dataTransfer?.files?.[0];
+      ui.drop.classList.remove('over');
+      if (!file) return;
+      e.preventDefault();
+      this.searchByFile(file).catch(() => {});
+    });
+    ui.clear.addEventListener('click', () => this.clear());
+    ui.refPlay.addEventListener('click', () => {
+      const r = this.#reference;
+      if (r?.blobUrl) this.#player.start(r.blobUrl, 0, null, `${r.name} (your file)`);
+    });
+    ui.list.addEventListener('click', (e) => {
+      const row = e.target.closest('.row');
+      if (row) this.#select(Number(row.dataset.index), { user: true });
+      ui.list.focus({ preventScroll: true });
+    });
+    ui.list.addEventListener('keydown', (e) => this.#onKey(e));
+  }
+
+  #onKey(e) {
+    const n = this.#rows.length;
+    if (!n) return;
+    const moves = { ArrowDown: this.#selected + 1, ArrowUp: this.#selected - 1, Home: 0, End: n - 1 };
+    if (e.key in moves) {
+      e.preventDefault();
+      this.#select(Math.max(0, Math.min(n - 1, moves[e.key])), { play: true, user: true });
+    } else if (e.key === 'Enter' && this.#selected >= 0) {
+      e.preventDefault();
+      this.searchByTrack(this.#rows[this.#selected].track.id).catch(() => {});
+    } else if (e.key === ' ' && this.#selected >= 0) {
+      e.preventDefault();
+      const { track, hit } = this.#rows[this.#selected];
+      if (this.#player.isPlaying(track.id)) this.#player.pause();
+      else if (this.#player.isLoaded(track.id)) this.#player.resume(track.title);
+      else this.#play(track, hit);
+    }
+  }
+
+  #emit(type, detail, cancelable = false) {
+    return this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true, cancelable }));
+  }
+
+  #fail(stage, message) {
+    this.#setStatus(message, 'error');
+    this.#emit('error', { stage, message });
+  }
+
+  // kind: 'info' | 'busy' (indeterminate progress and a running clock) | 'error'
+  #setStatus(text, kind = 'info', since = performance.now()) {
+    const ui = this.#ui;
+    clearInterval(this.#busyTimer);
+    ui.status.dataset.kind = kind;
+    ui.progress.hidden = kind !== 'busy';
+    ui.statusText.textContent = text;
+    this.toggleAttribute('busy', kind === 'busy');
+    if (kind === 'busy') {
+      const tick = () => {
+        const s = (performance.now() - since) / 1000;
+        ui.statusText.textContent = s >= 0.3 ? `${text} ${s.toFixed(1)} s` : text;
+      };
+      this.#busyTimer = setInterval(tick, 100);
+    }
+  }
+}
+
+if (!customElements.get('similar-songs')) customElements.define('similar-songs', SimilarSongsElement);
