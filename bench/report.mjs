@@ -1,5 +1,5 @@
 // Turns bench/out/*.json into BENCHMARKS.md: machine, date, medians, min–max and ratios.
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { execSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -99,5 +99,56 @@ if (idxNative && idxWasm) {
   out();
   out('Growth: file size and load time are linear in the number of tracks; the scan is linear too');
   out('(one dot product per track); the filter costs one pass over the posting lists of the chosen tags.');
+}
+
+const inference = maybe('inference.json');
+const browser = maybe('browser.json');
+if (inference) {
+  const c = inference.chromium;
+  const nodeTract = inference.node.tract_wasm;
+  out();
+  out(`## The shipped model against onnxruntime ${inference.ort} (one 3 s patch, batch 1, one thread)`);
+  out();
+  out(`Same ONNX file (\`${inference.model}\`), same input; the two engines' embeddings differ by at most`);
+  out(`${inference.max_abs_diff_tract_vs_ort.toExponential(1)}. onnxruntime-web uses its wasm backend with SIMD and \`numThreads = 1\`.`);
+  out();
+  out('| where | this project (tract) | onnxruntime | ours / theirs |');
+  out('|---|---|---|---|');
+  out(`| headless Chromium, wasm | ${f(c.patch_ms.tract)} | ${f(c.patch_ms.ort_web)} (onnxruntime-web) | ${ratio(c.patch_ms.tract, c.patch_ms.ort_web)} |`);
+  out(`| Node, wasm | ${f(nodeTract)} | ${f(inference.node.ort_web_wasm)} (onnxruntime-web) | ${ratio(nodeTract, inference.node.ort_web_wasm)} |`);
+  const shipped = Object.keys(native.patch_ms).find((k) => !k.includes('untrained'));
+  if (shipped) {
+    out(`| native | ${f(native.patch_ms[shipped])} | ${f(inference.node.ort_node_native)} (onnxruntime-node) | ${ratio(native.patch_ms[shipped], inference.node.ort_node_native)} |`);
+  }
+  out();
+  out('## Log-mel in headless Chromium (wasm)');
+  out();
+  out('| clip | Chromium | Node (same build) |');
+  out('|---|---|---|');
+  out(`| 30 s | ${f(c.logmel_ms[30])} | ${f(wasm.logmel_ms)} |`);
+  out(`| 3 min | ${f(c.logmel_ms[180])} | – |`);
+}
+if (browser) {
+  out();
+  out('## In the browser: cold start and a dropped file');
+  out();
+  out(`${browser.browser}, ${browser.runs} fresh browser contexts each (empty caches), catalog: ${browser.catalog.source}`);
+  out(`(${browser.catalog.tracks} tracks), model \`${browser.model.name}\`; input: ${browser.input.seconds} s ${browser.input.format} (${mb(browser.input.bytes)}).`);
+  out();
+  out('| measurement | median | min–max |');
+  out('|---|---|---|');
+  const row = (name, s) => out(`| ${name} | ${s.median.toFixed(0)} ms | ${s.min.toFixed(0)}–${s.max.toFixed(0)} ms |`);
+  row('page load → index ready (track search works)', browser.coldStart.indexMs);
+  row('page load → model ready (file search works)', browser.coldStart.modelMs);
+  row('drop a 3-minute MP3 → results list', browser.dropToResultsMs);
+  row('  of which analysis in the worker', browser.analysisMs);
+  const idxFile = existsSync('demo-data/catalog.idx') ? statSync('demo-data/catalog.idx').size : 0;
+  const modelFile = existsSync('models/simsong.onnx') ? readFileSync('models/simsong.onnx') : null;
+  out();
+  out('| file | raw | gzip |');
+  out('|---|---|---|');
+  out(`| wasm engine | ${mb(wasmBytes.length)} | ${mb(gzipSync(wasmBytes, { level: 9 }).length)} |`);
+  if (modelFile) out(`| model (\`models/simsong.onnx\`) | ${mb(modelFile.length)} | ${mb(gzipSync(modelFile, { level: 9 }).length)} |`);
+  if (idxFile) out(`| demo index (\`demo-data/catalog.idx\`) | ${mb(idxFile)} | ${mb(gzipSync(readFileSync('demo-data/catalog.idx'), { level: 9 }).length)} |`);
 }
 console.log(lines.join('\n'));

@@ -35,6 +35,15 @@ INDEX_MODEL=models/simsong.onnx
 [ -f "$INDEX_MODEL" ] || INDEX_MODEL="$OUT/bench-cnn.onnx"
 node bench/indexing_bench.mjs "$CARGO_TARGET_DIR/release/simsong" "$INDEX_MODEL" "$OUT" > "$OUT/indexing.json"
 
+if [ -f models/simsong.onnx ]; then
+    step "inference side by side: tract (wasm, native) vs onnxruntime (web wasm, node native), Node and Chromium"
+    (cd bench/ort && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --silent)
+    node bench/inference_bench.mjs models/simsong.onnx > "$OUT/inference.json"
+fi
+
+step "in the browser: cold start and drop-to-results (Chromium)"
+node bench/browser_bench.mjs 5 > /dev/null
+
 step "writing BENCHMARKS.md"
 node bench/report.mjs "$OUT" > BENCHMARKS.md
 cat BENCHMARKS.md

@@ -1,0 +1,68 @@
+// Side by side in one run, same ONNX file, one thread each: one 3 s patch through the model with
+// this project's tract build (wasm) and onnxruntime — in Node (tract wasm, onnxruntime-web wasm,
+// onnxruntime-node native CPU) and in headless Chromium (tract wasm, onnxruntime-web wasm); plus
+// the log-mel of 30 s and 3 min clips in Chromium. onnxruntime comes from bench/ort (installed by
+// scripts/bench.sh; the tests do not need it).
+// Usage: node bench/inference_bench.mjs MODEL.onnx   → JSON on stdout
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { initSync, logMelSpectrogram, SimilarityEngine } from '../pkg/simsong.js';
+import { setUp, newPage, ROOT } from '../tests/e2e/harness.mjs';
+import { timeMs, wavSamples, repeatTo, patchFrom } from './page/common.js';
+
+const modelPath = process.argv[2];
+const modelBytes = readFileSync(modelPath);
+const require = createRequire(join(ROOT, 'bench/ort/package.json'));
+
+async function timeAsync(runs, f) {
+  await f();
+  const t = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    await f();
+    t.push(performance.now() - start);
+  }
+  t.sort((a, b) => a - b);
+  return { median: t[t.length >> 1], min: t[0], max: t[t.length - 1], runs };
+}
+
+initSync({ module: readFileSync(join(ROOT, 'pkg/simsong_bg.wasm')) });
+const fixture = readFileSync(join(ROOT, 'tests/fixtures/audio/real_music_a_16k.wav'));
+const audio = wavSamples(fixture.buffer.slice(fixture.byteOffset, fixture.byteOffset + fixture.length));
+const patch = patchFrom(logMelSpectrogram(repeatTo(audio, 3 * 16000)));
+
+const node = {};
+const engine = new SimilarityEngine(modelBytes);
+node.tract_wasm = timeMs(30, () => engine.embedPatch(patch));
+
+const ortWeb = require('onnxruntime-web');
+ortWeb.env.wasm.numThreads = 1;
+const webSession = await ortWeb.InferenceSession.create(modelBytes, { executionProviders: ['wasm'] });
+const webFeeds = { mel: new ortWeb.Tensor('float32', patch, [1, 1, 96, 187]) };
+node.ort_web_wasm = await timeAsync(30, () => webSession.run(webFeeds));
+
+const ortNode = require('onnxruntime-node');
+const nodeSession = await ortNode.InferenceSession.create(modelBytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+const nodeFeeds = { mel: new ortNode.Tensor('float32', patch, [1, 1, 96, 187]) };
+node.ort_node_native = await timeAsync(30, () => nodeSession.run(nodeFeeds));
+
+// Same embedding from both engines (the comparison is only fair if they compute the same thing).
+const ours = engine.embedPatch(patch);
+const theirs = (await nodeSession.run(nodeFeeds)).embedding.data;
+const norm = Math.hypot(...theirs);
+const maxDiff = Math.max(...Array.from(ours, (v, i) => Math.abs(v - theirs[i] / norm)));
+
+const env = await setUp({ catalog: false, mounts: { 'ort/': join(ROOT, 'bench/ort/node_modules/onnxruntime-web/dist'), 'bench/page/': join(ROOT, 'bench/page') } });
+let chromium;
+try {
+  const page = await newPage(env);
+  await page.goto(`${env.origin}/bench/page/inference.html?model=/${modelPath}`);
+  await page.waitForFunction(() => window.__result, null, { timeout: 300000 });
+  chromium = await page.evaluate(() => window.__result);
+  if (chromium.error) throw new Error(chromium.error);
+  chromium.problems = page.problems;
+} finally {
+  await env.close();
+}
+console.log(JSON.stringify({ model: modelPath, ort: JSON.parse(readFileSync(join(ROOT, 'bench/ort/node_modules/onnxruntime-web/package.json'), 'utf8')).version, max_abs_diff_tract_vs_ort: maxDiff, node, chromium }, null, 2));

@@ -1,0 +1,37 @@
+// Helpers shared by the browser and Node inference benchmarks.
+
+/** Median, min and max of `runs` timings of `f`, in ms, after one warm-up call. */
+export function timeMs(runs, f) {
+  f();
+  const t = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    f();
+    t.push(performance.now() - start);
+  }
+  t.sort((a, b) => a - b);
+  return { median: t[t.length >> 1], min: t[0], max: t[t.length - 1], runs };
+}
+
+/** Mono samples of a 16-bit PCM WAV with a 44-byte header (the fixtures are written so). */
+export function wavSamples(buffer) {
+  const view = new DataView(buffer);
+  const n = (buffer.byteLength - 44) / 2;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = view.getInt16(44 + 2 * i, true) / 32768;
+  return out;
+}
+
+/** `samples` repeated to `n` samples. */
+export function repeatTo(samples, n) {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += samples.length) out.set(samples.subarray(0, Math.min(samples.length, n - i)), i);
+  return out;
+}
+
+/** The first 187 frames of a frame-major log-mel (96 bands) as a band-major model patch. */
+export function patchFrom(frames, bands = 96, length = 187) {
+  const patch = new Float32Array(bands * length);
+  for (let t = 0; t < length; t++) for (let b = 0; b < bands; b++) patch[b * length + t] = frames[t * bands + b];
+  return patch;
+}
