@@ -151,4 +151,14 @@ if (browser) {
   if (modelFile) out(`| model (\`models/simsong.onnx\`) | ${mb(modelFile.length)} | ${mb(gzipSync(modelFile, { level: 9 }).length)} |`);
   if (idxFile) out(`| demo index (\`demo-data/catalog.idx\`) | ${mb(idxFile)} | ${mb(gzipSync(readFileSync('demo-data/catalog.idx'), { level: 9 }).length)} |`);
 }
+const hour = maybe('hour.json');
+if (hour) {
+  out();
+  out('## Bounded resources: one hour of audio');
+  out();
+  out(`\`simsong embed\` on a 60-minute, 128 kb/s stereo MP3 (${mb(hour.file_bytes)}): ${hour.wall_seconds.toFixed(1)} s wall time`);
+  out(`(${(hour.seconds_of_audio / hour.wall_seconds).toFixed(0)}× real time), peak resident memory ${hour.peak_rss_mb} MB for the whole process. Decoding,`);
+  out('resampling and the log-mel stream; at most 128 patches are kept (evenly spaced), so memory does not grow');
+  out('with the length of the input. Inputs over 3 hours are refused with a clear error.');
+}
 console.log(lines.join('\n'));

@@ -44,6 +44,9 @@ fi
 step "in the browser: cold start and drop-to-results (Chromium)"
 node bench/browser_bench.mjs 5 > /dev/null
 
+step "an hour-long MP3: time and peak memory (native CLI)"
+bash bench/hour_bench.sh "$CARGO_TARGET_DIR/release/simsong" "$INDEX_MODEL" "$OUT" > "$OUT/hour.json"
+
 step "writing BENCHMARKS.md"
 node bench/report.mjs "$OUT" > BENCHMARKS.md
 cat BENCHMARKS.md
