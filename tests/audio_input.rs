@@ -255,3 +255,65 @@ fn long_input_is_sampled_evenly_within_the_patch_cap() {
     );
     assert!(f.overview.mel.n_frames() <= 2049);
 }
+
+#[test]
+fn bad_input_matrix_gives_errors_or_sensible_embeddings() {
+    let engine = Engine::from_model_bytes(&test_model()).unwrap();
+    let finite_unit = |e: &[f32]| {
+        let norm = e.iter().map(|v| v * v).sum::<f32>().sqrt();
+        e.iter().all(|v| v.is_finite()) && (norm - 1.0).abs() < 1e-4
+    };
+    let tone = |rate: u32, channels: usize, seconds: f32| -> Vec<f32> {
+        let n = (rate as f32 * seconds) as usize;
+        (0..n)
+            .flat_map(|i| {
+                let v = (2.0 * std::f32::consts::PI * 440.0 * i as f32 / rate as f32).sin() * 0.4;
+                std::iter::repeat_n(v, channels)
+            })
+            .collect()
+    };
+    // Every common rate from 8 kHz to 192 kHz and 1 to 8 channels: same tone, same embedding.
+    let reference = engine
+        .analyze_pcm(&tone(16_000, 1, 3.0), 16_000, 1)
+        .unwrap();
+    for rate in [
+        8_000, 11_025, 22_050, 32_000, 44_100, 48_000, 88_200, 96_000, 176_400, 192_000,
+    ] {
+        for channels in [1, 2, 6, 8] {
+            let a = engine
+                .analyze_pcm(&tone(rate, channels, 3.0), rate, channels)
+                .unwrap_or_else(|e| panic!("{rate} Hz × {channels}: {e}"));
+            assert!(finite_unit(&a.embedding));
+            let c = cosine(&a.embedding, &reference.embedding);
+            assert!(c > 0.99, "{rate} Hz × {channels} ch: cosine {c}");
+        }
+    }
+    // One second: a single zero-padded patch.
+    let short = engine
+        .analyze_pcm(&tone(44_100, 2, 1.0), 44_100, 2)
+        .unwrap();
+    assert_eq!(short.segments.len(), 1);
+    assert!(finite_unit(&short.embedding));
+    // A DC offset under music, and hard clipping far beyond full scale: analysed, finite.
+    let mut dc = tone(16_000, 1, 3.0);
+    dc.iter_mut().for_each(|v| *v = 0.5 + 0.3 * *v);
+    assert!(finite_unit(
+        &engine.analyze_pcm(&dc, 16_000, 1).unwrap().embedding
+    ));
+    let clipped: Vec<f32> = tone(16_000, 1, 3.0)
+        .iter()
+        .map(|v| (v * 40.0).clamp(-1.0, 1.0))
+        .collect();
+    assert!(finite_unit(
+        &engine.analyze_pcm(&clipped, 16_000, 1).unwrap().embedding
+    ));
+    let loud: Vec<f32> = tone(16_000, 1, 3.0).iter().map(|v| v * 1e6).collect();
+    assert!(finite_unit(
+        &engine.analyze_pcm(&loud, 16_000, 1).unwrap().embedding
+    ));
+    // Pure DC is not music, but it is not silence either: no panic, a finite embedding.
+    let flat = vec![0.25f32; 48_000];
+    assert!(finite_unit(
+        &engine.analyze_pcm(&flat, 16_000, 1).unwrap().embedding
+    ));
+}
