@@ -178,6 +178,49 @@ mod tests {
     }
 
     #[test]
+    fn matches_librosa_mfcc() {
+        // librosa 0.11: S[m, t] = exp(-m/20)·(1 + 0.5·sin(0.3m + t))·10^-t (float32), S[90.., 3] = 0,
+        // librosa.feature.mfcc(S=librosa.power_to_db(S), n_mfcc=20), frames 0 and 3
+        let (n_mels, n_frames) = (96, 4);
+        let mut frames = vec![0f32; n_mels * n_frames];
+        for t in 0..n_frames {
+            for m in 0..n_mels {
+                let (mf, tf) = (m as f64, t as f64);
+                let v = (-mf / 20.0).exp() * (1.0 + 0.5 * (0.3 * mf + tf).sin()) * 10f64.powf(-tf);
+                frames[t * n_mels + m] = if t == 3 && m >= 90 { 0.0 } else { v as f32 };
+            }
+        }
+        let want: [(usize, [f32; 20]); 2] = [
+            (
+                0,
+                [
+                    -102.44, 58.565, 2.3253, 6.5409, 2.7258, 2.3968, 3.8356, 1.3111, 9.0959,
+                    2.4888, -11.218, 0.28237, -2.8915, 0.21571, -1.4465, 0.12529, -0.75399,
+                    -0.040071, 1.2614, 0.52522,
+                ],
+            ),
+            (
+                3,
+                [
+                    -416.33, 82.318, -25.51, 29.119, -24.184, 22.724, -22.588, 18.488, -24.421,
+                    14.737, -0.07318, 10.014, -4.3981, 5.9621, -1.9556, 2.3016, 0.9278, -0.70461,
+                    4.9998, -3.0935,
+                ],
+            ),
+        ];
+        let c = Mfcc::new(n_mels, 20).from_mel_power(&frames);
+        for (t, w) in want {
+            for (k, w) in w.iter().enumerate() {
+                let got = c[t * 20 + k];
+                assert!(
+                    (got - w).abs() <= 1e-3 + 1e-4 * w.abs(),
+                    "frame {t} c{k}: {got} vs {w}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn mean_std_of_two_frames() {
         let m = Mfcc::new(2, 1);
         // c0 of a flat frame at d dB is d·sqrt(2); frames at 0 dB and -10 dB.

@@ -49,7 +49,8 @@ for r in csv.DictReader(open(sys.argv[1], newline="")):
         2>&1 | tee "$data/features/$name.log" >&2
     local rc=${PIPESTATUS[0]}
     set -e
-    if [[ $rc -ne 0 ]]; then
+    # exit code 2 = some inputs could not be read (e.g. a silent track): reported, skipped
+    if [[ $rc -ne 0 && $rc -ne 2 ]]; then
         echo "export_features.sh: simsong features exited $rc for $name (see $data/features/$name.log)" >&2
         return $rc
     fi

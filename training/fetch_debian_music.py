@@ -36,7 +36,7 @@ import zipfile
 from collections import OrderedDict, defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_TSV = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data", "debian-music.tsv"))
+DEFAULT_TSV = os.path.normpath(os.path.join(HERE, "..", "data", "debian-music.tsv"))
 CACHE = os.environ.get("SIMSONG_CACHE", os.path.expanduser("~/.cache/simsong"))
 DEFAULT_OUT = os.path.join(CACHE, "training-data")
 

@@ -8,6 +8,7 @@
 #   FETCH_PACKAGES  default | all | P1,P2,...   (default: default = smallest packages up to 1500 MB)
 #   MAX_DOWNLOAD_MB download budget for FETCH_PACKAGES=default (default 1500)
 #   JOBS            render processes (default 2)
+#   MAX_PIECES      MIDI pieces rendered, a seeded sample (default 120, x 6 classes; 0 = all 306)
 #   SEED            seed for renders and splits (default 1234)
 #   BIN             simsong binary for feature export (default $CARGO_TARGET_DIR or
 #                   $SIMSONG_CACHE/target, release/simsong)
@@ -44,7 +45,7 @@ echo "fetch: $((SECONDS - t)) s" >&2
 
 t=$SECONDS
 step "render labelled MIDI clips"
-nice -n 19 "$PY" training/render_midi.py --jobs "${JOBS:-2}" --seed "$seed"
+nice -n 19 "$PY" training/render_midi.py --jobs "${JOBS:-2}" --seed "$seed" --max-pieces "${MAX_PIECES:-120}"
 echo "render: $((SECONDS - t)) s" >&2
 
 t=$SECONDS
