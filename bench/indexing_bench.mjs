@@ -1,7 +1,7 @@
 // Indexing throughput of the native CLI, in × real time: on one thread (per core) and on all
 // cores, over the first tracks of the demo catalog (or the fixture audio when there is none).
 // Usage: node bench/indexing_bench.mjs SIMSONG_BIN MODEL.onnx OUT_DIR   → JSON on stdout
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -25,12 +25,10 @@ if (existsSync('demo-data/catalog.csv')) {
 function run(threads) {
   const args = ['index', 'build', '--model', model, '--out', join(outDir, `indexing-${threads}.idx`)];
   args.push(...(manifest ? ['--manifest', manifest] : ['--folder', 'tests/fixtures/audio']));
-  let stderr;
-  try {
-    stderr = execFileSync(bin, args, { env: { ...process.env, RAYON_NUM_THREADS: String(threads) }, stdio: ['ignore', 'ignore', 'pipe'] }).toString();
-  } catch (e) {
-    stderr = e.stderr.toString(); // exit code 2: some files unreadable, the rest indexed
-  }
+  // Exit code 2 means some files were unreadable and the rest indexed; the summary is on stderr.
+  const r = spawnSync(bin, args, { env: { ...process.env, RAYON_NUM_THREADS: String(threads) }, encoding: 'utf8' });
+  if (r.status !== 0 && r.status !== 2) throw new Error(`simsong exited ${r.status}: ${r.stderr}`);
+  const stderr = r.stderr;
   const m = stderr.match(/analysed ([\d.]+) s of audio in ([\d.]+) s: (\d+)× real time on (\d+) threads/);
   if (!m) throw new Error(`unexpected output: ${stderr}`);
   return { audio_seconds: Number(m[1]), wall_seconds: Number(m[2]), x_realtime: Number(m[1]) / Number(m[2]), threads: Number(m[4]) };
