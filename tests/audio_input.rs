@@ -317,3 +317,34 @@ fn bad_input_matrix_gives_errors_or_sensible_embeddings() {
         &engine.analyze_pcm(&flat, 16_000, 1).unwrap().embedding
     ));
 }
+
+#[test]
+fn flac_metadata_cannot_request_huge_buffers() {
+    // Found by fuzzing: a 5 kB file whose metadata made the decoder allocate 2.3 GB.
+    let err = front()
+        .features_from_bytes(read("audio/bad/fuzz-flac-oom.flac"), Some("flac"))
+        .unwrap_err();
+    assert!(err.to_string().contains("FLAC metadata"), "{err}");
+    // A well-sized PICTURE block whose image claims 3 GB: refused before anything is allocated.
+    let real = read("audio/real_music_a_44k.flac");
+    let streaminfo = &real[4..4 + 4 + 34];
+    let mut picture = Vec::new();
+    picture.extend_from_slice(&3u32.to_be_bytes()); // front cover
+    picture.extend_from_slice(&9u32.to_be_bytes());
+    picture.extend_from_slice(b"image/png");
+    picture.extend_from_slice(&0u32.to_be_bytes()); // no description
+    picture.extend_from_slice(&[0; 16]);
+    picture.extend_from_slice(&3_000_000_000u32.to_be_bytes());
+    picture.extend_from_slice(b"tiny");
+    let mut file = b"fLaC".to_vec();
+    file.extend_from_slice(streaminfo);
+    file[4] &= 0x7f; // STREAMINFO is no longer the last block
+    let len = picture.len() as u32;
+    file.extend_from_slice(&[0x80 | 6, (len >> 16) as u8, (len >> 8) as u8, len as u8]);
+    file.extend_from_slice(&picture);
+    let err = front().features_from_bytes(file, Some("flac")).unwrap_err();
+    assert!(
+        err.to_string().contains("3000000000 bytes of data"),
+        "{err}"
+    );
+}

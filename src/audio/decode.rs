@@ -40,10 +40,12 @@ pub fn decode_bytes(
 
 /// Decodes from any symphonia media source (an open file natively, bytes in the browser).
 pub fn decode_source(
-    source: Box<dyn MediaSource>,
+    mut source: Box<dyn MediaSource>,
     extension: Option<&str>,
     sink: &mut dyn MonoSink,
 ) -> Result<SourceInfo> {
+    let byte_len = source.byte_len();
+    super::flac_guard::check_flac_metadata(&mut source, byte_len)?;
     let stream = MediaSourceStream::new(source, Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = extension {

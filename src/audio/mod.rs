@@ -4,6 +4,7 @@
 //! [`StreamResampler`] converts them, so an hour-long file never has to be held as PCM.
 
 mod decode;
+mod flac_guard;
 mod resample;
 
 pub use decode::{MonoSink, decode_bytes, decode_source};
