@@ -5,6 +5,9 @@
 # cargo-fuzz is installed once into $SIMSONG_CACHE/cargo-fuzz. On a stable toolchain the
 # sanitizer flags need RUSTC_BOOTSTRAP=1 (the sanitizer runtimes ship with stable rustc).
 # Corpora grow in $SIMSONG_CACHE/fuzz-corpus/<target>; crashes land in fuzz/artifacts/<target>.
+# -O: release semantics like the shipped build (integer overflow wraps instead of panicking);
+# without it, symphonia's MP4 `stts` parser panics on an overflowing sum
+# (fuzz/known/symphonia-isomp4-stts-overflow.bin), which release builds do not.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -21,7 +24,7 @@ for target in index_loader audio_decode model_loader; do
     step "fuzzing $target for ${SECONDS_PER_TARGET} s"
     log="$SIMSONG_CACHE/fuzz-$target.log"
     set +e
-    cargo fuzz run --target-dir "$SIMSONG_CACHE/fuzz-target" -s address "$target" \
+    cargo fuzz run -O --target-dir "$SIMSONG_CACHE/fuzz-target" -s address "$target" \
         "$corpus" "fuzz/seeds/$target" -- \
         -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -timeout=10 -max_len=262144 \
         -print_final_stats=1 >"$log" 2>&1
