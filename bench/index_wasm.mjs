@@ -3,23 +3,11 @@
 // scan over the same number of 128-d f32 vectors (what a store would write without us).
 // Usage: node bench/index_wasm.mjs OUT_DIR [DEMO.idx]   → JSON on stdout
 import { existsSync, readFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import { initSync, SimilarityIndex } from '../pkg/simsong.js';
+import { timeMs } from './page/common.js';
 
 initSync({ module: readFileSync(new URL('../pkg/simsong_bg.wasm', import.meta.url)) });
 const [outDir, demo] = process.argv.slice(2);
-
-function timeMs(runs, f) {
-  f();
-  const t = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    f();
-    t.push(performance.now() - start);
-  }
-  t.sort((a, b) => a - b);
-  return { median: t[t.length >> 1], min: t[0], max: t[t.length - 1], runs };
-}
 
 function measure(path) {
   const bytes = readFileSync(path);

@@ -2,8 +2,8 @@
 // 44.1 kHz stereo PCM, and one patch through each model. Same timing rule as benches/pipeline.rs.
 // Usage: node bench/wasm_node.mjs CLIP16K.wav CLIP44K.wav MODEL.onnx...   → JSON on stdout
 import { readFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import { initSync, logMelSpectrogram, SimilarityEngine } from '../pkg/simsong.js';
+import { timeMs } from './page/common.js';
 
 initSync({ module: readFileSync(new URL('../pkg/simsong_bg.wasm', import.meta.url)) });
 const [clip16, clip44, ...models] = process.argv.slice(2);
@@ -17,18 +17,6 @@ function pcm16(path) {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = b.readInt16LE(44 + 2 * i) / 32768;
   return { samples: out, rate, channels };
-}
-
-function timeMs(runs, f) {
-  f();
-  const t = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    f();
-    t.push(performance.now() - start);
-  }
-  t.sort((a, b) => a - b);
-  return { median: t[t.length >> 1], min: t[0], max: t[t.length - 1], runs };
 }
 
 const y16 = pcm16(clip16);

@@ -9,27 +9,17 @@
 //! other), catalog-like metadata (title, collection, 1-3 tags in two categories, half the
 //! tracks untagged) and one segment per track.
 
+mod common;
+
 use std::time::Instant;
 
+use common::time_ms;
 use simsong::index::{Precision, Tags};
 use simsong::search::{SearchRequest, TagFilter, search};
 use simsong::{CatalogIndex, Engine, TrackMeta};
 
 const DIM: usize = 128;
 const SIZES: [usize; 3] = [10_000, 100_000, 600_000];
-
-fn time_ms(runs: usize, mut f: impl FnMut()) -> serde_json::Value {
-    f();
-    let mut t: Vec<f64> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    t.sort_by(f64::total_cmp);
-    serde_json::json!({ "median": t[t.len() / 2], "min": t[0], "max": t[t.len() - 1], "runs": runs })
-}
 
 /// xorshift64*: deterministic vectors without an extra dependency.
 struct Rng(u64);

@@ -7,26 +7,13 @@
 //!   essentially the front end.
 //! - `patch_ms[model]`: one 3 s patch through each model (batch 1).
 
-use std::time::Instant;
+mod common;
 
+use common::time_ms;
 use simsong::audio::decode_mono;
 use simsong::mel::log_mel_spectrogram;
 use simsong::model::Model;
 use simsong::{AnalysisParams, Engine};
-
-/// Median, min and max of `runs` timings of `f`, in milliseconds (after one warm-up call).
-fn time_ms(runs: usize, mut f: impl FnMut()) -> serde_json::Value {
-    f();
-    let mut t: Vec<f64> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    t.sort_by(f64::total_cmp);
-    serde_json::json!({ "median": t[t.len() / 2], "min": t[0], "max": t[t.len() - 1], "runs": runs })
-}
 
 fn main() {
     let args: Vec<String> = std::env::args()
