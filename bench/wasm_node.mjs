@@ -1,12 +1,12 @@
 // The wasm build in Node: log-mel of the 16 kHz clip, the whole analysis of the same length of
 // 44.1 kHz stereo PCM, and one patch through each model. Same timing rule as benches/pipeline.rs.
-// Usage: node bench/wasm_node.mjs CLIP16K.wav CLIP44K.wav MODEL.onnx...   → JSON on stdout
+// Usage: node bench/wasm_node.mjs CLIP16K.wav LONG_CLIP16K.wav CLIP44K.wav MODEL.onnx...   → JSON on stdout
 import { readFileSync } from 'node:fs';
 import { initSync, logMelSpectrogram, SimilarityEngine } from '../pkg/simsong.js';
 import { timeMs } from './page/common.js';
 
 initSync({ module: readFileSync(new URL('../pkg/simsong_bg.wasm', import.meta.url)) });
-const [clip16, clip44, ...models] = process.argv.slice(2);
+const [clip16, long16, clip44, ...models] = process.argv.slice(2);
 
 function pcm16(path) {
   // 16-bit PCM WAV written by bench/make_clips.py (44-byte header).
@@ -21,9 +21,12 @@ function pcm16(path) {
 
 const y16 = pcm16(clip16);
 const y44 = pcm16(clip44);
+const long = pcm16(long16);
 const report = {
   clip_seconds: y16.samples.length / 16000,
   logmel_ms: timeMs(30, () => logMelSpectrogram(y16.samples)),
+  long_clip_seconds: long.samples.length / 16000,
+  logmel_long_ms: timeMs(10, () => logMelSpectrogram(long.samples)),
   patch_ms: {},
   analyze_ms: {},
 };

@@ -1,7 +1,8 @@
 //! Native timings of the pipeline stages, printed as JSON for `scripts/bench.sh`.
 //!
-//! `cargo bench --bench pipeline -- CLIP16K.wav CLIP44K.wav MODEL.onnx...`
-//! - `logmel_ms`: log-mel of the 16 kHz clip (already decoded).
+//! `cargo bench --bench pipeline -- CLIP16K.wav LONG_CLIP16K.wav CLIP44K.wav MODEL.onnx...`
+//! - `logmel_ms`, `logmel_long_ms`: log-mel of the 16 kHz clip and of the long one (3 min),
+//!   already decoded.
 //! - `analyze_ms[model]`: the whole analysis of 44.1 kHz stereo PCM of the same length (downmix,
 //!   resample, log-mel, patches, model), per model; with the tiny fixture model this is
 //!   essentially the front end.
@@ -20,12 +21,13 @@ fn main() {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
-    let [clip16, clip44, models @ ..] = args.as_slice() else {
-        eprintln!("usage: pipeline CLIP16K.wav CLIP44K_STEREO.wav MODEL.onnx...");
+    let [clip16, long16, clip44, models @ ..] = args.as_slice() else {
+        eprintln!("usage: pipeline CLIP16K.wav LONG_CLIP16K.wav CLIP44K_STEREO.wav MODEL.onnx...");
         std::process::exit(2);
     };
     let params = AnalysisParams::CURRENT;
     let (y16, _) = decode_mono(std::fs::read(clip16).unwrap(), None).unwrap();
+    let (long, _) = decode_mono(std::fs::read(long16).unwrap(), None).unwrap();
     let bytes44 = std::fs::read(clip44).unwrap();
     // Interleaved stereo PCM, as the browser's decodeAudioData would hand it over.
     let (mono44, info44) = decode_mono(bytes44, None).unwrap();
@@ -35,6 +37,10 @@ fn main() {
         "clip_seconds": y16.len() as f64 / f64::from(params.sample_rate_hz),
         "logmel_ms": time_ms(30, || {
             std::hint::black_box(log_mel_spectrogram(&y16, &params).unwrap());
+        }),
+        "long_clip_seconds": long.len() as f64 / f64::from(params.sample_rate_hz),
+        "logmel_long_ms": time_ms(10, || {
+            std::hint::black_box(log_mel_spectrogram(&long, &params).unwrap());
         }),
     });
     let (mut patch_ms, mut analyze_ms) = (serde_json::Map::new(), serde_json::Map::new());

@@ -18,11 +18,11 @@ MODELS=(tests/fixtures/models/test-untrained.onnx "$OUT/bench-cnn.onnx")
 bash scripts/build-wasm.sh
 
 step "native (Rust, release)"
-cargo bench --features cli --bench pipeline -- "$OUT/clip30_16k.wav" "$OUT/clip30_44k.wav" "${MODELS[@]}" > "$OUT/native.json"
+cargo bench --features cli --bench pipeline -- "$OUT/clip30_16k.wav" "$OUT/clip180_16k.wav" "$OUT/clip30_44k.wav" "${MODELS[@]}" > "$OUT/native.json"
 step "wasm in Node"
-node bench/wasm_node.mjs "$OUT/clip30_16k.wav" "$OUT/clip30_44k.wav" "${MODELS[@]}" > "$OUT/wasm-node.json"
+node bench/wasm_node.mjs "$OUT/clip30_16k.wav" "$OUT/clip180_16k.wav" "$OUT/clip30_44k.wav" "${MODELS[@]}" > "$OUT/wasm-node.json"
 step "librosa"
-"$PY" bench/librosa_bench.py "$OUT/clip30_16k.wav" > "$OUT/librosa.json"
+"$PY" bench/librosa_bench.py "$OUT/clip30_16k.wav" "$OUT/clip180_16k.wav" > "$OUT/librosa.json"
 
 step "index: synthetic catalogs and the demo catalog, native then wasm (Node)"
 cargo bench --features cli --bench index -- "$OUT" tests/fixtures/models/test-untrained.onnx demo-data/catalog.idx > "$OUT/index-native.json"

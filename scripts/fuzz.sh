@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzz the three loaders of untrusted bytes with cargo-fuzz (libFuzzer): the index loader, the
 # audio front end and the model loader.
-#   scripts/fuzz.sh [SECONDS_PER_TARGET]   (default 30: the smoke run that `npm test` does)
+#   scripts/fuzz.sh [SECONDS_PER_TARGET [TARGET...]]   (default: 30 s each for all three targets)
 # cargo-fuzz is installed once into $SIMSONG_CACHE/cargo-fuzz. On a stable toolchain the
 # sanitizer flags need RUSTC_BOOTSTRAP=1 (the sanitizer runtimes ship with stable rustc).
 # Corpora grow in $SIMSONG_CACHE/fuzz-corpus/<target>; crashes land in fuzz/artifacts/<target>.
@@ -18,7 +18,10 @@ if ! [ -x "$FUZZ_ROOT/bin/cargo-fuzz" ]; then
     cargo install cargo-fuzz --version 0.13.2 --root "$FUZZ_ROOT"
 fi
 export PATH="$FUZZ_ROOT/bin:$PATH" RUSTC_BOOTSTRAP=1
-for target in index_loader audio_decode model_loader; do
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(index_loader audio_decode model_loader)
+for target in "${targets[@]}"; do
     corpus="$SIMSONG_CACHE/fuzz-corpus/$target"
     mkdir -p "$corpus"
     step "fuzzing $target for ${SECONDS_PER_TARGET} s"

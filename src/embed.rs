@@ -93,6 +93,16 @@ impl Engine {
         self.analyze_features(self.front.features_from_bytes(bytes, extension)?)
     }
 
+    /// Analyses an encoded file read through a symphonia media source (see
+    /// [`FrontEnd::features_from_source`]).
+    pub fn analyze_source(
+        &self,
+        source: Box<dyn symphonia::core::io::MediaSource>,
+        extension: Option<&str>,
+    ) -> Result<TrackAnalysis> {
+        self.analyze_features(self.front.features_from_source(source, extension)?)
+    }
+
     /// Analyses an audio file on disk (native only).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn analyze_path(&self, path: &std::path::Path) -> Result<TrackAnalysis> {

@@ -3,7 +3,7 @@
 use crate::audio::limits::{
     MAX_CHANNELS, MAX_DURATION_SECONDS, MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ,
 };
-use crate::audio::{self, MonoSink, SourceInfo, StreamResampler, downmix_into};
+use crate::audio::{self, DcBlocker, MonoSink, SourceInfo, StreamResampler, downmix_into};
 use crate::error::{Error, Result};
 use crate::mel::{MelAnalyzer, MelScale};
 use crate::params::AnalysisParams;
@@ -91,8 +91,22 @@ impl FrontEnd {
             return Err(Error::EmptyInput);
         }
         let ext = path.extension().and_then(|e| e.to_str());
+        self.features_from_source(Box::new(file), ext)
+    }
+
+    /// Features of an encoded file read through any symphonia media source: an open file, or
+    /// (in the browser) the caller's bytes read in small pieces, so the whole file never has to
+    /// be copied into wasm memory. `extension` is only a hint.
+    pub fn features_from_source(
+        &self,
+        source: Box<dyn symphonia::core::io::MediaSource>,
+        extension: Option<&str>,
+    ) -> Result<Features> {
+        if source.byte_len() == Some(0) {
+            return Err(Error::EmptyInput);
+        }
         let mut pipeline = Pipeline::new(self)?;
-        let source = audio::decode_source(Box::new(file), ext, &mut pipeline)?;
+        let source = audio::decode_source(source, extension, &mut pipeline)?;
         pipeline.finish(source)
     }
 
@@ -153,6 +167,9 @@ impl FrontEnd {
 struct Pipeline {
     params: AnalysisParams,
     resampler: Option<StreamResampler>,
+    dc: DcBlocker,
+    /// Reused buffer for the DC-blocked copy of each block.
+    scratch: Vec<f32>,
     mel: MelAnalyzer,
     patches: PatchSampler,
     overview: OverviewBuilder,
@@ -167,6 +184,8 @@ impl Pipeline {
         Ok(Pipeline {
             params: p,
             resampler: None,
+            dc: DcBlocker::new(p.sample_rate_hz),
+            scratch: Vec::new(),
             mel: MelAnalyzer::new(&p, MelScale::Log)?,
             patches: PatchSampler::new(
                 p.n_mels,
@@ -181,14 +200,20 @@ impl Pipeline {
         })
     }
 
-    /// Hands analysis-rate samples to the mel analyser, and its frames on.
+    /// Hands analysis-rate samples, DC offset removed, to the mel analyser, and its frames on.
+    /// The peak (silence test) is taken after DC removal: a constant offset is not sound.
     fn analyse(
+        (dc, scratch): (&mut DcBlocker, &mut Vec<f32>),
         mel: &mut MelAnalyzer,
         patches: &mut PatchSampler,
         overview: &mut OverviewBuilder,
         peak: &mut f32,
         block: &[f32],
     ) {
+        scratch.clear();
+        scratch.extend_from_slice(block);
+        dc.process(scratch);
+        let block = &scratch[..];
         *peak = block.iter().fold(*peak, |m, v| m.max(v.abs()));
         mel.push(block, |frame| {
             patches.push(frame);
@@ -199,6 +224,8 @@ impl Pipeline {
     fn finish(mut self, source: SourceInfo) -> Result<Features> {
         let Pipeline {
             resampler,
+            dc,
+            scratch,
             mel,
             patches,
             overview,
@@ -206,7 +233,7 @@ impl Pipeline {
             ..
         } = &mut self;
         if let Some(r) = resampler.as_mut() {
-            r.finish(|block| Self::analyse(mel, patches, overview, peak, block))?;
+            r.finish(|block| Self::analyse((dc, scratch), mel, patches, overview, peak, block))?;
         }
         mel.finish(|frame| {
             patches.push(frame);
@@ -260,6 +287,8 @@ impl MonoSink for Pipeline {
         }
         let Pipeline {
             resampler,
+            dc,
+            scratch,
             mel,
             patches,
             overview,
@@ -268,7 +297,7 @@ impl MonoSink for Pipeline {
         } = self;
         let resampler = resampler.as_mut().expect("start() is called before push()");
         resampler.push(mono, |block| {
-            Self::analyse(mel, patches, overview, peak, block)
+            Self::analyse((dc, scratch), mel, patches, overview, peak, block)
         })
     }
 }

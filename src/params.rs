@@ -39,9 +39,14 @@ pub struct AnalysisParams {
     pub patch_hop_frames: usize,
 }
 
-/// Version of the fixed parts of the front end (window, centring, filter normalisation).
-/// Bump it when their definition changes, so that old models and indexes are rejected.
-pub const FRONTEND_VERSION: u32 = 1;
+/// Version of the fixed parts of the front end (DC blocking, window, centring, filter
+/// normalisation). Bump it when their definition changes, so that old models and indexes are
+/// rejected. Version 2 added the DC blocker ([`DC_BLOCK_CUTOFF_HZ`]).
+pub const FRONTEND_VERSION: u32 = 2;
+
+/// Cutoff of the one-pole high-pass that removes a DC offset from the analysis-rate samples
+/// before the log-mel, in Hz (see `audio::DcBlocker`).
+pub const DC_BLOCK_CUTOFF_HZ: f64 = 5.0;
 
 impl AnalysisParams {
     /// The numbers this build of the product uses (see `DESIGN.md`).

@@ -12,7 +12,8 @@ use std::collections::BinaryHeap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::index::{CatalogIndex, Tags, TrackMeta};
+use crate::index::vectors::QuantizedQuery;
+use crate::index::{CatalogIndex, Tags, TrackMeta, VectorStore};
 use crate::model::l2_normalize;
 
 /// Weight of the "less like this" references in the query vector.
@@ -211,25 +212,29 @@ pub fn search(index: &CatalogIndex, request: &SearchRequest) -> Result<Vec<Searc
     let tracks = index.tracks();
     let mask = (!request.filter.is_empty()).then(|| request.filter.mask(index));
     let embeddings = index.embeddings();
-    let mut heap = BinaryHeap::with_capacity(request.k + 1);
-    for (i, skip) in excluded.iter().enumerate() {
-        if *skip
-            || mask
-                .as_ref()
-                .is_some_and(|m| m[i / 64] & (1 << (i % 64)) == 0)
-        {
-            continue;
+    let eligible = excluded.iter().enumerate().filter_map(|(i, skip)| {
+        let filtered_out = mask
+            .as_ref()
+            .is_some_and(|m| m[i / 64] & (1 << (i % 64)) == 0);
+        (!skip && !filtered_out).then_some(i)
+    });
+    let ranked = match embeddings {
+        VectorStore::F32 { .. } => top_k(request.k, eligible, |i| embeddings.dot(i, &query)),
+        VectorStore::Int8 { dim, scales, codes } => {
+            // Integer scores pick a shortlist; the exact f32 query orders it (and gives the
+            // scores), so the result is what the f32-query scan would give, faster.
+            let dim = *dim as usize;
+            let q = QuantizedQuery::new(&query);
+            let shortlist = top_k(
+                SHORTLIST_FACTOR * request.k + SHORTLIST_EXTRA,
+                eligible,
+                |i| q.dot(scales[i], &codes[i * dim..(i + 1) * dim]),
+            );
+            top_k(request.k, shortlist.into_iter().map(|(_, i)| i), |i| {
+                embeddings.dot(i, &query)
+            })
         }
-        let score = embeddings.dot(i, &query);
-        if heap.len() < request.k {
-            heap.push(MinScore(score, i));
-        } else if heap.peek().is_some_and(|worst| worst.beats(score, i)) {
-            heap.pop();
-            heap.push(MinScore(score, i));
-        }
-    }
-    let mut ranked: Vec<(f32, usize)> = heap.into_iter().map(|m| (m.0, m.1)).collect();
-    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    };
     Ok(ranked
         .into_iter()
         .map(|(score, position)| {
@@ -290,6 +295,34 @@ fn mean_of(
     let n = refs.len() as f32;
     sum.iter_mut().for_each(|s| *s /= n);
     Ok(sum)
+}
+
+/// Shortlist of an int8 scan, re-scored exactly: `SHORTLIST_FACTOR · k + SHORTLIST_EXTRA` rows.
+const SHORTLIST_FACTOR: usize = 4;
+const SHORTLIST_EXTRA: usize = 32;
+
+/// The `k` best `(score, position)` of `positions`, best first (ties: lower position first).
+fn top_k(
+    k: usize,
+    positions: impl Iterator<Item = usize>,
+    score: impl Fn(usize) -> f32,
+) -> Vec<(f32, usize)> {
+    let mut heap = BinaryHeap::with_capacity(k + 1);
+    for i in positions {
+        let s = score(i);
+        if heap.len() < k {
+            heap.push(MinScore(s, i));
+        } else if heap
+            .peek()
+            .is_some_and(|worst: &MinScore| worst.beats(s, i))
+        {
+            heap.pop();
+            heap.push(MinScore(s, i));
+        }
+    }
+    let mut ranked: Vec<(f32, usize)> = heap.into_iter().map(|m| (m.0, m.1)).collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    ranked
 }
 
 /// Heap entry ordered so that the *worst* hit (lowest score, then highest position) is on top.

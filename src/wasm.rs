@@ -88,20 +88,26 @@ impl SimilarityEngine {
     }
 
     /// Analyses an encoded audio file (WAV, MP3, Ogg Vorbis, FLAC, AAC/M4A). `fileName` is
-    /// only used as a format hint.
+    /// only used as a format hint. The bytes stay in JS memory and are read in small pieces,
+    /// so even an hour-long WAV does not grow the wasm memory (which never shrinks).
     #[wasm_bindgen(js_name = analyzeFile)]
     pub fn analyze_file(
         &self,
-        bytes: Vec<u8>,
+        bytes: &js_sys::Uint8Array,
         file_name: Option<String>,
     ) -> Result<Analysis, JsError> {
         let ext = file_name
             .as_deref()
             .and_then(|n| n.rsplit_once('.'))
             .map(|(_, e)| e.to_ascii_lowercase());
+        let source = JsBytes {
+            bytes: bytes.clone(),
+            len: u64::from(bytes.length()),
+            position: 0,
+        };
         let inner = self
             .engine
-            .analyze_bytes(bytes, ext.as_deref())
+            .analyze_source(Box::new(source), ext.as_deref())
             .map_err(js_error)?;
         Ok(self.wrap(inner))
     }
@@ -121,6 +127,62 @@ impl SimilarityEngine {
             .analyze_pcm(samples, sample_rate, channels as usize)
             .map_err(js_error)?;
         Ok(self.wrap(inner))
+    }
+}
+
+/// A JS `Uint8Array` read as a file: each read copies just the requested range into wasm.
+struct JsBytes {
+    bytes: js_sys::Uint8Array,
+    len: u64,
+    position: u64,
+}
+
+// symphonia's MediaSource must be Send + Sync. This build of the engine is single-threaded
+// (wasm32 without the atomics feature), and a JsBytes lives only for one analyzeFile call.
+unsafe impl Send for JsBytes {}
+unsafe impl Sync for JsBytes {}
+
+impl std::io::Read for JsBytes {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = (self.len.saturating_sub(self.position)).min(buf.len() as u64) as u32;
+        if n > 0 {
+            let start = self.position as u32;
+            self.bytes
+                .subarray(start, start + n)
+                .copy_to(&mut buf[..n as usize]);
+            self.position += u64::from(n);
+        }
+        Ok(n as usize)
+    }
+}
+
+impl std::io::Seek for JsBytes {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        let target = match pos {
+            std::io::SeekFrom::Start(p) => Some(p),
+            std::io::SeekFrom::End(d) => self.len.checked_add_signed(d),
+            std::io::SeekFrom::Current(d) => self.position.checked_add_signed(d),
+        };
+        match target {
+            Some(p) => {
+                self.position = p;
+                Ok(p)
+            }
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "seek before the start of the file",
+            )),
+        }
+    }
+}
+
+impl symphonia::core::io::MediaSource for JsBytes {
+    fn is_seekable(&self) -> bool {
+        true
+    }
+
+    fn byte_len(&self) -> Option<u64> {
+        Some(self.len)
     }
 }
 

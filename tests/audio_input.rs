@@ -319,6 +319,26 @@ fn bad_input_matrix_gives_errors_or_sensible_embeddings() {
 }
 
 #[test]
+fn mp4_sample_tables_cannot_request_huge_buffers() {
+    // Found by fuzzing: an 8 kB M4A whose sample table declared a 2.9 GB packet.
+    let err = front()
+        .features_from_bytes(read("audio/bad/fuzz-mp4-oom.m4a"), Some("m4a"))
+        .unwrap_err();
+    assert!(err.to_string().contains("MP4 sample table"), "{err}");
+    // Found by fuzzing too: a `hdlr` box declaring 3.1 GB, which symphonia allocated.
+    let err = front()
+        .features_from_bytes(read("audio/bad/fuzz-mp4-hdlr-oom.m4a"), Some("m4a"))
+        .unwrap_err();
+    assert!(err.to_string().contains("MP4 box"), "{err}");
+    // The real M4A fixture passes the check.
+    assert!(
+        front()
+            .features_from_bytes(read("audio/real_music_a_44k.m4a"), Some("m4a"))
+            .is_ok()
+    );
+}
+
+#[test]
 fn flac_metadata_cannot_request_huge_buffers() {
     // Found by fuzzing: a 5 kB file whose metadata made the decoder allocate 2.3 GB.
     let err = front()

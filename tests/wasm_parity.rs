@@ -89,7 +89,10 @@ fn js_facing_api_returns_the_same_embedding_and_a_spectrogram() {
     let golden: serde_json::Value = serde_json::from_str(GOLDEN).unwrap();
     let engine = SimilarityEngine::new(MODEL).unwrap();
     let a = engine
-        .analyze_file(FILES[3].1.to_vec(), Some("clip.MP3".into()))
+        .analyze_file(
+            &js_sys::Uint8Array::from(FILES[3].1),
+            Some("clip.MP3".into()),
+        )
         .unwrap();
     let err = max_abs_diff(
         &a.embedding(),

@@ -599,7 +599,7 @@ def export(ex, out, name):
                       dynamic_axes={"mel": {0: "N"}, "embedding": {0: "N"}, "instrument": {0: "N"}},
                       opset_version=17, do_constant_folding=True)
     m = onnx.load(tmp)
-    meta = {"format": 1, "name": name, "trained": True, "frontend_version": 1, "analysis": ANALYSIS,
+    meta = {"format": 1, "name": name, "trained": True, "frontend_version": 2, "analysis": ANALYSIS,
             "embedding_dim": EMBED_DIM, "heads": [{"output": "instrument", "classes": CLASSES}]}
     del m.metadata_props[:]
     onnx.helper.set_model_props(m, {"simsong": json.dumps(meta, separators=(",", ":"))})

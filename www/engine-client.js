@@ -1,17 +1,70 @@
-// Main-thread handle on the engine worker: promise-based requests, and queries that supersede
-// each other. Every query gets a new generation number; an answer to an older generation is
-// dropped (its promise resolves to null), so results never arrive out of order.
+// Main-thread handle on the engine worker: promise-based requests, queries that supersede
+// each other, and recovery when the worker dies.
+//
+// Every query gets a new generation number; an answer to an older generation is dropped (its
+// promise resolves to null), so results never arrive out of order.
+//
+// A worker can fail: an uncaught error, or a trap inside wasm (a bug, or memory exhausted),
+// after which its engine cannot be trusted. The client then rejects what was pending, starts a
+// fresh worker, replays the last loadIndex/loadModel on it and calls `onRestart(reason)` with
+// the outcome. More than MAX_RESTARTS failures within RESTART_WINDOW_MS stop the restarts: a
+// worker that keeps failing is reported, not respawned forever.
+const MAX_RESTARTS = 3;
+const RESTART_WINDOW_MS = 60_000;
+
 export class EngineClient {
-  constructor(workerUrl = new URL('./engine-worker.js', import.meta.url)) {
-    this.worker = new Worker(workerUrl, { type: 'module' });
+  /**
+   * @param {object} [options]
+   * @param {URL} [options.workerUrl]
+   * @param {(event: { reason: string, restarted: boolean, loads: { loadIndex?: Promise<unknown>, loadModel?: Promise<unknown> } }) => void} [options.onRestart]
+   */
+  constructor({ workerUrl = new URL('./engine-worker.js', import.meta.url), onRestart = () => {} } = {}) {
+    this.workerUrl = workerUrl;
+    this.onRestart = onRestart;
     this.pending = new Map();
     this.nextId = 1;
     this.generation = 0;
-    this.worker.onmessage = ({ data }) => this.#answer(data);
-    this.worker.onerror = (e) => {
-      e.preventDefault?.();
-      this.#failAll(new Error(`the analysis worker failed: ${e.message || 'it could not start'}`));
+    this.lastLoads = {}; // type → url: replayed on a new worker
+    this.failures = []; // times of recent failures
+    this.dead = null; // the reason, once restarts were given up
+    this.#spawn();
+  }
+
+  #spawn() {
+    const worker = new Worker(this.workerUrl, { type: 'module' });
+    worker.onmessage = ({ data }) => {
+      if (worker !== this.worker) return;
+      this.#answer(data);
+      if (data.fatal) this.#failed(data.error);
     };
+    worker.onerror = (e) => {
+      e.preventDefault?.();
+      if (worker === this.worker) this.#failed(e.message || 'it could not start');
+    };
+    worker.onmessageerror = () => {
+      if (worker === this.worker) this.#failed('a message could not be read');
+    };
+    this.worker = worker;
+  }
+
+  #failed(reason) {
+    this.worker.terminate();
+    const now = Date.now();
+    this.failures = this.failures.filter((t) => now - t < RESTART_WINDOW_MS).concat(now);
+    const error = new Error(`the analysis worker failed: ${reason}`);
+    this.#failAll(error);
+    if (this.failures.length > MAX_RESTARTS) {
+      this.dead = `the analysis worker failed ${this.failures.length} times in a minute (last: ${reason})`;
+      this.onRestart({ reason, restarted: false, loads: {} });
+      return;
+    }
+    this.#spawn();
+    const loads = {};
+    for (const [type, url] of Object.entries(this.lastLoads)) {
+      loads[type] = this.#send({ type, url });
+      loads[type].catch(() => {}); // the caller sees the outcome through `loads`
+    }
+    this.onRestart({ reason, restarted: true, loads });
   }
 
   #answer(data) {
@@ -29,6 +82,7 @@ export class EngineClient {
   }
 
   #send(message, transfer) {
+    if (this.dead) return Promise.reject(new Error(this.dead));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -38,11 +92,13 @@ export class EngineClient {
 
   /** Loads (or replaces) the catalog index: `{ info, tracks }`. */
   loadIndex(url) {
+    this.lastLoads.loadIndex = url;
     return this.#send({ type: 'loadIndex', url });
   }
 
   /** Loads the model: `{ info, indexMismatch }`. */
   loadModel(url) {
+    this.lastLoads.loadModel = url;
     return this.#send({ type: 'loadModel', url });
   }
 

@@ -6,7 +6,10 @@
 //   search { reference, request }  → { hits }          reference: { track } | { file: true }
 //   analyzeFile { bytes, name, request } / analyzePcm { samples, sampleRate, channels, name, request }
 //                                  → { analysis, hits }
-// Messages out: { id, gen, ok: true, ... } | { id, gen, ok: false, error } | { id, gen, superseded: true }
+// Messages out: { id, gen, ok: true, ... } | { id, gen, ok: false, error, fatal? } | { id, gen, superseded: true }
+//
+// `fatal` marks a trap inside wasm (a Rust panic, or memory exhausted): the instance's state can
+// no longer be trusted, so the client replaces this worker (see engine-client.js).
 //
 // Queries carry a generation number `gen`. The wasm calls are synchronous, so a running analysis
 // cannot be interrupted, but queries still waiting in the queue when a newer one arrives are
@@ -14,7 +17,7 @@
 // even when both ran.)
 import init, { SimilarityEngine, SimilarityIndex } from '../pkg/simsong.js';
 
-const wasmReady = init();
+const wasmReady = init(); // resolves to the module's exports (its memory among them)
 let index = null;
 let engine = null;
 let indexLoading = Promise.resolve();
@@ -74,7 +77,8 @@ async function needEngine() {
   return engine;
 }
 
-function summarize(a, elapsedMs) {
+// wasm memory never shrinks: its size after an analysis is the peak of every analysis so far.
+function summarize(a, elapsedMs, wasmMemoryBytes) {
   return {
     durationSeconds: a.durationSeconds,
     source: a.source,
@@ -83,6 +87,7 @@ function summarize(a, elapsedMs) {
     embedding: a.embedding,
     mel: { columns: a.melColumns, bands: a.melBands, count: a.melColumnCount, secondsPerColumn: a.melSecondsPerColumn },
     elapsedMs,
+    wasmMemoryBytes,
   };
 }
 
@@ -92,7 +97,7 @@ async function analyze(data, run) {
   if (isStale(data)) return null;
   const started = performance.now();
   const a = run(eng);
-  const analysis = summarize(a, performance.now() - started);
+  const analysis = summarize(a, performance.now() - started, (await wasmReady).memory.buffer.byteLength);
   fileAnalysis?.free();
   fileAnalysis = a;
   const hits = idx.searchAnalysis(a, data.request);
@@ -156,6 +161,7 @@ async function run(data) {
       self.postMessage({ id, gen, ok: true, ...out });
     }
   } catch (e) {
-    self.postMessage({ id, gen, ok: false, error: String((e && e.message) || e) });
+    const fatal = e instanceof WebAssembly.RuntimeError;
+    self.postMessage({ id, gen, ok: false, error: String((e && e.message) || e), fatal });
   }
 }

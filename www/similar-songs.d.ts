@@ -33,7 +33,16 @@ export interface Hit {
 
 export type Reference =
   | { kind: 'track'; id: string; track: Track }
-  | { kind: 'file' | 'pcm'; name: string };
+  | {
+      kind: 'file' | 'pcm';
+      name: string;
+      /** Length of the analysed audio, in seconds. */
+      durationSeconds: number;
+      /** Time the worker spent analysing it, in milliseconds. */
+      analysisMs: number;
+      /** Size of the engine's wasm memory afterwards, in bytes (it never shrinks: the peak so far). */
+      engineMemoryBytes: number;
+    };
 
 export interface IndexInfo {
   header: { modelName: string; modelSha256: string; modelTrained: boolean; embeddingDim: number; [key: string]: unknown };
@@ -64,8 +73,10 @@ export interface SimilarSongsEventMap {
   trackchoose: CustomEvent<{ track: Track; hit: Hit | null }>;
   /** A preview is about to play; cancelable: preventDefault() stops the built-in player. */
   trackplay: CustomEvent<{ track: Track; hit: Hit | null; url: string | null; startSeconds: number }>;
-  /** Something failed; `message` is readable. */
-  error: CustomEvent<{ stage: 'index' | 'model' | 'analysis' | 'search'; message: string }>;
+  /** Something failed; `message` is readable. `worker`: the analysis worker died (it is restarted). */
+  error: CustomEvent<{ stage: 'index' | 'model' | 'analysis' | 'search' | 'worker'; message: string }>;
+  /** The analysis worker failed and a fresh one has reloaded the index and model. */
+  workerrestart: CustomEvent<{ reason: string }>;
 }
 
 /**

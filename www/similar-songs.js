@@ -36,6 +36,7 @@ export class SimilarSongsElement extends HTMLElement {
   #selected = -1;
   #player = null;
   #busyTimer = 0;
+  #restarts = 0; // worker restarts so far
   #ticket = 0; // taken when a search is asked for, so the last call wins even if its set-up is slower
 
   constructor() {
@@ -197,7 +198,7 @@ export class SimilarSongsElement extends HTMLElement {
   // ---- loading -------------------------------------------------------------------------
 
   #start() {
-    this.#engine = new EngineClient();
+    this.#engine = new EngineClient({ onRestart: (event) => this.#workerRestarted(event) });
     this.#setStatus('Loading the catalog…', 'busy');
     this.#loadIndex();
     this.#loadModel();
@@ -254,6 +255,32 @@ export class SimilarSongsElement extends HTMLElement {
       this.#modelUnavailable(`song analysis is unavailable: ${e.message}`);
       this.#emit('error', { stage: 'model', message: e.message });
     }
+  }
+
+  // The worker died (see engine-client.js): whatever was running failed with its own message;
+  // the fresh worker reloads the index and model, and the view (list, results) stays as it was.
+  async #workerRestarted({ reason, restarted, loads }) {
+    const ticket = this.#ticket;
+    const restart = ++this.#restarts;
+    if (!restarted) {
+      this.#ui.drop.classList.add('disabled');
+      this.#fail('worker', `Search stopped working: ${this.#engine?.dead ?? reason}. Reload the page to try again.`);
+      return;
+    }
+    this.#emit('error', { stage: 'worker', message: `the analysis worker failed (${reason}); restarting it` });
+    const [index, model] = await Promise.allSettled([loads.loadIndex, loads.loadModel]);
+    if (restart !== this.#restarts) return; // it failed again meanwhile; the newer restart reports
+    if (loads.loadIndex && index.status === 'rejected') {
+      this.#fail('index', `The catalog could not be reloaded: ${index.reason.message}`);
+      return;
+    }
+    if (loads.loadModel && model.status === 'rejected') {
+      this.#modelUnavailable(`song analysis is unavailable: ${model.reason.message}`);
+    }
+    if (ticket === this.#ticket) {
+      this.#setStatus(`The analysis worker failed (${reason}) and was restarted. Search again.`, 'error');
+    }
+    this.#emit('workerrestart', { reason });
   }
 
   #modelUnavailable(why) {
@@ -372,7 +399,15 @@ export class SimilarSongsElement extends HTMLElement {
   #referenceDetail() {
     const r = this.#reference;
     if (!r) return null;
-    return r.kind === 'track' ? { kind: 'track', id: r.id, track: this.#byId.get(r.id) } : { kind: r.kind, name: r.name };
+    if (r.kind === 'track') return { kind: 'track', id: r.id, track: this.#byId.get(r.id) };
+    const a = r.analysis;
+    return {
+      kind: r.kind,
+      name: r.name,
+      durationSeconds: a?.durationSeconds,
+      analysisMs: a?.elapsedMs,
+      engineMemoryBytes: a?.wasmMemoryBytes,
+    };
   }
 
   // ---- rendering -----------------------------------------------------------------------

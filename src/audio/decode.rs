@@ -46,6 +46,8 @@ pub fn decode_source(
 ) -> Result<SourceInfo> {
     let byte_len = source.byte_len();
     super::flac_guard::check_flac_metadata(&mut source, byte_len)?;
+    super::mp4_guard::check_mp4_sample_sizes(&mut source, byte_len)?;
+    let source = super::wav_guard::fix_wav_sizes(source, byte_len);
     let stream = MediaSourceStream::new(source, Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = extension {

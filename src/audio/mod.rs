@@ -3,10 +3,14 @@
 //! Everything streams: a decoder hands mono blocks at the file's rate to a [`MonoSink`], and
 //! [`StreamResampler`] converts them, so an hour-long file never has to be held as PCM.
 
+mod dc_block;
 mod decode;
 mod flac_guard;
+mod mp4_guard;
 mod resample;
+mod wav_guard;
 
+pub use dc_block::DcBlocker;
 pub use decode::{MonoSink, decode_bytes, decode_source};
 pub use resample::{StreamResampler, resample};
 

@@ -234,6 +234,81 @@ pub fn dot_i8(codes: &[i8], q: &[f32]) -> f32 {
     sum
 }
 
+/// A query quantised like the rows (int8 codes, one scale), kept widened to i16 for the
+/// integer dot product. Scoring int8 rows against it is integer arithmetic (`i32x4.dot_i16x8_s`
+/// in wasm), about twice as fast as widening every code to `f32`; search uses it to pick
+/// candidates and re-scores them against the exact `f32` query (see `search`).
+#[derive(Debug, Clone)]
+pub struct QuantizedQuery {
+    scale: f32,
+    codes: Vec<i16>,
+}
+
+impl QuantizedQuery {
+    /// Quantises `query` (any length; rows must have the same).
+    pub fn new(query: &[f32]) -> Self {
+        let (scale, codes) = quantize_row(query);
+        QuantizedQuery {
+            scale,
+            codes: codes.into_iter().map(i16::from).collect(),
+        }
+    }
+
+    /// Approximate dot product with int8 row `codes` of scale `row_scale`.
+    #[inline]
+    pub fn dot(&self, row_scale: f32, codes: &[i8]) -> f32 {
+        row_scale * self.scale * dot_i8_i16(codes, &self.codes) as f32
+    }
+}
+
+/// `Σ a[i]·b[i]` in exact integer arithmetic. |a|, |b| ≤ 127, so for rows of up to 2^17 values
+/// the i32 sum cannot overflow.
+#[inline]
+pub fn dot_i8_i16(a: &[i8], b: &[i16]) -> i32 {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        // SAFETY: the loads read 16 bytes of `a` and 2 × 16 bytes of `b` inside the chunk
+        // bounds; v128 loads have no alignment requirement.
+        use std::arch::wasm32::*;
+        let mut acc = i32x4_splat(0);
+        let chunks = a.len() / 16;
+        for c in 0..chunks {
+            unsafe {
+                let x = v128_load(a.as_ptr().add(c * 16) as *const v128);
+                let y_lo = v128_load(b.as_ptr().add(c * 16) as *const v128);
+                let y_hi = v128_load(b.as_ptr().add(c * 16 + 8) as *const v128);
+                acc = i32x4_add(acc, i32x4_dot_i16x8(i16x8_extend_low_i8x16(x), y_lo));
+                acc = i32x4_add(acc, i32x4_dot_i16x8(i16x8_extend_high_i8x16(x), y_hi));
+            }
+        }
+        let mut sum = i32x4_extract_lane::<0>(acc)
+            + i32x4_extract_lane::<1>(acc)
+            + i32x4_extract_lane::<2>(acc)
+            + i32x4_extract_lane::<3>(acc);
+        for i in chunks * 16..a.len() {
+            sum += i32::from(a[i]) * i32::from(b[i]);
+        }
+        sum
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        // 16 independent lanes: LLVM turns this into pmaddwd-style SIMD natively.
+        let mut acc = [0i32; 16];
+        let chunks = a.len() / 16;
+        for c in 0..chunks {
+            let (x, y) = (&a[c * 16..c * 16 + 16], &b[c * 16..c * 16 + 16]);
+            for j in 0..16 {
+                acc[j] += i32::from(x[j]) * i32::from(y[j]);
+            }
+        }
+        let mut sum: i32 = acc.iter().sum();
+        for i in chunks * 16..a.len() {
+            sum += i32::from(a[i]) * i32::from(b[i]);
+        }
+        sum
+    }
+}
+
 fn retain_chunks<T: Copy>(data: &mut Vec<T>, width: usize, keep: &[bool]) {
     let mut out = 0;
     for (row, &k) in keep.iter().enumerate() {
@@ -248,6 +323,24 @@ fn retain_chunks<T: Copy>(data: &mut Vec<T>, width: usize, keep: &[bool]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integer_dot_product_is_exact_and_the_quantised_query_close() {
+        let a: Vec<i8> = (0..131).map(|i| ((i * 37) % 255 - 127) as i8).collect();
+        let b: Vec<i16> = (0..131).map(|i| ((i * 91) % 255 - 127) as i16).collect();
+        let exact: i32 = a
+            .iter()
+            .zip(&b)
+            .map(|(&x, &y)| i32::from(x) * i32::from(y))
+            .sum();
+        assert_eq!(dot_i8_i16(&a, &b), exact);
+        let row: Vec<f32> = (0..128).map(|i| ((i as f32) * 0.37).sin() / 8.0).collect();
+        let query: Vec<f32> = (0..128).map(|i| ((i as f32) * 0.11).cos() / 8.0).collect();
+        let (scale, codes) = quantize_row(&row);
+        let approx = QuantizedQuery::new(&query).dot(scale, &codes);
+        let truth = dot_f32(&row, &query);
+        assert!((approx - truth).abs() < 3e-3, "{approx} vs {truth}");
+    }
 
     #[test]
     fn int8_round_trip_is_close() {

@@ -24,10 +24,11 @@ export const CHROMIUM_ARGS = [
  */
 export async function setUp({ catalog = true, mounts: extra = {} } = {}) {
   const mounts = { ...extra };
+  let catalogDir = null;
   if (catalog) {
-    const dir = mkdtempSync(join(tmpdir(), 'simsong-e2e-'));
-    buildCatalog(dir);
-    mounts['e2e/'] = dir;
+    catalogDir = mkdtempSync(join(tmpdir(), 'simsong-e2e-'));
+    buildCatalog(catalogDir);
+    mounts['e2e/'] = catalogDir;
   }
   const server = await startServer(0, '127.0.0.1', { mounts });
   const origin = `http://127.0.0.1:${server.address().port}`;
@@ -36,6 +37,7 @@ export async function setUp({ catalog = true, mounts: extra = {} } = {}) {
   return {
     origin,
     browser,
+    catalogDir, // served as /e2e/ (catalog.idx): tests may add files next to it
     async close() {
       await browser.close();
       await new Promise((ok) => server.close(ok));
@@ -71,13 +73,16 @@ export async function newPage(env, viewport = { width: 1100, height: 900 }) {
   await page.addInitScript(() => {
     window.__events = [];
     const brief = (type, d) => {
-      if (type === 'results') return { reference: d.reference && (d.reference.id || d.reference.name), ids: d.hits.map((h) => h.id) };
+      if (type === 'results') {
+        const r = d.reference;
+        return { reference: r && (r.id || r.name), seconds: r?.durationSeconds, memory: r?.engineMemoryBytes, ids: d.hits.map((h) => h.id) };
+      }
       if (type === 'trackplay' || type === 'trackchoose') return { id: d.track.id, startSeconds: d.startSeconds };
       if (type === 'ready') return { tracks: d.tracks.length };
       if (type === 'modelready') return { name: d.model.model.name };
       return d;
     };
-    for (const type of ['ready', 'modelready', 'results', 'error', 'trackplay', 'trackchoose', 'analysisstart']) {
+    for (const type of ['ready', 'modelready', 'results', 'error', 'trackplay', 'trackchoose', 'analysisstart', 'workerrestart']) {
       document.addEventListener(type, (e) => {
         if (e.target.localName === 'similar-songs') window.__events.push({ type, t: performance.now(), ...brief(type, e.detail) });
       });

@@ -1,0 +1,200 @@
+// The page under pressure, in headless Chromium under the strict CSP: the bad-input matrix
+// dropped into <similar-songs> (an hour of audio included, with the engine's memory stated),
+// damaged or foreign indexes and models, a worker that dies, and twenty rapid clicks and drops.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ARTIFACTS, MODEL, ROOT, demoUrl, newPage, setUp } from './harness.mjs';
+import { cases } from '../bad-input/matrix.mjs';
+
+const skip = !process.env.SIMSONG_BIN && 'SIMSONG_BIN (the native CLI) is needed to build the test catalog';
+const el = 'similar-songs';
+// The engine's wasm memory after every case of the matrix, the hour-long file included.
+const ENGINE_MEMORY_CAP_BYTES = 64 * 2 ** 20;
+let env;
+
+before(async () => {
+  if (!skip) env = await setUp();
+});
+after(() => env?.close());
+
+async function open(url) {
+  const page = await newPage(env);
+  await page.goto(url);
+  return page;
+}
+
+async function openDemo() {
+  const page = await open(demoUrl(env));
+  await page.nthEvent('ready');
+  await page.nthEvent('modelready');
+  return page;
+}
+
+const statusText = (page) => page.locator(`${el} >> .status-text`).textContent();
+const outcomes = (page) => page.evaluate(() => window.__events.filter((e) => e.type === 'results' || e.type === 'error').length);
+
+test('the bad-input matrix dropped into the page: clear messages or results, bounded memory', { skip }, async () => {
+  const page = await openDemo();
+  const input = page.locator(`${el} >> input[type=file]`);
+  const dir = mkdtempSync(join(tmpdir(), 'simsong-matrix-'));
+  const failures = [];
+  let memory = 0;
+  for (const c of cases()) {
+    const before = await outcomes(page);
+    // Large files go by path: Playwright does not pass buffers over 50 MB.
+    if (c.bytes.length > 20e6) {
+      writeFileSync(join(dir, c.name), c.bytes);
+      await input.setInputFiles(join(dir, c.name));
+    } else {
+      await input.setInputFiles({ name: c.name, mimeType: 'application/octet-stream', buffer: Buffer.from(c.bytes) });
+    }
+    await page.waitForFunction((n) => window.__events.filter((e) => e.type === 'results' || e.type === 'error').length > n,
+      before, { timeout: 60000 });
+    const last = (await page.events()).filter((e) => e.type === 'results' || e.type === 'error').at(-1);
+    const expect = c.page ?? c.expect;
+    if (expect.error) {
+      // "Cannot analyse “name”: <the engine's message>", or the page's own words for unreadable files.
+      const detail = last.message?.replace(/^Cannot analyse “[^”]*”: /, '');
+      const ok = last.type === 'error' && last.stage === 'analysis' && new RegExp(expect.error).test(detail) &&
+        last.message.includes(c.name);
+      if (!ok) failures.push(`${c.name}: ${JSON.stringify(last)} instead of an error /${expect.error}/`);
+      else if (await page.locator(`${el} >> .status`).getAttribute('data-kind') !== 'error') failures.push(`${c.name}: not shown as an error`);
+    } else if (last.type !== 'results' || last.reference !== c.name) {
+      failures.push(`${c.name}: ${JSON.stringify(last)} instead of results`);
+    } else {
+      const [lo, hi] = expect.seconds;
+      if (!(last.seconds >= lo && last.seconds <= hi)) failures.push(`${c.name}: ${last.seconds} s, expected ${lo}..${hi}`);
+      if (last.ids.length === 0) failures.push(`${c.name}: no similar songs`);
+      memory = Math.max(memory, last.memory);
+    }
+  }
+  assert.deepEqual(failures, []);
+  console.log(`engine (wasm) memory after the matrix, an hour of audio included: ${(memory / 2 ** 20).toFixed(0)} MiB`);
+  assert.ok(memory > 0 && memory <= ENGINE_MEMORY_CAP_BYTES, `engine memory ${memory} bytes`);
+  // Still responsive, and the catalog still searchable.
+  await page.locator(`${el} >> .clear`).click();
+  await page.locator(`${el} >> button[aria-label="Find songs similar to Sine 440"]`).click();
+  await page.waitForFunction(() => window.__events.at(-1)?.type === 'results' && window.__events.at(-1).reference === 'sine');
+  assert.deepEqual(page.problems, []);
+  assert.deepEqual(await page.cspViolations(), []);
+  await page.context().close();
+});
+
+test('damaged or foreign indexes and models are reported; what can work keeps working', { skip }, async () => {
+  const good = readFileSync(join(env.catalogDir, 'catalog.idx'));
+  const variant = (name, change) => {
+    const bytes = Uint8Array.from(good);
+    change(bytes);
+    writeFileSync(join(env.catalogDir, name), bytes);
+    return `/e2e/${name}`;
+  };
+  const view = (b) => new DataView(b.buffer);
+  const indexes = [
+    ['truncated', `/e2e/${(writeFileSync(join(env.catalogDir, 'truncated.idx'), good.subarray(0, good.length >> 1)), 'truncated.idx')}`, /truncated/],
+    ['bit-flipped', variant('flipped.idx', (b) => { b[b.length >> 1] ^= 0x10; }), /checksum/],
+    ['oversized length field', variant('huge.idx', (b) => view(b).setBigUint64(16, 1n << 40n, true)), /truncated|length/],
+    ['future version', variant('future.idx', (b) => view(b).setUint32(8, 9, true)), /format version 9/],
+    ['not an index', variant('html.idx', (b) => b.set(new TextEncoder().encode('<html>404</html>'))), /not a simsong index|magic/],
+  ];
+  for (const [what, url, message] of indexes) {
+    const page = await open(`${env.origin}/?model=/${MODEL}&index=${url}`);
+    const error = await page.nthEvent('error');
+    assert.equal(error.stage, 'index', what);
+    assert.match(error.message, message, what);
+    assert.match(await statusText(page), /The catalog could not be loaded/, what);
+    assert.deepEqual(await page.cspViolations(), []);
+    await page.context().close();
+  }
+
+  // A model that is not one, and a valid model that did not build this index.
+  writeFileSync(join(env.catalogDir, 'garbage.onnx'), Buffer.from('this is not a model at all'.repeat(40)));
+  writeFileSync(join(env.catalogDir, 'other.onnx'), readFileSync(join(ROOT, 'tests/fixtures/models/test-untrained.onnx')));
+  for (const [model, problem] of [['garbage.onnx', /song analysis is unavailable: invalid model/],
+    ['other.onnx', /the model does not match this catalog/]]) {
+    const page = await open(`${env.origin}/?model=/e2e/${model}&index=/e2e/catalog.idx`);
+    await page.nthEvent('ready');
+    const warning = page.locator(`${el} >> .warning`);
+    await warning.waitFor({ state: 'visible' });
+    assert.match(await warning.textContent(), problem, model);
+    assert.match(await page.locator(`${el} >> label.drop`).getAttribute('class'), /disabled/);
+    await page.locator(`${el} >> button[aria-label="Find songs similar to Sine 440"]`).click();
+    assert.equal((await page.nthEvent('results')).reference, 'sine', `${model}: track search still works`);
+    await page.context().close();
+  }
+});
+
+test('a failing worker is reported and recovers; one that keeps failing is given up', { skip }, async () => {
+  const page = await openDemo();
+  await page.locator(`${el} >> button[aria-label="Find songs similar to Sine 440"]`).click();
+  await page.nthEvent('results');
+  // An uncaught trap in the worker, as a Rust panic or exhausted wasm memory would raise.
+  const crash = (worker) => worker.evaluate(() => {
+    setTimeout(() => { throw new WebAssembly.RuntimeError('unreachable executed (simulated trap)'); });
+  });
+  const engineWorker = () => page.workers().at(-1);
+  await crash(engineWorker());
+  const error = await page.nthEvent('error');
+  assert.equal(error.stage, 'worker');
+  assert.match(error.message, /simulated trap/);
+  await page.nthEvent('workerrestart');
+  assert.match(await statusText(page), /failed .*simulated trap.* and was restarted/);
+  assert.ok(await page.locator(`${el} >> .row`).count() > 0, 'the results stay on screen');
+  await page.screenshot({ path: join(ARTIFACTS, 'worker-restarted.png') });
+  // The fresh worker has the index and the model again: a file search works.
+  await page.locator(`${el} >> input[type=file]`).setInputFiles(join(ROOT, 'tests/fixtures/audio/real_music_b_16k.wav'));
+  const results = await page.nthEvent('results', 2);
+  assert.equal(results.reference, 'real_music_b_16k.wav');
+  assert.equal(results.ids[0], 'lugaru');
+
+  // Three more failures within a minute: no endless respawning, a clear message instead.
+  for (let i = 2; i <= 4; i++) {
+    const next = i < 4 ? page.waitForEvent('worker') : null;
+    await crash(engineWorker());
+    await page.nthEvent('error', i);
+    await next;
+  }
+  await page.waitForFunction(() => /Search stopped working/.test(
+    document.querySelector('similar-songs').shadowRoot.querySelector('.status-text').textContent));
+  assert.match(await statusText(page), /failed 4 times in a minute/);
+  assert.deepEqual(await page.cspViolations(), []);
+  await page.context().close();
+});
+
+test('twenty rapid clicks and drops end with the last one\'s results only', { skip }, async () => {
+  const page = await openDemo();
+  const outcome = await page.evaluate(async () => {
+    const host = document.querySelector('similar-songs');
+    const root = host.shadowRoot;
+    const bytes = await (await fetch('/tests/fixtures/audio/real_music_a_44k.wav')).arrayBuffer();
+    const titles = ['Menu theme', 'Noise', 'Clicks', 'Chirp <img src=x>', 'Sine 1k stereo'];
+    const actions = [];
+    for (let i = 0; i < 20; i++) {
+      if (i % 4 === 1) {
+        // A real drop: DataTransfer with a File, dragover then drop on the element.
+        const data = new DataTransfer();
+        data.items.add(new File([bytes], `drop-${i}.wav`, { type: 'audio/wav' }));
+        host.dispatchEvent(new DragEvent('dragover', { dataTransfer: data, bubbles: true, cancelable: true }));
+        host.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+        actions.push(`drop-${i}.wav`);
+      } else {
+        // A click on a "Similar" button of whatever list is on screen now.
+        const title = i === 19 ? 'Sine 440' : titles.find((t) => root.querySelector(`button[aria-label="Find songs similar to ${t}"]`));
+        root.querySelector(`button[aria-label="Find songs similar to ${title}"]`).click();
+        actions.push(title);
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await new Promise((r) => setTimeout(r, 4000)); // every analysis has finished by now
+    return { actions, shown: window.__events.filter((e) => e.type === 'results').map((e) => e.reference) };
+  });
+  assert.equal(outcome.actions.at(-1), 'Sine 440');
+  assert.equal(outcome.shown.at(-1), 'sine', `last results shown: ${outcome.shown}`);
+  assert.equal(await page.locator(`${el} >> .ref-title`).textContent(), 'Sine 440');
+  assert.ok(outcome.shown.length < 20, `superseded searches were dropped (${outcome.shown.length} shown)`);
+  assert.deepEqual(await page.events('error'), []);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
