@@ -134,10 +134,26 @@ if (inference) {
   out();
   out('Where we are behind, and why: onnxruntime runs these 3×3 convolutions with hand-written SIMD kernels');
   out('(MLAS natively, XNNPACK-style kernels in its wasm build); tract lowers them to im2col + its generic');
-  out('matrix-multiply kernels, whose wasm variant is less tuned. Batching patches does not close the gap');
-  out('(natively 5.5 ms per patch at batch 1 vs 4.6 ms at batch 16 under load). What is in our hands is the');
-  out('model shape (fewer, wider layers; earlier pooling): the shipped model costs 74 M MACs per patch, 3× less');
-  out('than the 0.6 M-parameter bench CNN above, which is what brought it under the 15 ms target in Chromium.');
+  out('matrix-multiply kernels (in wasm an 8×8 simd128 tile without fused multiply-add), and runs the 2×2');
+  out('stride-2 max-pools with scalar code. The profile below shows the split.');
+  const profile = maybe('model-profile.json');
+  if (profile) {
+    out();
+    out(`Where one patch's time goes in tract, natively (\`benches/model_profile.rs\`, ${profile.patch_ms_median.toFixed(2)} ms per patch):`);
+    out();
+    out('| operator | time per patch | share |');
+    out('|---|---|---|');
+    const top = profile.ops.slice(0, 5);
+    for (const o of top) out(`| ${o.op} | ${o.ms.toFixed(3)} ms | ${(100 * o.share).toFixed(1)}% |`);
+    const rest = profile.ops.slice(5);
+    out(`| ${rest.length} others | ${rest.reduce((a, o) => a + o.ms, 0).toFixed(3)} ms | ${(100 * rest.reduce((a, o) => a + o.share, 0)).toFixed(1)}% |`);
+  }
+  out();
+  out('What we tried, measured on this machine (2026-11-24): batching patches (natively 3.6 ms per patch at');
+  out('batch 1, 5.5–6.2 ms at batch 2–16: worse); reusing one tract state across patches (no change); rewriting');
+  out('the max-pools as ONNX Slice/Reshape/ReduceMax (12× slower in tract) or as strided Slice + Max (no gain');
+  out('natively, 5% in wasm, within noise). What did help is the model shape: the shipped model costs 74 M MACs');
+  out('per patch, 3× less than the 0.6 M-parameter bench CNN above. The remaining gap is in tract\'s kernels.');
 }
 if (browser) {
   out();

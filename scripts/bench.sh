@@ -39,6 +39,7 @@ if [ -f models/simsong.onnx ]; then
     step "inference side by side: tract (wasm, native) vs onnxruntime (web wasm, node native), Node and Chromium"
     (cd bench/ort && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --silent)
     node bench/inference_bench.mjs models/simsong.onnx > "$OUT/inference.json"
+    cargo bench --features cli --bench model_profile -- models/simsong.onnx > "$OUT/model-profile.json"
 fi
 
 step "in the browser: cold start and drop-to-results (Chromium)"

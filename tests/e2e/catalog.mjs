@@ -14,12 +14,13 @@ export const MODEL = existsSync(join(ROOT, 'models/simsong.onnx'))
   ? 'models/simsong.onnx'
   : 'tests/fixtures/models/test-untrained.onnx';
 
-// id, file, title, collection, tags. Titles include markup on purpose: it must show as text.
+// id, file, title, collection, tags. Titles and a tag include markup on purpose: it must show
+// as text.
 export const TRACKS = [
   ['menu', 'real_music_a_44k.mp3', 'Menu theme', 'Amoebax', 'game:Amoebax;format:recording;mood:upbeat'],
   ['menu-flac', 'real_music_a_44k.flac', 'Menu theme (FLAC master)', 'Amoebax', 'game:Amoebax;format:recording'],
   ['lugaru', 'real_music_b_16k.wav', 'Theme <b>bold</b>', 'Lugaru', 'game:Lugaru;format:recording;mood:calm'],
-  ['chirp', 'synth_chirp_16k.wav', 'Chirp <img src=x>', 'Synth lab', 'format:synth'],
+  ['chirp', 'synth_chirp_16k.wav', 'Chirp <img src=x>', 'Synth lab', 'format:synth;mood:<img src=x onerror=window.__xss=1>'],
   ['noise', 'synth_noise_16k.wav', 'Noise', 'Synth lab', 'format:synth;mood:calm'],
   ['sine', 'synth_sine440_16k.wav', 'Sine 440', 'Synth lab', ''],
   ['clicks', 'synth_clicks_16k.wav', 'Clicks', 'Synth lab', 'format:synth;mood:upbeat'],

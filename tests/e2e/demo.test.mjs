@@ -53,6 +53,11 @@ test('the demo page lists the catalog, as text (and warns when the model is untr
   assert.equal(titles.length, 8);
   assert.ok(titles.includes('Theme <b>bold</b>'), 'markup in titles is shown as text');
   assert.equal(await page.locator(`${el} >> .list img, ${el} >> .list b`).count(), 0, 'no element from catalog text');
+  // A hostile tag value is a filter chip like any other, as text; nothing from it is parsed.
+  assert.equal(await page.locator(`${el} >> .chip:has-text("<img src=x onerror=window.__xss=1>")`).count(), 1);
+  assert.equal(await page.evaluate(() => document.querySelector('similar-songs').shadowRoot
+    .querySelectorAll('img, script, svg, iframe, object').length), 0);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
   const warning = page.locator(`${el} >> .warning`);
   if (MODEL.includes('untrained')) assert.match(await warning.textContent(), /untrained test fixture/);
   assert.match(await page.locator(`${el} >> .rights`).first().textContent(), /Licence: Free Art License 1\.2 · Amoebax/);
