@@ -319,6 +319,18 @@ fn bad_input_matrix_gives_errors_or_sensible_embeddings() {
 }
 
 #[test]
+fn a_decoder_panic_is_reported_as_corrupt_audio() {
+    // Found by fuzzing: an AAC stream that makes symphonia 0.5.5 index out of bounds.
+    let err = front()
+        .features_from_bytes(read("audio/bad/fuzz-aac-panic.m4a"), Some("m4a"))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("the decoder failed on this file"),
+        "{err}"
+    );
+}
+
+#[test]
 fn mp4_sample_tables_cannot_request_huge_buffers() {
     // Found by fuzzing: an 8 kB M4A whose sample table declared a 2.9 GB packet.
     let err = front()

@@ -162,6 +162,8 @@ async function run(data) {
     }
   } catch (e) {
     const fatal = e instanceof WebAssembly.RuntimeError;
-    self.postMessage({ id, gen, ok: false, error: String((e && e.message) || e), fatal });
+    const message = String((e && e.message) || e);
+    const error = fatal ? `the analysis engine crashed on this input (${message}); it is being restarted` : message;
+    self.postMessage({ id, gen, ok: false, error, fatal });
   }
 }

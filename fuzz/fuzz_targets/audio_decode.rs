@@ -10,10 +10,22 @@ use simsong::frontend::FrontEnd;
 
 fn front() -> &'static FrontEnd {
     static FRONT: OnceLock<FrontEnd> = OnceLock::new();
-    FRONT.get_or_init(|| FrontEnd::new(AnalysisParams::CURRENT).unwrap().with_max_patches(8))
+    FRONT.get_or_init(|| {
+        FrontEnd::new(AnalysisParams::CURRENT)
+            .unwrap()
+            .with_max_patches(8)
+    })
 }
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(
+    init: {
+        // `decode_source` catches symphonia's panics and reports them as corrupt audio (see
+        // src/audio/decode.rs), so libfuzzer-sys's abort-on-any-panic hook is replaced by a
+        // silent one. A panic anywhere else still unwinds into libfuzzer-sys, which aborts.
+        let _ = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+    },
+    |data: &[u8]| {
     // The first byte picks the extension hint, as a dropped file's name would.
     let Some((&hint, bytes)) = data.split_first() else {
         return;

@@ -39,7 +39,30 @@ pub fn decode_bytes(
 }
 
 /// Decodes from any symphonia media source (an open file natively, bytes in the browser).
+///
+/// symphonia 0.5 can panic on malformed streams (fuzzing found an index out of bounds in its
+/// AAC decoder). Natively the panic is caught and reported as corrupt audio, so one bad file
+/// cannot stop an indexing run. In wasm a panic aborts the instance; the page's worker is then
+/// replaced (see `www/engine-client.js`).
 pub fn decode_source(
+    source: Box<dyn MediaSource>,
+    extension: Option<&str>,
+    sink: &mut dyn MonoSink,
+) -> Result<SourceInfo> {
+    let run = std::panic::AssertUnwindSafe(|| decode_unguarded(source, extension, sink));
+    std::panic::catch_unwind(run).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("unknown reason");
+        Err(Error::CorruptAudio(format!(
+            "the decoder failed on this file ({why})"
+        )))
+    })
+}
+
+fn decode_unguarded(
     mut source: Box<dyn MediaSource>,
     extension: Option<&str>,
     sink: &mut dyn MonoSink,

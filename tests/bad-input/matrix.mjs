@@ -10,7 +10,9 @@
 //   expect.like    with `seconds`: [case, cosine]: the earlier case whose embedding this one must
 //                  resemble, and the least cosine similarity allowed;
 //   page           what the page shows instead, where the browser's own decoder steps in
-//                  ({ error } or { seconds }); absent means the same as `expect`.
+//                  ({ error } or { seconds }); absent means the same as `expect`;
+//   wasmTrap       true where the decoder panics: natively that is caught and reported, in wasm
+//                  it aborts the instance (the page then replaces its worker).
 // Everything is generated from the committed fixtures or synthesised, deterministically.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -131,6 +133,9 @@ export function cases({ long = true } = {}) {
   // to exhaust wasm memory).
   add('fuzz-mp4-oom.m4a', fixture('bad/fuzz-mp4-oom.m4a'), { error: 'MP4 sample table: a sample declares 2902589952 bytes' });
   add('fuzz-mp4-hdlr-oom.m4a', fixture('bad/fuzz-mp4-hdlr-oom.m4a'), { error: 'MP4 box `hdlr` declares' });
+  // And an AAC stream on which symphonia 0.5.5 indexes out of bounds (a panic).
+  add('fuzz-aac-panic.m4a', fixture('bad/fuzz-aac-panic.m4a'), { error: 'the decoder failed on this file' },
+    { wasmTrap: true, page: { error: 'the analysis engine crashed on this input' } });
 
   // Bit rot: damaged frames are skipped or the damage is decoded; never a panic.
   add('bitflips.mp3', flipBits(fixture('real_music_a_44k.mp3')), { seconds: [5, 6.5] });

@@ -44,6 +44,7 @@ test('the bad-input matrix dropped into the page: clear messages or results, bou
   let memory = 0;
   for (const c of cases()) {
     const before = await outcomes(page);
+    const restarts = (await page.events('workerrestart')).length;
     // Large files go by path: Playwright does not pass buffers over 50 MB.
     if (c.bytes.length > 20e6) {
       writeFileSync(join(dir, c.name), c.bytes);
@@ -54,6 +55,7 @@ test('the bad-input matrix dropped into the page: clear messages or results, bou
     await page.waitForFunction((n) => window.__events.filter((e) => e.type === 'results' || e.type === 'error').length > n,
       before, { timeout: 60000 });
     const last = (await page.events()).filter((e) => e.type === 'results' || e.type === 'error').at(-1);
+    if (c.wasmTrap) await page.nthEvent('workerrestart', restarts + 1); // a fresh worker takes over
     const expect = c.page ?? c.expect;
     if (expect.error) {
       // "Cannot analyse “name”: <the engine's message>", or the page's own words for unreadable files.
@@ -78,7 +80,8 @@ test('the bad-input matrix dropped into the page: clear messages or results, bou
   await page.locator(`${el} >> .clear`).click();
   await page.locator(`${el} >> button[aria-label="Find songs similar to Sine 440"]`).click();
   await page.waitForFunction(() => window.__events.at(-1)?.type === 'results' && window.__events.at(-1).reference === 'sine');
-  assert.deepEqual(page.problems, []);
+  // The one console error allowed: the panic message of the case that traps the engine.
+  assert.deepEqual(page.problems.filter((p) => !/^console: panicked at .*symphonia-codec-aac/.test(p)), []);
   assert.deepEqual(await page.cspViolations(), []);
   await page.context().close();
 });
