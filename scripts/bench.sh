@@ -45,8 +45,9 @@ fi
 step "in the browser: cold start and drop-to-results (Chromium)"
 node bench/browser_bench.mjs 5 > /dev/null
 
-step "an hour-long MP3: time and peak memory (native CLI)"
+step "an hour-long MP3: time and peak memory (native CLI, then wasm in Node)"
 bash bench/hour_bench.sh "$CARGO_TARGET_DIR/release/simsong" "$INDEX_MODEL" "$OUT" > "$OUT/hour.json"
+node bench/hour_wasm.mjs "$OUT/one_hour.mp3" "$INDEX_MODEL" > "$OUT/hour-wasm.json"
 
 step "writing BENCHMARKS.md"
 node bench/report.mjs "$OUT" > BENCHMARKS.md
