@@ -77,6 +77,10 @@ test('damaged or foreign indexes are refused', { skip }, () => {
   flipped[flipped.length >> 1] ^= 4;
   assert.throws(() => new SimilarityIndex(flipped), /checksum/);
   assert.throws(() => new SimilarityIndex(new TextEncoder().encode('<html>404</html>')), /wrong magic/);
+  // A payload length of 2^40 bytes: refused from the header, nothing allocated.
+  const huge = Uint8Array.from(good);
+  new DataView(huge.buffer).setBigUint64(16, 1n << 40n, true);
+  assert.throws(() => new SimilarityIndex(huge), /truncated|length/);
   const future = Uint8Array.from(good);
   future[8] = 9;
   assert.throws(() => new SimilarityIndex(future), /format version 9/);
