@@ -342,6 +342,11 @@ fn mp4_sample_tables_cannot_request_huge_buffers() {
         .features_from_bytes(read("audio/bad/fuzz-mp4-hdlr-oom.m4a"), Some("m4a"))
         .unwrap_err();
     assert!(err.to_string().contains("MP4 box"), "{err}");
+    // And a time-to-sample table (`stts`) claiming entries for 15 GB.
+    let err = front()
+        .features_from_bytes(read("audio/bad/fuzz-mp4-stts-oom.m4a"), Some("m4a"))
+        .unwrap_err();
+    assert!(err.to_string().contains("MP4 table `stts`"), "{err}");
     // The real M4A fixture passes the check.
     assert!(
         front()

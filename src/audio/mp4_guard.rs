@@ -104,8 +104,44 @@ fn walk<S: Read + Seek + ?Sized>(
             walk(source, body + skip, box_end, file_len, Some(kind), visited)?;
         } else if kind == b"stsz" {
             check_stsz(source, body, box_end, file_len)?;
+        } else if let Some(entry_bytes) = table_entry_bytes(kind) {
+            check_table_count(source, kind, body, box_end, entry_bytes)?;
         }
         offset = box_end;
+    }
+    Ok(())
+}
+
+/// Sample tables that symphonia reserves `entry count` entries for before reading them, with
+/// the size of one entry in bytes.
+fn table_entry_bytes(kind: &[u8; 4]) -> Option<u64> {
+    match kind {
+        b"stts" | b"co64" => Some(8),
+        b"stsc" => Some(12),
+        b"stco" => Some(4),
+        _ => None,
+    }
+}
+
+/// Version and flags (4 bytes), the entry count, then the entries: the count must fit the box.
+fn check_table_count<S: Read + Seek + ?Sized>(
+    source: &mut S,
+    kind: &[u8; 4],
+    body: u64,
+    end: u64,
+    entry_bytes: u64,
+) -> Result<()> {
+    let mut head = [0u8; 8];
+    if read_at(source, body, &mut head).is_err() {
+        return Ok(());
+    }
+    let count = u64::from(u32::from_be_bytes(head[4..8].try_into().unwrap()));
+    let room = end.saturating_sub(body + 8) / entry_bytes;
+    if count > room {
+        return Err(Error::CorruptAudio(format!(
+            "MP4 table `{}` declares {count} entries, its box holds {room}",
+            String::from_utf8_lossy(kind)
+        )));
     }
     Ok(())
 }
@@ -133,9 +169,13 @@ fn check_stsz<S: Read + Seek + ?Sized>(
     }
     if uniform == 0 {
         let count = u64::from(u32::from_be_bytes(head[8..12].try_into().unwrap()));
-        // Only the entries the box really holds (its size is bounded by the file).
-        let entries = count.min((end.saturating_sub(body + 12)) / 4);
-        let mut sizes = vec![0u8; (entries * 4) as usize];
+        let room = end.saturating_sub(body + 12) / 4;
+        if count > room {
+            return Err(Error::CorruptAudio(format!(
+                "MP4 table `stsz` declares {count} entries, its box holds {room}"
+            )));
+        }
+        let mut sizes = vec![0u8; (count * 4) as usize];
         if read_at(source, body + 12, &mut sizes).is_err() {
             return Ok(());
         }
@@ -209,11 +249,15 @@ mod tests {
             check(file_with_sizes(3_000_000, &[])).is_err(),
             "uniform size"
         );
-        // A count that lies about the entries: only the entries present are read.
+        // A count that lies about the entries (symphonia would reserve room for all of them).
         let mut lying = file_with_sizes(0, &[10]);
         let at = lying.windows(4).position(|w| w == b"stsz").unwrap() + 12;
         lying[at..at + 4].copy_from_slice(&u32::MAX.to_be_bytes());
-        assert!(check(lying).is_ok());
+        let err = check(lying).unwrap_err().to_string();
+        assert!(
+            err.contains("`stsz` declares 4294967295 entries, its box holds 1"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -133,6 +133,7 @@ export function cases({ long = true } = {}) {
   // to exhaust wasm memory).
   add('fuzz-mp4-oom.m4a', fixture('bad/fuzz-mp4-oom.m4a'), { error: 'MP4 sample table: a sample declares 2902589952 bytes' });
   add('fuzz-mp4-hdlr-oom.m4a', fixture('bad/fuzz-mp4-hdlr-oom.m4a'), { error: 'MP4 box `hdlr` declares' });
+  add('fuzz-mp4-stts-oom.m4a', fixture('bad/fuzz-mp4-stts-oom.m4a'), { error: 'MP4 table `stts` declares' });
   // And an AAC stream on which symphonia 0.5.5 indexes out of bounds (a panic).
   add('fuzz-aac-panic.m4a', fixture('bad/fuzz-aac-panic.m4a'), { error: 'the decoder failed on this file' },
     { wasmTrap: true, page: { error: 'the analysis engine crashed on this input' } });
