@@ -87,7 +87,24 @@ impl std::fmt::Debug for Model {
 
 impl Model {
     /// Loads an ONNX model from its bytes and checks it against this build's analysis numbers.
+    ///
+    /// tract 0.23 can panic on malformed graphs (fuzzing found a Flatten whose axis exceeds the
+    /// input's rank). Natively the panic is caught and reported as an invalid model; in wasm a
+    /// panic aborts the instance and the page replaces its worker (`www/engine-client.js`).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        std::panic::catch_unwind(|| Self::load(bytes)).unwrap_or_else(|panic| {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("unknown reason");
+            Err(Error::InvalidModel(format!(
+                "the graph made the inference engine fail ({why})"
+            )))
+        })
+    }
+
+    fn load(bytes: &[u8]) -> Result<Self> {
         if bytes.is_empty() {
             return Err(Error::InvalidModel("the model file is empty".into()));
         }

@@ -74,6 +74,12 @@ fn wrong_models_are_rejected_with_a_reason() {
     let bytes = test_model();
     assert!(Model::from_bytes(&bytes[..bytes.len() / 2]).is_err());
     // Found by fuzzing: a graph output no node produces made tract's graph builder panic.
+    // And a Flatten whose axis is beyond its input's rank, which makes tract panic.
+    let err = Model::from_bytes(&read("models/fuzz/flatten-axis-panic.onnx")).unwrap_err();
+    assert!(
+        err.to_string().contains("made the inference engine fail"),
+        "{err}"
+    );
     let err = Model::from_bytes(&read("models/fuzz/unwired-output.onnx")).unwrap_err();
     assert!(
         err.to_string().contains("not produced by any node"),

@@ -34,8 +34,14 @@ export class EngineClient {
     const worker = new Worker(this.workerUrl, { type: 'module' });
     worker.onmessage = ({ data }) => {
       if (worker !== this.worker) return;
+      const type = this.pending.get(data.id)?.type;
       this.#answer(data);
-      if (data.fatal) this.#failed(data.error);
+      if (data.fatal) {
+        // A load that crashed the engine is not replayed on the next worker: it would crash
+        // that one too. Its caller has the error; the rest keeps working.
+        if (type === 'loadIndex' || type === 'loadModel') delete this.lastLoads[type];
+        this.#failed(data.error);
+      }
     };
     worker.onerror = (e) => {
       e.preventDefault?.();
@@ -85,7 +91,7 @@ export class EngineClient {
     if (this.dead) return Promise.reject(new Error(this.dead));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, type: message.type });
       this.worker.postMessage({ id, ...message }, transfer);
     });
   }
