@@ -100,3 +100,12 @@ pub enum Error {
         source: std::io::Error,
     },
 }
+
+/// The message of a caught panic (`std::panic::catch_unwind`'s payload), for error reports.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown reason")
+}

@@ -93,13 +93,9 @@ impl Model {
     /// panic aborts the instance and the page replaces its worker (`www/engine-client.js`).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         std::panic::catch_unwind(|| Self::load(bytes)).unwrap_or_else(|panic| {
-            let why = panic
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| panic.downcast_ref::<&str>().copied())
-                .unwrap_or("unknown reason");
             Err(Error::InvalidModel(format!(
-                "the graph made the inference engine fail ({why})"
+                "the graph made the inference engine fail ({})",
+                crate::error::panic_message(&*panic)
             )))
         })
     }

@@ -51,13 +51,9 @@ pub fn decode_source(
 ) -> Result<SourceInfo> {
     let run = std::panic::AssertUnwindSafe(|| decode_unguarded(source, extension, sink));
     std::panic::catch_unwind(run).unwrap_or_else(|panic| {
-        let why = panic
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| panic.downcast_ref::<&str>().copied())
-            .unwrap_or("unknown reason");
         Err(Error::CorruptAudio(format!(
-            "the decoder failed on this file ({why})"
+            "the decoder failed on this file ({})",
+            crate::error::panic_message(&*panic)
         )))
     })
 }

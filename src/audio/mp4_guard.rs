@@ -136,7 +136,11 @@ fn check_table_count<S: Read + Seek + ?Sized>(
         return Ok(());
     }
     let count = u64::from(u32::from_be_bytes(head[4..8].try_into().unwrap()));
-    let room = end.saturating_sub(body + 8) / entry_bytes;
+    entries_fit(kind, count, end.saturating_sub(body + 8) / entry_bytes)
+}
+
+/// A table declaring `count` entries where its box has room for `room`.
+fn entries_fit(kind: &[u8; 4], count: u64, room: u64) -> Result<()> {
     if count > room {
         return Err(Error::CorruptAudio(format!(
             "MP4 table `{}` declares {count} entries, its box holds {room}",
@@ -169,12 +173,7 @@ fn check_stsz<S: Read + Seek + ?Sized>(
     }
     if uniform == 0 {
         let count = u64::from(u32::from_be_bytes(head[8..12].try_into().unwrap()));
-        let room = end.saturating_sub(body + 12) / 4;
-        if count > room {
-            return Err(Error::CorruptAudio(format!(
-                "MP4 table `stsz` declares {count} entries, its box holds {room}"
-            )));
-        }
+        entries_fit(b"stsz", count, end.saturating_sub(body + 12) / 4)?;
         let mut sizes = vec![0u8; (count * 4) as usize];
         if read_at(source, body + 12, &mut sizes).is_err() {
             return Ok(());
