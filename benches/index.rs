@@ -21,23 +21,9 @@ use simsong::{CatalogIndex, Engine, TrackMeta};
 const DIM: usize = 128;
 const SIZES: [usize; 3] = [10_000, 100_000, 600_000];
 
-/// xorshift64*: deterministic vectors without an extra dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn unit(&mut self) -> Vec<f32> {
-        let mut v: Vec<f32> = (0..DIM)
-            .map(|_| (self.next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
-            .collect();
-        simsong::model::l2_normalize(&mut v);
-        v
-    }
-}
+#[path = "../tests/common/rng.rs"]
+mod rng;
+use rng::Rng;
 
 const GENRES: [&str; 12] = [
     "ambient",
@@ -69,9 +55,9 @@ fn synthetic(n: usize, precision: Precision, engine: &Engine) -> CatalogIndex {
     meta.embedding_dim = DIM;
     let mut index = CatalogIndex::new(&meta, engine.model_sha256(), precision);
     let mut rng = Rng(42);
-    let centres: Vec<Vec<f32>> = (0..500).map(|_| rng.unit()).collect();
+    let centres: Vec<Vec<f32>> = (0..500).map(|_| rng.unit(DIM)).collect();
     for i in 0..n {
-        let offset = rng.unit();
+        let offset = rng.unit(DIM);
         let mut v: Vec<f32> = centres[i % 500]
             .iter()
             .zip(&offset)

@@ -86,10 +86,8 @@ impl FrontEnd {
             path: path.display().to_string(),
             source,
         };
+        // An empty file is refused by `features_from_source` (its byte length is 0).
         let file = std::fs::File::open(path).map_err(io_err)?;
-        if file.metadata().map_err(io_err)?.len() == 0 {
-            return Err(Error::EmptyInput);
-        }
         let ext = path.extension().and_then(|e| e.to_str());
         self.features_from_source(Box::new(file), ext)
     }

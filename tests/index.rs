@@ -6,6 +6,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
+use common::rng::Rng;
 use common::{fixture, test_model};
 use simsong::index::format::{FORMAT_VERSION, HEADER_LEN};
 use simsong::index::{Precision, Tags};
@@ -61,22 +62,6 @@ fn real_index(precision: Precision) -> CatalogIndex {
         index.add_track(meta(file, t), &analysis, 64).unwrap();
     }
     index
-}
-
-/// Deterministic pseudo-random numbers (xorshift64*), so tests need no extra crate.
-struct Rng(u64);
-impl Rng {
-    fn next_f32(&mut self) -> f32 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        ((self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40) as f32 / (1u64 << 24) as f32) - 0.5
-    }
-    fn unit(&mut self, dim: usize) -> Vec<f32> {
-        let mut v: Vec<f32> = (0..dim).map(|_| self.next_f32()).collect();
-        simsong::model::l2_normalize(&mut v);
-        v
-    }
 }
 
 /// `n` unit vectors in `clusters` clusters (like genres): centre + `noise` × a random unit

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod rng;
+
 pub fn fixture(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
