@@ -84,6 +84,18 @@ pub enum Error {
         /// Name and short hash of the loaded model.
         loaded_model: String,
     },
+    /// One part of a published (multi-part) index is missing, damaged, from another build, or
+    /// could not be fetched. `part` names the file.
+    #[error("catalog part {part}: {problem}")]
+    IndexPart {
+        /// The part's file name (e.g. `parts/search-1a2b….bin`).
+        part: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A published index needs parts that are not loaded yet (a caller bug: fetch them first).
+    #[error("the catalog part {0} is needed but not loaded")]
+    PartNotLoaded(String),
     /// A search names a track id the index does not hold.
     #[error("no track with id `{0}` in the index")]
     UnknownTrack(String),

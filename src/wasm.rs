@@ -9,23 +9,20 @@
 //! a.melColumns;          // Float32Array, frame-major display spectrogram
 //! ```
 //! The index needs no model to search by catalog track, so a page can answer "similar to this
-//! track" before the model has even downloaded:
-//!
-//! ```js
-//! const index = new SimilarityIndex(indexBytes);          // validated, checksummed
-//! index.search({ positive: [{ track: 'id-42' }], k: 10, filter: { catalog: { mood: ['calm'] } } });
-//! index.searchAnalysis(a, { k: 10 });                      // checks a's model against the index
-//! ```
+//! track" before the model has even downloaded. It is published in parts ([`CatalogParts`]):
+//! the worker fetches what a search job asks for and hands the bytes back (see
+//! `www/engine-worker.js`).
 //! Errors are thrown as JS `Error`s whose message says what is wrong with the input.
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::embed::{Engine, TrackAnalysis};
-use crate::index::CatalogIndex;
+use crate::index::parted::{PartKey, PartedIndex};
 use crate::model::ModelMetadata;
 use crate::params::AnalysisParams;
-use crate::search::{Reference, SearchRequest, search};
+use crate::search::parted::{BrowseRow, BrowseTask, LookupTask, SearchTask, Step};
+use crate::search::{Reference, SearchRequest, TagFilter};
 
 #[wasm_bindgen(start)]
 fn start() {
@@ -308,88 +305,166 @@ impl Analysis {
     }
 }
 
-/// A catalog index loaded from its file bytes.
+/// A published catalog index (format 3), as far as it is fetched. It does no I/O: the worker
+/// asks it what to fetch (`loadNeeds`, or a job's `step`), fetches, and hands the bytes back
+/// with `provide` (or reports a failed fetch with `fail`).
+///
+/// ```js
+/// const parts = new CatalogParts(manifestBytes);
+/// for (const f of parts.loadNeeds()) parts.provide(f.key, await fetchPiece(f));
+/// const job = parts.search({ positive: [{ track: 'id-42' }], k: 10 });
+/// let s;
+/// while (!(s = job.step(parts)).done) for (const f of s.needs) parts.provide(f.key, await fetchPiece(f));
+/// s.hits; // [{ id, position, score, bestSegmentSeconds, bestSegmentScore, track }]
+/// ```
 #[wasm_bindgen]
-pub struct SimilarityIndex {
-    index: CatalogIndex,
+pub struct CatalogParts {
+    index: PartedIndex,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct IndexInfo<'a> {
-    header: &'a crate::index::IndexHeader,
-    tracks: usize,
-    segments: usize,
-    precision: crate::index::Precision,
+struct PartsInfo<'a> {
+    header: HeaderInfo<'a>,
+    tracks: u64,
+    positions: u32,
+    generations: usize,
+    layout: &'a crate::index::parts::manifest::Layout,
     tags: std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>,
     predicted_tags: std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>,
+    part_bytes: std::collections::BTreeMap<&'static str, u64>,
+}
+
+/// The fields the page knows from the one-file header, for continuity.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HeaderInfo<'a> {
+    analysis: &'a AnalysisParams,
+    frontend_version: u32,
+    model_name: &'a str,
+    model_sha256: &'a str,
+    embedding_dim: u32,
+    model_trained: bool,
+    created_by: &'a str,
+    index_id: &'a str,
 }
 
 #[wasm_bindgen]
-impl SimilarityIndex {
-    /// Loads and validates an index file (magic, version, length, checksum, analysis numbers).
+impl CatalogParts {
+    /// Parses and validates the manifest (`index.json`) bytes.
     #[wasm_bindgen(constructor)]
-    pub fn new(bytes: &[u8]) -> Result<SimilarityIndex, JsError> {
-        Ok(SimilarityIndex {
-            index: CatalogIndex::from_bytes(bytes).map_err(js_error)?,
+    pub fn new(manifest_bytes: &[u8]) -> Result<CatalogParts, JsError> {
+        Ok(CatalogParts {
+            index: PartedIndex::new(manifest_bytes).map_err(js_error)?,
         })
     }
 
-    /// `{ header, tracks, segments, precision, tags, predictedTags }`; the tag maps count tracks
-    /// per category and value.
+    /// What to fetch before the first search: `[{ key, file, offset, length, partBytes, whole }]`.
+    #[wasm_bindgen(js_name = loadNeeds)]
+    pub fn load_needs(&self) -> Result<JsValue, JsError> {
+        Ok(self.index.load_needs().serialize(&json_compatible())?)
+    }
+
+    /// Checks and keeps the bytes fetched for `key`; throws (naming the part) if they are
+    /// wrong, and then remembers the failure.
+    pub fn provide(&mut self, key: &str, bytes: &[u8]) -> Result<(), JsError> {
+        let parsed: PartKey = key.parse().map_err(js_error)?;
+        self.index.provide(parsed, bytes).map_err(|e| {
+            self.index.fail(parsed, e.to_string());
+            js_error(e)
+        })
+    }
+
+    /// Records that `key` could not be fetched; `problem` says why and names the part.
+    pub fn fail(&mut self, key: &str, problem: String) -> Result<(), JsError> {
+        let parsed: PartKey = key.parse().map_err(js_error)?;
+        self.index.fail(parsed, problem);
+        Ok(())
+    }
+
+    /// Forgets failed fetches, so that the next job tries those parts again.
+    #[wasm_bindgen(js_name = clearFailures)]
+    pub fn clear_failures(&mut self) {
+        self.index.clear_failures();
+    }
+
+    /// Why `key` failed, or undefined.
+    pub fn failure(&self, key: &str) -> Option<String> {
+        let parsed: PartKey = key.parse().ok()?;
+        self.index.failure(parsed).map(str::to_string)
+    }
+
+    /// True once every search part is in.
+    #[wasm_bindgen(getter)]
+    pub fn searchable(&self) -> bool {
+        self.index.is_searchable()
+    }
+
+    /// `{ header, tracks, positions, generations, layout, tags, predictedTags, partBytes }`;
+    /// the tag maps count live tracks per category and value (complete once searchable).
     #[wasm_bindgen(getter)]
     pub fn info(&self) -> Result<JsValue, JsError> {
-        let info = IndexInfo {
-            header: self.index.header(),
-            tracks: self.index.len(),
-            segments: self.index.segments().starts_seconds.len(),
-            precision: self.index.embeddings().precision(),
+        let m = self.index.manifest();
+        let mut part_bytes = std::collections::BTreeMap::new();
+        for (kind, _, file) in m.all_parts() {
+            *part_bytes.entry(kind.name()).or_insert(0) += file.bytes;
+        }
+        let info = PartsInfo {
+            header: HeaderInfo {
+                analysis: &m.analysis,
+                frontend_version: m.frontend_version,
+                model_name: &m.model.name,
+                model_sha256: &m.model.sha256,
+                embedding_dim: m.model.embedding_dim,
+                model_trained: m.model.trained,
+                created_by: &m.created_by,
+                index_id: &m.index_id,
+            },
+            tracks: m.live_tracks(),
+            positions: m.total_positions(),
+            generations: m.generations.len(),
+            layout: &m.layout,
             tags: self.index.tag_counts(false),
             predicted_tags: self.index.tag_counts(true),
+            part_bytes,
         };
         Ok(info.serialize(&json_compatible())?)
     }
 
-    /// Number of tracks.
-    #[wasm_bindgen(getter)]
-    pub fn length(&self) -> usize {
-        self.index.len()
-    }
-
-    /// Every track's metadata, in index order (`[{ id, title, collection, tags, predicted,
-    /// durationSeconds, previewUrl, license, attribution, composer }]`).
-    pub fn tracks(&self) -> Result<JsValue, JsError> {
-        Ok(self.index.tracks().serialize(&json_compatible())?)
+    /// Bytes the loaded codes, postings and cached pieces take in wasm memory, roughly.
+    #[wasm_bindgen(js_name = heldBytes)]
+    pub fn held_bytes(&self) -> usize {
+        self.index.held_bytes()
     }
 
     /// Throws unless `engine` holds the model that built this index.
     #[wasm_bindgen(js_name = checkModel)]
     pub fn check_model(&self, engine: &SimilarityEngine) -> Result<(), JsError> {
-        let meta = engine.engine.model_metadata();
-        self.index
-            .ensure_model(engine.engine.model_sha256(), &meta.name)
-            .map_err(js_error)
+        let m = &self.index.manifest().model;
+        check_model_sha(
+            m,
+            engine.engine.model_sha256(),
+            &engine.engine.model_metadata().name,
+        )
     }
 
-    /// Searches with a request `{ positive, negative, k, filter, exclude, excludeReferences }`
-    /// whose references are `{ track: id }` or `{ embedding: [...] }`. Returns
-    /// `[{ id, position, score, bestSegmentSeconds, bestSegmentScore }]`, best first.
-    pub fn search(&self, request: JsValue) -> Result<JsValue, JsError> {
+    /// A search job for `{ positive, negative, k, filter, exclude, excludeReferences }`, whose
+    /// references are `{ track: id }` or `{ embedding: [...] }`.
+    pub fn search(&mut self, request: JsValue) -> Result<SearchJob, JsError> {
         let request: SearchRequest = serde_wasm_bindgen::from_value(request)?;
-        self.run(&request)
+        self.start(request)
     }
 
-    /// Like [`search`](Self::search), with the analysed file as the first positive reference;
+    /// Like [`search`](Self::search) with the analysed file as the first positive reference;
     /// throws if the analysis comes from another model than the index's.
     #[wasm_bindgen(js_name = searchAnalysis)]
     pub fn search_analysis(
-        &self,
+        &mut self,
         analysis: &Analysis,
         request: JsValue,
-    ) -> Result<JsValue, JsError> {
-        self.index
-            .ensure_model(&analysis.model_sha256, &analysis.model_name)
-            .map_err(js_error)?;
+    ) -> Result<SearchJob, JsError> {
+        let m = &self.index.manifest().model;
+        check_model_sha(m, &analysis.model_sha256, &analysis.model_name)?;
         let mut request: SearchRequest = if request.is_undefined() || request.is_null() {
             SearchRequest::default()
         } else {
@@ -398,19 +473,132 @@ impl SimilarityIndex {
         request
             .positive
             .insert(0, Reference::Embedding(analysis.inner.embedding.clone()));
-        self.run(&request)
+        self.start(request)
+    }
+
+    /// A job listing `limit` live tracks from `offset` that pass `filter` (`{ catalog,
+    /// predicted, outside }`, or undefined), in index order.
+    pub fn browse(
+        &mut self,
+        filter: JsValue,
+        offset: usize,
+        limit: usize,
+    ) -> Result<BrowseJob, JsError> {
+        let filter: TagFilter = if filter.is_undefined() || filter.is_null() {
+            TagFilter::default()
+        } else {
+            serde_wasm_bindgen::from_value(filter)?
+        };
+        self.index.trim_caches();
+        Ok(BrowseJob {
+            task: BrowseTask::new(&self.index, &filter, offset, limit.min(1000)),
+        })
+    }
+
+    /// A job fetching the metadata of tracks by id (`null` for ids not in the catalog).
+    pub fn lookup(&mut self, ids: Vec<String>) -> LookupJob {
+        self.index.trim_caches();
+        LookupJob {
+            task: LookupTask::new(ids),
+        }
     }
 }
 
-impl SimilarityIndex {
-    fn run(&self, request: &SearchRequest) -> Result<JsValue, JsError> {
-        let hits = search(&self.index, request).map_err(js_error)?;
-        Ok(hits.serialize(&json_compatible())?)
+impl CatalogParts {
+    fn start(&mut self, request: SearchRequest) -> Result<SearchJob, JsError> {
+        self.index.trim_caches();
+        Ok(SearchJob {
+            task: SearchTask::new(request).map_err(js_error)?,
+        })
     }
 
     /// The index inside (for tests).
-    pub fn inner(&self) -> &CatalogIndex {
+    pub fn inner(&self) -> &PartedIndex {
         &self.index
+    }
+}
+
+fn check_model_sha(
+    m: &crate::index::parts::manifest::ModelRef,
+    sha: &str,
+    name: &str,
+) -> Result<(), JsError> {
+    if m.sha256 == sha {
+        return Ok(());
+    }
+    Err(js_error(crate::Error::IndexModelMismatch {
+        index_model: format!("{} ({})", m.name, &m.sha256[..12.min(m.sha256.len())]),
+        loaded_model: format!("{name} ({})", &sha[..12.min(sha.len())]),
+    }))
+}
+
+/// `{ done: false, needs }` or `{ done: true, ...answer }` for JS.
+fn step_value<T: Serialize>(step: Step<T>) -> Result<JsValue, JsError> {
+    #[derive(Serialize)]
+    struct Needs {
+        done: bool,
+        needs: Vec<crate::index::parted::Fetch>,
+    }
+    #[derive(Serialize)]
+    struct Done<T> {
+        done: bool,
+        #[serde(flatten)]
+        answer: T,
+    }
+    Ok(match step {
+        Step::Need(needs) => Needs { done: false, needs }.serialize(&json_compatible())?,
+        Step::Done(answer) => Done { done: true, answer }.serialize(&json_compatible())?,
+    })
+}
+
+/// A search in progress on a [`CatalogParts`].
+#[wasm_bindgen]
+pub struct SearchJob {
+    task: SearchTask,
+}
+
+#[wasm_bindgen]
+impl SearchJob {
+    /// `{ done: false, needs: [...] }` (fetch them, then step again) or `{ done: true, hits,
+    /// approximate, notes, reranked }`.
+    pub fn step(&mut self, parts: &mut CatalogParts) -> Result<JsValue, JsError> {
+        step_value(self.task.step(&mut parts.index).map_err(js_error)?)
+    }
+}
+
+/// A browse page in progress.
+#[wasm_bindgen]
+pub struct BrowseJob {
+    task: BrowseTask,
+}
+
+#[wasm_bindgen]
+impl BrowseJob {
+    /// `{ done: false, needs }` or `{ done: true, total, rows: [{ position, track }], notes }`.
+    pub fn step(&mut self, parts: &mut CatalogParts) -> Result<JsValue, JsError> {
+        step_value(self.task.step(&mut parts.index).map_err(js_error)?)
+    }
+}
+
+/// A lookup by id in progress.
+#[wasm_bindgen]
+pub struct LookupJob {
+    task: LookupTask,
+}
+
+#[wasm_bindgen]
+impl LookupJob {
+    /// `{ done: false, needs }` or `{ done: true, rows: [{ position, track } | null] }`.
+    pub fn step(&mut self, parts: &mut CatalogParts) -> Result<JsValue, JsError> {
+        #[derive(Serialize)]
+        struct Rows {
+            rows: Vec<Option<BrowseRow>>,
+        }
+        let step = match self.task.step(&mut parts.index).map_err(js_error)? {
+            Step::Need(n) => Step::Need(n),
+            Step::Done(rows) => Step::Done(Rows { rows }),
+        };
+        step_value(step)
     }
 }
 

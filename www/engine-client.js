@@ -76,6 +76,11 @@ export class EngineClient {
   #answer(data) {
     const p = this.pending.get(data.id);
     if (!p) return;
+    if (data.progress) {
+      // Bytes of catalog parts arriving for this request; the answer comes later.
+      if (data.gen === undefined || data.gen === this.generation) p.onProgress?.(data.progress);
+      return;
+    }
     this.pending.delete(data.id);
     if (data.superseded || (data.gen !== undefined && data.gen !== this.generation)) p.resolve(null);
     else if (data.ok) p.resolve(data);
@@ -87,19 +92,22 @@ export class EngineClient {
     this.pending.clear();
   }
 
-  #send(message, transfer) {
+  #send(message, transfer, onProgress) {
     if (this.dead) return Promise.reject(new Error(this.dead));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, type: message.type });
+      this.pending.set(id, { resolve, reject, type: message.type, onProgress });
       this.worker.postMessage({ id, ...message }, transfer);
     });
   }
 
-  /** Loads (or replaces) the catalog index: `{ info, tracks }`. */
-  loadIndex(url) {
+  /**
+   * Loads (or replaces) the catalog index (the URL of a published index's index.json):
+   * `{ info, fetched }`. `onProgress({ stage, loaded, total })` hears the bytes as they arrive.
+   */
+  loadIndex(url, onProgress) {
     this.lastLoads.loadIndex = url;
-    return this.#send({ type: 'loadIndex', url });
+    return this.#send({ type: 'loadIndex', url }, [], onProgress);
   }
 
   /** Loads the model: `{ info, indexMismatch }`. */
@@ -109,8 +117,13 @@ export class EngineClient {
   }
 
   /** A query that supersedes every earlier one; resolves to null when a newer query replaced it. */
-  query(message, transfer = []) {
-    return this.#send({ ...message, gen: ++this.generation }, transfer);
+  query(message, transfer = [], onProgress = undefined) {
+    return this.#send({ ...message, gen: ++this.generation }, transfer, onProgress);
+  }
+
+  /** A request that supersedes nothing (a lookup, statistics). */
+  request(message) {
+    return this.#send(message);
   }
 
   /** Makes every pending query stale without starting a new one. */

@@ -1,28 +1,39 @@
 // Dedicated worker that owns the wasm engine (model) and the catalog index; the page only renders.
 //
 // Messages in:  { id, type, gen?, ... } where type is
-//   loadIndex { url }              → { info, tracks }
+//   loadIndex { url }              → { info, fetched }        url: the published index's index.json
 //   loadModel { url }              → { info, indexMismatch: string | null }
-//   search { reference, request }  → { hits }          reference: { track } | { file: true }
+//   search { reference, request }  → { hits, approximate, notes, reranked, reference, fetched }
+//                                    reference: { track } | { file: true }
 //   analyzeFile { bytes, name, request } / analyzePcm { samples, sampleRate, channels, name, request }
-//                                  → { analysis, hits }
+//                                  → { analysis, hits, approximate, notes, reranked, fetched }
+//   browse { filter, offset, limit } → { total, rows: [{ position, track }], notes }
+//   lookup { ids }                 → { rows: [{ position, track } | null] }
+//   stats                          → { fetched, requests, wasmMemoryBytes, heldBytes, rangeIgnored }
 // Messages out: { id, gen, ok: true, ... } | { id, gen, ok: false, error, fatal? } | { id, gen, superseded: true }
+//               and, while parts download, { id, progress: { stage, loaded, total } }
+//
+// The index is published in parts (see docs/index-format.md): the manifest and the search parts
+// load first; a search job then asks for what it needs (id shards, re-ranking blocks, metadata
+// shards, segment rows), which catalog-fetch.js fetches and the wasm side checks.
 //
 // `fatal` marks a trap inside wasm (a Rust panic, or memory exhausted): the instance's state can
 // no longer be trusted, so the client replaces this worker (see engine-client.js).
 //
-// Queries carry a generation number `gen`. The wasm calls are synchronous, so a running analysis
-// cannot be interrupted, but queries still waiting in the queue when a newer one arrives are
-// answered `superseded` without being run. (The client also drops stale answers, so order holds
-// even when both ran.)
-import init, { SimilarityEngine, SimilarityIndex } from '../pkg/simsong.js';
+// Queries carry a generation number `gen`. Queries waiting in the queue when a newer one arrives
+// are answered `superseded` without being run, and a running query stops at its next fetch.
+import init, { SimilarityEngine, CatalogParts } from '../pkg/simsong.js';
+import { PartFetcher } from './catalog-fetch.js';
 
 const wasmReady = init(); // resolves to the module's exports (its memory among them)
-let index = null;
+let parts = null;
+let fetcher = null;
 let engine = null;
 let indexLoading = Promise.resolve();
 let modelLoading = null; // null until a model was asked for
 let fileAnalysis = null; // the last analysed file, kept for re-searches with other filters
+
+const progressOf = (id, stage) => ({ loaded, total }) => self.postMessage({ id, progress: { stage, loaded, total } });
 
 async function fetchBytes(url, what) {
   let response;
@@ -35,13 +46,48 @@ async function fetchBytes(url, what) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-async function loadIndex(url) {
-  const bytes = await fetchBytes(url, 'catalog index');
+// Fetches `needs` and hands every piece to the index (or records why it could not be had).
+async function satisfy(index, needs, source, onProgress, stale) {
+  const results = await source.fetchPieces(needs, onProgress);
+  if (stale?.()) return false;
+  for (const need of needs) {
+    const r = results.get(need.key);
+    if (r?.bytes) {
+      try {
+        index.provide(need.key, r.bytes);
+      } catch {
+        // provide() recorded the failure with its reason; the job decides what it costs.
+      }
+    } else {
+      index.fail(need.key, r?.error || `catalog part ${need.file}: no answer`);
+    }
+  }
+  return true;
+}
+
+async function loadIndex(url, id) {
+  const source = new PartFetcher(url, { onProgress: progressOf(id, 'index') });
+  const manifest = await source.manifest();
   await wasmReady;
-  const loaded = new SimilarityIndex(bytes);
-  index?.free();
-  index = loaded;
-  return { info: index.info, tracks: index.tracks() };
+  const loaded = new CatalogParts(manifest);
+  await satisfy(loaded, loaded.loadNeeds(), source, progressOf(id, 'index'));
+  if (!loaded.searchable) {
+    const why = firstFailure(loaded, loaded.info.generations);
+    loaded.free();
+    throw new Error(why);
+  }
+  parts?.free();
+  parts = loaded;
+  fetcher = source;
+  return { info: parts.info, fetched: source.bytesFetched, rangeIgnored: source.rangeIgnored };
+}
+
+function firstFailure(index, generations) {
+  for (let g = 0; g < generations; g++) {
+    const why = index.failure(`search:${g}`);
+    if (why) return why;
+  }
+  return 'the catalog could not be loaded';
 }
 
 async function loadModel(url) {
@@ -56,9 +102,9 @@ async function loadModel(url) {
 // Why the model cannot search this index (another model built it), or null.
 async function modelMismatch() {
   await indexLoading.catch(() => {});
-  if (!index || !engine) return null;
+  if (!parts || !engine) return null;
   try {
-    index.checkModel(engine);
+    parts.checkModel(engine);
     return null;
   } catch (e) {
     return e.message;
@@ -67,14 +113,32 @@ async function modelMismatch() {
 
 async function needIndex() {
   await indexLoading;
-  if (!index) throw new Error('no catalog index is loaded');
-  return index;
+  if (!parts) throw new Error('no catalog index is loaded');
+  return parts;
 }
 
 async function needEngine() {
   if (!modelLoading) throw new Error('song analysis is off: no model was given');
   await modelLoading;
   return engine;
+}
+
+// Steps a job to its answer, fetching what it asks for; null when a newer query superseded it.
+async function runJob(job, data, stage) {
+  const index = parts;
+  const source = fetcher;
+  const before = source.bytesFetched;
+  const onProgress = progressOf(data.id, stage);
+  index.clearFailures(); // a part that failed before (a network blip) gets another chance
+  try {
+    for (;;) {
+      const s = job.step(index);
+      if (s.done) return { ...s, fetched: source.bytesFetched - before };
+      if (!(await satisfy(index, s.needs, source, onProgress, () => isStale(data) || index !== parts))) return null;
+    }
+  } finally {
+    job.free();
+  }
 }
 
 // wasm memory never shrinks: its size after an analysis is the peak of every analysis so far.
@@ -100,23 +164,46 @@ async function analyze(data, run) {
   const analysis = summarize(a, performance.now() - started, (await wasmReady).memory.buffer.byteLength);
   fileAnalysis?.free();
   fileAnalysis = a;
-  const hits = idx.searchAnalysis(a, data.request);
-  return { result: { analysis, hits }, transfer: [analysis.embedding.buffer, analysis.mel.columns.buffer] };
+  const found = await runJob(idx.searchAnalysis(a, data.request), data, 'search');
+  if (!found) return null;
+  return { result: { analysis, ...found }, transfer: [analysis.embedding.buffer, analysis.mel.columns.buffer] };
 }
 
 const handlers = {
-  loadIndex: (d) => (indexLoading = loadIndex(d.url)),
+  loadIndex: (d) => (indexLoading = loadIndex(d.url, d.id)),
   loadModel: (d) => (modelLoading = loadModel(d.url)),
-  async search({ reference, request }) {
+  async search(data) {
+    const { reference, request } = data;
     const idx = await needIndex();
     if (reference.file) {
       if (!fileAnalysis) throw new Error('no file has been analysed');
-      return { hits: idx.searchAnalysis(fileAnalysis, request) };
+      return runJob(idx.searchAnalysis(fileAnalysis, request), data, 'search');
     }
-    return { hits: idx.search({ ...request, positive: [{ track: reference.track }, ...(request.positive || [])] }) };
+    const found = await runJob(idx.search({ ...request, positive: [{ track: reference.track }, ...(request.positive || [])] }), data, 'search');
+    if (!found) return null;
+    const looked = await runJob(idx.lookup([reference.track]), data, 'search');
+    return looked && { ...found, reference: looked.rows[0]?.track ?? null };
   },
   analyzeFile: (d) => analyze(d, (eng) => eng.analyzeFile(new Uint8Array(d.bytes), d.name)),
   analyzePcm: (d) => analyze(d, (eng) => eng.analyzePcm(d.samples, d.sampleRate, d.channels)),
+  async browse(data) {
+    const idx = await needIndex();
+    return runJob(idx.browse(data.filter, data.offset, data.limit), data, 'browse');
+  },
+  async lookup(data) {
+    const idx = await needIndex();
+    return runJob(idx.lookup(data.ids), data, 'lookup');
+  },
+  async stats() {
+    const memory = (await wasmReady).memory.buffer.byteLength;
+    return {
+      fetched: fetcher?.bytesFetched ?? 0,
+      requests: fetcher?.requests ?? 0,
+      rangeIgnored: fetcher?.rangeIgnored ?? false,
+      wasmMemoryBytes: memory,
+      heldBytes: parts?.heldBytes() ?? 0,
+    };
+  },
 };
 
 let latestGen = 0;

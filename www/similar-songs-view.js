@@ -30,6 +30,7 @@ export function skeleton(root, cssUrl) {
     listTitle: h('h3', { class: 'list-title' }),
     list: h('ul', { class: 'list', part: 'list', role: 'listbox', tabindex: '0', 'aria-label': 'Tracks' }),
     empty: h('p', { class: 'empty', hidden: true }),
+    more: h('button', { type: 'button', class: 'more', hidden: true, text: 'Show more tracks' }),
     nowPlaying: h('span', { class: 'now-playing', text: 'Nothing playing' }),
     audio: h('audio', { controls: true, preload: 'none' }),
     player: null,
@@ -49,7 +50,7 @@ export function skeleton(root, cssUrl) {
       parts.warning, parts.drop, parts.status, parts.filters, parts.reference,
       h('div', { class: 'list-head' }, parts.listTitle,
         h('span', { class: 'kbd-hint', text: '↑ ↓ select and play · Enter: similar · Space: pause' })),
-      parts.list, parts.empty, parts.player));
+      parts.list, parts.more, parts.empty, parts.player));
   return parts;
 }
 

@@ -8,11 +8,13 @@
 // and typed in similar-songs.d.ts.
 import { EngineClient } from './engine-client.js';
 import { decodeInBrowser, isUnsupportedFormat } from './browser-decode.js';
-import { formatFilter, isEmpty, matches, parseFilter, requestFilter, formatDuration } from './tags.js';
+import { formatFilter, isEmpty, parseFilter, requestFilter, formatDuration } from './tags.js';
 import { filterControls, showReference, skeleton, trackRow } from './similar-songs-view.js';
 import { PreviewPlayer } from './preview-player.js';
 
 const CSS_URL = new URL('./similar-songs.css', import.meta.url).href;
+// Tracks per browse page (the catalog may hold hundreds of thousands: pages are fetched as asked).
+const BROWSE_PAGE = 100;
 
 export class SimilarSongsElement extends HTMLElement {
   static observedAttributes = ['index', 'model', 'k', 'filter', 'outside', 'track', 'browse'];
@@ -20,8 +22,8 @@ export class SimilarSongsElement extends HTMLElement {
   #engine = null;
   #ui = null;
   #started = false;
-  #tracks = [];
-  #byId = new Map();
+  #tracks = new Map(); // id → track: every track seen so far (browse pages, results, references)
+  #browse = { rows: [], total: 0 }; // the catalog pages shown while browsing
   #indexInfo = null;
   #modelInfo = null;
   #modelProblem = null; // why files cannot be analysed, or null
@@ -82,7 +84,7 @@ export class SimilarSongsElement extends HTMLElement {
       this.#filtersChanged();
     } else if (name === 'track' && value) this.searchByTrack(value).catch(() => {});
     else if (name === 'k') this.#rerun();
-    else if (name === 'browse') this.#renderList();
+    else if (name === 'browse') this.#loadBrowse();
   }
 
   // ---- public API ----------------------------------------------------------------------
@@ -92,8 +94,14 @@ export class SimilarSongsElement extends HTMLElement {
     return this.#indexReady;
   }
 
+  /** The tracks loaded so far (browse pages, results, references), not the whole catalog. */
   get tracks() {
-    return this.#tracks.slice();
+    return [...this.#tracks.values()];
+  }
+
+  /** Number of tracks in the catalog (once ready). */
+  get trackCount() {
+    return this.#indexInfo?.tracks ?? 0;
   }
 
   get indexInfo() {
@@ -131,14 +139,10 @@ export class SimilarSongsElement extends HTMLElement {
     const ticket = ++this.#ticket;
     await this.#indexReady;
     if (ticket !== this.#ticket) return null;
-    const track = this.#byId.get(String(id));
-    if (!track) {
-      const message = `there is no track "${id}" in this catalog`;
-      this.#fail('search', message);
-      throw new Error(message);
-    }
-    return this.#query({ kind: 'track', id: track.id }, { type: 'search', reference: { track: track.id } },
-      [], `Finding songs similar to “${track.title}”…`);
+    id = String(id);
+    const title = this.#tracks.get(id)?.title || id;
+    return this.#query({ kind: 'track', id }, { type: 'search', reference: { track: id } },
+      [], `Finding songs similar to “${title}”…`);
   }
 
   /** Songs similar to an audio file (a File or Blob), analysed in the worker. */
@@ -192,7 +196,7 @@ export class SimilarSongsElement extends HTMLElement {
   play(id, startSeconds) {
     const i = this.#rows.findIndex((r) => r.track.id === id);
     if (i >= 0) this.#select(i, { play: true, start: startSeconds });
-    else if (this.#byId.has(id)) this.#play(this.#byId.get(id), null, startSeconds);
+    else if (this.#tracks.has(id)) this.#play(this.#tracks.get(id), null, startSeconds);
   }
 
   // ---- loading -------------------------------------------------------------------------
@@ -215,11 +219,12 @@ export class SimilarSongsElement extends HTMLElement {
       this.#fail('index', 'no catalog: set the element’s index attribute to the URL of a catalog index');
       return;
     }
+    const started = performance.now();
     try {
-      const { info, tracks } = await this.#engine.loadIndex(url);
+      const { info } = await this.#engine.loadIndex(url, (p) => this.#showProgress('Loading the catalog…', p, started));
       this.#indexInfo = info;
-      this.#tracks = tracks;
-      this.#byId = new Map(tracks.map((t) => [t.id, t]));
+      this.#tracks = new Map();
+      this.#browse = { rows: [], total: 0 };
       const catalogCats = new Set(Object.keys(info.tags || {}));
       this.#predictedCategories = new Set(Object.keys(info.predictedTags || {}).filter((c) => !catalogCats.has(c)));
       this.#hits = null;
@@ -227,9 +232,10 @@ export class SimilarSongsElement extends HTMLElement {
       this.#setStatus(this.#readyText());
       this.#render();
       this.#resolveIndexReady();
-      this.#emit('ready', { index: info, tracks: this.tracks });
+      this.#emit('ready', { index: info, tracks: info.tracks });
       const track = this.getAttribute('track');
       if (track) this.searchByTrack(track).catch(() => {});
+      else if (this.hasAttribute('browse')) this.#loadBrowse();
     } catch (e) {
       this.#fail('index', `The catalog could not be loaded: ${e.message}`);
     }
@@ -302,7 +308,7 @@ export class SimilarSongsElement extends HTMLElement {
 
   #readyText() {
     if (!this.#indexInfo) return '';
-    const n = this.#tracks.length;
+    const n = this.#indexInfo.tracks;
     const drop = this.#modelProblem ? '' : ', or drop a song of your own';
     return `${n} track${n === 1 ? '' : 's'}. Pick “Similar” on any of them${drop}.`;
   }
@@ -329,27 +335,39 @@ export class SimilarSongsElement extends HTMLElement {
     return this.#query(reference, message, transfer, `Analysing “${reference.name}”…`, true);
   }
 
+  // Remembers tracks the worker sent, so that the reference panel and play() know them.
+  #remember(track) {
+    if (track?.id) this.#tracks.set(track.id, track);
+    return track;
+  }
+
   // Runs a query that supersedes every earlier one; renders its result unless it was superseded.
   async #query(reference, message, transfer, busyText, isAnalysis = false) {
     const started = performance.now();
     this.#setStatus(busyText, 'busy', started);
     let answer;
     try {
-      answer = await this.#engine.query({ ...message, request: this.#request() }, transfer);
+      answer = await this.#engine.query({ ...message, request: this.#request() }, transfer,
+        (p) => this.#showProgress(busyText, p, started));
     } catch (e) {
       // Only the latest query can fail here: the client answers superseded ones with null.
       // searchByFile retries formats the Rust decoder does not know with the browser's decoder.
       if (isAnalysis && reference.kind === 'file' && isUnsupportedFormat(e.message)) throw e;
       const what = reference.kind === 'track' ? 'search' : 'analysis';
-      const text = isAnalysis ? `Cannot analyse “${reference.name}”: ${e.message}` : `The search failed: ${e.message}`;
+      const unknown = reference.kind === 'track' && /no track with id/.test(e.message);
+      const text = unknown ? `there is no track "${reference.id}" in this catalog`
+        : isAnalysis ? `Cannot analyse “${reference.name}”: ${e.message}` : `The search failed: ${e.message}`;
       this.#fail(what, text);
       throw new Error(text);
     }
     if (!answer) return null; // superseded
+    this.#remember(answer.reference);
     this.#setReference(reference, answer.analysis);
-    this.#hits = answer.hits.map((hit) => ({ ...hit, track: this.#byId.get(hit.id) }));
+    this.#hits = answer.hits.map((hit) => ({ ...hit, track: this.#remember(hit.track) || unavailable(hit) }));
     const ms = Math.round(performance.now() - started);
-    this.#setStatus(`${this.#hits.length} similar song${this.#hits.length === 1 ? '' : 's'} (${ms} ms).`);
+    const notes = answer.notes?.length ? ` ${answer.notes.join(' ')}` : '';
+    this.#setStatus(`${this.#hits.length} similar song${this.#hits.length === 1 ? '' : 's'} (${ms} ms).${notes}`,
+      notes ? 'warn' : 'info');
     this.#render();
     this.#emit('results', { reference: this.#referenceDetail(), hits: this.results });
     return this.results;
@@ -369,7 +387,31 @@ export class SimilarSongsElement extends HTMLElement {
   #filtersChanged() {
     this.#renderFilters();
     if (this.#reference) this.#rerun();
-    else this.#renderList();
+    else this.#loadBrowse();
+  }
+
+  // The first page (or, with `more`, the next page) of the catalog with the current filter.
+  async #loadBrowse(more = false) {
+    if (!this.#indexInfo || !this.hasAttribute('browse') || this.#reference) {
+      this.#renderList();
+      return;
+    }
+    const offset = more ? this.#browse.rows.length : 0;
+    const started = performance.now();
+    const filter = requestFilter(this.#filter, this.#outside, this.#predictedCategories);
+    let page;
+    try {
+      page = await this.#engine.query({ type: 'browse', filter, offset, limit: BROWSE_PAGE }, [],
+        (p) => this.#showProgress('Loading the catalog list…', p, started));
+    } catch (e) {
+      this.#fail('search', `The catalog list could not be loaded: ${e.message}`);
+      return;
+    }
+    if (!page) return; // superseded
+    const rows = page.rows.map((r) => this.#remember(r.track) || unavailable({ position: r.position }));
+    this.#browse = { rows: more ? this.#browse.rows.concat(rows) : rows, total: page.total };
+    this.#setStatus(page.notes?.length ? page.notes.join(' ') : this.#readyText(), page.notes?.length ? 'warn' : 'info');
+    this.#renderList();
   }
 
   #setFilter(category, values) {
@@ -393,13 +435,14 @@ export class SimilarSongsElement extends HTMLElement {
     this.#reference = reference;
     if (reference && analysis) reference.analysis = analysis;
     if (reference?.blob) reference.blobUrl ||= URL.createObjectURL(reference.blob);
-    showReference(this.#ui, reference, reference?.kind === 'track' ? this.#byId.get(reference.id) : null);
+    const track = reference?.kind === 'track' ? this.#tracks.get(reference.id) || unavailable({ id: reference.id }) : null;
+    showReference(this.#ui, reference, track);
   }
 
   #referenceDetail() {
     const r = this.#reference;
     if (!r) return null;
-    if (r.kind === 'track') return { kind: 'track', id: r.id, track: this.#byId.get(r.id) };
+    if (r.kind === 'track') return { kind: 'track', id: r.id, track: this.#tracks.get(r.id) ?? null };
     const a = r.analysis;
     return {
       kind: r.kind,
@@ -441,9 +484,9 @@ export class SimilarSongsElement extends HTMLElement {
       this.#rows = this.#hits.filter((h) => h.track).map((hit) => ({ track: hit.track, hit }));
       ui.listTitle.textContent = this.#outside ? 'Similar songs outside your tags' : 'Similar songs';
     } else if (this.hasAttribute('browse')) {
-      this.#rows = this.#tracks.filter((t) => matches(t, this.#filter, this.#outside, this.#predictedCategories))
-        .map((track) => ({ track, hit: null }));
-      ui.listTitle.textContent = isEmpty(this.#filter) ? 'Catalog' : `Catalog, ${this.#outside ? 'outside' : 'with'} the chosen tags`;
+      this.#rows = this.#browse.rows.map((track) => ({ track, hit: null }));
+      const count = this.#browse.total > this.#rows.length ? ` (${this.#rows.length} of ${this.#browse.total})` : '';
+      ui.listTitle.textContent = (isEmpty(this.#filter) ? 'Catalog' : `Catalog, ${this.#outside ? 'outside' : 'with'} the chosen tags`) + count;
     } else {
       this.#rows = [];
       ui.listTitle.textContent = '';
@@ -462,6 +505,7 @@ export class SimilarSongsElement extends HTMLElement {
         this.searchByTrack(track.id).catch(() => {});
       },
     })));
+    ui.more.hidden = Boolean(this.#hits) || !this.hasAttribute('browse') || this.#browse.total <= this.#rows.length;
     ui.empty.hidden = this.#rows.length > 0 || (!this.#hits && !this.hasAttribute('browse'));
     ui.empty.textContent = this.#hits ? 'No similar songs with these tags. Try “Outside these tags” or fewer tags.' : 'No tracks carry all the chosen tags.';
     ui.listTitle.hidden = !ui.listTitle.textContent;
@@ -537,6 +581,7 @@ export class SimilarSongsElement extends HTMLElement {
       this.searchByFile(file).catch(() => {});
     });
     ui.clear.addEventListener('click', () => this.clear());
+    ui.more.addEventListener('click', () => this.#loadBrowse(true));
     ui.refPlay.addEventListener('click', () => {
       const r = this.#reference;
       if (r?.blobUrl) this.#player.start(r.blobUrl, 0, null, `${r.name} (your file)`);
@@ -577,12 +622,28 @@ export class SimilarSongsElement extends HTMLElement {
     this.#emit('error', { stage, message });
   }
 
-  // kind: 'info' | 'busy' (indeterminate progress and a running clock) | 'error'
+  // Bytes of catalog parts arriving: a determinate bar and "1.2 of 12.0 MB".
+  #showProgress(text, { loaded, total }, since) {
+    if (!total) return;
+    const ui = this.#ui;
+    clearInterval(this.#busyTimer);
+    ui.status.dataset.kind = 'busy';
+    ui.progress.hidden = false;
+    ui.progress.max = total;
+    ui.progress.value = loaded;
+    const mb = (n) => (n / 1e6).toFixed(n < 1e7 ? 1 : 0);
+    const s = (performance.now() - since) / 1000;
+    ui.statusText.textContent = `${text} ${total >= 1e5 ? `${mb(loaded)} of ${mb(total)} MB` : `${Math.round((100 * loaded) / total)}%`}${s >= 0.3 ? ` ${s.toFixed(1)} s` : ''}`;
+    this.toggleAttribute('busy', true);
+  }
+
+  // kind: 'info' | 'warn' (done, with a caveat) | 'busy' (indeterminate progress and a running clock) | 'error'
   #setStatus(text, kind = 'info', since = performance.now()) {
     const ui = this.#ui;
     clearInterval(this.#busyTimer);
     ui.status.dataset.kind = kind;
     ui.progress.hidden = kind !== 'busy';
+    if (kind === 'busy') ui.progress.removeAttribute('value'); // indeterminate until bytes arrive
     ui.statusText.textContent = text;
     this.toggleAttribute('busy', kind === 'busy');
     if (kind === 'busy') {
@@ -593,6 +654,11 @@ export class SimilarSongsElement extends HTMLElement {
       this.#busyTimer = setInterval(tick, 100);
     }
   }
+}
+
+// A row for a hit whose metadata shard could not be fetched (the search still ranked it).
+function unavailable(hit) {
+  return { id: hit.id || '', title: hit.id ? `${hit.id} (details unavailable)` : 'Track details unavailable', collection: '', tags: {}, predicted: {}, previewUrl: null };
 }
 
 if (!customElements.get('similar-songs')) customElements.define('similar-songs', SimilarSongsElement);

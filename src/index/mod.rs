@@ -3,10 +3,27 @@
 //! - [`CatalogIndex`] is the in-memory index (build it with [`CatalogIndex::new`] and
 //!   [`CatalogIndex::add_track`], search it with [`crate::search`]).
 //! - [`format`] reads and writes the one-file binary form (`bincode` 2, checksummed), rejecting
-//!   truncated, tampered, foreign-model and future-version files with a clear error.
+//!   truncated, tampered, foreign-model and future-version files with a clear error. It is the
+//!   full-precision form the CLI builds, shards and merges.
 //! - [`vectors`] stores embeddings as `f32` or int8.
+//!
+//! The published form that pages fetch in parts (format 3):
+//!
+//! - [`quantizer`]: compact codes (IVF + product quantisation) and their ADC scoring;
+//!   [`train`] fits them with k-means at build time.
+//! - [`postings`]: compressed tag posting lists.
+//! - [`parts`]: the manifest and the part files (search, re-ranking, metadata, segments, ids).
+//! - [`publish`]: a [`CatalogIndex`] → parts, as a base or as a delta generation.
+//! - [`parted`]: [`parted::PartedIndex`], a published index as far as a page has fetched it.
 
 pub mod format;
+pub mod parted;
+pub mod parts;
+pub mod postings;
+pub mod publish;
+pub mod quantizer;
+#[cfg(feature = "cli")]
+pub mod train;
 pub mod vectors;
 
 use std::collections::{BTreeMap, HashMap};
@@ -278,6 +295,51 @@ impl CatalogIndex {
         });
         self.rebuild_lookup();
         removed
+    }
+
+    /// Appends the tracks of `other` (a shard of the same catalog: same model, analysis
+    /// numbers and embedding size), keeping their order. Track ids must stay unique.
+    pub fn append(&mut self, other: &CatalogIndex) -> Result<()> {
+        let (a, b) = (&self.header, &other.header);
+        if a.model_sha256 != b.model_sha256
+            || a.analysis != b.analysis
+            || a.frontend_version != b.frontend_version
+            || a.embedding_dim != b.embedding_dim
+        {
+            return Err(Error::IndexModelMismatch {
+                index_model: format!("{} ({})", a.model_name, short(&a.model_sha256)),
+                loaded_model: format!("{} ({})", b.model_name, short(&b.model_sha256)),
+            });
+        }
+        if let Some(dup) = other.tracks.iter().find(|t| self.by_id.contains_key(&t.id)) {
+            return Err(Error::InvalidIndex(format!(
+                "track id `{}` is in both indexes",
+                dup.id
+            )));
+        }
+        // Rows are copied as stored, so that merging shards gives exactly the index one
+        // machine would have built.
+        for t in 0..other.len() {
+            self.embeddings.push_stored(&other.embeddings, t);
+            for s in other.segment_range(t) {
+                self.segments
+                    .starts_seconds
+                    .push(other.segments.starts_seconds[s]);
+                self.segments
+                    .vectors
+                    .push_stored(&other.segments.vectors, s);
+            }
+            self.segments
+                .offsets
+                .push(self.segments.starts_seconds.len() as u32);
+            let position = self.tracks.len() as u32;
+            let meta = other.tracks[t].clone();
+            add_postings(&mut self.catalog_postings, &meta.tags, position);
+            add_postings(&mut self.predicted_postings, &meta.predicted, position);
+            self.by_id.insert(meta.id.clone(), self.tracks.len());
+            self.tracks.push(meta);
+        }
+        Ok(())
     }
 
     /// Errors unless this index was built by the model with SHA-256 `model_sha256`.

@@ -117,6 +117,30 @@ impl VectorStore {
         }
     }
 
+    /// Appends row `i` of `other` exactly as stored (no re-quantisation); the stores must have
+    /// the same precision and size.
+    pub fn push_stored(&mut self, other: &VectorStore, i: usize) {
+        let dim = self.dim();
+        debug_assert_eq!(dim, other.dim());
+        match (self, other) {
+            (VectorStore::F32 { values, .. }, VectorStore::F32 { values: src, .. }) => {
+                values.extend_from_slice(&src[i * dim..(i + 1) * dim]);
+            }
+            (
+                VectorStore::Int8 { scales, codes, .. },
+                VectorStore::Int8 {
+                    scales: src_scales,
+                    codes: src_codes,
+                    ..
+                },
+            ) => {
+                scales.push(src_scales[i]);
+                codes.extend_from_slice(&src_codes[i * dim..(i + 1) * dim]);
+            }
+            (this, _) => this.push(&other.row(i)),
+        }
+    }
+
     /// Row `i`, dequantised if needed.
     pub fn row(&self, i: usize) -> Vec<f32> {
         let dim = self.dim();

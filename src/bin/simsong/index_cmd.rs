@@ -7,32 +7,48 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use rayon::prelude::*;
+use simsong::index::publish::PartSizes;
+use simsong::index::train::QuantizerShape;
 use simsong::index::{DEFAULT_MAX_SEGMENTS, Precision, Tags};
 use simsong::{CatalogIndex, Engine, TrackAnalysis};
 
 use crate::manifest::{Entry, read_folder, read_manifest};
 use crate::progress::files_bar;
+use crate::published::{self, is_published};
 
 /// A head's classes at or above this mean probability become predicted tags.
 pub const PREDICTED_TAG_MIN_PROBABILITY: f32 = 0.35;
 
 #[derive(Subcommand)]
 pub enum IndexCommand {
-    /// Build a new index from a manifest or a folder of audio.
+    /// Build an index from a manifest or a folder of audio. `--out DIR` publishes it for the
+    /// web (format 3: a manifest and parts); `--out FILE.idx` writes one full-precision file
+    /// (format 1: for shards, small catalogs and the CLI).
     Build(BuildArgs),
-    /// Add tracks to an existing index (same model), without rebuilding it.
+    /// Join one-file shards (from `build --shard`) into one index: `--out DIR` publishes it
+    /// (training the codebooks), `--out FILE.idx` writes one file. Also publishes a single
+    /// one-file index.
+    Merge(MergeArgs),
+    /// Build a one-file index from embeddings computed elsewhere (`.npy`, n × dim float32)
+    /// and their tracks (JSON lines of track metadata), e.g. by a distributed job.
+    Import(ImportArgs),
+    /// Add tracks to an index (same model). On a published index this writes a delta
+    /// generation coded with the existing codebooks; the parts already published stay.
     Add(AddArgs),
-    /// Remove tracks by id.
+    /// Remove tracks by id. On a published index this writes a small delta generation.
     Remove {
-        /// The index file (rewritten in place).
+        /// The index (a published folder or a one-file `.idx`), changed in place.
         index: PathBuf,
         /// Track ids to remove.
         #[arg(required = true)]
         ids: Vec<String>,
     },
-    /// Show an index's header, size and tag counts.
+    /// Retrain the codebooks of a published index on its current tracks and fold its delta
+    /// generations into a new base (pages then fetch the whole index again).
+    RebuildCodes(RebuildArgs),
+    /// Show an index's header, size, parts and tag counts.
     Info {
-        /// The index file.
+        /// The index (a published folder, its `index.json`, or a one-file `.idx`).
         index: PathBuf,
         /// Print JSON instead of text.
         #[arg(long)]
@@ -53,28 +69,103 @@ pub struct Source {
     folder: Option<PathBuf>,
 }
 
+/// How a published index is coded and cut.
+#[derive(Args, Clone, Copy)]
+pub struct PublishArgs {
+    /// Code bytes per track in the search part (product-quantiser sub-vectors; must divide
+    /// the embedding size).
+    #[arg(long, default_value_t = 16)]
+    code_bytes: usize,
+    /// Coarse lists of the quantiser (default: about √tracks).
+    #[arg(long)]
+    lists: Option<usize>,
+    /// Tracks per metadata shard.
+    #[arg(long, default_value_t = PartSizes::default().meta_shard_tracks)]
+    meta_shard_tracks: u32,
+    /// Rows per re-ranking block.
+    #[arg(long, default_value_t = PartSizes::default().rerank_block_rows)]
+    rerank_block_rows: u32,
+}
+
+impl PublishArgs {
+    fn shape(&self) -> QuantizerShape {
+        QuantizerShape {
+            lists: self.lists,
+            code_bytes: self.code_bytes,
+        }
+    }
+
+    fn sizes(&self) -> PartSizes {
+        PartSizes {
+            meta_shard_tracks: self.meta_shard_tracks.max(1),
+            rerank_block_rows: self.rerank_block_rows.max(1),
+            ..PartSizes::default()
+        }
+    }
+}
+
 #[derive(Args)]
 pub struct BuildArgs {
     #[command(flatten)]
     source: Source,
-    /// Output index file.
+    /// Output: a folder (published index) or a `.idx` file (one-file index).
     #[arg(long)]
     out: PathBuf,
+    /// Index only share I of N of the tracks (`--shard 3/8`: the 4th of 8 contiguous shares
+    /// of the manifest) into a one-file shard, for `index merge`.
+    #[arg(long)]
+    shard: Option<ShardSpec>,
     /// ONNX model.
     #[arg(long, default_value = crate::DEFAULT_MODEL)]
     model: PathBuf,
-    /// Storage of track embeddings: f32 (exact) or int8 (4× smaller; recall@10 against f32
-    /// 0.99 on realistic clustered data, see BENCHMARKS.md): worth it from ~100k tracks.
+    /// Storage of track embeddings in a one-file index: f32 (exact) or int8 (4× smaller).
     #[arg(long, default_value = "f32")]
     precision: Precision,
     /// Most segment embeddings kept per track (for best-segment search).
     #[arg(long, default_value_t = DEFAULT_MAX_SEGMENTS)]
     max_segments: usize,
+    #[command(flatten)]
+    publish: PublishArgs,
+}
+
+#[derive(Args)]
+pub struct MergeArgs {
+    /// One-file indexes (shards), joined in the order given.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Output: a folder (published index) or a `.idx` file.
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    publish: PublishArgs,
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// Track embeddings, `.npy` float32 of shape (tracks, dim), in the order of `--tracks`.
+    #[arg(long)]
+    embeddings: PathBuf,
+    /// Track metadata, one JSON object per line (`id`, `title`, `collection`, `composer`,
+    /// `tags`, `predicted`, `durationSeconds`, `previewUrl`, `license`, `attribution`).
+    #[arg(long)]
+    tracks: PathBuf,
+    /// Output: a folder (published index) or a `.idx` file.
+    #[arg(long)]
+    out: PathBuf,
+    /// The model that computed the embeddings (its hash and numbers go into the index).
+    #[arg(long, default_value = crate::DEFAULT_MODEL)]
+    model: PathBuf,
+    /// For synthetic catalogs (benchmarks, demos without audio): give each track this many
+    /// segment embeddings scattered around its embedding.
+    #[arg(long, default_value_t = 0, hide = true)]
+    synthetic_segments: usize,
+    #[command(flatten)]
+    publish: PublishArgs,
 }
 
 #[derive(Args)]
 pub struct AddArgs {
-    /// The index file (rewritten in place).
+    /// The index (a published folder or a one-file `.idx`), changed in place.
     index: PathBuf,
     #[command(flatten)]
     source: Source,
@@ -86,6 +177,59 @@ pub struct AddArgs {
     max_segments: usize,
 }
 
+#[derive(Args)]
+pub struct RebuildArgs {
+    /// The published index (folder), rewritten in place.
+    index: PathBuf,
+    /// Keep the current codebooks (only fold the deltas and drop removed tracks).
+    #[arg(long)]
+    keep_codebooks: bool,
+    #[command(flatten)]
+    publish: PublishArgs,
+}
+
+/// `I/N`: share I (from 0) of N.
+#[derive(Clone, Copy, Debug)]
+pub struct ShardSpec {
+    index: usize,
+    count: usize,
+}
+
+impl std::str::FromStr for ShardSpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("`{s}` is not I/N (e.g. 0/8)"))?;
+        let index: usize = i
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{i}` is not a number"))?;
+        let count: usize = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{n}` is not a number"))?;
+        if count == 0 || index >= count {
+            return Err(format!("shard {index}/{count}: I must be below N"));
+        }
+        Ok(ShardSpec { index, count })
+    }
+}
+
+impl ShardSpec {
+    /// The entries of this share: the `index`-th of `count` contiguous runs.
+    fn select<T>(&self, mut entries: Vec<T>) -> Vec<T> {
+        let n = entries.len();
+        let (start, end) = (
+            self.index * n / self.count,
+            (self.index + 1) * n / self.count,
+        );
+        entries.truncate(end);
+        entries.drain(..start);
+        entries
+    }
+}
+
 pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
     match command {
         IndexCommand::Build(args) => {
@@ -95,21 +239,65 @@ pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
                 engine.model_sha256(),
                 args.precision,
             );
-            let entries = read_source(&args.source)?;
+            let mut entries = read_source(&args.source)?;
+            if let Some(shard) = args.shard {
+                if is_published(&args.out) {
+                    bail!("a shard is a one-file index: give --out SHARD.idx (then `index merge`)");
+                }
+                entries = shard.select(entries);
+                eprintln!(
+                    "shard {}/{}: {} tracks",
+                    shard.index,
+                    shard.count,
+                    entries.len()
+                );
+            }
             let failed = add_entries(&engine, &mut index, entries, args.max_segments)?;
-            save(&index, &args.out)?;
+            write_out(&index, &args.out, args.publish)?;
             finish(failed)
         }
+        IndexCommand::Merge(args) => {
+            let mut merged = load(&args.inputs[0])?;
+            for path in &args.inputs[1..] {
+                let shard = load(path)?;
+                merged
+                    .append(&shard)
+                    .with_context(|| format!("cannot merge {}", path.display()))?;
+            }
+            eprintln!(
+                "merged {} tracks from {} inputs",
+                merged.len(),
+                args.inputs.len()
+            );
+            write_out(&merged, &args.out, args.publish)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        IndexCommand::Import(args) => {
+            let index = crate::import::import(
+                &args.embeddings,
+                &args.tracks,
+                &args.model,
+                args.synthetic_segments,
+            )?;
+            write_out(&index, &args.out, args.publish)?;
+            Ok(ExitCode::SUCCESS)
+        }
         IndexCommand::Add(args) => {
-            let mut index = load(&args.index)?;
             let engine = crate::load_engine(&args.model)?;
-            index.ensure_model(engine.model_sha256(), &engine.model_metadata().name)?;
             let entries = read_source(&args.source)?;
+            if is_published(&args.index) {
+                return crate::delta::add(&args.index, &engine, entries, args.max_segments);
+            }
+            let mut index = load(&args.index)?;
+            index.ensure_model(engine.model_sha256(), &engine.model_metadata().name)?;
             let failed = add_entries(&engine, &mut index, entries, args.max_segments)?;
             save(&index, &args.index)?;
             finish(failed)
         }
         IndexCommand::Remove { index: path, ids } => {
+            if is_published(&path) {
+                return crate::delta::remove(&path, &ids);
+            }
             let mut index = load(&path)?;
             let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
             let removed = index.remove(&refs);
@@ -121,7 +309,16 @@ pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
                 ExitCode::from(2)
             })
         }
+        IndexCommand::RebuildCodes(args) => crate::delta::rebuild_codes(
+            &args.index,
+            args.keep_codebooks,
+            args.publish.shape(),
+            args.publish.sizes(),
+        ),
         IndexCommand::Info { index: path, json } => {
+            if is_published(&path) {
+                return crate::delta::info(&path, json);
+            }
             let bytes =
                 std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
             let index = CatalogIndex::from_bytes(&bytes)
@@ -132,6 +329,25 @@ pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Writes `index` to `out`: a published folder (training the codebooks) or a one-file index.
+fn write_out(index: &CatalogIndex, out: &Path, publish: PublishArgs) -> anyhow::Result<()> {
+    if !is_published(out) {
+        return save(index, out);
+    }
+    let published = published::publish_catalog(index, publish.shape(), publish.sizes())?;
+    let dir = published::folder(out);
+    published::write(&dir, &published)?;
+    let total: u64 = published.files.iter().map(|(_, b)| b.len() as u64).sum();
+    eprintln!(
+        "published {} ({} tracks, {} parts, {:.1} MB)",
+        dir.display(),
+        index.len(),
+        published.files.len(),
+        total as f64 / 1e6
+    );
+    Ok(())
+}
+
 /// Loads and validates an index file.
 pub fn load(path: &Path) -> anyhow::Result<CatalogIndex> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -139,7 +355,7 @@ pub fn load(path: &Path) -> anyhow::Result<CatalogIndex> {
 }
 
 /// Writes atomically (temporary file + rename), so a failure never leaves half an index.
-fn save(index: &CatalogIndex, path: &Path) -> anyhow::Result<()> {
+pub fn save(index: &CatalogIndex, path: &Path) -> anyhow::Result<()> {
     let bytes = index.to_bytes()?;
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
@@ -154,7 +370,7 @@ fn save(index: &CatalogIndex, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_source(source: &Source) -> anyhow::Result<Vec<Entry>> {
+pub fn read_source(source: &Source) -> anyhow::Result<Vec<Entry>> {
     let entries = match (&source.manifest, &source.folder) {
         (Some(m), _) => read_manifest(m)?,
         (_, Some(f)) => read_folder(f)?,
@@ -167,7 +383,7 @@ fn read_source(source: &Source) -> anyhow::Result<Vec<Entry>> {
 }
 
 /// Analyses entries in parallel and adds them in manifest order; returns how many failed.
-fn add_entries(
+pub fn add_entries(
     engine: &Engine,
     index: &mut CatalogIndex,
     entries: Vec<Entry>,
@@ -240,7 +456,7 @@ pub fn predicted_tags(analysis: &TrackAnalysis) -> Tags {
     tags
 }
 
-fn finish(failed: usize) -> anyhow::Result<ExitCode> {
+pub fn finish(failed: usize) -> anyhow::Result<ExitCode> {
     if failed > 0 {
         eprintln!("{failed} tracks could not be indexed (listed above); the others were");
         return Ok(ExitCode::from(2));

@@ -1,12 +1,15 @@
 //! `simsong`: the command-line tool. It runs the same library code as the browser build.
 
+mod delta;
 mod embed;
 mod eval;
 mod features;
+mod import;
 mod index_cmd;
 mod manifest;
 mod mel;
 mod progress;
+mod published;
 mod query;
 
 use std::path::PathBuf;

@@ -5,14 +5,17 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use simsong::search::{Reference, SearchRequest, TagFilter, search};
+use simsong::TrackMeta;
+use simsong::search::parted::SearchTask;
+use simsong::search::{Reference, SearchHit, SearchRequest, TagFilter, search};
 
 use crate::index_cmd::load;
 use crate::manifest::parse_tags;
+use crate::published::{LocalIndex, is_published};
 
 #[derive(Args)]
 pub struct QueryArgs {
-    /// The index file.
+    /// The index: a published folder (or its `index.json`), or a one-file `.idx`.
     index: PathBuf,
     /// Reference audio file(s): "more like this".
     #[arg(long = "file")]
@@ -54,7 +57,6 @@ pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
     if args.files.is_empty() && args.ids.is_empty() {
         bail!("give at least one reference: --file AUDIO or --id TRACK_ID");
     }
-    let index = load(&args.index)?;
     let mut request = SearchRequest {
         k: args.k,
         exclude: args.exclude.clone(),
@@ -71,9 +73,29 @@ pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
     request
         .negative
         .extend(args.not_ids.iter().cloned().map(Reference::Track));
+    let published = is_published(&args.index);
+    let mut local = None;
+    let mut exact = None;
+    let (model_sha, model_name) = if published {
+        let l = LocalIndex::open(&args.index)?;
+        let m = l.index.manifest().model.clone();
+        local = Some(l);
+        (m.sha256, m.name)
+    } else {
+        let index = load(&args.index)?;
+        let h = index.header().clone();
+        exact = Some(index);
+        (h.model_sha256, h.model_name)
+    };
     if !args.files.is_empty() || !args.not_files.is_empty() {
         let engine = crate::load_engine(&args.model)?;
-        index.ensure_model(engine.model_sha256(), &engine.model_metadata().name)?;
+        if engine.model_sha256() != model_sha {
+            return Err(simsong::Error::IndexModelMismatch {
+                index_model: format!("{model_name} ({})", &model_sha[..12.min(model_sha.len())]),
+                loaded_model: engine.model_metadata().name.clone(),
+            }
+            .into());
+        }
         for (files, list) in [
             (&args.files, &mut request.positive),
             (&args.not_files, &mut request.negative),
@@ -86,12 +108,28 @@ pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let hits = search(&index, &request)?;
-    let tracks = index.tracks();
+    let rows: Vec<(SearchHit, Option<TrackMeta>)> = if let Some(local) = local.as_mut() {
+        let mut task = SearchTask::new(request)?;
+        let outcome = local.run(|index| task.step(index))?;
+        for note in &outcome.notes {
+            eprintln!("note: {note}");
+        }
+        outcome.hits.into_iter().map(|h| (h.hit, h.track)).collect()
+    } else {
+        let index = exact.as_ref().expect("one of the two");
+        search(index, &request)?
+            .into_iter()
+            .map(|h| {
+                let track = index.tracks()[h.position].clone();
+                (h, Some(track))
+            })
+            .collect()
+    };
+    let hits: Vec<&SearchHit> = rows.iter().map(|(h, _)| h).collect();
     if args.json {
-        let rows: Vec<_> = hits
+        let rows: Vec<_> = rows
             .iter()
-            .map(|h| serde_json::json!({ "hit": h, "track": &tracks[h.position] }))
+            .map(|(h, t)| serde_json::json!({ "hit": h, "track": t }))
             .collect();
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
@@ -99,8 +137,12 @@ pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
             "{:>4}  {:>6}  {:>7}  {:<28}  {:<24}  predicted",
             "rank", "score", "at", "title", "collection"
         );
-        for (rank, h) in hits.iter().enumerate() {
-            let t = &tracks[h.position];
+        for (rank, (h, t)) in rows.iter().enumerate() {
+            let unknown = TrackMeta {
+                title: "(details unavailable)".into(),
+                ..Default::default()
+            };
+            let t = t.as_ref().unwrap_or(&unknown);
             let at = h
                 .best_segment_seconds
                 .map(|s| format!("{}:{:02}", (s / 60.0) as u32, (s % 60.0) as u32))

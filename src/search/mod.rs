@@ -1,5 +1,9 @@
-//! Ranking the catalog: exact cosine top-k with references, "less like this", tag filters and
-//! the best-matching segment of every result.
+//! Ranking the catalog: cosine top-k with references, "less like this", tag filters and the
+//! best-matching segment of every result.
+//!
+//! Two indexes, one set of rules: [`search`] scans a [`CatalogIndex`] exactly (the CLI's
+//! one-file index); [`parted`] ranks a published index by its compact codes and re-scores the
+//! shortlist, fetching what it needs as it goes.
 //!
 //! The query vector follows Rocchio: `q = mean(positive) − NEGATIVE_WEIGHT · mean(negative)`,
 //! normalised, where each reference is a unit embedding (a catalog track's or one computed from
@@ -13,8 +17,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::index::vectors::QuantizedQuery;
-use crate::index::{CatalogIndex, Tags, TrackMeta, VectorStore};
+use crate::index::{CatalogIndex, Postings, Tags, TrackMeta, VectorStore};
 use crate::model::l2_normalize;
+
+pub mod parted;
 
 /// Weight of the "less like this" references in the query vector.
 pub const NEGATIVE_WEIGHT: f32 = 0.5;
@@ -67,8 +73,9 @@ impl TagFilter {
     /// One bit per track of `index` (bit `i % 64` of word `i / 64`), set where the track passes;
     /// computed from the index's posting lists, so its cost grows with the tagged tracks, not
     /// with the tags of every track.
-    pub fn mask(&self, index: &CatalogIndex) -> Vec<u64> {
-        let words = index.len().div_ceil(64);
+    pub fn mask(&self, index: &impl TagSource) -> Vec<u64> {
+        let n = index.positions();
+        let words = n.div_ceil(64);
         let mut mask = vec![u64::MAX; words];
         for (wanted, postings) in [
             (&self.catalog, index.postings(false)),
@@ -90,10 +97,36 @@ impl TagFilter {
             mask.iter_mut().for_each(|m| *m = !*m);
         }
         // Bits past the last track stay clear.
-        if !index.len().is_multiple_of(64) {
-            mask[words - 1] &= (1u64 << (index.len() % 64)) - 1;
+        if !n.is_multiple_of(64) {
+            mask[words - 1] &= (1u64 << (n % 64)) - 1;
         }
         mask
+    }
+}
+
+/// An index whose tracks can be filtered by tag: positions `0..positions()` and posting lists.
+pub trait TagSource {
+    /// Number of track positions.
+    fn positions(&self) -> usize;
+    /// Catalog (or, with `predicted`, model-predicted) tag postings.
+    fn postings(&self, predicted: bool) -> &Postings;
+}
+
+impl TagSource for CatalogIndex {
+    fn positions(&self) -> usize {
+        self.len()
+    }
+    fn postings(&self, predicted: bool) -> &Postings {
+        CatalogIndex::postings(self, predicted)
+    }
+}
+
+impl TagSource for crate::index::parted::PartedIndex {
+    fn positions(&self) -> usize {
+        self.len()
+    }
+    fn postings(&self, predicted: bool) -> &Postings {
+        crate::index::parted::PartedIndex::postings(self, predicted)
     }
 }
 
@@ -139,6 +172,23 @@ impl Default for SearchRequest {
 }
 
 impl SearchRequest {
+    /// Errors unless the request can be answered: at least one positive reference, `k` in
+    /// `1..=MAX_K`.
+    pub fn check(&self) -> Result<()> {
+        if self.positive.is_empty() {
+            return Err(Error::InvalidQuery(
+                "give at least one reference (a track or an audio file)".into(),
+            ));
+        }
+        if !(1..=MAX_K).contains(&self.k) {
+            return Err(Error::InvalidQuery(format!(
+                "k = {} is outside 1..={MAX_K}",
+                self.k
+            )));
+        }
+        Ok(())
+    }
+
     /// Tracks similar to the catalog track `id`.
     pub fn similar_to_track(id: &str, k: usize) -> Self {
         SearchRequest {
@@ -176,17 +226,7 @@ pub struct SearchHit {
 
 /// Ranks the index for `request`; results are ordered by decreasing score (ties by position).
 pub fn search(index: &CatalogIndex, request: &SearchRequest) -> Result<Vec<SearchHit>> {
-    if request.positive.is_empty() {
-        return Err(Error::InvalidQuery(
-            "give at least one reference (a track or an audio file)".into(),
-        ));
-    }
-    if !(1..=MAX_K).contains(&request.k) {
-        return Err(Error::InvalidQuery(format!(
-            "k = {} is outside 1..={MAX_K}",
-            request.k
-        )));
-    }
+    request.check()?;
     let mut excluded: Vec<bool> = vec![false; index.len()];
     for id in &request.exclude {
         if let Some(p) = index.position(id) {
@@ -194,20 +234,12 @@ pub fn search(index: &CatalogIndex, request: &SearchRequest) -> Result<Vec<Searc
         }
     }
     let positive = mean_of(index, &request.positive, &mut excluded, request)?;
-    let mut query = positive;
-    if !request.negative.is_empty() {
-        let negative = mean_of(index, &request.negative, &mut excluded, request)?;
-        query
-            .iter_mut()
-            .zip(&negative)
-            .for_each(|(q, n)| *q -= NEGATIVE_WEIGHT * n);
-    }
-    l2_normalize(&mut query);
-    if query.iter().all(|v| *v == 0.0) {
-        return Err(Error::InvalidQuery(
-            "the references cancel out: nothing is left to search for".into(),
-        ));
-    }
+    let negative = if request.negative.is_empty() {
+        None
+    } else {
+        Some(mean_of(index, &request.negative, &mut excluded, request)?)
+    };
+    let query = query_vector(positive, negative.as_deref())?;
 
     let tracks = index.tracks();
     let mask = (!request.filter.is_empty()).then(|| request.filter.mask(index));
@@ -259,6 +291,36 @@ pub fn best_segment(index: &CatalogIndex, position: usize, query: &[f32]) -> Opt
         .max_by(|a, b| a.1.total_cmp(&b.1))
 }
 
+/// The Rocchio query: `mean(positive) − NEGATIVE_WEIGHT · mean(negative)`, normalised.
+pub fn query_vector(mut positive: Vec<f32>, negative: Option<&[f32]>) -> Result<Vec<f32>> {
+    if let Some(negative) = negative {
+        positive
+            .iter_mut()
+            .zip(negative)
+            .for_each(|(q, n)| *q -= NEGATIVE_WEIGHT * n);
+    }
+    l2_normalize(&mut positive);
+    if positive.iter().all(|v| *v == 0.0) {
+        return Err(Error::InvalidQuery(
+            "the references cancel out: nothing is left to search for".into(),
+        ));
+    }
+    Ok(positive)
+}
+
+/// Checks a reference embedding's size and values; returns it normalised.
+pub fn reference_embedding(e: &[f32], dim: usize) -> Result<Vec<f32>> {
+    if e.len() != dim || !e.iter().all(|x| x.is_finite()) {
+        return Err(Error::InvalidQuery(format!(
+            "a reference embedding has {} values (or non-finite ones); the index needs {dim}",
+            e.len()
+        )));
+    }
+    let mut v = e.to_vec();
+    l2_normalize(&mut v);
+    Ok(v)
+}
+
 /// Mean of the references' unit embeddings; marks reference tracks as excluded when asked.
 fn mean_of(
     index: &CatalogIndex,
@@ -279,15 +341,7 @@ fn mean_of(
                 }
                 index.embedding(p)
             }
-            Reference::Embedding(e) => {
-                if e.len() != dim || !e.iter().all(|x| x.is_finite()) {
-                    return Err(Error::InvalidQuery(format!(
-                        "a reference embedding has {} values (or non-finite ones); the index needs {dim}",
-                        e.len()
-                    )));
-                }
-                e.clone()
-            }
+            Reference::Embedding(e) => reference_embedding(e, dim)?,
         };
         l2_normalize(&mut v);
         sum.iter_mut().zip(&v).for_each(|(s, x)| *s += x);
@@ -307,22 +361,59 @@ fn top_k(
     positions: impl Iterator<Item = usize>,
     score: impl Fn(usize) -> f32,
 ) -> Vec<(f32, usize)> {
-    let mut heap = BinaryHeap::with_capacity(k + 1);
+    let mut best = TopK::new(k);
     for i in positions {
-        let s = score(i);
-        if heap.len() < k {
-            heap.push(MinScore(s, i));
-        } else if heap
-            .peek()
-            .is_some_and(|worst: &MinScore| worst.beats(s, i))
-        {
-            heap.pop();
-            heap.push(MinScore(s, i));
+        best.push(score(i), i);
+    }
+    best.into_sorted()
+}
+
+/// Collects the `k` best `(score, position)` pairs pushed into it.
+pub struct TopK {
+    k: usize,
+    heap: BinaryHeap<MinScore>,
+}
+
+impl TopK {
+    /// An empty collector of the `k` best.
+    pub fn new(k: usize) -> Self {
+        TopK {
+            k,
+            heap: BinaryHeap::with_capacity(k + 1),
         }
     }
-    let mut ranked: Vec<(f32, usize)> = heap.into_iter().map(|m| (m.0, m.1)).collect();
-    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    ranked
+
+    /// Offers one candidate.
+    #[inline]
+    pub fn push(&mut self, score: f32, position: usize) {
+        if self.heap.len() < self.k {
+            self.heap.push(MinScore(score, position));
+        } else if self
+            .heap
+            .peek()
+            .is_some_and(|worst| worst.beats(score, position))
+        {
+            self.heap.pop();
+            self.heap.push(MinScore(score, position));
+        }
+    }
+
+    /// The lowest score a candidate must beat to enter (−∞ until `k` are in).
+    #[inline]
+    pub fn threshold(&self) -> f32 {
+        if self.heap.len() < self.k {
+            f32::NEG_INFINITY
+        } else {
+            self.heap.peek().map_or(f32::NEG_INFINITY, |m| m.0)
+        }
+    }
+
+    /// The collected pairs, best first (ties: lower position first).
+    pub fn into_sorted(self) -> Vec<(f32, usize)> {
+        let mut ranked: Vec<(f32, usize)> = self.heap.into_iter().map(|m| (m.0, m.1)).collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranked
+    }
 }
 
 /// Heap entry ordered so that the *worst* hit (lowest score, then highest position) is on top.

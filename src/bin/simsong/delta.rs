@@ -1,0 +1,275 @@
+//! Changing and inspecting a published index: `index add` / `index remove` as delta
+//! generations, `index rebuild-codes`, `index info`.
+//!
+//! A delta adds a generation whose parts are new files; every part already published keeps
+//! its name and bytes, so a page with them cached fetches only the new manifest and the
+//! delta's search part (then its metadata and rows as it needs them).
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use simsong::index::parts::manifest::Manifest;
+use simsong::index::publish::{PartSizes, Published, publish_base, publish_delta};
+use simsong::index::train::QuantizerShape;
+use simsong::index::{IndexHeader, Precision, SegmentTable, VectorStore};
+use simsong::{CatalogIndex, Engine};
+
+use crate::index_cmd::{add_entries, finish};
+use crate::manifest::Entry;
+use crate::published::{self, LocalIndex, read_fetch};
+
+/// `index add` on a published index.
+pub fn add(
+    path: &Path,
+    engine: &Engine,
+    entries: Vec<Entry>,
+    max_segments: usize,
+) -> anyhow::Result<ExitCode> {
+    let mut local = LocalIndex::open(path)?;
+    let manifest = local.index.manifest().clone();
+    if manifest.model.sha256 != engine.model_sha256() {
+        bail!(
+            "the index was built with model {} ({}), not {}: add with the same model, or rebuild",
+            manifest.model.name,
+            &manifest.model.sha256[..12],
+            engine.model_metadata().name
+        );
+    }
+    let existing: HashSet<String> = published::all_ids(&mut local)?.into_iter().collect();
+    let (fresh, duplicates): (Vec<Entry>, Vec<Entry>) = entries
+        .into_iter()
+        .partition(|e| !existing.contains(&e.meta.id));
+    for e in &duplicates {
+        eprintln!(
+            "{}: track id `{}` is already in the index",
+            e.audio.display(),
+            e.meta.id
+        );
+    }
+    let mut added = empty_catalog(&manifest)?;
+    let mut failed = duplicates.len();
+    if !fresh.is_empty() {
+        failed += add_entries(engine, &mut added, fresh, max_segments)?;
+    }
+    if added.is_empty() {
+        eprintln!("nothing to add");
+        return finish(failed.max(1));
+    }
+    let quantizer = local.quantizer()?;
+    let published = publish_delta(
+        &manifest,
+        &quantizer,
+        &added,
+        Vec::new(),
+        PartSizes::default(),
+    )?;
+    report_delta(&local, &published, added.len(), 0)?;
+    finish(failed)
+}
+
+/// `index remove` on a published index.
+pub fn remove(path: &Path, ids: &[String]) -> anyhow::Result<ExitCode> {
+    let mut local = LocalIndex::open(path)?;
+    let mut positions = Vec::new();
+    let mut missing = 0;
+    for id in ids {
+        for key in local.index.id_keys(id) {
+            if !local.index.has(key) {
+                let fetch = local
+                    .index
+                    .fetch_for(key)
+                    .expect("id shards need nothing first");
+                let bytes = read_fetch(&local.dir, &fetch)?;
+                local.index.provide(key, &bytes)?;
+            }
+        }
+        match local.index.position_of(id)? {
+            Some(p) => positions.push(p),
+            None => {
+                missing += 1;
+                eprintln!("no track with id `{id}` in the index");
+            }
+        }
+    }
+    if positions.is_empty() {
+        bail!("none of the ids is in the index");
+    }
+    let manifest = local.index.manifest().clone();
+    let quantizer = local.quantizer()?;
+    let empty = empty_catalog(&manifest)?;
+    let removed = positions.len();
+    let published = publish_delta(
+        &manifest,
+        &quantizer,
+        &empty,
+        positions,
+        PartSizes::default(),
+    )?;
+    report_delta(&local, &published, 0, removed)?;
+    Ok(if missing == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+/// Writes a delta and says what a page holding the old parts will fetch.
+fn report_delta(
+    local: &LocalIndex,
+    published: &Published,
+    added: usize,
+    removed: usize,
+) -> anyhow::Result<()> {
+    published::write(&local.dir, published)?;
+    let g = published
+        .manifest
+        .generations
+        .last()
+        .expect("a delta was appended");
+    let manifest_bytes = published.manifest.to_json().len() as u64;
+    let total: u64 = published.files.iter().map(|(_, b)| b.len() as u64).sum();
+    eprintln!(
+        "generation {}: {added} tracks added, {removed} removed; {} new parts, {:.2} MB in all",
+        g.generation,
+        published.files.len(),
+        total as f64 / 1e6
+    );
+    eprintln!(
+        "a page that has the earlier parts fetches the manifest ({:.1} kB) and the delta's search \
+         part ({:.1} kB) before its next search",
+        manifest_bytes as f64 / 1e3,
+        g.search.bytes as f64 / 1e3
+    );
+    if published.manifest.generations.len() > 8 {
+        eprintln!(
+            "hint: {} generations; `simsong index rebuild-codes` folds them into one",
+            published.manifest.generations.len()
+        );
+    }
+    Ok(())
+}
+
+/// `index rebuild-codes`: every live track into a new base, with new or kept codebooks.
+pub fn rebuild_codes(
+    path: &Path,
+    keep_codebooks: bool,
+    shape: QuantizerShape,
+    sizes: PartSizes,
+) -> anyhow::Result<ExitCode> {
+    let local = LocalIndex::open(path)?;
+    let catalog = published::to_catalog(&local)?;
+    if catalog.is_empty() {
+        bail!("the index holds no live track");
+    }
+    let published = if keep_codebooks {
+        publish_base(&catalog, local.quantizer()?, sizes)?
+    } else {
+        published::publish_catalog(&catalog, shape, sizes)?
+    };
+    published::write(&local.dir, &published)?;
+    eprintln!(
+        "rebuilt {}: {} tracks in one generation{}",
+        local.dir.display(),
+        catalog.len(),
+        if keep_codebooks {
+            " (codebooks kept)"
+        } else {
+            ", codebooks retrained"
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// An empty one-file index with the manifest's header, to add tracks to.
+pub fn empty_catalog(m: &Manifest) -> anyhow::Result<CatalogIndex> {
+    let dim = m.dim();
+    let header = IndexHeader {
+        analysis: m.analysis,
+        frontend_version: m.frontend_version,
+        model_name: m.model.name.clone(),
+        model_sha256: m.model.sha256.clone(),
+        embedding_dim: m.model.embedding_dim,
+        model_trained: m.model.trained,
+        created_by: concat!("simsong ", env!("CARGO_PKG_VERSION")).to_string(),
+    };
+    Ok(CatalogIndex::from_parts(
+        header,
+        Vec::new(),
+        VectorStore::new(Precision::F32, dim),
+        SegmentTable {
+            offsets: vec![0],
+            starts_seconds: Vec::new(),
+            vectors: VectorStore::new(Precision::Int8, dim),
+        },
+    )?)
+}
+
+/// `index info` on a published index.
+pub fn info(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let local = LocalIndex::open(path).with_context(|| format!("index {}", path.display()))?;
+    let m = local.index.manifest();
+    let positions = m.total_positions() as f64;
+    let kinds = published::bytes_by_kind(m);
+    let per_track = |bytes: u64| bytes as f64 / positions.max(1.0);
+    if json {
+        let parts: serde_json::Map<String, serde_json::Value> = kinds
+            .iter()
+            .map(|(k, count, bytes)| {
+                (
+                    k.name().to_string(),
+                    serde_json::json!({ "files": count, "bytes": bytes, "bytesPerTrack": per_track(*bytes) }),
+                )
+            })
+            .collect();
+        let value = serde_json::json!({
+            "manifest": m,
+            "tracks": m.live_tracks(),
+            "positions": m.total_positions(),
+            "manifestBytes": m.to_json().len(),
+            "parts": parts,
+            "tags": local.index.tag_counts(false),
+            "predictedTags": local.index.tag_counts(true),
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "tracks:      {} live ({} positions, {} generations)",
+        m.live_tracks(),
+        m.total_positions(),
+        m.generations.len()
+    );
+    println!(
+        "model:       {} (sha256 {}){}",
+        m.model.name,
+        m.model.sha256,
+        if m.model.trained {
+            ""
+        } else {
+            ", UNTRAINED test fixture"
+        }
+    );
+    println!(
+        "codes:       {} lists, {} bytes per track, {} centroids per codebook",
+        m.layout.lists, m.layout.code_bytes, m.layout.centroids
+    );
+    println!("index id:    {}", m.index_id);
+    println!("manifest:    {:.1} kB", m.to_json().len() as f64 / 1e3);
+    for (kind, count, bytes) in &kinds {
+        println!(
+            "{:<12} {count:>6} files {:>10.2} MB  {:>8.1} bytes/track",
+            format!("{}:", kind.name()),
+            *bytes as f64 / 1e6,
+            per_track(*bytes)
+        );
+    }
+    for (label, predicted) in [("tags", false), ("predicted tags", true)] {
+        for (category, values) in local.index.tag_counts(predicted) {
+            let list: Vec<String> = values.iter().map(|(v, n)| format!("{v} ({n})")).collect();
+            println!("{label} {category}: {}", list.join(", "));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

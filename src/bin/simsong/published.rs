@@ -1,0 +1,288 @@
+//! Published indexes (format 3) on disk: a folder holding `index.json` and `parts/`.
+//!
+//! The CLI reads them with the same [`PartedIndex`] and search tasks as the browser; only the
+//! fetching differs (file reads instead of HTTP).
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use simsong::CatalogIndex;
+use simsong::index::parted::{Fetch, PartKey, PartedIndex};
+use simsong::index::parts::manifest::{Manifest, rerank_row_bytes, segment_row_bytes};
+use simsong::index::parts::meta::MetaShard;
+use simsong::index::parts::{
+    ENVELOPE_LEN, PartKind, checksum_hex, decode_payload, rerank, segments,
+};
+use simsong::index::publish::{PartSizes, Published, publish_base};
+use simsong::index::quantizer::Quantizer;
+use simsong::index::train::{QuantizerShape, train_quantizer};
+use simsong::index::{IndexHeader, Precision, SegmentTable, VectorStore};
+use simsong::search::parted::{Step, run_to_end};
+
+/// The manifest file inside a published index's folder.
+pub const MANIFEST_NAME: &str = "index.json";
+
+/// Whether `path` names a published index (a folder, or its `index.json`) rather than a
+/// one-file `.idx` index.
+pub fn is_published(path: &Path) -> bool {
+    path.is_dir()
+        || path.extension().is_some_and(|e| e == "json")
+        || (!path.exists() && path.extension().is_none_or(|e| e != "idx"))
+}
+
+/// The folder of a published index given as the folder or its manifest.
+pub fn folder(path: &Path) -> PathBuf {
+    if path.extension().is_some_and(|e| e == "json") {
+        path.parent().unwrap_or(Path::new(".")).to_path_buf()
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// A published index on disk, open for reading.
+pub struct LocalIndex {
+    /// The folder.
+    pub dir: PathBuf,
+    /// The index, as far as loaded.
+    pub index: PartedIndex,
+}
+
+impl LocalIndex {
+    /// Opens `path` (folder or manifest) and loads its search parts.
+    pub fn open(path: &Path) -> anyhow::Result<LocalIndex> {
+        let dir = folder(path);
+        let manifest = dir.join(MANIFEST_NAME);
+        let bytes = std::fs::read(&manifest)
+            .with_context(|| format!("cannot read {}", manifest.display()))?;
+        let index = PartedIndex::new(&bytes).with_context(|| format!("{}", manifest.display()))?;
+        let mut local = LocalIndex { dir, index };
+        for f in local.index.load_needs() {
+            let key: PartKey = f.key.parse()?;
+            let bytes = read_fetch(&local.dir, &f)?;
+            local
+                .index
+                .provide(key, &bytes)
+                .with_context(|| format!("index {}", local.dir.display()))?;
+        }
+        Ok(local)
+    }
+
+    /// Runs a search or browse task to the end, reading parts from the folder.
+    pub fn run<T>(
+        &mut self,
+        step: impl FnMut(&mut PartedIndex) -> simsong::Result<Step<T>>,
+    ) -> anyhow::Result<T> {
+        let dir = self.dir.clone();
+        Ok(run_to_end(&mut self.index, step, |f| {
+            read_fetch(&dir, f).map_err(|e| simsong::Error::IndexPart {
+                part: f.file.clone(),
+                problem: format!("{e:#}"),
+            })
+        })?)
+    }
+
+    /// The base generation's quantiser.
+    pub fn quantizer(&self) -> anyhow::Result<Quantizer> {
+        self.index
+            .quantizer()
+            .cloned()
+            .context("the index has no quantiser")
+    }
+}
+
+/// Reads the bytes of one fetch from the folder.
+pub fn read_fetch(dir: &Path, f: &Fetch) -> anyhow::Result<Vec<u8>> {
+    let path = dir.join(&f.file);
+    let mut file =
+        std::fs::File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    file.seek(SeekFrom::Start(f.offset))?;
+    let mut bytes = Vec::with_capacity(f.length as usize);
+    file.take(f.length).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Writes the parts of `published`, then its manifest (atomically): a reader sees the old
+/// index or the new one, never a manifest naming parts that are not there yet. Parts are
+/// named by checksum, so writing one that exists rewrites the same bytes.
+pub fn write(dir: &Path, published: &Published) -> anyhow::Result<u64> {
+    std::fs::create_dir_all(dir.join("parts"))
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut written = 0u64;
+    for (name, bytes) in &published.files {
+        let path = dir.join(name);
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64) {
+            continue;
+        }
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::rename(&tmp, &path)?;
+        written += bytes.len() as u64;
+    }
+    let manifest = dir.join(MANIFEST_NAME);
+    let tmp = dir.join(format!("{MANIFEST_NAME}.tmp"));
+    let json = published.manifest.to_json();
+    std::fs::write(&tmp, &json).with_context(|| format!("cannot write {}", manifest.display()))?;
+    std::fs::rename(&tmp, &manifest)?;
+    Ok(written + json.len() as u64)
+}
+
+/// Trains the quantiser on `index` and publishes it as a new base, with timings on stderr.
+pub fn publish_catalog(
+    index: &CatalogIndex,
+    shape: QuantizerShape,
+    sizes: PartSizes,
+) -> anyhow::Result<Published> {
+    let started = Instant::now();
+    let dim = index.dim();
+    let mut vectors = Vec::with_capacity(index.len() * dim);
+    for i in 0..index.len() {
+        vectors.extend(index.embedding(i));
+    }
+    let quantizer = train_quantizer(&vectors, dim, shape)?;
+    eprintln!(
+        "trained the codebooks ({} lists, {} code bytes per track) on {} tracks in {:.1} s",
+        quantizer.lists,
+        quantizer.subquantizers,
+        index.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    let published = publish_base(index, quantizer, sizes)?;
+    eprintln!(
+        "coded and cut into parts in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(published)
+}
+
+/// Every live track of a published index, back in one [`CatalogIndex`] (embeddings from the
+/// int8 re-ranking rows, segments as stored), in position order; for `index rebuild-codes`.
+pub fn to_catalog(local: &LocalIndex) -> anyhow::Result<CatalogIndex> {
+    let m = local.index.manifest();
+    let dim = m.dim();
+    let header = IndexHeader {
+        analysis: m.analysis,
+        frontend_version: m.frontend_version,
+        model_name: m.model.name.clone(),
+        model_sha256: m.model.sha256.clone(),
+        embedding_dim: m.model.embedding_dim,
+        model_trained: m.model.trained,
+        created_by: m.created_by.clone(),
+    };
+    let mut catalog = CatalogIndex::from_parts(
+        header,
+        Vec::new(),
+        VectorStore::new(Precision::F32, dim),
+        SegmentTable {
+            offsets: vec![0],
+            starts_seconds: Vec::new(),
+            vectors: VectorStore::new(Precision::Int8, dim),
+        },
+    )?;
+    for g in &m.generations {
+        let rerank_rows = read_part(
+            &local.dir,
+            &g.rerank.file_name(PartKind::Rerank),
+            &g.rerank.xxh3,
+        )?;
+        let segments_path = local.dir.join(g.segments.file_name(PartKind::Segments));
+        let mut segments_file = std::fs::File::open(&segments_path)
+            .with_context(|| format!("cannot read {}", segments_path.display()))?;
+        for (s, part) in g.meta.iter().enumerate() {
+            let name = part.file_name(PartKind::Meta);
+            let bytes = read_part(&local.dir, &name, &part.xxh3)?;
+            let payload = m
+                .envelope(PartKind::Meta, g.generation)
+                .open(&bytes, &name)?;
+            let shard: MetaShard = decode_payload(payload, &name)?;
+            let rows: u64 = shard.segment_counts.iter().map(|&c| u64::from(c)).sum();
+            let (offset, length) = segments::rows_range(shard.segment_first_row, rows, dim);
+            segments_file.seek(SeekFrom::Start(offset))?;
+            let mut seg_bytes = vec![0u8; length as usize];
+            segments_file.read_exact(&mut seg_bytes)?;
+            let mut seg_rows = seg_bytes.chunks_exact(segment_row_bytes(dim));
+            for (i, track) in shard.tracks.iter().enumerate() {
+                let local_pos = s * m.layout.meta_shard_tracks as usize + i;
+                let count = shard.segment_counts[i] as usize;
+                let segs: Vec<(f32, Vec<f32>)> = (&mut seg_rows)
+                    .take(count)
+                    .map(|row| {
+                        let (start, scale, codes) = segments::split_row(row);
+                        (start, codes.iter().map(|&c| scale * f32::from(c)).collect())
+                    })
+                    .collect();
+                if local.index.is_removed(g.first_position + local_pos as u32) {
+                    continue;
+                }
+                let at = ENVELOPE_LEN + local_pos * rerank_row_bytes(dim);
+                let (scale, codes) =
+                    rerank::split_row(&rerank_rows[at..at + rerank_row_bytes(dim)]);
+                let embedding: Vec<f32> = codes.iter().map(|&c| scale * f32::from(c)).collect();
+                let refs: Vec<(f32, &[f32])> =
+                    segs.iter().map(|(t, v)| (*t, v.as_slice())).collect();
+                catalog.add_embedding(track.clone(), &embedding, &refs, usize::MAX)?;
+            }
+        }
+    }
+    Ok(catalog)
+}
+
+/// Reads a whole part file and checks it against the manifest's checksum.
+fn read_part(dir: &Path, name: &str, xxh3: &str) -> anyhow::Result<Vec<u8>> {
+    let path = dir.join(name);
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    if checksum_hex(&bytes) != xxh3 {
+        bail!(
+            "{}: checksum mismatch (damaged, or from another build)",
+            path.display()
+        );
+    }
+    Ok(bytes)
+}
+
+/// The ids held by a published index: all id shards of every generation, loaded.
+pub fn all_ids(local: &mut LocalIndex) -> anyhow::Result<Vec<String>> {
+    let m = local.index.manifest().clone();
+    let mut ids = Vec::new();
+    for g in &m.generations {
+        for (s, part) in g.ids.iter().enumerate() {
+            let name = part.file_name(PartKind::Ids);
+            let bytes = read_part(&local.dir, &name, &part.xxh3)?;
+            let payload = m
+                .envelope(PartKind::Ids, g.generation)
+                .open(&bytes, &name)?;
+            let shard: simsong::index::parts::ids::IdShard = decode_payload(payload, &name)?;
+            for (id, p) in shard.entries {
+                if !local.index.is_removed(g.first_position + p) {
+                    ids.push(id);
+                }
+            }
+            let _ = s;
+        }
+    }
+    Ok(ids)
+}
+
+/// Bytes of every part of one kind, over all generations.
+pub fn bytes_by_kind(m: &Manifest) -> Vec<(PartKind, usize, u64)> {
+    let kinds = [
+        PartKind::Search,
+        PartKind::Rerank,
+        PartKind::Meta,
+        PartKind::Segments,
+        PartKind::Ids,
+    ];
+    kinds
+        .iter()
+        .map(|&k| {
+            let parts: Vec<_> = m
+                .all_parts()
+                .into_iter()
+                .filter(|(kind, _, _)| *kind == k)
+                .collect();
+            (k, parts.len(), parts.iter().map(|(_, _, p)| p.bytes).sum())
+        })
+        .collect()
+}

@@ -1,0 +1,698 @@
+//! [`PartedIndex`]: a published index as a page holds it: the manifest, the search parts, and
+//! whatever re-ranking blocks, metadata shards, id shards and segments were fetched so far.
+//!
+//! It does no I/O. Callers ask what is missing ([`Fetch`] lists, from the search tasks in
+//! [`crate::search::parted`]), fetch it however they can (HTTP in the browser, files in the
+//! CLI) and hand the bytes to [`PartedIndex::provide`], which checks size, checksum, envelope
+//! and contents before keeping anything. A part that could not be fetched is reported with
+//! [`PartedIndex::fail`]; searches then degrade where they can (no re-ranking, no best
+//! segment, no title) and fail with the part's name where they cannot.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use super::parts::ids::{IdShard, shard_of};
+use super::parts::manifest::{Manifest, PartFile, rerank_row_bytes, segment_row_bytes};
+use super::parts::meta::MetaShard;
+use super::parts::search::{SearchPart, TagPostings};
+use super::parts::{
+    ENVELOPE_LEN, PartKind, block_checksum, checksum_hex, decode_payload, rerank, segments,
+};
+use super::quantizer::Quantizer;
+use super::{Postings, TrackMeta};
+use crate::error::{Error, Result};
+
+/// What a piece of a published index is, for [`Fetch`] and [`PartedIndex::provide`]. Its text
+/// form (`search:0`, `rerank:0:17`, `meta:1:3`, `ids:0:9`, `segments:123456`, `rerank-head:0`,
+/// `segments-head:0`) travels through JavaScript unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PartKey {
+    /// Generation `g`'s search part.
+    Search(u32),
+    /// The first 48 bytes of generation `g`'s re-ranking part (checks its envelope and that
+    /// the server answers range requests).
+    RerankHead(u32),
+    /// The same for the segment part.
+    SegmentsHead(u32),
+    /// Re-ranking block `b` of generation `g`.
+    RerankBlock(u32, u32),
+    /// Metadata shard `s` of generation `g`.
+    Meta(u32, u32),
+    /// Id shard `s` of generation `g`.
+    Ids(u32, u32),
+    /// The segment rows of the track at a global position.
+    Segments(u32),
+}
+
+impl fmt::Display for PartKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PartKey::Search(g) => write!(f, "search:{g}"),
+            PartKey::RerankHead(g) => write!(f, "rerank-head:{g}"),
+            PartKey::SegmentsHead(g) => write!(f, "segments-head:{g}"),
+            PartKey::RerankBlock(g, b) => write!(f, "rerank:{g}:{b}"),
+            PartKey::Meta(g, s) => write!(f, "meta:{g}:{s}"),
+            PartKey::Ids(g, s) => write!(f, "ids:{g}:{s}"),
+            PartKey::Segments(p) => write!(f, "segments:{p}"),
+        }
+    }
+}
+
+impl FromStr for PartKey {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || Error::InvalidQuery(format!("`{s}` is not a part key"));
+        let mut it = s.split(':');
+        let kind = it.next().ok_or_else(bad)?;
+        let nums: Vec<u32> = it
+            .map(|n| n.parse().map_err(|_| bad()))
+            .collect::<Result<_>>()?;
+        Ok(match (kind, nums.as_slice()) {
+            ("search", [g]) => PartKey::Search(*g),
+            ("rerank-head", [g]) => PartKey::RerankHead(*g),
+            ("segments-head", [g]) => PartKey::SegmentsHead(*g),
+            ("rerank", [g, b]) => PartKey::RerankBlock(*g, *b),
+            ("meta", [g, s]) => PartKey::Meta(*g, *s),
+            ("ids", [g, s]) => PartKey::Ids(*g, *s),
+            ("segments", [p]) => PartKey::Segments(*p),
+            _ => return Err(bad()),
+        })
+    }
+}
+
+/// One piece to fetch: `length` bytes at `offset` of `file` (relative to the manifest). With
+/// `whole`, the piece is the whole file and its checksum is verified as a whole.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fetch {
+    /// The [`PartKey`] as text, to hand back with the bytes.
+    pub key: String,
+    /// The part file, relative to the manifest (`parts/…`).
+    pub file: String,
+    /// First byte of the piece.
+    pub offset: u64,
+    /// Bytes of the piece.
+    pub length: u64,
+    /// Size of the whole part file (the manifest's figure).
+    pub part_bytes: u64,
+    /// True when the piece is the whole file.
+    pub whole: bool,
+}
+
+/// Most cached pieces of each kind; caches are trimmed when a task starts, never during one.
+const MAX_RERANK_BLOCKS: usize = 8192;
+const MAX_META_SHARDS: usize = 96;
+const MAX_ID_SHARDS: usize = 96;
+const MAX_SEGMENT_TRACKS: usize = 4096;
+
+/// A generation's search part, integrated.
+#[derive(Debug)]
+pub(crate) struct LoadedGeneration {
+    pub(crate) list_offsets: Vec<u32>,
+    pub(crate) codes: Vec<u8>,
+    pub(crate) rerank_checksums: Vec<u32>,
+}
+
+/// A published index as far as it is loaded (see the module docs).
+#[derive(Debug)]
+pub struct PartedIndex {
+    manifest: Manifest,
+    quantizer: Option<Quantizer>,
+    generations: Vec<Option<LoadedGeneration>>,
+    /// One bit per global position: removed by a later generation.
+    removed: Vec<u64>,
+    catalog_postings: Postings,
+    predicted_postings: Postings,
+    heads_checked: Vec<PartKey>,
+    rerank: Cache<(u32, u32), Vec<u8>>,
+    meta: Cache<(u32, u32), MetaShard>,
+    ids: Cache<(u32, u32), IdShard>,
+    segments: Cache<u32, Vec<u8>>,
+    failed: HashMap<PartKey, String>,
+}
+
+impl PartedIndex {
+    /// Starts from manifest bytes (validated; see [`Manifest::parse`]).
+    pub fn new(manifest_bytes: &[u8]) -> Result<Self> {
+        Ok(Self::from_manifest(Manifest::parse(manifest_bytes)?))
+    }
+
+    /// Starts from a parsed manifest.
+    pub fn from_manifest(manifest: Manifest) -> Self {
+        let words = (manifest.total_positions() as usize).div_ceil(64);
+        PartedIndex {
+            generations: (0..manifest.generations.len()).map(|_| None).collect(),
+            manifest,
+            quantizer: None,
+            removed: vec![0; words],
+            catalog_postings: Postings::new(),
+            predicted_postings: Postings::new(),
+            heads_checked: Vec::new(),
+            rerank: Cache::new(MAX_RERANK_BLOCKS),
+            meta: Cache::new(MAX_META_SHARDS),
+            ids: Cache::new(MAX_ID_SHARDS),
+            segments: Cache::new(MAX_SEGMENT_TRACKS),
+            failed: HashMap::new(),
+        }
+    }
+
+    /// The manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The quantiser (once the base search part is loaded).
+    pub fn quantizer(&self) -> Option<&Quantizer> {
+        self.quantizer.as_ref()
+    }
+
+    /// Values per embedding.
+    pub fn dim(&self) -> usize {
+        self.manifest.dim()
+    }
+
+    /// Global positions over all generations (removed tracks included).
+    pub fn len(&self) -> usize {
+        self.manifest.total_positions() as usize
+    }
+
+    /// True when the index has no positions at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// What must be fetched before any search: every generation's search part and the heads
+    /// of its range-fetched parts (which also reveal a server that ignores `Range`).
+    pub fn load_needs(&self) -> Vec<Fetch> {
+        let mut out = Vec::new();
+        for g in &self.manifest.generations {
+            let n = g.generation;
+            for key in [
+                PartKey::Search(n),
+                PartKey::RerankHead(n),
+                PartKey::SegmentsHead(n),
+            ] {
+                if !self.has(key) && !self.failed.contains_key(&key) {
+                    out.push(self.fetch(key));
+                }
+            }
+        }
+        out
+    }
+
+    /// True once every search part is in: track searches can run.
+    pub fn is_searchable(&self) -> bool {
+        self.generations.iter().all(Option::is_some) && self.quantizer.is_some()
+    }
+
+    /// Whether the piece `key` is loaded.
+    pub fn has(&self, key: PartKey) -> bool {
+        match key {
+            PartKey::Search(g) => self
+                .generations
+                .get(g as usize)
+                .is_some_and(Option::is_some),
+            PartKey::RerankHead(_) | PartKey::SegmentsHead(_) => self.heads_checked.contains(&key),
+            PartKey::RerankBlock(g, b) => self.rerank.contains(&(g, b)),
+            PartKey::Meta(g, s) => self.meta.contains(&(g, s)),
+            PartKey::Ids(g, s) => self.ids.contains(&(g, s)),
+            PartKey::Segments(p) => self.segments.contains(&p),
+        }
+    }
+
+    /// Why `key` could not be fetched, if it could not.
+    pub fn failure(&self, key: PartKey) -> Option<&str> {
+        self.failed.get(&key).map(String::as_str)
+    }
+
+    /// Records that `key` could not be fetched (`problem` says why; it names the part).
+    pub fn fail(&mut self, key: PartKey, problem: String) {
+        self.failed.insert(key, problem);
+    }
+
+    /// Forgets recorded failures, so that the next task tries those parts again.
+    pub fn clear_failures(&mut self) {
+        self.failed.clear();
+    }
+
+    /// The fetch for `key`. Keys that need data not loaded yet (segments before their
+    /// metadata shard) give `None`.
+    pub fn fetch_for(&self, key: PartKey) -> Option<Fetch> {
+        if let PartKey::Segments(p) = key {
+            let (g, local) = self.locate(p)?;
+            let shard_size = self.manifest.layout.meta_shard_tracks;
+            let shard = self.meta.get(&(g, local / shard_size))?;
+            let (first, count) = shard.segment_rows((local % shard_size) as usize);
+            let (offset, length) = segments::rows_range(first, count, self.dim());
+            let part = &self.manifest.generations[g as usize].segments;
+            return Some(self.fetch_range(key, part, PartKind::Segments, offset, length));
+        }
+        Some(self.fetch(key))
+    }
+
+    fn fetch(&self, key: PartKey) -> Fetch {
+        let gens = &self.manifest.generations;
+        let dim = self.dim();
+        let whole = |part: &PartFile, kind| Fetch {
+            key: key.to_string(),
+            file: part.file_name(kind),
+            offset: 0,
+            length: part.bytes,
+            part_bytes: part.bytes,
+            whole: true,
+        };
+        match key {
+            PartKey::Search(g) => whole(&gens[g as usize].search, PartKind::Search),
+            PartKey::Meta(g, s) => whole(&gens[g as usize].meta[s as usize], PartKind::Meta),
+            PartKey::Ids(g, s) => whole(&gens[g as usize].ids[s as usize], PartKind::Ids),
+            PartKey::RerankHead(g) => {
+                self.fetch_range(key, &gens[g as usize].rerank, PartKind::Rerank, 0, 48)
+            }
+            PartKey::SegmentsHead(g) => {
+                self.fetch_range(key, &gens[g as usize].segments, PartKind::Segments, 0, 48)
+            }
+            PartKey::RerankBlock(g, b) => {
+                let rows = gens[g as usize].tracks as usize;
+                let block_rows = self.manifest.layout.rerank_block_rows as usize;
+                let (offset, length) = rerank::block_range(b as usize, block_rows, rows, dim);
+                self.fetch_range(
+                    key,
+                    &gens[g as usize].rerank,
+                    PartKind::Rerank,
+                    offset,
+                    length,
+                )
+            }
+            PartKey::Segments(_) => unreachable!("segments are fetched through fetch_for"),
+        }
+    }
+
+    fn fetch_range(
+        &self,
+        key: PartKey,
+        part: &PartFile,
+        kind: PartKind,
+        offset: u64,
+        length: u64,
+    ) -> Fetch {
+        Fetch {
+            key: key.to_string(),
+            file: part.file_name(kind),
+            offset,
+            length,
+            part_bytes: part.bytes,
+            whole: false,
+        }
+    }
+
+    /// Checks and keeps the bytes fetched for `key`.
+    pub fn provide(&mut self, key: PartKey, bytes: &[u8]) -> Result<()> {
+        let fetch = self
+            .fetch_for(key)
+            .ok_or_else(|| Error::PartNotLoaded(format!("the metadata for {key}")))?;
+        let part = fetch.file.clone();
+        let bad = |problem: String| Error::IndexPart {
+            part: part.clone(),
+            problem,
+        };
+        if bytes.len() as u64 != fetch.length {
+            return Err(bad(format!(
+                "{} bytes arrived where {} were expected{}",
+                bytes.len(),
+                fetch.length,
+                if fetch.whole {
+                    " (the manifest's size)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        let gens = &self.manifest.generations;
+        if fetch.whole {
+            let expected = match key {
+                PartKey::Search(g) => &gens[g as usize].search,
+                PartKey::Meta(g, s) => &gens[g as usize].meta[s as usize],
+                PartKey::Ids(g, s) => &gens[g as usize].ids[s as usize],
+                _ => unreachable!("only these are fetched whole"),
+            };
+            if checksum_hex(bytes) != expected.xxh3 {
+                return Err(bad(
+                    "checksum mismatch: the file is damaged or from another build".into(),
+                ));
+            }
+        }
+        match key {
+            PartKey::Search(g) => self.integrate_search(g, bytes, &part),
+            PartKey::RerankHead(g) | PartKey::SegmentsHead(g) => {
+                let (kind, file) = match key {
+                    PartKey::RerankHead(_) => (PartKind::Rerank, &gens[g as usize].rerank),
+                    _ => (PartKind::Segments, &gens[g as usize].segments),
+                };
+                let declared = self.manifest.envelope(kind, g).check(bytes, &part)?;
+                if declared + ENVELOPE_LEN as u64 != file.bytes {
+                    return Err(bad(format!(
+                        "its header announces {} bytes in all, the manifest {}",
+                        declared + ENVELOPE_LEN as u64,
+                        file.bytes
+                    )));
+                }
+                self.heads_checked.push(key);
+                Ok(())
+            }
+            PartKey::RerankBlock(g, b) => {
+                let loaded = self.generations[g as usize]
+                    .as_ref()
+                    .ok_or_else(|| Error::PartNotLoaded(format!("search:{g}")))?;
+                if loaded.rerank_checksums.get(b as usize) != Some(&block_checksum(bytes)) {
+                    return Err(bad(format!(
+                        "re-ranking block {b} does not match its checksum: the file is damaged \
+                         or from another build"
+                    )));
+                }
+                self.rerank.insert((g, b), bytes.to_vec());
+                Ok(())
+            }
+            PartKey::Meta(g, s) => {
+                let payload = self
+                    .manifest
+                    .envelope(PartKind::Meta, g)
+                    .open(bytes, &part)?;
+                let shard: MetaShard = decode_payload(payload, &part)?;
+                let size = self.manifest.layout.meta_shard_tracks;
+                let tracks = size.min(gens[g as usize].tracks - s * size) as usize;
+                let rows = (gens[g as usize].segments.bytes - ENVELOPE_LEN as u64)
+                    / segment_row_bytes(self.dim()) as u64;
+                shard.validate(tracks, rows, &part)?;
+                self.meta.insert((g, s), shard);
+                Ok(())
+            }
+            PartKey::Ids(g, s) => {
+                let payload = self
+                    .manifest
+                    .envelope(PartKind::Ids, g)
+                    .open(bytes, &part)?;
+                let shard: IdShard = decode_payload(payload, &part)?;
+                let shards = gens[g as usize].ids.len();
+                shard.validate(s as usize, shards, gens[g as usize].tracks, &part)?;
+                self.ids.insert((g, s), shard);
+                Ok(())
+            }
+            PartKey::Segments(p) => {
+                let (g, local) = self.locate(p).expect("fetch_for located it");
+                let size = self.manifest.layout.meta_shard_tracks;
+                let shard = self
+                    .meta
+                    .get(&(g, local / size))
+                    .expect("fetch_for found it");
+                if shard.segment_checksums[(local % size) as usize] != block_checksum(bytes) {
+                    return Err(bad(format!(
+                        "the segments of track `{}` do not match their checksum",
+                        shard.tracks[(local % size) as usize].id
+                    )));
+                }
+                self.segments.insert(p, bytes.to_vec());
+                Ok(())
+            }
+        }
+    }
+
+    fn integrate_search(&mut self, g: u32, bytes: &[u8], part: &str) -> Result<()> {
+        if self.has(PartKey::Search(g)) {
+            return Ok(());
+        }
+        let payload = self
+            .manifest
+            .envelope(PartKind::Search, g)
+            .open(bytes, part)?;
+        let search: SearchPart = decode_payload(payload, part)?;
+        search.validate(&self.manifest, g as usize, part)?;
+        let generation = &self.manifest.generations[g as usize];
+        let (first, tracks) = (generation.first_position, generation.tracks);
+        let mut catalog = Postings::new();
+        let mut predicted = Postings::new();
+        for (lists, out) in [
+            (&search.catalog_tags, &mut catalog),
+            (&search.predicted_tags, &mut predicted),
+        ] {
+            merge_postings(lists, tracks, first, out).map_err(|e| Error::IndexPart {
+                part: part.to_string(),
+                problem: e.to_string(),
+            })?;
+        }
+        for (target, source) in [
+            (&mut self.catalog_postings, catalog),
+            (&mut self.predicted_postings, predicted),
+        ] {
+            for (category, values) in source {
+                let per = target.entry(category).or_default();
+                for (value, mut list) in values {
+                    let merged = per.entry(value).or_default();
+                    merged.append(&mut list);
+                    // Generations may arrive in any order; keep the lists sorted.
+                    merged.sort_unstable();
+                }
+            }
+        }
+        for &p in &search.removed {
+            self.removed[p as usize / 64] |= 1 << (p % 64);
+        }
+        if let Some(q) = search.quantizer {
+            self.quantizer = Some(q);
+        }
+        self.generations[g as usize] = Some(LoadedGeneration {
+            list_offsets: search.list_offsets,
+            codes: search.codes,
+            rerank_checksums: search.rerank_checksums,
+        });
+        Ok(())
+    }
+
+    /// `(generation, local position)` of a global position.
+    pub fn locate(&self, position: u32) -> Option<(u32, u32)> {
+        let gens = &self.manifest.generations;
+        let i = gens.partition_point(|g| g.first_position + g.tracks <= position);
+        let g = gens.get(i)?;
+        (position >= g.first_position).then(|| (g.generation, position - g.first_position))
+    }
+
+    /// Whether the track at a global position was removed.
+    pub fn is_removed(&self, position: u32) -> bool {
+        self.removed
+            .get(position as usize / 64)
+            .is_some_and(|w| w & (1 << (position % 64)) != 0)
+    }
+
+    /// One bit per global position, set where the track was removed.
+    pub fn removed_mask(&self) -> &[u64] {
+        &self.removed
+    }
+
+    /// Catalog (or, with `predicted`, model-predicted) tag postings over global positions.
+    pub fn postings(&self, predicted: bool) -> &Postings {
+        if predicted {
+            &self.predicted_postings
+        } else {
+            &self.catalog_postings
+        }
+    }
+
+    /// Live tracks per category and value (removed tracks not counted).
+    pub fn tag_counts(&self, predicted: bool) -> BTreeMap<String, BTreeMap<String, usize>> {
+        self.postings(predicted)
+            .iter()
+            .map(|(category, values)| {
+                let counts = values
+                    .iter()
+                    .map(|(v, list)| {
+                        (
+                            v.clone(),
+                            list.iter().filter(|&&p| !self.is_removed(p)).count(),
+                        )
+                    })
+                    .filter(|(_, n)| *n > 0)
+                    .collect();
+                (category.clone(), counts)
+            })
+            .filter(|(_, counts): &(String, BTreeMap<String, usize>)| !counts.is_empty())
+            .collect()
+    }
+
+    pub(crate) fn generation_state(&self, g: usize) -> Option<&LoadedGeneration> {
+        self.generations.get(g).and_then(Option::as_ref)
+    }
+
+    /// The id shards (one per generation with tracks) that may hold `id`.
+    pub fn id_keys(&self, id: &str) -> Vec<PartKey> {
+        self.manifest
+            .generations
+            .iter()
+            .filter(|g| !g.ids.is_empty())
+            .map(|g| PartKey::Ids(g.generation, shard_of(id, g.ids.len()) as u32))
+            .collect()
+    }
+
+    /// The live global position of `id`; `Ok(None)` when no generation holds it (or it was
+    /// removed). Errors when a shard it needs is not loaded.
+    pub fn position_of(&self, id: &str) -> Result<Option<u32>> {
+        let mut found = None;
+        for key in self.id_keys(id) {
+            let PartKey::Ids(g, s) = key else {
+                unreachable!()
+            };
+            let shard = self
+                .ids
+                .get(&(g, s))
+                .ok_or_else(|| Error::PartNotLoaded(key.to_string()))?;
+            if let Some(local) = shard.position(id) {
+                let global = self.manifest.generations[g as usize].first_position + local;
+                if !self.is_removed(global) {
+                    found = Some(global);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The re-ranking block key of a global position.
+    pub fn rerank_key(&self, position: u32) -> Option<PartKey> {
+        let (g, local) = self.locate(position)?;
+        Some(PartKey::RerankBlock(
+            g,
+            local / self.manifest.layout.rerank_block_rows,
+        ))
+    }
+
+    /// The re-ranking row of a global position, `(scale, codes)`, if its block is loaded.
+    pub fn rerank_row(&self, position: u32) -> Option<(f32, &[i8])> {
+        let (g, local) = self.locate(position)?;
+        let rows = self.manifest.layout.rerank_block_rows;
+        let block = self.rerank.get(&(g, local / rows))?;
+        let width = rerank_row_bytes(self.dim());
+        let at = (local % rows) as usize * width;
+        Some(rerank::split_row(&block[at..at + width]))
+    }
+
+    /// The metadata shard key of a global position.
+    pub fn meta_key(&self, position: u32) -> Option<PartKey> {
+        let (g, local) = self.locate(position)?;
+        Some(PartKey::Meta(
+            g,
+            local / self.manifest.layout.meta_shard_tracks,
+        ))
+    }
+
+    /// The metadata of the track at a global position, if its shard is loaded.
+    pub fn track(&self, position: u32) -> Option<&TrackMeta> {
+        let (g, local) = self.locate(position)?;
+        let size = self.manifest.layout.meta_shard_tracks;
+        self.meta
+            .get(&(g, local / size))
+            .map(|s| &s.tracks[(local % size) as usize])
+    }
+
+    /// The segment rows of the track at a global position, if loaded: `(start seconds, scale,
+    /// codes)` each.
+    pub fn segment_rows(&self, position: u32) -> Option<Vec<(f32, f32, &[i8])>> {
+        let bytes = self.segments.get(&position)?;
+        Some(
+            bytes
+                .chunks_exact(segment_row_bytes(self.dim()))
+                .map(segments::split_row)
+                .collect(),
+        )
+    }
+
+    /// Drops cached pieces beyond the caps (oldest first); called when a task starts.
+    pub fn trim_caches(&mut self) {
+        self.rerank.trim();
+        self.meta.trim();
+        self.ids.trim();
+        self.segments.trim();
+    }
+
+    /// Bytes held in caches and codes, roughly (for memory reports).
+    pub fn held_bytes(&self) -> usize {
+        let codes: usize = self
+            .generations
+            .iter()
+            .flatten()
+            .map(|g| g.codes.len() + 4 * (g.list_offsets.len() + g.rerank_checksums.len()))
+            .sum();
+        let postings: usize = [&self.catalog_postings, &self.predicted_postings]
+            .iter()
+            .flat_map(|p| p.values())
+            .flat_map(|v| v.values())
+            .map(|l| 4 * l.len())
+            .sum();
+        codes
+            + postings
+            + self.rerank.values().map(Vec::len).sum::<usize>()
+            + self.segments.values().map(Vec::len).sum::<usize>()
+    }
+}
+
+/// Decodes a generation's posting lists into global positions.
+fn merge_postings(
+    lists: &[TagPostings],
+    tracks: u32,
+    first: u32,
+    out: &mut Postings,
+) -> Result<()> {
+    for category in lists {
+        let per = out.entry(category.category.clone()).or_default();
+        for value in &category.values {
+            let positions = value.tracks.decode(tracks)?;
+            per.entry(value.value.clone())
+                .or_default()
+                .extend(positions.into_iter().map(|p| p + first));
+        }
+    }
+    Ok(())
+}
+
+/// A map that forgets its oldest entries beyond `cap` when trimmed.
+#[derive(Debug)]
+struct Cache<K, V> {
+    map: HashMap<K, V>,
+    order: VecDeque<K>,
+    cap: usize,
+}
+
+impl<K: std::hash::Hash + Eq + Copy, V> Cache<K, V> {
+    fn new(cap: usize) -> Self {
+        Cache {
+            map: HashMap::new(),
+            order: VecDeque::new(),
+            cap,
+        }
+    }
+
+    fn insert(&mut self, key: K, value: V) {
+        if self.map.insert(key, value).is_none() {
+            self.order.push_back(key);
+        }
+    }
+
+    fn get(&self, key: &K) -> Option<&V> {
+        self.map.get(key)
+    }
+
+    fn contains(&self, key: &K) -> bool {
+        self.map.contains_key(key)
+    }
+
+    fn values(&self) -> impl Iterator<Item = &V> {
+        self.map.values()
+    }
+
+    fn trim(&mut self) {
+        while self.map.len() > self.cap {
+            if let Some(k) = self.order.pop_front() {
+                self.map.remove(&k);
+            }
+        }
+    }
+}

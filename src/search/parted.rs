@@ -1,0 +1,558 @@
+//! Searching a published index ([`PartedIndex`]) in steps that say what to fetch.
+//!
+//! A [`SearchTask`] ranks in four stages, asking for parts between them:
+//!
+//! 1. **References**: catalog track ids → positions (id shards), and their embeddings (their
+//!    re-ranking rows); the query is the Rocchio combination, as in the exact search.
+//! 2. **Shortlist**: ADC over every track's compact codes ([`crate::index::quantizer`]) picks
+//!    the [`shortlist_len`] best tracks that pass the filters (no fetch: the codes are in the
+//!    search part).
+//! 3. **Re-ranking**: the shortlist is re-scored with its int8 rows (fetched in blocks), which
+//!    gives the order and scores of an exact scan to within int8 rounding.
+//! 4. **Details**: metadata shards and segment rows of the `k` hits.
+//!
+//! Each [`SearchTask::step`] returns the pieces it needs ([`Step::Need`]) or the result. A part
+//! that cannot be fetched degrades the answer where that is honest (ranking by the codes
+//! alone, no best segment, no title) and says so in [`SearchOutcome::notes`]; an id shard that
+//! is needed to know the reference fails the search with the part's name.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::{
+    Reference, SearchHit, SearchRequest, TagFilter, TopK, query_vector, reference_embedding,
+};
+use crate::error::{Error, Result};
+use crate::index::TrackMeta;
+use crate::index::parted::{Fetch, PartKey, PartedIndex};
+use crate::index::vectors::dot_i8;
+
+/// Shortlist re-ranked for `k` results: `max(RERANK_FACTOR · k, RERANK_MIN)` tracks.
+pub const RERANK_FACTOR: usize = 10;
+/// The smallest shortlist.
+pub const RERANK_MIN: usize = 100;
+
+/// Tracks re-scored with their re-ranking rows for a top-`k` search.
+pub fn shortlist_len(k: usize) -> usize {
+    (RERANK_FACTOR * k).max(RERANK_MIN)
+}
+
+/// The outcome of one step.
+#[derive(Debug)]
+pub enum Step<T> {
+    /// Fetch these pieces ([`PartedIndex::provide`] or [`PartedIndex::fail`] each), then step
+    /// again.
+    Need(Vec<Fetch>),
+    /// The answer.
+    Done(T),
+}
+
+/// One result of a search on a published index.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartedHit {
+    /// The hit (id empty when its metadata shard could not be fetched).
+    #[serde(flatten)]
+    pub hit: SearchHit,
+    /// The track's metadata, if its shard could be fetched.
+    pub track: Option<TrackMeta>,
+}
+
+/// A finished search.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchOutcome {
+    /// Hits, best first.
+    pub hits: Vec<PartedHit>,
+    /// True when some scores come from the compact codes only (re-ranking rows missing).
+    pub approximate: bool,
+    /// What could not be fetched and what that cost, one sentence each.
+    pub notes: Vec<String>,
+    /// Tracks re-scored with their re-ranking rows.
+    pub reranked: usize,
+}
+
+/// A search in progress (see the module docs).
+#[derive(Debug)]
+pub struct SearchTask {
+    request: SearchRequest,
+    query: Option<Query>,
+    shortlist: Option<Vec<(f32, u32)>>,
+    ranked: Option<(Vec<(f32, u32)>, usize)>,
+    approximate: bool,
+    notes: BTreeSet<String>,
+}
+
+#[derive(Debug)]
+struct Query {
+    vector: Vec<f32>,
+    excluded: Vec<u32>,
+}
+
+impl SearchTask {
+    /// A task for `request` (references, k, filters, exclusions as in the exact search).
+    pub fn new(request: SearchRequest) -> Result<Self> {
+        request.check()?;
+        Ok(SearchTask {
+            request,
+            query: None,
+            shortlist: None,
+            ranked: None,
+            approximate: false,
+            notes: BTreeSet::new(),
+        })
+    }
+
+    /// Advances as far as the loaded parts allow.
+    pub fn step(&mut self, index: &mut PartedIndex) -> Result<Step<SearchOutcome>> {
+        if !index.is_searchable() {
+            return search_parts_needed(index).map(Step::Need);
+        }
+        if self.query.is_none() {
+            match self.resolve(index)? {
+                Step::Need(n) => return Ok(Step::Need(n)),
+                Step::Done(q) => self.query = Some(q),
+            }
+        }
+        let query = self.query.as_ref().expect("resolved above");
+        if self.ranked.is_none() {
+            let shortlist = self
+                .shortlist
+                .get_or_insert_with(|| adc_shortlist(index, query, &self.request));
+            let keys = shortlist.iter().filter_map(|&(_, p)| index.rerank_key(p));
+            let needs = missing(index, keys, |problem| {
+                self.notes.insert(format!(
+                    "Re-ranking was not possible for every track (ranked by compact codes instead): {problem}"
+                ))
+                ;
+                true
+            })?;
+            if !needs.is_empty() {
+                return Ok(Step::Need(needs));
+            }
+            let mut best = TopK::new(self.request.k);
+            let mut reranked = 0;
+            for &(approx, p) in shortlist.iter() {
+                let score = match index.rerank_row(p) {
+                    Some((scale, codes)) => {
+                        reranked += 1;
+                        scale * dot_i8(codes, &query.vector)
+                    }
+                    None => {
+                        self.approximate = true;
+                        approx
+                    }
+                };
+                best.push(score, p as usize);
+            }
+            let ranked = best
+                .into_sorted()
+                .into_iter()
+                .map(|(s, p)| (s, p as u32))
+                .collect();
+            self.ranked = Some((ranked, reranked));
+        }
+        let (ranked, reranked) = self.ranked.as_ref().expect("ranked above");
+        let positions: Vec<u32> = ranked.iter().map(|&(_, p)| p).collect();
+        if let Some(needs) = details_needs(index, &positions, &mut self.notes)? {
+            return Ok(Step::Need(needs));
+        }
+        let hits = ranked
+            .iter()
+            .map(|&(score, p)| {
+                let track = index.track(p).cloned();
+                let best = best_segment(index, p, &query.vector);
+                PartedHit {
+                    hit: SearchHit {
+                        id: track.as_ref().map(|t| t.id.clone()).unwrap_or_default(),
+                        position: p as usize,
+                        score: score.clamp(-1.0, 1.0),
+                        best_segment_seconds: best.map(|b| b.0),
+                        best_segment_score: best.map(|b| b.1.clamp(-1.0, 1.0)),
+                    },
+                    track,
+                }
+            })
+            .collect();
+        Ok(Step::Done(SearchOutcome {
+            hits,
+            approximate: self.approximate,
+            notes: self.notes.iter().cloned().collect(),
+            reranked: *reranked,
+        }))
+    }
+
+    /// Stage 1: the query vector and the excluded positions.
+    fn resolve(&mut self, index: &mut PartedIndex) -> Result<Step<Query>> {
+        let r = &self.request;
+        let track_ids = r
+            .positive
+            .iter()
+            .chain(&r.negative)
+            .filter_map(|x| match x {
+                Reference::Track(id) => Some(id.as_str()),
+                Reference::Embedding(_) => None,
+            })
+            .chain(r.exclude.iter().map(String::as_str));
+        let id_keys: Vec<PartKey> = track_ids.flat_map(|id| index.id_keys(id)).collect();
+        let needs = missing(index, id_keys.into_iter(), |_| false)?;
+        if !needs.is_empty() {
+            return Ok(Step::Need(needs));
+        }
+        let mut reference_positions = Vec::new();
+        for x in r.positive.iter().chain(&r.negative) {
+            if let Reference::Track(id) = x {
+                let p = index
+                    .position_of(id)?
+                    .ok_or_else(|| Error::UnknownTrack(id.clone()))?;
+                reference_positions.push(p);
+            }
+        }
+        let keys = reference_positions
+            .iter()
+            .filter_map(|&p| index.rerank_key(p));
+        let needs = missing(index, keys, |problem| {
+            self.notes.insert(format!(
+                "The reference's exact embedding could not be fetched (its compact code stands in): {problem}"
+            ));
+            true
+        })?;
+        if !needs.is_empty() {
+            return Ok(Step::Need(needs));
+        }
+        let dim = index.dim();
+        let mut positions = reference_positions.into_iter();
+        let mut mean = |refs: &[Reference]| -> Result<Vec<f32>> {
+            let mut sum = vec![0.0f32; dim];
+            for x in refs {
+                let v = match x {
+                    Reference::Track(_) => {
+                        track_vector(index, positions.next().expect("one per track reference"))
+                    }
+                    Reference::Embedding(e) => reference_embedding(e, dim)?,
+                };
+                sum.iter_mut().zip(&v).for_each(|(s, x)| *s += x);
+            }
+            sum.iter_mut().for_each(|s| *s /= refs.len() as f32);
+            Ok(sum)
+        };
+        let positive = mean(&r.positive)?;
+        let negative = if r.negative.is_empty() {
+            None
+        } else {
+            Some(mean(&r.negative)?)
+        };
+        let vector = query_vector(positive, negative.as_deref())?;
+        let mut excluded: Vec<u32> = r
+            .exclude
+            .iter()
+            .filter_map(|id| index.position_of(id).ok().flatten())
+            .collect();
+        if r.exclude_references {
+            for x in r.positive.iter().chain(&r.negative) {
+                if let Reference::Track(id) = x {
+                    excluded.extend(index.position_of(id)?);
+                }
+            }
+        }
+        Ok(Step::Done(Query { vector, excluded }))
+    }
+}
+
+/// The search parts not loaded yet; the first that failed fails the search.
+fn search_parts_needed(index: &PartedIndex) -> Result<Vec<Fetch>> {
+    let keys = (0..index.manifest().generations.len() as u32).map(PartKey::Search);
+    missing(index, keys, |_| false)
+}
+
+/// A catalog track's unit embedding: its re-ranking row, or its compact code when the row
+/// could not be fetched.
+fn track_vector(index: &PartedIndex, position: u32) -> Vec<f32> {
+    let mut v: Vec<f32> = match index.rerank_row(position) {
+        Some((scale, codes)) => codes.iter().map(|&c| scale * f32::from(c)).collect(),
+        None => decode_code(index, position),
+    };
+    crate::model::l2_normalize(&mut v);
+    v
+}
+
+/// The vector a track's compact code stands for.
+fn decode_code(index: &PartedIndex, position: u32) -> Vec<f32> {
+    let q = index.quantizer().expect("searchable");
+    let (g, local) = index.locate(position).expect("a valid position");
+    let state = index.generation_state(g as usize).expect("searchable");
+    let list = state.list_offsets.partition_point(|&o| o <= local) - 1;
+    let m = q.code_len();
+    q.decode(
+        list as u32,
+        &state.codes[local as usize * m..(local as usize + 1) * m],
+    )
+}
+
+/// Bit `p` set where position `p` may be returned: passes the filter, not removed, not
+/// excluded.
+fn eligible_mask(index: &PartedIndex, filter: &TagFilter, excluded: &[u32]) -> Vec<u64> {
+    let n = index.len();
+    let mut mask = if filter.is_empty() {
+        let mut m = vec![u64::MAX; n.div_ceil(64)];
+        if !n.is_multiple_of(64) {
+            *m.last_mut().unwrap() = (1u64 << (n % 64)) - 1;
+        }
+        m
+    } else {
+        filter.mask(index)
+    };
+    for (m, r) in mask.iter_mut().zip(index.removed_mask()) {
+        *m &= !r;
+    }
+    for &p in excluded {
+        mask[p as usize / 64] &= !(1 << (p % 64));
+    }
+    mask
+}
+
+/// Stage 2: ADC over every eligible track, the [`shortlist_len`] best.
+fn adc_shortlist(index: &PartedIndex, query: &Query, request: &SearchRequest) -> Vec<(f32, u32)> {
+    let quantizer = index.quantizer().expect("searchable");
+    let table = quantizer.adc_table(&query.vector);
+    let mask = eligible_mask(index, &request.filter, &query.excluded);
+    let m = quantizer.code_len();
+    let mut best = TopK::new(shortlist_len(request.k));
+    for g in &index.manifest().generations {
+        let state = index
+            .generation_state(g.generation as usize)
+            .expect("searchable");
+        let first = g.first_position as usize;
+        for (list, w) in state.list_offsets.windows(2).enumerate() {
+            let base = table.list_scores[list];
+            for local in w[0] as usize..w[1] as usize {
+                let p = first + local;
+                if mask[p / 64] & (1 << (p % 64)) == 0 {
+                    continue;
+                }
+                let score = base + table.residual_score(&state.codes[local * m..(local + 1) * m]);
+                if score > best.threshold() {
+                    best.push(score, p);
+                }
+            }
+        }
+    }
+    best.into_sorted()
+        .into_iter()
+        .map(|(s, p)| (s, p as u32))
+        .collect()
+}
+
+/// The segment of a hit closest to the query: (start seconds, cosine), if its rows are loaded.
+fn best_segment(index: &PartedIndex, position: u32, query: &[f32]) -> Option<(f32, f32)> {
+    index
+        .segment_rows(position)?
+        .into_iter()
+        .map(|(start, scale, codes)| (start, scale * dot_i8(codes, query)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+/// What is missing among `keys`: their fetches, skipping loaded ones. The problem of a key that
+/// failed before is handed to `tolerate`: it notes the loss and returns true, or returns false to fail the
+/// search with the part's own error.
+fn missing(
+    index: &PartedIndex,
+    keys: impl Iterator<Item = PartKey>,
+    mut tolerate: impl FnMut(&str) -> bool,
+) -> Result<Vec<Fetch>> {
+    let unique: BTreeSet<PartKey> = keys.collect();
+    let mut out = Vec::new();
+    for key in unique {
+        if index.has(key) {
+            continue;
+        }
+        if let Some(problem) = index.failure(key) {
+            if !tolerate(problem) {
+                return Err(Error::InvalidIndex(problem.to_string()));
+            }
+            continue;
+        }
+        out.extend(index.fetch_for(key));
+    }
+    Ok(out)
+}
+
+/// Metadata shards, then segment rows, of `positions`; `None` once all are in (or failed and
+/// noted).
+fn details_needs(
+    index: &PartedIndex,
+    positions: &[u32],
+    notes: &mut BTreeSet<String>,
+) -> Result<Option<Vec<Fetch>>> {
+    let keys = positions.iter().filter_map(|&p| index.meta_key(p));
+    let needs = missing(index, keys, |problem| {
+        notes.insert(format!(
+            "Some track details could not be fetched: {problem}"
+        ));
+        true
+    })?;
+    if !needs.is_empty() {
+        return Ok(Some(needs));
+    }
+    let keys = positions
+        .iter()
+        .filter(|&&p| index.track(p).is_some())
+        .map(|&p| PartKey::Segments(p));
+    let needs = missing(index, keys, |problem| {
+        notes.insert(format!(
+            "Where in each song the match lies could not be fetched: {problem}"
+        ));
+        true
+    })?;
+    Ok((!needs.is_empty()).then_some(needs))
+}
+
+/// A page of the catalog without a reference: the live tracks that pass a filter, in index
+/// order, `limit` of them from `offset` on.
+#[derive(Debug)]
+pub struct BrowseTask {
+    positions: Vec<u32>,
+    total: usize,
+    notes: BTreeSet<String>,
+}
+
+/// A finished browse.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BrowseOutcome {
+    /// Live tracks that pass the filter, in all.
+    pub total: usize,
+    /// The page: `(position, metadata if its shard could be fetched)`.
+    pub rows: Vec<BrowseRow>,
+    /// What could not be fetched.
+    pub notes: Vec<String>,
+}
+
+/// One row of a browse page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BrowseRow {
+    /// Global position.
+    pub position: u32,
+    /// The track, if its shard could be fetched.
+    pub track: Option<TrackMeta>,
+}
+
+impl BrowseTask {
+    /// The page `offset..offset + limit` of the tracks passing `filter`.
+    pub fn new(index: &PartedIndex, filter: &TagFilter, offset: usize, limit: usize) -> Self {
+        let mask = eligible_mask(index, filter, &[]);
+        let eligible =
+            (0..index.len() as u32).filter(|&p| mask[p as usize / 64] & (1 << (p % 64)) != 0);
+        let total = mask.iter().map(|w| w.count_ones() as usize).sum();
+        BrowseTask {
+            positions: eligible.skip(offset).take(limit).collect(),
+            total,
+            notes: BTreeSet::new(),
+        }
+    }
+
+    /// Advances: asks for metadata shards, then answers.
+    pub fn step(&mut self, index: &mut PartedIndex) -> Result<Step<BrowseOutcome>> {
+        let keys = self.positions.iter().filter_map(|&p| index.meta_key(p));
+        let notes = &mut self.notes;
+        let needs = missing(index, keys, |problem| {
+            notes.insert(format!(
+                "Some track details could not be fetched: {problem}"
+            ));
+            true
+        })?;
+        if !needs.is_empty() {
+            return Ok(Step::Need(needs));
+        }
+        Ok(Step::Done(BrowseOutcome {
+            total: self.total,
+            rows: self
+                .positions
+                .iter()
+                .map(|&p| BrowseRow {
+                    position: p,
+                    track: index.track(p).cloned(),
+                })
+                .collect(),
+            notes: self.notes.iter().cloned().collect(),
+        }))
+    }
+}
+
+/// The metadata of catalog tracks by id (e.g. a reference to show while its search runs).
+#[derive(Debug)]
+pub struct LookupTask {
+    ids: Vec<String>,
+}
+
+impl LookupTask {
+    /// Looks up `ids`.
+    pub fn new(ids: Vec<String>) -> Self {
+        LookupTask { ids }
+    }
+
+    /// Advances: id shards, then metadata shards; answers one entry per id (`None`: no such
+    /// live track). A shard that cannot be fetched fails the lookup with its name.
+    pub fn step(&mut self, index: &mut PartedIndex) -> Result<Step<Vec<Option<BrowseRow>>>> {
+        let keys: Vec<PartKey> = self.ids.iter().flat_map(|id| index.id_keys(id)).collect();
+        let needs = missing(index, keys.into_iter(), |_| false)?;
+        if !needs.is_empty() {
+            return Ok(Step::Need(needs));
+        }
+        let positions: Vec<Option<u32>> = self
+            .ids
+            .iter()
+            .map(|id| index.position_of(id))
+            .collect::<Result<_>>()?;
+        let keys = positions
+            .iter()
+            .flatten()
+            .filter_map(|&p| index.meta_key(p));
+        let needs = missing(index, keys, |_| false)?;
+        if !needs.is_empty() {
+            return Ok(Step::Need(needs));
+        }
+        Ok(Step::Done(
+            positions
+                .into_iter()
+                .map(|p| {
+                    p.map(|position| BrowseRow {
+                        position,
+                        track: index.track(position).cloned(),
+                    })
+                })
+                .collect(),
+        ))
+    }
+}
+
+/// Runs a task to the end, fetching with `read` (e.g. from local files): the whole loop of
+/// the browser's worker, for the CLI and tests.
+pub fn run_to_end<T>(
+    index: &mut PartedIndex,
+    mut step: impl FnMut(&mut PartedIndex) -> Result<Step<T>>,
+    mut read: impl FnMut(&Fetch) -> Result<Vec<u8>>,
+) -> Result<T> {
+    index.trim_caches();
+    loop {
+        match step(index)? {
+            Step::Done(t) => return Ok(t),
+            Step::Need(needs) => {
+                if needs.is_empty() {
+                    return Err(Error::InvalidIndex(
+                        "a search step asked for nothing yet could not go on".into(),
+                    ));
+                }
+                for f in needs {
+                    let key: PartKey = f.key.parse()?;
+                    match read(&f).and_then(|bytes| index.provide(key, &bytes)) {
+                        Ok(()) => {}
+                        Err(e) => index.fail(key, e.to_string()),
+                    }
+                }
+            }
+        }
+    }
+}

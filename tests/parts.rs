@@ -1,0 +1,460 @@
+//! The published index (format 3): recall of the codes + re-ranking against an exact scan,
+//! filters, deltas, shards, and the refusal of damaged, foreign or lying parts, each by name.
+#![cfg(all(not(target_arch = "wasm32"), feature = "cli"))]
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+
+use common::rng::Rng;
+use common::test_model;
+use simsong::index::parted::{Fetch, PartKey, PartedIndex};
+use simsong::index::publish::{PartSizes, Published, publish_base, publish_delta};
+use simsong::index::train::{QuantizerShape, train_quantizer};
+use simsong::index::{Precision, Tags};
+use simsong::search::parted::{BrowseTask, SearchOutcome, SearchTask, run_to_end};
+use simsong::search::{Reference, SearchRequest, TagFilter, search};
+use simsong::{CatalogIndex, Engine, TrackMeta};
+
+const DIM: usize = 128;
+
+/// The files of a published index, as a server would hold them.
+struct Server {
+    files: HashMap<String, Vec<u8>>,
+    manifest: Vec<u8>,
+}
+
+impl Server {
+    fn new(p: &Published) -> Self {
+        let mut s = Server {
+            files: HashMap::new(),
+            manifest: Vec::new(),
+        };
+        s.update(p);
+        s
+    }
+
+    fn update(&mut self, p: &Published) {
+        for (name, bytes) in &p.files {
+            self.files.insert(name.clone(), bytes.clone());
+        }
+        self.manifest = p.manifest.to_json();
+    }
+
+    fn read(&self, f: &Fetch) -> simsong::Result<Vec<u8>> {
+        let file = self
+            .files
+            .get(&f.file)
+            .ok_or_else(|| simsong::Error::IndexPart {
+                part: f.file.clone(),
+                problem: "HTTP 404".into(),
+            })?;
+        let end = (f.offset + f.length).min(file.len() as u64) as usize;
+        Ok(file[(f.offset as usize).min(end)..end].to_vec())
+    }
+
+    fn open(&self) -> PartedIndex {
+        PartedIndex::new(&self.manifest).unwrap()
+    }
+
+    fn search(
+        &self,
+        index: &mut PartedIndex,
+        request: SearchRequest,
+    ) -> simsong::Result<SearchOutcome> {
+        let mut task = SearchTask::new(request)?;
+        run_to_end(index, |i| task.step(i), |f| self.read(f))
+    }
+}
+
+/// A catalog of `n` tracks in `clusters` clusters (members at cosine ≈ 0.5), one track in a
+/// hundred tagged `rare:yes`, every third `mood:calm`, two segments each.
+fn catalog(n: usize, clusters: usize, seed: u64, id_prefix: &str) -> CatalogIndex {
+    catalog_range(n, clusters, seed, id_prefix, 0..n)
+}
+
+/// Tracks `range` of the catalog above (the same tracks as in the whole).
+fn catalog_range(
+    n: usize,
+    clusters: usize,
+    seed: u64,
+    id_prefix: &str,
+    range: std::ops::Range<usize>,
+) -> CatalogIndex {
+    let engine = Engine::from_model_bytes(&test_model()).unwrap();
+    let mut meta = engine.model_metadata().clone();
+    meta.embedding_dim = DIM;
+    let mut index = CatalogIndex::new(&meta, engine.model_sha256(), Precision::F32);
+    let mut rng = Rng(seed);
+    let centres: Vec<Vec<f32>> = (0..clusters).map(|_| rng.unit(DIM)).collect();
+    for i in 0..n {
+        let offset = rng.unit(DIM);
+        let v: Vec<f32> = centres[i % clusters]
+            .iter()
+            .zip(&offset)
+            .map(|(c, e)| c + e)
+            .collect();
+        let mut tags = Tags::new();
+        if i % 100 == 7 {
+            tags.insert("rare".into(), vec!["yes".into()]);
+        }
+        if i % 3 == 0 {
+            tags.insert("mood".into(), vec!["calm".into()]);
+        }
+        let seg_a: Vec<f32> = v
+            .iter()
+            .zip(rng.unit(DIM))
+            .map(|(a, b)| a + 2.0 * b)
+            .collect();
+        let track = TrackMeta {
+            id: format!("{id_prefix}{i:06}"),
+            title: format!("Track {i}"),
+            collection: format!("Album {}", i / 10),
+            tags,
+            duration_seconds: 120.0,
+            ..Default::default()
+        };
+        if !range.contains(&i) {
+            continue;
+        }
+        // The second segment is the track itself: it must be found as the best one.
+        index
+            .add_embedding(track, &v, &[(0.0, &seg_a), (3.0, &v)], 64)
+            .unwrap();
+    }
+    index
+}
+
+fn publish(index: &CatalogIndex, sizes: PartSizes) -> Published {
+    let mut vectors = Vec::new();
+    for i in 0..index.len() {
+        vectors.extend(index.embedding(i));
+    }
+    let q = train_quantizer(&vectors, DIM, QuantizerShape::default()).unwrap();
+    publish_base(index, q, sizes).unwrap()
+}
+
+fn recall(exact: &[String], got: &[String]) -> f64 {
+    let e: BTreeSet<_> = exact.iter().collect();
+    got.iter().filter(|id| e.contains(id)).count() as f64 / exact.len().max(1) as f64
+}
+
+#[test]
+fn codes_plus_reranking_match_an_exact_scan() {
+    let index = catalog(20_000, 200, 7, "t");
+    let published = publish(&index, PartSizes::default());
+    let server = Server::new(&published);
+    let mut parted = server.open();
+    let rare = TagFilter {
+        catalog: [("rare".to_string(), vec!["yes".to_string()])].into(),
+        ..Default::default()
+    };
+    for (filter, floor) in [(TagFilter::default(), 0.95), (rare, 0.95)] {
+        let mut total = 0.0;
+        let queries = 40;
+        for q in 0..queries {
+            let id = format!("t{:06}", q * 499);
+            let request = SearchRequest {
+                filter: filter.clone(),
+                ..SearchRequest::similar_to_track(&id, 10)
+            };
+            let exact: Vec<String> = search(&index, &request)
+                .unwrap()
+                .into_iter()
+                .map(|h| h.id)
+                .collect();
+            let outcome = server.search(&mut parted, request).unwrap();
+            assert!(
+                !outcome.approximate && outcome.notes.is_empty(),
+                "{:?}",
+                outcome.notes
+            );
+            let got: Vec<String> = outcome.hits.iter().map(|h| h.hit.id.clone()).collect();
+            assert!(
+                outcome
+                    .hits
+                    .iter()
+                    .all(|h| h.track.as_ref().is_some_and(|t| t.id == h.hit.id))
+            );
+            if !filter.is_empty() {
+                assert!(
+                    outcome.hits.iter().all(|h| h
+                        .track
+                        .as_ref()
+                        .unwrap()
+                        .tags
+                        .contains_key("rare"))
+                );
+            }
+            total += recall(&exact, &got);
+        }
+        let r = total / queries as f64;
+        assert!(
+            r >= floor,
+            "recall@10 {r:.3} below {floor} (filter {filter:?})"
+        );
+    }
+}
+
+#[test]
+fn best_segment_scores_and_references_behave_as_in_the_exact_search() {
+    let index = catalog(3000, 30, 11, "t");
+    let server = Server::new(&publish(&index, PartSizes::default()));
+    let mut parted = server.open();
+    let request = SearchRequest::similar_to_track("t000042", 5);
+    let exact = search(&index, &request).unwrap();
+    let outcome = server.search(&mut parted, request).unwrap();
+    assert_eq!(outcome.hits[0].hit.id, exact[0].id);
+    for (h, e) in outcome.hits.iter().zip(&exact) {
+        if h.hit.id == e.id {
+            assert!(
+                (h.hit.score - e.score).abs() < 0.02,
+                "{} vs {}",
+                h.hit.score,
+                e.score
+            );
+        }
+        // The second segment (the track's own embedding) matches best.
+        assert_eq!(h.hit.best_segment_seconds, Some(3.0));
+    }
+    assert!(
+        outcome.hits.iter().all(|h| h.hit.id != "t000042"),
+        "the reference is excluded"
+    );
+    // "Less like this" and an embedding reference work, and an unknown id is named.
+    let v = index.embedding(index.position("t000100").unwrap());
+    let request = SearchRequest {
+        positive: vec![Reference::Embedding(v)],
+        negative: vec![Reference::Track("t000101".into())],
+        k: 3,
+        ..Default::default()
+    };
+    let hits = server.search(&mut parted, request.clone()).unwrap().hits;
+    let exact = search(&index, &request).unwrap();
+    assert_eq!(hits[0].hit.id, exact[0].id);
+    let e = server
+        .search(&mut parted, SearchRequest::similar_to_track("nope", 3))
+        .unwrap_err();
+    assert!(e.to_string().contains("no track with id `nope`"), "{e}");
+}
+
+#[test]
+fn deltas_add_and_remove_without_touching_published_parts() {
+    let base = catalog(2000, 20, 3, "a");
+    let first = publish(&base, PartSizes::default());
+    let mut server = Server::new(&first);
+    let before: HashMap<String, Vec<u8>> = server.files.clone();
+    let mut parted = server.open();
+    let quantizer = {
+        server
+            .search(&mut parted, SearchRequest::similar_to_track("a000001", 1))
+            .unwrap();
+        parted.quantizer().unwrap().clone()
+    };
+    let added = catalog(300, 20, 3, "b");
+    let delta = publish_delta(
+        &first.manifest,
+        &quantizer,
+        &added,
+        Vec::new(),
+        PartSizes::default(),
+    )
+    .unwrap();
+    for (name, bytes) in &delta.files {
+        assert!(!before.contains_key(name), "a delta rewrote {name}");
+        assert!(bytes.len() < 200_000);
+    }
+    server.update(&delta);
+    // b000005 has the same vector as a000005 (same seed): it is found, and by its new id.
+    let mut parted = server.open();
+    let hits = server
+        .search(&mut parted, SearchRequest::similar_to_track("a000005", 3))
+        .unwrap()
+        .hits;
+    assert_eq!(hits[0].hit.id, "b000005");
+    assert!((hits[0].hit.score - 1.0).abs() < 0.01);
+    // Tags of the delta are searchable with those of the base.
+    let calm = TagFilter {
+        catalog: [("rare".to_string(), vec!["yes".to_string()])].into(),
+        ..Default::default()
+    };
+    let browse = {
+        let mut task = BrowseTask::new(&parted, &calm, 0, 100);
+        run_to_end(&mut parted, |i| task.step(i), |f| server.read(f)).unwrap()
+    };
+    assert_eq!(browse.total, 20 + 3);
+    // Remove b000005 and a000006: a small delta, and they are gone.
+    let positions = ["b000005", "a000006"].map(|id| {
+        for key in parted.id_keys(id) {
+            if !parted.has(key) {
+                let bytes = server.read(&parted.fetch_for(key).unwrap()).unwrap();
+                parted.provide(key, &bytes).unwrap();
+            }
+        }
+        parted.position_of(id).unwrap().unwrap()
+    });
+    let manifest = parted.manifest().clone();
+    let empty = catalog(0, 1, 1, "x");
+    let removal = publish_delta(
+        &manifest,
+        &quantizer,
+        &empty,
+        positions.to_vec(),
+        PartSizes::default(),
+    )
+    .unwrap();
+    server.update(&removal);
+    let mut parted = server.open();
+    let hits = server
+        .search(&mut parted, SearchRequest::similar_to_track("a000005", 3))
+        .unwrap()
+        .hits;
+    assert!(
+        hits.iter()
+            .all(|h| h.hit.id != "b000005" && h.hit.id != "a000006")
+    );
+    let e = server
+        .search(&mut parted, SearchRequest::similar_to_track("b000005", 3))
+        .unwrap_err();
+    assert!(e.to_string().contains("no track with id `b000005`"), "{e}");
+    assert_eq!(parted.manifest().live_tracks(), 2298);
+}
+
+#[test]
+fn shards_merged_give_the_same_parts_as_one_build() {
+    let whole = catalog(1500, 15, 5, "t");
+    let first = catalog_range(1500, 15, 5, "t", 0..700);
+    let second = catalog_range(1500, 15, 5, "t", 700..1500);
+    // Through the one-file format, as shards travel between machines.
+    let mut merged = CatalogIndex::from_bytes(&first.to_bytes().unwrap()).unwrap();
+    merged
+        .append(&CatalogIndex::from_bytes(&second.to_bytes().unwrap()).unwrap())
+        .unwrap();
+    assert!(merged.append(&second).is_err(), "the same tracks twice");
+    let a = publish(&whole, PartSizes::default());
+    let b = publish(&merged, PartSizes::default());
+    assert_eq!(a.manifest, b.manifest);
+    assert_eq!(a.files, b.files);
+}
+
+#[test]
+fn damaged_foreign_and_lying_parts_are_refused_by_name() {
+    let index = catalog(1200, 12, 9, "t");
+    let published = publish(&index, PartSizes::default());
+    let other = publish(&catalog(1200, 12, 10, "t"), PartSizes::default());
+    let server = Server::new(&published);
+    let g = &published.manifest.generations[0];
+    let search_name = g.search.file_name(simsong::index::parts::PartKind::Search);
+    let meta_name = g.meta[0].file_name(simsong::index::parts::PartKind::Meta);
+
+    // A truncated search part: its name and the sizes.
+    let mut parted = server.open();
+    let bytes = &server.files[&search_name];
+    let e = parted
+        .provide(PartKey::Search(0), &bytes[..bytes.len() - 10])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&search_name) && e.contains("bytes arrived where"),
+        "{e}"
+    );
+    // A bit flipped: the checksum.
+    let mut flipped = bytes.clone();
+    flipped[1000] ^= 1;
+    let e = parted
+        .provide(PartKey::Search(0), &flipped)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(&search_name) && e.contains("checksum"), "{e}");
+    // A shard from another build of the same size, renamed: the checksum, then the envelope.
+    parted.provide(PartKey::Search(0), bytes).unwrap();
+    let foreign = &other
+        .files
+        .iter()
+        .find(|(n, _)| n.starts_with("parts/meta-"))
+        .unwrap()
+        .1;
+    let e = parted
+        .provide(PartKey::Meta(0, 0), foreign)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(&meta_name), "{e}");
+    // A manifest that names the foreign shard's checksum gets past the checksum, not the
+    // envelope.
+    let mut lying = published.manifest.clone();
+    let foreign_entry = other.manifest.generations[0].meta[0].clone();
+    lying.generations[0].meta[0] = foreign_entry.clone();
+    let mut parted = PartedIndex::new(&lying.to_json()).unwrap();
+    let e = parted
+        .provide(PartKey::Meta(0, 0), foreign)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("belongs to another build"), "{e}");
+    // A manifest that lies about the re-ranking part's size is refused on parsing.
+    let mut lying = published.manifest.clone();
+    lying.generations[0].rerank.bytes += 7;
+    let e = PartedIndex::new(&lying.to_json()).unwrap_err().to_string();
+    assert!(e.contains("re-ranking part must hold"), "{e}");
+    // A future version, a one-file index, and HTML are named for what they are.
+    let future = String::from_utf8(published.manifest.to_json())
+        .unwrap()
+        .replace("\"version\": 3", "\"version\": 9");
+    let e = PartedIndex::new(future.as_bytes()).unwrap_err().to_string();
+    assert!(e.contains("format version 9"), "{e}");
+    let e = PartedIndex::new(&index.to_bytes().unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("one-file index"), "{e}");
+    let e = PartedIndex::new(b"<!DOCTYPE html><p>not found</p>")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("HTML"), "{e}");
+}
+
+#[test]
+fn missing_parts_degrade_the_answer_or_fail_it_by_name() {
+    let index = catalog(3000, 30, 13, "t");
+    let published = publish(&index, PartSizes::default());
+    let mut server = Server::new(&published);
+    let g = &published.manifest.generations[0];
+    // Without the re-ranking part: ranked by the codes, and said so.
+    server
+        .files
+        .remove(&g.rerank.file_name(simsong::index::parts::PartKind::Rerank));
+    let mut parted = server.open();
+    let outcome = server
+        .search(&mut parted, SearchRequest::similar_to_track("t000001", 10))
+        .unwrap();
+    assert!(outcome.approximate);
+    assert_eq!(outcome.reranked, 0);
+    assert_eq!(outcome.hits.len(), 10);
+    assert!(
+        outcome
+            .notes
+            .iter()
+            .any(|n| n.contains("Re-ranking was not possible") && n.contains("parts/rerank-")),
+        "{:?}",
+        outcome.notes
+    );
+    // Without the id shards, a track search cannot know its reference: it fails, naming one.
+    let ids: Vec<String> = server
+        .files
+        .keys()
+        .filter(|n| n.starts_with("parts/ids-"))
+        .cloned()
+        .collect();
+    for name in ids {
+        server.files.remove(&name);
+    }
+    let mut parted = server.open();
+    let e = server
+        .search(&mut parted, SearchRequest::similar_to_track("t000001", 10))
+        .unwrap_err();
+    assert!(e.to_string().contains("parts/ids-"), "{e}");
+    // An embedding search still works.
+    let v = index.embedding(3);
+    let outcome = server
+        .search(&mut parted, SearchRequest::similar_to_embedding(v, 5))
+        .unwrap();
+    assert_eq!(outcome.hits[0].hit.id, "t000003");
+}

@@ -1,0 +1,220 @@
+// Fetching the parts of a published catalog (format 3) for the engine worker: the manifest,
+// whole parts, and byte ranges, with progress in bytes and the faults a CDN can produce.
+//
+// - Range pieces of one file are sorted and merged when they are close (one request for
+//   neighbouring re-ranking blocks), then cut back into pieces.
+// - A server that ignores `Range` answers 200 with the whole file: the part is then read whole
+//   once (if it is not larger than `maxWholePartBytes`), kept, and later pieces are cut from it;
+//   a larger part is not downloaded and its pieces fail with a message that says why.
+// - A response larger than the manifest says is cut off as soon as it is, never read to the end.
+// - No byte for `stallMs` aborts a request ("no data for 20 s"); the rest go on.
+// Failures are per piece: `fetchPieces` never throws for one of them.
+
+const MERGE_GAP_BYTES = 4096; // merge range pieces at most this far apart
+const MAX_MERGED_BYTES = 1 << 20; // into requests of at most this many bytes
+const CONCURRENCY = 6;
+
+export class PartFetcher {
+  /**
+   * @param {string} manifestUrl absolute URL of index.json; parts are relative to it
+   * @param {{ onProgress?: (p: { loaded: number, total: number }) => void, stallMs?: number, maxWholePartBytes?: number }} [options]
+   */
+  constructor(manifestUrl, { onProgress = () => {}, stallMs = 20000, maxWholePartBytes = 96 << 20 } = {}) {
+    this.manifestUrl = manifestUrl;
+    this.onProgress = onProgress;
+    this.stallMs = stallMs;
+    this.maxWholePartBytes = maxWholePartBytes;
+    this.bytesFetched = 0; // bytes read from the network, all requests together
+    this.requests = 0;
+    this.wholeParts = new Map(); // file → Uint8Array, for servers that ignore Range
+    this.rangeIgnored = false;
+  }
+
+  /** The manifest's bytes (revalidated every time: it is the one file that changes). */
+  async manifest() {
+    const response = await this.#request(this.manifestUrl, { cache: 'no-cache' }, 'the catalog manifest');
+    if (!response.ok) throw new Error(`cannot load the catalog manifest from ${this.manifestUrl} (HTTP ${response.status})`);
+    return this.#read(response, null, 'the catalog manifest', () => {});
+  }
+
+  /**
+   * Fetches pieces `[{ key, file, offset, length, partBytes, whole }]`; resolves to a Map
+   * key → { bytes } | { error } once every piece has an answer. `onProgress` hears the bytes.
+   */
+  async fetchPieces(pieces, onProgress = this.onProgress, signal = undefined) {
+    const results = new Map();
+    const total = pieces.reduce((sum, p) => sum + p.length, 0);
+    let loaded = 0;
+    const progress = (n) => {
+      loaded += n;
+      onProgress({ loaded: Math.min(loaded, total), total });
+    };
+    onProgress({ loaded: 0, total });
+    const jobs = [];
+    const ranges = new Map();
+    for (const p of pieces) {
+      if (p.whole) jobs.push(() => this.#whole(p, results, progress, signal));
+      else if (!ranges.has(p.file)) ranges.set(p.file, [p]);
+      else ranges.get(p.file).push(p);
+    }
+    for (const [file, list] of ranges) {
+      for (const group of mergeRanges(list)) jobs.push(() => this.#range(file, group, results, progress, signal));
+    }
+    await runLimited(jobs, CONCURRENCY);
+    return results;
+  }
+
+  async #whole(piece, results, progress, signal) {
+    const url = new URL(piece.file, this.manifestUrl).href;
+    try {
+      const response = await this.#request(url, { signal }, piece.file);
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const bytes = await this.#read(response, piece.partBytes, piece.file, progress);
+      results.set(piece.key, { bytes });
+    } catch (e) {
+      results.set(piece.key, { error: partError(piece.file, e) });
+    }
+  }
+
+  async #range(file, group, results, progress, signal) {
+    const url = new URL(file, this.manifestUrl).href;
+    const partBytes = group[0].partBytes;
+    const cut = (whole, base) => {
+      for (const p of group) results.set(p.key, { bytes: whole.subarray(p.offset - base, p.offset - base + p.length) });
+    };
+    try {
+      if (this.wholeParts.has(file)) {
+        cut(this.wholeParts.get(file), 0);
+        return;
+      }
+      const start = group[0].offset;
+      const end = Math.max(...group.map((p) => p.offset + p.length)); // exclusive
+      if (end === start) {
+        cut(new Uint8Array(0), start);
+        return;
+      }
+      const controller = new AbortController();
+      const onAbort = () => controller.abort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        const response = await this.#request(url, { headers: { Range: `bytes=${start}-${end - 1}` }, signal: controller.signal }, file);
+        if (response.status === 206) {
+          const total = /\/(\d+)\s*$/.exec(response.headers.get('Content-Range') || '');
+          if (total && Number(total[1]) !== partBytes) {
+            throw new Error(`the server says the part has ${total[1]} bytes, the manifest says ${partBytes}`);
+          }
+          const bytes = await this.#read(response, end - start, file, progress, true);
+          cut(bytes, start);
+        } else if (response.status === 200) {
+          // The server ignores Range: the whole part, if that is reasonable, kept for later pieces.
+          this.rangeIgnored = true;
+          if (partBytes > this.maxWholePartBytes) {
+            controller.abort();
+            throw new Error(`the server ignores Range requests, and fetching the whole ${(partBytes / 1e6).toFixed(0)} MB part instead is off`);
+          }
+          const whole = await this.#read(response, partBytes, file, progress, true);
+          this.wholeParts.set(file, whole);
+          cut(whole, 0);
+        } else {
+          throw new Error(`HTTP ${response.status}`);
+        }
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    } catch (e) {
+      for (const p of group) results.set(p.key, { error: partError(file, e) });
+    }
+  }
+
+  async #request(url, init, what) {
+    this.requests++;
+    try {
+      return await fetch(url, init);
+    } catch (e) {
+      if (e.name === 'AbortError') throw e;
+      throw new Error(`the network failed while fetching ${what} (${e.message})`);
+    }
+  }
+
+  // Reads a body with progress and a stall timer; `expected` bytes exactly when given (with
+  // `exact`, fewer bytes are an error too; otherwise the caller checks).
+  async #read(response, expected, what, progress, exact = true) {
+    const declared = Number(response.headers.get('Content-Length'));
+    if (expected != null && declared && declared > expected) {
+      response.body?.cancel().catch(() => {});
+      throw new Error(`the server announces ${declared} bytes, the manifest ${expected}`);
+    }
+    const reader = response.body.getReader();
+    const chunks = [];
+    let size = 0;
+    let timer;
+    let rejectStall;
+    const stalled = new Promise((_, reject) => (rejectStall = reject));
+    stalled.catch(() => {});
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        reader.cancel().catch(() => {});
+        rejectStall(new Error(`no data for ${Math.round(this.stallMs / 1000)} s`));
+      }, this.stallMs);
+    };
+    arm();
+    try {
+      for (;;) {
+        const { done, value } = await Promise.race([reader.read(), stalled]);
+        if (done) break;
+        arm();
+        size += value.length;
+        this.bytesFetched += value.length;
+        if (expected != null && size > expected) {
+          reader.cancel().catch(() => {});
+          throw new Error(`more bytes arrived than the manifest's ${expected}`);
+        }
+        chunks.push(value);
+        progress(value.length);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+    if (expected != null && exact && size !== expected) {
+      throw new Error(`truncated: ${size} bytes arrived where ${expected} were expected`);
+    }
+    if (chunks.length === 1) return chunks[0];
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  }
+}
+
+// Range pieces of one file, sorted, grouped so that each group is one request.
+export function mergeRanges(pieces) {
+  const sorted = [...pieces].sort((a, b) => a.offset - b.offset);
+  const groups = [];
+  for (const p of sorted) {
+    const group = groups[groups.length - 1];
+    const groupEnd = group && Math.max(...group.map((g) => g.offset + g.length));
+    if (group && p.offset - groupEnd <= MERGE_GAP_BYTES && p.offset + p.length - group[0].offset <= MAX_MERGED_BYTES) {
+      group.push(p);
+    } else {
+      groups.push([p]);
+    }
+  }
+  return groups;
+}
+
+function partError(file, e) {
+  const why = e?.name === 'AbortError' ? 'the request was cancelled' : e?.message || String(e);
+  return `catalog part ${file}: ${why}`;
+}
+
+async function runLimited(jobs, limit) {
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) await jobs[next++]();
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+}
