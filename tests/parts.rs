@@ -130,7 +130,7 @@ fn publish(index: &CatalogIndex, sizes: PartSizes) -> Published {
     for i in 0..index.len() {
         vectors.extend(index.embedding(i));
     }
-    let q = train_quantizer(&vectors, DIM, QuantizerShape::default()).unwrap();
+    let q = train_quantizer(&vectors, DIM, QuantizerShape::quick()).unwrap();
     publish_base(index, q, sizes).unwrap()
 }
 

@@ -1,6 +1,6 @@
-// Tag filters: the `filter` attribute's syntax, the search request's filter, and the same rule
-// applied to the catalog list while browsing (any of the values within a category, all of the
-// categories; `outside` keeps exactly the tracks the filter would drop).
+// Tag filters: the `filter` attribute's syntax and the search request's filter (any of the
+// values within a category, all of the categories; `outside` keeps exactly the tracks the filter
+// would drop). The index applies them, to searches and to catalog pages alike.
 
 /** Parses `"game:Lugaru;format:recording;game:Amoebax"` into `{ game: Set, format: Set }`. */
 export function parseFilter(text) {
@@ -35,17 +35,6 @@ export function requestFilter(filter, outside, predictedCategories) {
   }
   if (!Object.keys(catalog).length && !Object.keys(predicted).length) return undefined;
   return { catalog, predicted, outside: Boolean(outside) };
-}
-
-/** Whether a track passes the filter (browse mode; the index applies the same rule to searches). */
-export function matches(track, filter, outside, predictedCategories) {
-  let inside = true;
-  for (const [category, values] of Object.entries(filter)) {
-    if (!values.size) continue;
-    const own = (predictedCategories.has(category) ? track.predicted : track.tags)?.[category] || [];
-    if (!own.some((v) => values.has(v))) inside = false;
-  }
-  return outside ? !inside : inside;
 }
 
 export function formatDuration(seconds) {

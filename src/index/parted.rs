@@ -8,7 +8,8 @@
 //! [`PartedIndex::fail`]; searches then degrade where they can (no re-ranking, no best
 //! segment, no title) and fail with the part's name where they cannot.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::cell::Cell;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
 
@@ -111,7 +112,6 @@ const MAX_SEGMENT_TRACKS: usize = 4096;
 /// A generation's search part, integrated.
 #[derive(Debug)]
 pub(crate) struct LoadedGeneration {
-    pub(crate) list_offsets: Vec<u32>,
     pub(crate) codes: Vec<u8>,
     pub(crate) rerank_checksums: Vec<u32>,
 }
@@ -463,7 +463,6 @@ impl PartedIndex {
             self.quantizer = Some(q);
         }
         self.generations[g as usize] = Some(LoadedGeneration {
-            list_offsets: search.list_offsets,
             codes: search.codes,
             rerank_checksums: search.rerank_checksums,
         });
@@ -619,7 +618,7 @@ impl PartedIndex {
             .generations
             .iter()
             .flatten()
-            .map(|g| g.codes.len() + 4 * (g.list_offsets.len() + g.rerank_checksums.len()))
+            .map(|g| g.codes.len() + 4 * g.rerank_checksums.len())
             .sum();
         let postings: usize = [&self.catalog_postings, &self.predicted_postings]
             .iter()
@@ -653,11 +652,12 @@ fn merge_postings(
     Ok(())
 }
 
-/// A map that forgets its oldest entries beyond `cap` when trimmed.
+/// A map that forgets its least recently used entries beyond `cap` when trimmed (reads mark
+/// entries as used, through a `Cell`, so that they can stay `&self`).
 #[derive(Debug)]
 struct Cache<K, V> {
-    map: HashMap<K, V>,
-    order: VecDeque<K>,
+    map: HashMap<K, (V, Cell<u64>)>,
+    clock: Cell<u64>,
     cap: usize,
 }
 
@@ -665,19 +665,25 @@ impl<K: std::hash::Hash + Eq + Copy, V> Cache<K, V> {
     fn new(cap: usize) -> Self {
         Cache {
             map: HashMap::new(),
-            order: VecDeque::new(),
+            clock: Cell::new(0),
             cap,
         }
     }
 
+    fn tick(&self) -> u64 {
+        self.clock.set(self.clock.get() + 1);
+        self.clock.get()
+    }
+
     fn insert(&mut self, key: K, value: V) {
-        if self.map.insert(key, value).is_none() {
-            self.order.push_back(key);
-        }
+        let now = self.tick();
+        self.map.insert(key, (value, Cell::new(now)));
     }
 
     fn get(&self, key: &K) -> Option<&V> {
-        self.map.get(key)
+        let (value, used) = self.map.get(key)?;
+        used.set(self.tick());
+        Some(value)
     }
 
     fn contains(&self, key: &K) -> bool {
@@ -685,14 +691,16 @@ impl<K: std::hash::Hash + Eq + Copy, V> Cache<K, V> {
     }
 
     fn values(&self) -> impl Iterator<Item = &V> {
-        self.map.values()
+        self.map.values().map(|(v, _)| v)
     }
 
     fn trim(&mut self) {
-        while self.map.len() > self.cap {
-            if let Some(k) = self.order.pop_front() {
-                self.map.remove(&k);
-            }
+        if self.map.len() <= self.cap {
+            return;
         }
+        let mut stamps: Vec<u64> = self.map.values().map(|(_, u)| u.get()).collect();
+        stamps.sort_unstable();
+        let cutoff = stamps[self.map.len() - self.cap];
+        self.map.retain(|_, (_, used)| used.get() >= cutoff);
     }
 }

@@ -2,9 +2,9 @@
 //! a published index: the base generation with a freshly trained quantiser, or a delta
 //! generation coded with the quantiser of an existing index.
 //!
-//! Within a generation, tracks are stored grouped by coarse list (in catalog order within a
-//! list). That makes a track's list implicit in its position, and it puts similar tracks next
-//! to each other, so the re-ranking rows of a shortlist fall into few blocks.
+//! Within a generation, tracks are stored sorted by their first two code bytes (catalog order
+//! among equals): similar tracks sit next to each other, so the re-ranking rows of a shortlist
+//! fall into fewer blocks.
 
 use std::collections::BTreeMap;
 
@@ -86,8 +86,7 @@ pub fn publish_base(
             embedding_dim: h.embedding_dim,
         },
         layout: Layout {
-            lists: quantizer.lists,
-            code_bytes: quantizer.subquantizers,
+            code_bytes: quantizer.stages,
             centroids: quantizer.centroids,
             rerank_block_rows: sizes.rerank_block_rows,
             meta_shard_tracks: sizes.meta_shard_tracks,
@@ -150,20 +149,14 @@ fn generation(
         index_id: manifest.index_id_bytes(),
     };
 
-    // Code every track, then order them by list (stable: catalog order within a list).
-    let coded: Vec<(u32, Vec<u8>)> = par_map(n, |i| quantizer.encode(&index.embedding(i)));
+    // Code every track, then order them by their first code bytes.
+    let m = quantizer.code_len();
+    let coded = encode_catalog(index, quantizer);
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| coded[i].0);
-    let mut list_offsets = vec![0u32; quantizer.lists as usize + 1];
-    for &(list, _) in &coded {
-        list_offsets[list as usize + 1] += 1;
-    }
-    for l in 1..list_offsets.len() {
-        list_offsets[l] += list_offsets[l - 1];
-    }
+    order.sort_by_key(|&i| (coded[i * m], coded.get(i * m + 1).copied().unwrap_or(0)));
     let codes: Vec<u8> = order
         .iter()
-        .flat_map(|&i| coded[i].1.iter().copied())
+        .flat_map(|&i| coded[i * m..(i + 1) * m].iter().copied())
         .collect();
 
     // Re-ranking rows and their block checksums.
@@ -245,7 +238,6 @@ fn generation(
 
     let search_payload = SearchPart {
         quantizer: base.then(|| quantizer.clone()),
-        list_offsets,
         codes,
         rerank_checksums,
         catalog_tags: postings(index, &order, false),
@@ -304,15 +296,21 @@ fn postings(index: &CatalogIndex, order: &[usize], predicted: bool) -> Vec<TagPo
         .collect()
 }
 
-/// `f(0..n)` collected in order; in parallel when the CLI's thread pool is compiled in.
-fn par_map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+/// The codes of every track, `len × code_len`: batched and threaded where the CLI's crates are
+/// compiled in, one track at a time otherwise.
+fn encode_catalog(index: &CatalogIndex, quantizer: &Quantizer) -> Vec<u8> {
     #[cfg(feature = "cli")]
     {
-        use rayon::prelude::*;
-        (0..n).into_par_iter().map(f).collect()
+        let mut vectors = Vec::with_capacity(index.len() * index.dim());
+        for i in 0..index.len() {
+            vectors.extend(index.embedding(i));
+        }
+        super::train::encode_all(quantizer, &vectors)
     }
     #[cfg(not(feature = "cli"))]
     {
-        (0..n).map(f).collect()
+        (0..index.len())
+            .flat_map(|i| quantizer.encode(&index.embedding(i)))
+            .collect()
     }
 }

@@ -1,5 +1,6 @@
-// An index built by the native CLI is loaded and searched by the wasm build: same hits, same
-// scores; damaged indexes and a foreign model are refused with readable errors.
+// An index published by the native CLI (format 3: manifest + parts) is loaded and searched by
+// the wasm build: same hits, same scores as the CLI's query on the same parts; damaged parts and
+// a foreign model are refused with readable errors that name the part.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -7,7 +8,7 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initSync, SimilarityEngine, SimilarityIndex } from '../../pkg/simsong.js';
+import { initSync, SimilarityEngine, CatalogParts } from '../../pkg/simsong.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const BIN = process.env.SIMSONG_BIN;
@@ -16,7 +17,9 @@ const skip = !BIN && 'SIMSONG_BIN not set';
 
 initSync({ module: readFileSync(join(ROOT, 'pkg/simsong_bg.wasm')) });
 
+let built = null;
 function buildIndex() {
+  if (built) return built;
   const dir = mkdtempSync(join(tmpdir(), 'simsong-index-'));
   const audio = join(ROOT, 'tests/fixtures/audio');
   const manifest = join(dir, 'catalog.csv');
@@ -28,62 +31,104 @@ function buildIndex() {
     `noise,${audio}/synth_noise_16k.wav,Noise,synth,genre:test;mood:calm,CC0-1.0`,
     `sine,${audio}/synth_sine440_16k.wav,Sine,synth,,CC0-1.0`,
   ].join('\n'));
-  const out = join(dir, 'catalog.idx');
+  const out = join(dir, 'catalog');
   execFileSync(BIN, ['index', 'build', '--manifest', manifest, '--model', MODEL, '--out', out], { stdio: 'pipe' });
-  return { dir, out };
+  built = out;
+  return out;
 }
 
-test('native index, wasm search: same hits and scores as the CLI', { skip }, () => {
-  const { out } = buildIndex();
-  const native = JSON.parse(execFileSync(BIN, ['query', out, '--id', 'a', '-k', '4', '--json'], { stdio: 'pipe' }));
-  const index = new SimilarityIndex(readFileSync(out));
-  assert.equal(index.length, 5);
-  const tracks = index.tracks();
-  assert.equal(tracks[1].title, 'Theme <b>', 'text comes back verbatim');
-  assert.deepEqual(tracks[0].tags, { genre: ['game'], mood: ['upbeat'] });
-  const hits = index.search({ positive: [{ track: 'a' }], k: 4 });
-  assert.deepEqual(hits.map((h) => h.id), native.map((r) => r.hit.id));
-  for (let i = 0; i < hits.length; i++) {
-    assert.ok(Math.abs(hits[i].score - native[i].hit.score) < 1e-6);
-    assert.equal(hits[i].bestSegmentSeconds, native[i].hit.bestSegmentSeconds);
+// What the worker does with HTTP, with files: every piece a step asks for, handed back.
+function read(dir, f) {
+  const bytes = readFileSync(join(dir, f.file));
+  return bytes.subarray(f.offset, f.offset + f.length);
+}
+
+function open(dir) {
+  const parts = new CatalogParts(readFileSync(join(dir, 'index.json')));
+  for (const f of parts.loadNeeds()) parts.provide(f.key, read(dir, f));
+  assert.ok(parts.searchable);
+  return parts;
+}
+
+function run(parts, job, dir, fetched = []) {
+  for (;;) {
+    const s = job.step(parts);
+    if (s.done) return s;
+    for (const f of s.needs) {
+      fetched.push(f);
+      parts.provide(f.key, read(dir, f));
+    }
   }
-  const calm = index.search({ positive: [{ track: 'a' }], k: 10, filter: { catalog: { mood: ['calm'] } } });
-  assert.deepEqual(calm.map((h) => h.id).sort(), ['b', 'noise']);
-  const outside = index.search({ positive: [{ track: 'a' }], k: 10, filter: { catalog: { mood: ['calm'] }, outside: true } });
-  assert.deepEqual(outside.map((h) => h.id).sort(), ['chirp', 'sine']);
-  const info = index.info;
+}
+
+test('published by the CLI, searched in wasm: same hits and scores as the CLI', { skip }, () => {
+  const dir = buildIndex();
+  const native = JSON.parse(execFileSync(BIN, ['query', dir, '--id', 'a', '-k', '4', '--json'], { stdio: 'pipe' }));
+  const parts = open(dir);
+  const info = parts.info;
   assert.equal(info.tracks, 5);
   assert.equal(info.tags.genre.game, 2);
   assert.equal(info.header.modelName, 'test-untrained');
+  const fetched = [];
+  const result = run(parts, parts.search({ positive: [{ track: 'a' }], k: 4 }), dir, fetched);
+  assert.deepEqual(result.hits.map((h) => h.id), native.map((r) => r.hit.id));
+  for (let i = 0; i < result.hits.length; i++) {
+    assert.ok(Math.abs(result.hits[i].score - native[i].hit.score) < 1e-6);
+    assert.equal(result.hits[i].bestSegmentSeconds, native[i].hit.bestSegmentSeconds);
+  }
+  assert.equal(result.approximate, false);
+  assert.deepEqual(result.notes, []);
+  const b = result.hits.find((h) => h.id === 'b');
+  assert.equal(b.track.title, 'Theme <b>', 'text comes back verbatim');
+  assert.deepEqual(b.track.tags, { genre: ['game'], mood: ['calm'] });
+  // Only what the search needed was fetched: an id shard, re-ranking rows, a metadata shard, segments.
+  const kinds = new Set(fetched.map((f) => f.key.split(':')[0]));
+  assert.deepEqual([...kinds].sort(), ['ids', 'meta', 'rerank', 'segments']);
+  assert.ok(fetched.filter((f) => !f.whole).every((f) => f.length < 4096), 'ranges, not whole parts');
+
+  const calm = run(parts, parts.search({ positive: [{ track: 'a' }], k: 10, filter: { catalog: { mood: ['calm'] } } }), dir);
+  assert.deepEqual(calm.hits.map((h) => h.id).sort(), ['b', 'noise']);
+  const outside = run(parts, parts.search({ positive: [{ track: 'a' }], k: 10, filter: { catalog: { mood: ['calm'] }, outside: true } }), dir);
+  assert.deepEqual(outside.hits.map((h) => h.id).sort(), ['chirp', 'sine']);
+  const page = run(parts, parts.browse({ catalog: { genre: ['game'] } }, 0, 10), dir);
+  assert.equal(page.total, 2);
+  assert.deepEqual(page.rows.map((r) => r.track.id).sort(), ['a', 'b']);
+  const looked = run(parts, parts.lookup(['chirp', 'zzz']), dir);
+  assert.equal(looked.rows[0].track.title, 'Chirp');
+  assert.equal(looked.rows[1], null);
 });
 
 test('a dropped file is searched with the model that built the index', { skip }, () => {
-  const { out } = buildIndex();
-  const index = new SimilarityIndex(readFileSync(out));
+  const dir = buildIndex();
+  const parts = open(dir);
   const engine = new SimilarityEngine(readFileSync(MODEL));
-  index.checkModel(engine);
+  parts.checkModel(engine);
   const a = engine.analyzeFile(readFileSync(join(ROOT, 'tests/fixtures/audio/real_music_a_44k.mp3')), 'a.mp3');
-  const hits = index.searchAnalysis(a, { k: 3 });
+  const { hits } = run(parts, parts.searchAnalysis(a, { k: 3 }), dir);
   assert.equal(hits[0].id, 'a', 'the same file is its own best match');
-  assert.ok(hits[0].score > 0.9999);
-  assert.throws(() => index.search({ positive: [{ track: 'zzz' }], k: 3 }), /no track with id `zzz`/);
+  assert.ok(hits[0].score > 0.999);
+  assert.throws(() => run(parts, parts.search({ positive: [{ track: 'zzz' }], k: 3 }), dir), /no track with id `zzz`/);
 });
 
-test('damaged or foreign indexes are refused', { skip }, () => {
-  const { out } = buildIndex();
-  const good = readFileSync(out);
-  assert.throws(() => new SimilarityIndex(good.subarray(0, good.length - 10)), /truncated/);
+test('damaged, foreign and lying parts are refused by name; a foreign model too', { skip }, () => {
+  const dir = buildIndex();
+  const manifest = readFileSync(join(dir, 'index.json'));
+  const parts = new CatalogParts(manifest);
+  const search = parts.loadNeeds().find((f) => f.key === 'search:0');
+  const good = read(dir, search);
+  assert.throws(() => parts.provide('search:0', good.subarray(0, good.length - 10)), new RegExp(`${search.file}.*bytes arrived`));
   const flipped = Uint8Array.from(good);
   flipped[flipped.length >> 1] ^= 4;
-  assert.throws(() => new SimilarityIndex(flipped), /checksum/);
-  assert.throws(() => new SimilarityIndex(new TextEncoder().encode('<html>404</html>')), /wrong magic/);
-  // A payload length of 2^40 bytes: refused from the header, nothing allocated.
-  const huge = Uint8Array.from(good);
-  new DataView(huge.buffer).setBigUint64(16, 1n << 40n, true);
-  assert.throws(() => new SimilarityIndex(huge), /truncated|length/);
-  const future = Uint8Array.from(good);
-  future[8] = 9;
-  assert.throws(() => new SimilarityIndex(future), /format version 9/);
+  assert.throws(() => parts.provide('search:0', flipped), /checksum mismatch/);
+  assert.match(parts.failure('search:0'), /checksum mismatch/, 'the failure is remembered');
+  parts.provide('search:0', good);
+  assert.throws(() => new CatalogParts(new TextEncoder().encode('<!DOCTYPE html><p>404</p>')), /HTML/);
+  const json = JSON.parse(manifest);
+  assert.throws(() => new CatalogParts(new TextEncoder().encode(JSON.stringify({ ...json, version: 9 }))), /format version 9/);
+  json.generations[0].rerank.bytes += 1;
+  assert.throws(() => new CatalogParts(new TextEncoder().encode(JSON.stringify(json))), /re-ranking part must hold/);
+  // A one-file index where a manifest belongs: told how to publish it.
+  assert.throws(() => new CatalogParts(Uint8Array.from([...new TextEncoder().encode('SIMSIDX'), 0x1a, 1, 0, 0, 0])), /one-file index .*index merge/);
   // The same graph under another name is another model (another SHA-256): searching the index
   // with its analysis must fail, not rank nonsense.
   const bytes = Uint8Array.from(readFileSync(MODEL));
@@ -91,7 +136,7 @@ test('damaged or foreign indexes are refused', { skip }, () => {
   assert.ok(at > 8);
   bytes[at] = 'T'.charCodeAt(0);
   const other = new SimilarityEngine(bytes);
-  const index = new SimilarityIndex(good);
+  const index = open(dir);
   assert.throws(() => index.checkModel(other), /built with model test-untrained .* loaded model is Test-untrained/);
   const a = other.analyzeFile(readFileSync(join(ROOT, 'tests/fixtures/audio/real_music_b_16k.wav')), 'b.wav');
   assert.throws(() => index.searchAnalysis(a, { k: 3 }), /rebuild the index or load the matching model/);

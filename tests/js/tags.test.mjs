@@ -1,8 +1,8 @@
-// The widget's tag-filter rules (www/tags.js) agree with the index's: any value within a
-// category, all categories, "outside" is the complement; the attribute syntax round-trips.
+// The widget's tag-filter syntax (www/tags.js): the attribute round-trips, and the request
+// splits catalog from predicted categories (the index applies the rules; tests/js/index.test.mjs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatDuration, formatFilter, isEmpty, matches, parseFilter, requestFilter } from '../../www/tags.js';
+import { formatDuration, formatFilter, isEmpty, parseFilter, requestFilter } from '../../www/tags.js';
 
 test('the filter attribute parses and formats back', () => {
   const f = parseFilter(' game:Lugaru; game:Amoebax ;format:tracker module;;bad;:x;y:');
@@ -11,20 +11,6 @@ test('the filter attribute parses and formats back', () => {
   assert.equal(formatFilter(f), 'game:Lugaru;game:Amoebax;format:tracker module');
   assert.ok(isEmpty(parseFilter('')));
   assert.ok(isEmpty({ game: new Set() }));
-});
-
-test('browse filtering: any-of within a category, all-of across, outside inverts', () => {
-  const predicted = new Set(['instrument']);
-  const track = { tags: { game: ['Lugaru'], format: ['recording'] }, predicted: { instrument: ['piano'] } };
-  const untagged = { tags: {}, predicted: {} };
-  const f = parseFilter('game:Lugaru;game:Amoebax;format:recording');
-  assert.ok(matches(track, f, false, predicted));
-  assert.ok(!matches(untagged, f, false, predicted));
-  assert.ok(matches(untagged, f, true, predicted), 'untagged tracks are outside');
-  assert.ok(!matches(track, f, true, predicted));
-  assert.ok(matches(track, parseFilter('instrument:piano'), false, predicted));
-  assert.ok(!matches(track, parseFilter('instrument:piano;format:tracker module'), false, predicted));
-  assert.ok(matches(untagged, {}, false, predicted), 'no filter keeps everything');
 });
 
 test('the search request splits catalog and predicted categories', () => {

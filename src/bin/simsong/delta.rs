@@ -252,8 +252,8 @@ pub fn info(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
         }
     );
     println!(
-        "codes:       {} lists, {} bytes per track, {} centroids per codebook",
-        m.layout.lists, m.layout.code_bytes, m.layout.centroids
+        "codes:       {} bytes per track (residual quantiser, {} centroids per stage)",
+        m.layout.code_bytes, m.layout.centroids
     );
     println!("index id:    {}", m.index_id);
     println!("manifest:    {:.1} kB", m.to_json().len() as f64 / 1e3);

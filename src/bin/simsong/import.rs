@@ -127,3 +127,24 @@ fn scatter(embedding: &[f32], count: usize, seed: u64) -> Vec<(f32, Vec<f32>)> {
         })
         .collect()
 }
+
+/// The inverse of [`import`]: writes a one-file index's track embeddings (`.npy`, n × dim
+/// float32) and tracks (JSON lines), in index order.
+pub fn export(index: &CatalogIndex, embeddings: &Path, tracks: &Path) -> anyhow::Result<()> {
+    let dim = index.dim();
+    let mut values = Vec::with_capacity(index.len() * dim);
+    for i in 0..index.len() {
+        values.extend(index.embedding(i));
+    }
+    let array = Array2::from_shape_vec((index.len(), dim), values)?;
+    ndarray_npy::write_npy(embeddings, &array)
+        .with_context(|| format!("cannot write {}", embeddings.display()))?;
+    let mut out = String::new();
+    for t in index.tracks() {
+        out.push_str(&serde_json::to_string(t)?);
+        out.push('\n');
+    }
+    std::fs::write(tracks, out).with_context(|| format!("cannot write {}", tracks.display()))?;
+    eprintln!("exported {} tracks", index.len());
+    Ok(())
+}

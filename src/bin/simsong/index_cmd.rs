@@ -32,6 +32,18 @@ pub enum IndexCommand {
     /// Build a one-file index from embeddings computed elsewhere (`.npy`, n × dim float32)
     /// and their tracks (JSON lines of track metadata), e.g. by a distributed job.
     Import(ImportArgs),
+    /// Write a one-file index's embeddings (`.npy`) and tracks (JSON lines), as `import`
+    /// reads them.
+    Export {
+        /// The one-file index.
+        index: PathBuf,
+        /// Output `.npy` of the track embeddings (n × dim float32).
+        #[arg(long)]
+        embeddings: PathBuf,
+        /// Output JSON lines of the tracks' metadata.
+        #[arg(long)]
+        tracks: PathBuf,
+    },
     /// Add tracks to an index (same model). On a published index this writes a delta
     /// generation coded with the existing codebooks; the parts already published stay.
     Add(AddArgs),
@@ -72,13 +84,9 @@ pub struct Source {
 /// How a published index is coded and cut.
 #[derive(Args, Clone, Copy)]
 pub struct PublishArgs {
-    /// Code bytes per track in the search part (product-quantiser sub-vectors; must divide
-    /// the embedding size).
+    /// Code bytes per track in the search part (residual-quantiser stages).
     #[arg(long, default_value_t = 16)]
     code_bytes: usize,
-    /// Coarse lists of the quantiser (default: about √tracks).
-    #[arg(long)]
-    lists: Option<usize>,
     /// Tracks per metadata shard.
     #[arg(long, default_value_t = PartSizes::default().meta_shard_tracks)]
     meta_shard_tracks: u32,
@@ -90,8 +98,8 @@ pub struct PublishArgs {
 impl PublishArgs {
     fn shape(&self) -> QuantizerShape {
         QuantizerShape {
-            lists: self.lists,
             code_bytes: self.code_bytes,
+            ..QuantizerShape::default()
         }
     }
 
@@ -280,6 +288,14 @@ pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
                 args.synthetic_segments,
             )?;
             write_out(&index, &args.out, args.publish)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        IndexCommand::Export {
+            index,
+            embeddings,
+            tracks,
+        } => {
+            crate::import::export(&load(&index)?, &embeddings, &tracks)?;
             Ok(ExitCode::SUCCESS)
         }
         IndexCommand::Add(args) => {

@@ -142,9 +142,9 @@ pub fn publish_catalog(
     }
     let quantizer = train_quantizer(&vectors, dim, shape)?;
     eprintln!(
-        "trained the codebooks ({} lists, {} code bytes per track) on {} tracks in {:.1} s",
-        quantizer.lists,
-        quantizer.subquantizers,
+        "trained the codebooks ({} stages of {} centroids) on {} tracks in {:.1} s",
+        quantizer.stages,
+        quantizer.centroids,
         index.len(),
         started.elapsed().as_secs_f64()
     );

@@ -61,9 +61,7 @@ pub struct ModelRef {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Layout {
-    /// Coarse lists of the quantiser.
-    pub lists: u32,
-    /// Code bytes per track (product-quantiser sub-vectors).
+    /// Code bytes per track (residual-quantiser stages).
     pub code_bytes: u32,
     /// Centroids per sub-vector codebook (≤ 256).
     pub centroids: u32,
@@ -200,10 +198,7 @@ impl Manifest {
         if !(1..=4096).contains(&dim) {
             return bad(format!("embedding size {dim} is out of range"));
         }
-        if l.code_bytes == 0 || !dim.is_multiple_of(l.code_bytes as usize) {
-            return bad(format!("{} code bytes do not divide {dim}", l.code_bytes));
-        }
-        if !(1..=256).contains(&l.centroids) || !(1..=1 << 20).contains(&l.lists) {
+        if !(1..=256).contains(&l.code_bytes) || !(1..=256).contains(&l.centroids) {
             return bad("quantiser sizes are out of range".into());
         }
         if !(1..=1 << 16).contains(&l.rerank_block_rows)

@@ -13,10 +13,7 @@ use crate::index::quantizer::Quantizer;
 pub struct SearchPart {
     /// The quantiser: in generation 0 only (deltas reuse it).
     pub quantizer: Option<Quantizer>,
-    /// Tracks are stored grouped by coarse list: list `l` holds the generation's local
-    /// positions `list_offsets[l]..list_offsets[l + 1]`; `lists + 1` entries.
-    pub list_offsets: Vec<u32>,
-    /// Product-quantiser codes, `tracks × code_bytes`, in position order.
+    /// Residual-quantiser codes, `tracks × code_bytes`, in position order.
     #[serde(with = "serde_bytes")]
     pub codes: Vec<u8>,
     /// [`super::block_checksum`] of every re-ranking block of this generation.
@@ -62,23 +59,13 @@ impl SearchPart {
         match (&self.quantizer, generation) {
             (Some(q), 0) => {
                 q.validate(manifest.dim())?;
-                if (q.lists, q.subquantizers, q.centroids)
-                    != (layout.lists, layout.code_bytes, layout.centroids)
-                {
+                if (q.stages, q.centroids) != (layout.code_bytes, layout.centroids) {
                     return bad("its quantiser does not have the manifest's shape".into());
                 }
             }
             (None, 0) => return bad("the base generation carries no quantiser".into()),
             (Some(_), _) => return bad("a delta generation carries a quantiser".into()),
             (None, _) => {}
-        }
-        let offsets = &self.list_offsets;
-        if offsets.len() != layout.lists as usize + 1
-            || offsets.first() != Some(&0)
-            || offsets.last().map(|&l| l as usize) != Some(tracks)
-            || offsets.windows(2).any(|w| w[0] > w[1])
-        {
-            return bad("its list offsets do not cover the generation's tracks".into());
         }
         if self.codes.len() != tracks * layout.code_bytes as usize {
             return bad(format!(

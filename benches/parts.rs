@@ -1,0 +1,253 @@
+//! The published index (format 3) at store scale, natively, printed as JSON for
+//! `scripts/bench.sh`: bytes per track of every part, the bytes a page fetches before its first
+//! result list, recall@10 against an exact f32 scan (before and after re-ranking, with no
+//! filter and with a filter keeping ~1% of the tracks), and search time.
+//!
+//! `cargo bench --bench parts -- CATALOG.idx PARTS_DIR [QUERIES] [FILTER]`
+//!
+//! CATALOG.idx is the one-file (f32) index the parts were published from: it gives the exact
+//! answers. FILTER is `category:value` (default `use:wedding`, ~1% of a synthetic catalog).
+
+mod common;
+
+use std::collections::{BTreeSet, HashSet};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::time::Instant;
+
+use common::time_ms;
+use simsong::CatalogIndex;
+use simsong::index::parted::{Fetch, PartKey, PartedIndex};
+use simsong::search::parted::{SearchTask, Step, run_to_end, shortlist_len};
+use simsong::search::{SearchRequest, TagFilter, search};
+
+fn read(dir: &Path, f: &Fetch) -> simsong::Result<Vec<u8>> {
+    let mut file =
+        std::fs::File::open(dir.join(&f.file)).map_err(|e| simsong::Error::IndexPart {
+            part: f.file.clone(),
+            problem: e.to_string(),
+        })?;
+    file.seek(SeekFrom::Start(f.offset)).unwrap();
+    let mut out = Vec::with_capacity(f.length as usize);
+    file.take(f.length).read_to_end(&mut out).unwrap();
+    Ok(out)
+}
+
+/// Loads the manifest and search parts; returns the index and the bytes that took.
+fn open(dir: &Path) -> (PartedIndex, u64) {
+    let manifest = std::fs::read(dir.join("index.json")).unwrap();
+    let mut index = PartedIndex::new(&manifest).unwrap();
+    let mut bytes = manifest.len() as u64;
+    for f in index.load_needs() {
+        let data = read(dir, &f).unwrap();
+        bytes += data.len() as u64;
+        index.provide(f.key.parse().unwrap(), &data).unwrap();
+    }
+    (index, bytes)
+}
+
+/// One search from a fresh page that has loaded only the search parts: the bytes it fetches
+/// (pieces of one file closer than 4 KB merge into one request, as catalog-fetch.js does) and
+/// its ids.
+fn cold_search(dir: &Path, request: &SearchRequest, shortlist: usize) -> (u64, u64, Vec<String>) {
+    let (mut index, _) = open(dir);
+    let mut task = SearchTask::new(request.clone())
+        .unwrap()
+        .with_shortlist(shortlist);
+    let (mut bytes, mut requests) = (0u64, 0u64);
+    loop {
+        match task.step(&mut index).unwrap() {
+            Step::Done(outcome) => {
+                return (
+                    bytes,
+                    requests,
+                    outcome.hits.into_iter().map(|h| h.hit.id).collect(),
+                );
+            }
+            Step::Need(needs) => {
+                let mut ranges: Vec<(String, u64, u64)> = needs
+                    .iter()
+                    .map(|f| (f.file.clone(), f.offset, f.offset + f.length))
+                    .collect();
+                ranges.sort();
+                let mut merged: Vec<(String, u64, u64)> = Vec::new();
+                for (file, start, end) in ranges {
+                    match merged.last_mut() {
+                        Some((f, _, e)) if *f == file && start <= *e + 4096 => *e = (*e).max(end),
+                        _ => merged.push((file, start, end)),
+                    }
+                }
+                requests += merged.len() as u64;
+                bytes += merged.iter().map(|(_, s, e)| e - s).sum::<u64>();
+                for f in needs {
+                    let data = read(dir, &f).unwrap();
+                    index
+                        .provide(f.key.parse::<PartKey>().unwrap(), &data)
+                        .unwrap();
+                }
+            }
+        }
+    }
+}
+
+fn recall(exact: &[String], got: &[String]) -> f64 {
+    let e: HashSet<&String> = exact.iter().collect();
+    got.iter().filter(|g| e.contains(g)).count() as f64 / exact.len().max(1) as f64
+}
+
+fn percentile(v: &mut [u64], p: f64) -> u64 {
+    v.sort_unstable();
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let [idx, dir, rest @ ..] = args.as_slice() else {
+        eprintln!("usage: parts CATALOG.idx PARTS_DIR [QUERIES] [FILTER]");
+        std::process::exit(2);
+    };
+    let queries: usize = rest.first().map_or(200, |q| q.parse().unwrap());
+    let filter_spec = rest.get(1).map_or("use:wedding", String::as_str);
+    let dir = Path::new(dir);
+    let exact_index = CatalogIndex::from_bytes(&std::fs::read(idx).unwrap()).unwrap();
+    let n = exact_index.len();
+    let (category, value) = filter_spec.split_once(':').unwrap();
+    let filter = TagFilter {
+        catalog: [(category.to_string(), vec![value.to_string()])].into(),
+        ..Default::default()
+    };
+    let filtered_share = filter
+        .mask(&exact_index)
+        .iter()
+        .map(|w| w.count_ones() as f64)
+        .sum::<f64>()
+        / n as f64;
+
+    let started = Instant::now();
+    let (mut index, load_bytes) = open(dir);
+    let load_ms = started.elapsed().as_secs_f64() * 1e3;
+    let manifest = index.manifest().clone();
+    let query_ids: Vec<String> = (0..queries)
+        .map(|i| exact_index.tracks()[(i * 7919 + 13) % n].id.clone())
+        .collect();
+
+    let mut report = serde_json::json!({
+        "tracks": n,
+        "queries": queries,
+        "load": { "bytes": load_bytes, "ms": load_ms },
+        "filter": { "spec": filter_spec, "share": filtered_share },
+        "layout": manifest.layout,
+    });
+    // Bytes per track of every part.
+    let mut parts = serde_json::Map::new();
+    for (kind, _, file) in manifest.all_parts() {
+        let e = parts
+            .entry(kind.name())
+            .or_insert(serde_json::json!({ "files": 0, "bytes": 0 }));
+        e["files"] = (e["files"].as_u64().unwrap() + 1).into();
+        e["bytes"] = (e["bytes"].as_u64().unwrap() + file.bytes).into();
+    }
+    for v in parts.values_mut() {
+        v["bytes_per_track"] = (v["bytes"].as_f64().unwrap() / n as f64).into();
+    }
+    parts.insert(
+        "manifest".into(),
+        serde_json::json!({ "files": 1, "bytes": manifest.to_json().len() }),
+    );
+    report["parts"] = parts.into();
+
+    for (label, f) in [
+        ("unfiltered", TagFilter::default()),
+        ("filtered", filter.clone()),
+    ] {
+        let mut recalls = serde_json::Map::new();
+        let exact: Vec<Vec<String>> = query_ids
+            .iter()
+            .map(|id| {
+                let r = SearchRequest {
+                    filter: f.clone(),
+                    ..SearchRequest::similar_to_track(id, 10)
+                };
+                search(&exact_index, &r)
+                    .unwrap()
+                    .into_iter()
+                    .map(|h| h.id)
+                    .collect()
+            })
+            .collect();
+        // Recall at several shortlist lengths: 10 is the codes alone (before re-ranking).
+        for len in [10, 50, shortlist_len(10), 200, 400] {
+            let mut total = 0.0;
+            for (id, truth) in query_ids.iter().zip(&exact) {
+                let r = SearchRequest {
+                    filter: f.clone(),
+                    ..SearchRequest::similar_to_track(id, 10)
+                };
+                let mut task = SearchTask::new(r).unwrap().with_shortlist(len);
+                let outcome =
+                    run_to_end(&mut index, |i| task.step(i), |fetch| read(dir, fetch)).unwrap();
+                let got: Vec<String> = outcome.hits.into_iter().map(|h| h.hit.id).collect();
+                total += recall(truth, &got);
+            }
+            recalls.insert(len.to_string(), (total / queries as f64).into());
+        }
+        // Bytes a fresh page fetches for its first result list (after the search parts).
+        let mut bytes = Vec::new();
+        let mut requests = Vec::new();
+        for id in query_ids.iter().take(40) {
+            let r = SearchRequest {
+                filter: f.clone(),
+                ..SearchRequest::similar_to_track(id, 10)
+            };
+            let (b, q, _) = cold_search(dir, &r, shortlist_len(10));
+            bytes.push(b);
+            requests.push(q);
+        }
+        let mean = bytes.iter().sum::<u64>() as f64 / bytes.len() as f64;
+        // Time of the ranking itself (ADC + re-ranking + best segments), with the pieces it
+        // needs cached: 8 queries, whose metadata shards fit in the caches.
+        let mut qi = 0;
+        let time = time_ms(32, || {
+            let r = SearchRequest {
+                filter: f.clone(),
+                ..SearchRequest::similar_to_track(&query_ids[qi % query_ids.len().min(8)], 10)
+            };
+            qi += 1;
+            let mut task = SearchTask::new(r).unwrap();
+            std::hint::black_box(
+                run_to_end(
+                    &mut index,
+                    |i| {
+                        let t = Instant::now();
+                        let r = task.step(i);
+                        in_step += t.elapsed();
+                        r
+                    },
+                    |fetch| {
+                        if std::env::var("READS").is_ok() {
+                            eprintln!("read {}", fetch.key);
+                        }
+                        read(dir, fetch)
+                    },
+                )
+                .unwrap(),
+            );
+            if std::env::var("READS").is_ok() {
+                eprintln!("total {:?} steps {:?}", t0.elapsed(), in_step);
+            }
+        });
+        report[label] = serde_json::json!({
+            "recall_at_10_by_shortlist": recalls,
+            "first_search_bytes": { "mean": mean, "p90": percentile(&mut bytes, 0.9), "max": *bytes.iter().max().unwrap() },
+            "first_search_requests": { "mean": requests.iter().sum::<u64>() as f64 / requests.len() as f64, "max": *requests.iter().max().unwrap() },
+            "top10_ms": time,
+        });
+    }
+    report["held_bytes"] = index.held_bytes().into();
+    let distinct: BTreeSet<&str> = query_ids.iter().map(String::as_str).collect();
+    report["distinct_queries"] = distinct.len().into();
+    println!("{}", serde_json::to_string_pretty(&report).unwrap());
+}
