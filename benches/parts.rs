@@ -218,26 +218,8 @@ fn main() {
             qi += 1;
             let mut task = SearchTask::new(r).unwrap();
             std::hint::black_box(
-                run_to_end(
-                    &mut index,
-                    |i| {
-                        let t = Instant::now();
-                        let r = task.step(i);
-                        in_step += t.elapsed();
-                        r
-                    },
-                    |fetch| {
-                        if std::env::var("READS").is_ok() {
-                            eprintln!("read {}", fetch.key);
-                        }
-                        read(dir, fetch)
-                    },
-                )
-                .unwrap(),
+                run_to_end(&mut index, |i| task.step(i), |fetch| read(dir, fetch)).unwrap(),
             );
-            if std::env::var("READS").is_ok() {
-                eprintln!("total {:?} steps {:?}", t0.elapsed(), in_step);
-            }
         });
         report[label] = serde_json::json!({
             "recall_at_10_by_shortlist": recalls,

@@ -31,4 +31,10 @@ if ! [ -f demo-data/catalog.idx ] || [ demo-data/catalog.csv -nt demo-data/catal
     "$CARGO_TARGET_DIR/release/simsong" index build --manifest demo-data/catalog.csv \
         --model models/simsong.onnx --out demo-data/catalog.idx || [ $? -eq 2 ]
 fi
-"$CARGO_TARGET_DIR/release/simsong" index info demo-data/catalog.idx
+# What pages load: the index published in parts (manifest + parts), from the one-file index.
+if ! [ -f demo-data/catalog/index.json ] || [ demo-data/catalog.idx -nt demo-data/catalog/index.json ]; then
+    step "publishing the demo catalog for the web (demo-data/catalog/)"
+    rm -rf demo-data/catalog
+    "$CARGO_TARGET_DIR/release/simsong" index merge demo-data/catalog.idx --out demo-data/catalog
+fi
+"$CARGO_TARGET_DIR/release/simsong" index info demo-data/catalog

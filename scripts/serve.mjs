@@ -1,7 +1,12 @@
 // Static server for the demo: serves the repository's public folders on localhost with the
-// strict Content-Security-Policy the widget must work under.
+// strict Content-Security-Policy the widget must work under, byte ranges (`Range: bytes=a-b`,
+// as a CDN does), and the cache headers a published index wants: parts are named by their
+// checksum and cached for good, the manifest (index.json) is revalidated every time.
+//
+// Tests can inject faults (`faults`, see startServer): a status, a truncated body, a server that
+// ignores Range, a slow or stalled body, other bytes.
 import { createServer } from 'node:http';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -40,8 +45,15 @@ export const CSP = [
 ].join('; ');
 
 // `mounts` ({ 'prefix/': '/abs/dir' }) publishes extra folders, e.g. a catalog that a test built
-// in a temporary folder.
-export function startServer(port = PORT, host = HOST, { mounts = {} } = {}) {
+// in a temporary folder. `faults(path, req)` may return, for one request:
+//   { status }            answer with that status and no body
+//   { truncate: n }       send only the first n bytes of the body (and close)
+//   { ignoreRange: true } answer 200 with the whole file, as servers without Range support do
+//   { bytesPerSecond: n } send the body slowly
+//   { stall: true }       send the headers, then nothing
+//   { body: Buffer }      send these bytes instead of the file's (headers as for the file)
+// `requests` (an array) records `{ path, range, status, bytes }` of every answer.
+export function startServer(port = PORT, host = HOST, { mounts = {}, faults = () => null, requests = null } = {}) {
   const server = createServer((req, res) => {
     const url = new URL(req.url, 'http://localhost');
     let path;
@@ -70,30 +82,77 @@ export function startServer(port = PORT, host = HOST, { mounts = {} } = {}) {
       res.writeHead(404).end('not found');
       return;
     }
+    const fault = faults(safe, req) || {};
+    const record = (status, bytes) => requests?.push({ path: safe, range: req.headers.range || null, status, bytes });
+    if (fault.status) {
+      record(fault.status, 0);
+      res.writeHead(fault.status, { 'Content-Security-Policy': CSP }).end();
+      return;
+    }
     const headers = {
       'Content-Type': TYPES[extname(file)] || 'application/octet-stream',
       'Content-Security-Policy': CSP,
       'X-Content-Type-Options': 'nosniff',
-      'Cache-Control': 'no-cache',
-      // Byte ranges let the audio element seek (playback starts at the best-matching segment).
-      'Accept-Ranges': 'bytes',
+      // Parts of a published index never change under their name (it is their checksum).
+      'Cache-Control': /(^|\/)parts\/[a-z]+-[0-9a-f]{20}\.bin$/.test(safe) ? 'public, max-age=31536000, immutable' : 'no-cache',
+      // Byte ranges let the audio element seek (playback starts at the best-matching segment)
+      // and pages fetch re-ranking rows and segments of a published index piece by piece.
+      'Accept-Ranges': fault.ignoreRange ? 'none' : 'bytes',
     };
+    const size = fault.body ? fault.body.length : stat.size;
+    let start = 0;
+    let end = size - 1;
+    let status = 200;
     const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range || '');
-    if (range && (range[1] || range[2])) {
-      const start = range[1] ? Number(range[1]) : Math.max(0, stat.size - Number(range[2]));
-      const end = range[1] && range[2] ? Math.min(Number(range[2]), stat.size - 1) : stat.size - 1;
-      if (start > end || start >= stat.size) {
-        res.writeHead(416, { 'Content-Range': `bytes */${stat.size}` }).end();
+    if (range && (range[1] || range[2]) && !fault.ignoreRange) {
+      start = range[1] ? Number(range[1]) : Math.max(0, size - Number(range[2]));
+      end = range[1] && range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
+      if (start > end || start >= size) {
+        record(416, 0);
+        res.writeHead(416, { 'Content-Range': `bytes */${size}` }).end();
         return;
       }
-      res.writeHead(206, { ...headers, 'Content-Range': `bytes ${start}-${end}/${stat.size}`, 'Content-Length': end - start + 1 });
-      createReadStream(file, { start, end }).pipe(res);
-      return;
+      status = 206;
+      headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
     }
-    res.writeHead(200, { ...headers, 'Content-Length': stat.size });
-    createReadStream(file).pipe(res);
+    const length = end - start + 1;
+    res.writeHead(status, { ...headers, 'Content-Length': length });
+    const sent = fault.truncate != null ? Math.min(fault.truncate, length) : length;
+    record(status, sent);
+    if (fault.stall) return; // headers only; the client gives up
+    const body = fault.body ? fault.body.subarray(start, start + sent) : null;
+    if (fault.bytesPerSecond) {
+      sendSlowly(res, body || readFileSync(file).subarray(start, start + sent), fault.bytesPerSecond);
+    } else if (body) {
+      res.end(body);
+    } else if (sent === 0) {
+      res.end();
+    } else {
+      const stream = createReadStream(file, { start, end: start + sent - 1 });
+      // A truncated answer: the connection closes before the announced length.
+      if (sent < length) stream.on('end', () => res.destroy());
+      stream.pipe(res, { end: sent === length });
+    }
   });
   return new Promise((ok) => server.listen(port, host, () => ok(server)));
+}
+
+// Writes `bytes` in 10 slices a second, `bytesPerSecond` in all.
+function sendSlowly(res, bytes, bytesPerSecond) {
+  const slice = Math.max(1, Math.round(bytesPerSecond / 10));
+  let at = 0;
+  const timer = setInterval(() => {
+    if (res.destroyed) {
+      clearInterval(timer);
+      return;
+    }
+    res.write(bytes.subarray(at, at + slice));
+    at += slice;
+    if (at >= bytes.length) {
+      clearInterval(timer);
+      res.end();
+    }
+  }, 100);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -58,6 +58,7 @@ export class EngineClient {
     const now = Date.now();
     this.failures = this.failures.filter((t) => now - t < RESTART_WINDOW_MS).concat(now);
     const error = new Error(`the analysis worker failed: ${reason}`);
+    error.workerFailed = true; // loads in flight are replayed on the fresh worker (see onRestart)
     this.#failAll(error);
     if (this.failures.length > MAX_RESTARTS) {
       this.dead = `the analysis worker failed ${this.failures.length} times in a minute (last: ${reason})`;

@@ -210,7 +210,11 @@ export class SimilarSongsElement extends HTMLElement {
 
   #url(attr) {
     const value = this.getAttribute(attr);
-    return value ? new URL(value, document.baseURI).href : null;
+    if (!value) return null;
+    const url = new URL(value, document.baseURI);
+    // A published index may be named by its folder: its manifest is index.json inside.
+    if (attr === 'index' && url.pathname.endsWith('/')) url.pathname += 'index.json';
+    return url.href;
   }
 
   async #loadIndex() {
@@ -222,23 +226,30 @@ export class SimilarSongsElement extends HTMLElement {
     const started = performance.now();
     try {
       const { info } = await this.#engine.loadIndex(url, (p) => this.#showProgress('Loading the catalog…', p, started));
-      this.#indexInfo = info;
-      this.#tracks = new Map();
-      this.#browse = { rows: [], total: 0 };
-      const catalogCats = new Set(Object.keys(info.tags || {}));
-      this.#predictedCategories = new Set(Object.keys(info.predictedTags || {}).filter((c) => !catalogCats.has(c)));
-      this.#hits = null;
-      this.#setReference(null);
-      this.#setStatus(this.#readyText());
-      this.#render();
-      this.#resolveIndexReady();
-      this.#emit('ready', { index: info, tracks: info.tracks });
-      const track = this.getAttribute('track');
-      if (track) this.searchByTrack(track).catch(() => {});
-      else if (this.hasAttribute('browse')) this.#loadBrowse();
+      this.#indexLoaded(info);
     } catch (e) {
+      // The worker died during the load (another request crashed it): the fresh worker loads
+      // the index again and #workerRestarted finishes the job.
+      if (e.workerFailed && this.#engine?.lastLoads.loadIndex === url) return;
       this.#fail('index', `The catalog could not be loaded: ${e.message}`);
     }
+  }
+
+  #indexLoaded(info) {
+    this.#indexInfo = info;
+    this.#tracks = new Map();
+    this.#browse = { rows: [], total: 0 };
+    const catalogCats = new Set(Object.keys(info.tags || {}));
+    this.#predictedCategories = new Set(Object.keys(info.predictedTags || {}).filter((c) => !catalogCats.has(c)));
+    this.#hits = null;
+    this.#setReference(null);
+    this.#setStatus(this.#readyText());
+    this.#render();
+    this.#resolveIndexReady();
+    this.#emit('ready', { index: info, tracks: info.tracks });
+    const track = this.getAttribute('track');
+    if (track) this.searchByTrack(track).catch(() => {});
+    else if (this.hasAttribute('browse')) this.#loadBrowse();
   }
 
   async #loadModel() {
@@ -279,6 +290,10 @@ export class SimilarSongsElement extends HTMLElement {
     if (loads.loadIndex && index.status === 'rejected') {
       this.#fail('index', `The catalog could not be reloaded: ${index.reason.message}`);
       return;
+    }
+    if (loads.loadIndex && !this.#indexInfo) {
+      // The first load was cut short by the failure: this one completes it.
+      this.#indexLoaded(index.value.info);
     }
     if (loads.loadModel && model.status === 'rejected') {
       this.#modelUnavailable(`song analysis is unavailable: ${model.reason.message}`);

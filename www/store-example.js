@@ -16,12 +16,11 @@ function show(track) {
   $('product-meta').textContent = [track.collection, track.license].filter(Boolean).join(' · ');
 }
 
-similar.addEventListener('ready', async ({ detail }) => {
-  const wanted = params.get('track') || detail.tracks[0]?.id;
-  const track = detail.tracks.find((t) => t.id === wanted);
-  if (!track) return;
-  show(track);
-  await similar.searchByTrack(track.id);
+// The product on display is the track from the URL (or the page's default): the element finds
+// tracks like it, and its metadata comes with the results.
+similar.addEventListener('ready', () => {
+  const wanted = params.get('track') || similar.dataset.defaultTrack;
+  if (wanted) similar.searchByTrack(wanted).catch(() => {});
 });
 
 // The buyer picked a related track: it becomes the product on display.
@@ -37,6 +36,7 @@ similar.addEventListener('trackplay', ({ detail }) => {
 });
 
 similar.addEventListener('results', ({ detail }) => {
+  if (!product && detail.reference?.kind === 'track' && detail.reference.track) show(detail.reference.track);
   $('store-status').textContent = `${detail.hits.length} tracks sound like this one.`;
 });
 

@@ -24,7 +24,9 @@ use super::vectors::quantize_row;
 use super::{CatalogIndex, Tags};
 use crate::error::{Error, Result};
 
-/// How parts are cut. The defaults keep a 600k-track index's first search under 16 MB.
+/// How parts are cut. The defaults keep a 600k-track index's first search under 16 MB: at 600k
+/// synthetic tracks, 16-row blocks and 256-track shards fetch 0.95 MB for a first result list
+/// after the 12.3 MB of manifest and search part, where 32 and 512 fetched 1.35 MB.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PartSizes {
     /// Rows per re-ranking block (one range request and one checksum each).
@@ -38,8 +40,8 @@ pub struct PartSizes {
 impl Default for PartSizes {
     fn default() -> Self {
         PartSizes {
-            rerank_block_rows: 32,
-            meta_shard_tracks: 512,
+            rerank_block_rows: 16,
+            meta_shard_tracks: 256,
             id_shard_tracks: 4096,
         }
     }

@@ -29,7 +29,10 @@ export const TRACKS = [
 
 const csv = (v) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
-/** Builds `dir/catalog.idx` (once per process) and returns its path. */
+/**
+ * Builds the catalog: `dir/catalog.idx` (the one-file index) and, published from it,
+ * `dir/catalog/` (manifest + parts, what pages load). Returns the manifest's path.
+ */
 export function buildCatalog(dir, bin = process.env.SIMSONG_BIN) {
   if (!bin) throw new Error('SIMSONG_BIN (the native simsong CLI) is needed to build the test catalog');
   mkdirSync(dir, { recursive: true });
@@ -41,5 +44,6 @@ export function buildCatalog(dir, bin = process.env.SIMSONG_BIN) {
   writeFileSync(manifest, ['id,audio,title,collection,tags,license,attribution,preview_url', ...rows].join('\n'));
   const out = join(dir, 'catalog.idx');
   execFileSync(bin, ['index', 'build', '--manifest', manifest, '--model', join(ROOT, MODEL), '--out', out], { stdio: 'pipe' });
-  return out;
+  execFileSync(bin, ['index', 'merge', out, '--out', join(dir, 'catalog')], { stdio: 'pipe' });
+  return join(dir, 'catalog', 'index.json');
 }

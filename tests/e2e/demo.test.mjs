@@ -284,7 +284,7 @@ test('twenty rapid searches end with the last one\'s results only', { skip }, as
 
 test('without a model, the page says so and track search still works', { skip }, async () => {
   const page = await newPage(env);
-  await page.goto(`${env.origin}/?index=/e2e/catalog.idx&model=/models/missing.onnx`);
+  await page.goto(`${env.origin}/?index=/e2e/catalog/index.json&model=/models/missing.onnx`);
   await page.nthEvent('ready');
   const error = await page.nthEvent('error');
   assert.equal(error.stage, 'model');

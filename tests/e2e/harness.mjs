@@ -20,9 +20,10 @@ export const CHROMIUM_ARGS = [
 
 /**
  * Server + browser; `catalog: true` also builds the fixture catalog (served under e2e/);
- * `mounts` publishes more folders (see scripts/serve.mjs).
+ * `mounts` publishes more folders, `faults` injects faults and `requests` records the answers
+ * (see scripts/serve.mjs).
  */
-export async function setUp({ catalog = true, mounts: extra = {} } = {}) {
+export async function setUp({ catalog = true, mounts: extra = {}, faults = undefined, requests = null } = {}) {
   const mounts = { ...extra };
   let catalogDir = null;
   if (catalog) {
@@ -30,19 +31,21 @@ export async function setUp({ catalog = true, mounts: extra = {} } = {}) {
     buildCatalog(catalogDir);
     mounts['e2e/'] = catalogDir;
   }
-  const server = await startServer(0, '127.0.0.1', { mounts });
+  const server = await startServer(0, '127.0.0.1', { mounts, faults: (...a) => env.faults?.(...a) ?? faults?.(...a), requests });
   const origin = `http://127.0.0.1:${server.address().port}`;
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
   mkdirSync(ARTIFACTS, { recursive: true });
-  return {
+  const env = {
     origin,
     browser,
-    catalogDir, // served as /e2e/ (catalog.idx): tests may add files next to it
+    faults: null, // tests may set this to a fault function for the requests that follow
+    catalogDir, // served as /e2e/ (catalog.idx, catalog/index.json): tests may add files next to it
     async close() {
       await browser.close();
       await new Promise((ok) => server.close(ok));
     },
   };
+  return env;
 }
 
 /**
@@ -78,7 +81,7 @@ export async function newPage(env, viewport = { width: 1100, height: 900 }) {
         return { reference: r && (r.id || r.name), seconds: r?.durationSeconds, memory: r?.engineMemoryBytes, ids: d.hits.map((h) => h.id) };
       }
       if (type === 'trackplay' || type === 'trackchoose') return { id: d.track.id, startSeconds: d.startSeconds };
-      if (type === 'ready') return { tracks: d.tracks.length };
+      if (type === 'ready') return { tracks: d.tracks };
       if (type === 'modelready') return { name: d.model.model.name };
       return d;
     };
@@ -100,5 +103,5 @@ export async function newPage(env, viewport = { width: 1100, height: 900 }) {
 
 /** The demo page over the fixture catalog. */
 export function demoUrl(env, extra = '') {
-  return `${env.origin}/?model=/${MODEL}&index=/e2e/catalog.idx${extra}`;
+  return `${env.origin}/?model=/${MODEL}&index=/e2e/catalog/index.json${extra}`;
 }

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARTIFACTS, ROOT, newPage, setUp } from './harness.mjs';
 
-const skip = !existsSync(join(ROOT, 'demo-data/catalog.idx')) && 'no demo catalog (demo-data/catalog.idx; `npm start` builds it)';
+const skip = !existsSync(join(ROOT, 'demo-data/catalog/index.json')) && 'no demo catalog (demo-data/catalog/; `npm start` builds it)';
 const el = 'similar-songs';
 let env;
 
@@ -20,7 +20,17 @@ test('the real demo: browse, similar, filters, a dropped file, under the CSP', {
   await page.goto(`${env.origin}/`);
   const ready = await page.nthEvent('ready', 1, 60000);
   assert.ok(ready.tracks > 50, `${ready.tracks} tracks`);
-  assert.equal(await page.locator(`${el} >> .row`).count(), ready.tracks, 'the whole catalog is listed');
+  // The catalog is listed a page at a time; "Show more" fetches the next page.
+  const rows = () => page.locator(`${el} >> .row`).count();
+  await page.waitForFunction((n) => document.querySelector('similar-songs').shadowRoot.querySelectorAll('.row').length === n,
+    Math.min(100, ready.tracks));
+  while ((await rows()) < ready.tracks) {
+    const before = await rows();
+    await page.locator(`${el} >> .more`).click();
+    await page.waitForFunction((n) => document.querySelector('similar-songs').shadowRoot.querySelectorAll('.row').length > n, before);
+  }
+  assert.equal(await rows(), ready.tracks, 'the whole catalog can be listed');
+  assert.ok(await page.locator(`${el} >> .more`).isHidden());
   await page.screenshot({ path: join(ARTIFACTS, 'real-demo-catalog.png') });
 
   await page.locator(`${el} >> .row >> nth=0 >> .similar`).click();

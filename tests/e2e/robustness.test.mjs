@@ -1,6 +1,6 @@
 // The page under pressure, in headless Chromium under the strict CSP: the bad-input matrix
 // dropped into <similar-songs> (an hour of audio included, with the engine's memory stated),
-// damaged or foreign indexes and models, a worker that dies, and twenty rapid clicks and drops.
+// damaged or foreign manifests and models, a worker that dies, and twenty rapid clicks and drops.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -87,20 +87,19 @@ test('the bad-input matrix dropped into the page: clear messages or results, bou
 });
 
 test('damaged or foreign indexes and models are reported; what can work keeps working', { skip }, async () => {
-  const good = readFileSync(join(env.catalogDir, 'catalog.idx'));
-  const variant = (name, change) => {
-    const bytes = Uint8Array.from(good);
-    change(bytes);
+  // The manifest: what a page loads first. (Damaged and foreign parts: parts-faults.test.mjs.)
+  const good = readFileSync(join(env.catalogDir, 'catalog/index.json'));
+  const variant = (name, bytes) => {
     writeFileSync(join(env.catalogDir, name), bytes);
     return `/e2e/${name}`;
   };
-  const view = (b) => new DataView(b.buffer);
+  const json = JSON.parse(good);
   const indexes = [
-    ['truncated', `/e2e/${(writeFileSync(join(env.catalogDir, 'truncated.idx'), good.subarray(0, good.length >> 1)), 'truncated.idx')}`, /truncated/],
-    ['bit-flipped', variant('flipped.idx', (b) => { b[b.length >> 1] ^= 0x10; }), /checksum/],
-    ['oversized length field', variant('huge.idx', (b) => view(b).setBigUint64(16, 1n << 40n, true)), /truncated|length/],
-    ['future version', variant('future.idx', (b) => view(b).setUint32(8, 9, true)), /format version 9/],
-    ['not an index', variant('html.idx', (b) => b.set(new TextEncoder().encode('<html>404</html>'))), /not a simsong index|magic/],
+    ['truncated', variant('truncated.json', good.subarray(0, good.length >> 1)), /not valid JSON/],
+    ['future version', variant('future.json', JSON.stringify({ ...json, version: 9 })), /format version 9/],
+    ['a web page', variant('html.json', '<!DOCTYPE html><html><body>Not found</body></html>'), /web page \(HTML\)/],
+    ['a one-file index', `/e2e/catalog.idx`, /one-file index .*simsong index merge/],
+    ['lies about a part', variant('lying.json', JSON.stringify({ ...json, generations: [{ ...json.generations[0], rerank: { ...json.generations[0].rerank, bytes: 1e9 } }] })), /re-ranking part must hold/],
   ];
   for (const [what, url, message] of indexes) {
     const page = await open(`${env.origin}/?model=/${MODEL}&index=${url}`);
@@ -121,7 +120,7 @@ test('damaged or foreign indexes and models are reported; what can work keeps wo
   for (const [model, problem] of [['garbage.onnx', /song analysis is unavailable: invalid model/],
     ['other.onnx', /the model does not match this catalog/],
     ['crash.onnx', /song analysis is unavailable: the analysis engine crashed/]]) {
-    const page = await open(`${env.origin}/?model=/e2e/${model}&index=/e2e/catalog.idx`);
+    const page = await open(`${env.origin}/?model=/e2e/${model}&index=/e2e/catalog/index.json`);
     await page.nthEvent('ready');
     const warning = page.locator(`${el} >> .warning`);
     await warning.waitFor({ state: 'visible' });
