@@ -161,7 +161,17 @@ export class PartFetcher {
     arm();
     try {
       for (;;) {
-        const { done, value } = await Promise.race([reader.read(), stalled]);
+        let step;
+        try {
+          step = await Promise.race([reader.read(), stalled]);
+        } catch (e) {
+          // A connection that closes early shows up as a network error while reading.
+          if (expected != null && size < expected && !/no data for/.test(e.message)) {
+            throw new Error(`truncated: the connection closed after ${size} of ${expected} bytes`);
+          }
+          throw e;
+        }
+        const { done, value } = step;
         if (done) break;
         arm();
         size += value.length;

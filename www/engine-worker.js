@@ -181,8 +181,16 @@ const handlers = {
     }
     const found = await runJob(idx.search({ ...request, positive: [{ track: reference.track }, ...(request.positive || [])] }), data, 'search');
     if (!found) return null;
-    const looked = await runJob(idx.lookup([reference.track]), data, 'search');
-    return looked && { ...found, reference: looked.rows[0]?.track ?? null };
+    // The reference's own details, for the page to show; the hits stand without them.
+    let track = null;
+    try {
+      const looked = await runJob(idx.lookup([reference.track]), data, 'search');
+      if (!looked) return null;
+      track = looked.rows[0]?.track ?? null;
+    } catch {
+      // Its metadata shard could not be fetched: the notes of the search already say so.
+    }
+    return { ...found, reference: track };
   },
   analyzeFile: (d) => analyze(d, (eng) => eng.analyzeFile(new Uint8Array(d.bytes), d.name)),
   analyzePcm: (d) => analyze(d, (eng) => eng.analyzePcm(d.samples, d.sampleRate, d.channels)),

@@ -182,6 +182,16 @@ export class SimilarSongsElement extends HTMLElement {
       { type: 'analyzePcm', samples: copy, sampleRate, channels, name }, [copy.buffer]);
   }
 
+  /**
+   * What the engine fetched and holds: `{ fetched, requests, rangeIgnored, wasmMemoryBytes,
+   * heldBytes }` (bytes of catalog parts read from the network so far, HTTP requests, whether the
+   * server ignored Range requests, the wasm memory, the bytes of codes and cached parts).
+   */
+  async networkStats() {
+    await this.#indexReady;
+    return this.#engine.request({ type: 'stats' });
+  }
+
   /** Back to browsing (or an empty list): forgets the reference and cancels pending searches. */
   clear() {
     ++this.#ticket;
@@ -384,7 +394,7 @@ export class SimilarSongsElement extends HTMLElement {
     this.#setStatus(`${this.#hits.length} similar song${this.#hits.length === 1 ? '' : 's'} (${ms} ms).${notes}`,
       notes ? 'warn' : 'info');
     this.#render();
-    this.#emit('results', { reference: this.#referenceDetail(), hits: this.results });
+    this.#emit('results', { reference: this.#referenceDetail(), hits: this.results, approximate: Boolean(answer.approximate), notes: answer.notes || [] });
     return this.results;
   }
 

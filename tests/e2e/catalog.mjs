@@ -47,3 +47,20 @@ export function buildCatalog(dir, bin = process.env.SIMSONG_BIN) {
   execFileSync(bin, ['index', 'merge', out, '--out', join(dir, 'catalog')], { stdio: 'pipe' });
   return join(dir, 'catalog', 'index.json');
 }
+
+/**
+ * A synthetic store catalog of `n` tracks (scripts/synth_catalog.py: embeddings that follow the
+ * demo catalog's, store-like metadata), imported and published into `dir/parts/`; also keeps
+ * `dir/catalog.idx`. Returns the parts folder. Needs the Python environment of
+ * bench/synth/requirements.txt (installed here once) and models/simsong.onnx.
+ */
+export function buildSynthetic(dir, n, { seed = 1, bin = process.env.SIMSONG_BIN } = {}) {
+  const py = execFileSync('bash', [join(ROOT, 'scripts/pyenv.sh'), join(ROOT, 'bench/synth/requirements.txt')], { stdio: ['ignore', 'pipe', 'inherit'] })
+    .toString().trim().split('\n').at(-1);
+  execFileSync(py, [join(ROOT, 'scripts/synth_catalog.py'), String(n), dir, '--seed', String(seed)], { stdio: 'pipe' });
+  const idx = join(dir, 'catalog.idx');
+  execFileSync(bin, ['index', 'import', '--model', join(ROOT, 'models/simsong.onnx'), '--embeddings', join(dir, 'embeddings.npy'),
+    '--tracks', join(dir, 'tracks.jsonl'), '--synthetic-segments', '4', '--out', idx], { stdio: 'pipe' });
+  execFileSync(bin, ['index', 'merge', idx, '--out', join(dir, 'parts')], { stdio: 'pipe' });
+  return join(dir, 'parts');
+}

@@ -10,63 +10,49 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use simsong::CatalogIndex;
 use simsong::index::parts::manifest::Manifest;
 use simsong::index::publish::{PartSizes, Published, publish_base, publish_delta};
 use simsong::index::train::QuantizerShape;
 use simsong::index::{IndexHeader, Precision, SegmentTable, VectorStore};
-use simsong::{CatalogIndex, Engine};
 
-use crate::index_cmd::{add_entries, finish};
-use crate::manifest::Entry;
 use crate::published::{self, LocalIndex, read_fetch};
 
-/// `index add` on a published index.
-pub fn add(
-    path: &Path,
-    engine: &Engine,
-    entries: Vec<Entry>,
-    max_segments: usize,
-) -> anyhow::Result<ExitCode> {
+/// The live track ids of a published index.
+pub fn existing_ids(path: &Path) -> anyhow::Result<HashSet<String>> {
+    let mut local = LocalIndex::open(path)?;
+    Ok(published::all_ids(&mut local)?.into_iter().collect())
+}
+
+/// `index add` on a published index: `added` (same model) becomes a delta generation coded with
+/// the index's codebooks. Ids already in the index are refused.
+pub fn add(path: &Path, added: &CatalogIndex) -> anyhow::Result<()> {
     let mut local = LocalIndex::open(path)?;
     let manifest = local.index.manifest().clone();
-    if manifest.model.sha256 != engine.model_sha256() {
+    if manifest.model.sha256 != added.header().model_sha256 {
         bail!(
-            "the index was built with model {} ({}), not {}: add with the same model, or rebuild",
+            "the index was built with model {} ({}), the tracks to add with {}: add with the same model, or rebuild",
             manifest.model.name,
             &manifest.model.sha256[..12],
-            engine.model_metadata().name
+            added.header().model_name
         );
     }
     let existing: HashSet<String> = published::all_ids(&mut local)?.into_iter().collect();
-    let (fresh, duplicates): (Vec<Entry>, Vec<Entry>) = entries
-        .into_iter()
-        .partition(|e| !existing.contains(&e.meta.id));
-    for e in &duplicates {
-        eprintln!(
-            "{}: track id `{}` is already in the index",
-            e.audio.display(),
-            e.meta.id
+    if let Some(dup) = added.tracks().iter().find(|t| existing.contains(&t.id)) {
+        bail!(
+            "track id `{}` is already in the index (remove it first to replace it)",
+            dup.id
         );
-    }
-    let mut added = empty_catalog(&manifest)?;
-    let mut failed = duplicates.len();
-    if !fresh.is_empty() {
-        failed += add_entries(engine, &mut added, fresh, max_segments)?;
-    }
-    if added.is_empty() {
-        eprintln!("nothing to add");
-        return finish(failed.max(1));
     }
     let quantizer = local.quantizer()?;
     let published = publish_delta(
         &manifest,
         &quantizer,
-        &added,
+        added,
         Vec::new(),
         PartSizes::default(),
     )?;
-    report_delta(&local, &published, added.len(), 0)?;
-    finish(failed)
+    report_delta(&local, &published, added.len(), 0)
 }
 
 /// `index remove` on a published index.

@@ -176,13 +176,29 @@ pub struct AddArgs {
     /// The index (a published folder or a one-file `.idx`), changed in place.
     index: PathBuf,
     #[command(flatten)]
-    source: Source,
+    source: AddSource,
     /// ONNX model (must be the one that built the index).
     #[arg(long, default_value = crate::DEFAULT_MODEL)]
     model: PathBuf,
     /// Most segment embeddings kept per track.
     #[arg(long, default_value_t = DEFAULT_MAX_SEGMENTS)]
     max_segments: usize,
+}
+
+/// Where added tracks come from: audio, or tracks already embedded (a one-file index from
+/// `index build --shard` or `index import`).
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+pub struct AddSource {
+    /// Manifest of audio to analyse (as for `index build`).
+    #[arg(long)]
+    manifest: Option<PathBuf>,
+    /// Folder of audio files.
+    #[arg(long)]
+    folder: Option<PathBuf>,
+    /// A one-file index of the tracks to add (same model).
+    #[arg(long)]
+    from: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -299,15 +315,54 @@ pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         IndexCommand::Add(args) => {
-            let engine = crate::load_engine(&args.model)?;
-            let entries = read_source(&args.source)?;
-            if is_published(&args.index) {
-                return crate::delta::add(&args.index, &engine, entries, args.max_segments);
+            let published = is_published(&args.index);
+            let (added, failed) = if let Some(from) = &args.source.from {
+                (load(from)?, 0)
+            } else {
+                let engine = crate::load_engine(&args.model)?;
+                let source = Source {
+                    manifest: args.source.manifest.clone(),
+                    folder: args.source.folder.clone(),
+                };
+                let mut entries = read_source(&source)?;
+                let mut failed = 0;
+                if published {
+                    // Tracks already in the index are not analysed again.
+                    let existing = crate::delta::existing_ids(&args.index)?;
+                    entries.retain(|e| {
+                        let fresh = !existing.contains(&e.meta.id);
+                        if !fresh {
+                            eprintln!(
+                                "{}: track id `{}` is already in the index",
+                                e.audio.display(),
+                                e.meta.id
+                            );
+                            failed += 1;
+                        }
+                        fresh
+                    });
+                }
+                let mut added = CatalogIndex::new(
+                    engine.model_metadata(),
+                    engine.model_sha256(),
+                    Precision::F32,
+                );
+                if !entries.is_empty() {
+                    failed += add_entries(&engine, &mut added, entries, args.max_segments)?;
+                }
+                (added, failed)
+            };
+            if added.is_empty() {
+                eprintln!("nothing to add");
+                return finish(failed.max(1));
             }
-            let mut index = load(&args.index)?;
-            index.ensure_model(engine.model_sha256(), &engine.model_metadata().name)?;
-            let failed = add_entries(&engine, &mut index, entries, args.max_segments)?;
-            save(&index, &args.index)?;
+            if published {
+                crate::delta::add(&args.index, &added)?;
+            } else {
+                let mut index = load(&args.index)?;
+                index.append(&added)?;
+                save(&index, &args.index)?;
+            }
             finish(failed)
         }
         IndexCommand::Remove { index: path, ids } => {

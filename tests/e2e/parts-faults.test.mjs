@@ -1,0 +1,192 @@
+// A published index at store shape (a synthetic 4000-track catalog, the same generator as the
+// 600k benchmark) on the store example page, and everything a CDN can do wrong, injected by the
+// test server: a 404 on each kind of part, a truncated part, a part from another build, a server
+// that ignores Range, a very slow part, a manifest that lies about sizes. Each ends in a clear
+// message that names the part, or in a working fallback; the page never freezes.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ARTIFACTS, ROOT, newPage, setUp } from './harness.mjs';
+import { buildSynthetic } from './catalog.mjs';
+
+const skip = !process.env.SIMSONG_BIN && 'SIMSONG_BIN (the native CLI) is needed to build the test catalog';
+const el = 'similar-songs';
+const TRACKS = 4000;
+const REFERENCE = 'bgm-0000042';
+let env;
+let dir;
+let manifest;
+let expected; // the CLI's answer for REFERENCE on the same parts
+let other; // a part of another build
+
+before(async () => {
+  if (skip) return;
+  dir = mkdtempSync(join(tmpdir(), 'simsong-synth-'));
+  const parts = buildSynthetic(join(dir, 'a'), TRACKS);
+  const otherParts = buildSynthetic(join(dir, 'b'), 600, { seed: 2 });
+  manifest = JSON.parse(readFileSync(join(parts, 'index.json')));
+  const otherManifest = JSON.parse(readFileSync(join(otherParts, 'index.json')));
+  other = readFileSync(join(otherParts, `parts/meta-${otherManifest.generations[0].meta[0].xxh3.slice(0, 20)}.bin`));
+  expected = JSON.parse(execFileSync(process.env.SIMSONG_BIN, ['query', parts, '--id', REFERENCE, '-k', '5', '--json']));
+  env = await setUp({ catalog: false, mounts: { 'synth/': dir } });
+});
+after(() => env?.close());
+
+const file = (kind, part) => `parts/${kind}-${part.xxh3.slice(0, 20)}.bin`;
+const g0 = () => manifest.generations[0];
+// The metadata shard that holds the first hit.
+const hitShard = () => g0().meta[Math.floor(expected[0].hit.position / manifest.layout.metaShardTracks)];
+
+async function openStore(faults = null) {
+  env.faults = faults;
+  const page = await newPage(env);
+  // What the status line said while the element was busy.
+  await page.addInitScript(() => {
+    window.__status = [];
+    const watch = () => {
+      const host = document.querySelector('similar-songs');
+      const text = host?.shadowRoot?.querySelector('.status-text');
+      if (!text) return requestAnimationFrame(watch);
+      new MutationObserver(() => window.__status.push(text.textContent)).observe(text, { childList: true, characterData: true, subtree: true });
+    };
+    addEventListener('DOMContentLoaded', watch);
+  });
+  await page.goto(`${env.origin}/www/store-example.html?index=/synth/a/parts/&model=/models/simsong.onnx&track=${REFERENCE}`);
+  return page;
+}
+
+const statusOf = (page) => page.locator(`${el} >> .status`).textContent();
+
+test('a store-sized catalog in parts: byte progress, then the CLI\'s results, from a fraction of the bytes', { skip }, async () => {
+  const page = await openStore();
+  const results = await page.nthEvent('results');
+  assert.deepEqual(results.ids, expected.map((r) => r.hit.id), 'the same hits as `simsong query` on the same parts');
+  assert.equal(results.approximate, false);
+  assert.deepEqual(results.notes, []);
+  const reference = JSON.parse(readFileSync(join(dir, 'a/tracks.jsonl'), 'utf8').split('\n')[42]);
+  assert.equal(reference.id, REFERENCE);
+  assert.equal(await page.locator('#product-title').textContent(), reference.title, 'the store shows the reference from the results');
+  const status = await page.evaluate(() => window.__status);
+  assert.ok(status.some((s) => /Loading the catalog… (\d+% |[\d.]+ of [\d.]+ MB)/.test(s)), `byte progress shown: ${status.slice(0, 8)}`);
+  const stats = await page.evaluate(() => document.querySelector('similar-songs').networkStats());
+  const total = manifest.generations[0];
+  const all = [total.search, total.rerank, total.segments, ...total.meta, ...total.ids].reduce((s, p) => s + p.bytes, 0);
+  assert.ok(stats.fetched < all / 2, `fetched ${stats.fetched} bytes of ${all}`);
+  assert.equal(stats.rangeIgnored, false);
+  await page.screenshot({ path: join(ARTIFACTS, 'parts-store.png'), fullPage: true });
+  assert.deepEqual(page.problems, []);
+  assert.deepEqual(await page.cspViolations(), []);
+  await page.context().close();
+});
+
+test('a 404 on each kind of part: fallbacks where honest, the part named where not', { skip }, async () => {
+  // The metadata shard of the first hit: the hits still come, that row without details.
+  let page = await openStore((path) => (path.endsWith(file('meta', hitShard())) ? { status: 404 } : null));
+  let results = await page.nthEvent('results');
+  const inShard = (r) => Math.floor(r.hit.position / manifest.layout.metaShardTracks) === Math.floor(expected[0].hit.position / manifest.layout.metaShardTracks);
+  assert.deepEqual(results.ids, expected.map((r) => (inShard(r) ? '' : r.hit.id)), 'the same hits; those of the missing shard have no id');
+  assert.match(results.notes.join(' '), new RegExp(`track details could not be fetched: catalog part ${file('meta', hitShard())}: HTTP 404`));
+  assert.match(await statusOf(page), /HTTP 404/);
+  assert.equal(await page.locator(`${el} >> .row .title`).first().textContent(), 'Track details unavailable');
+  await page.context().close();
+
+  // The re-ranking rows: ranked by the compact codes, and said so.
+  page = await openStore((path) => (path.endsWith(file('rerank', g0().rerank)) ? { status: 404 } : null));
+  results = await page.nthEvent('results');
+  assert.equal(results.approximate, true);
+  assert.equal(results.ids.length, 5);
+  assert.match(results.notes.join(' '), /Re-ranking was not possible .*parts\/rerank-.*HTTP 404/);
+  await page.context().close();
+
+  // The segments: results without the best moment.
+  page = await openStore((path) => (path.endsWith(file('segments', g0().segments)) ? { status: 404 } : null));
+  results = await page.nthEvent('results');
+  assert.deepEqual(results.ids, expected.map((r) => r.hit.id));
+  assert.match(results.notes.join(' '), /Where in each song the match lies could not be fetched/);
+  await page.context().close();
+
+  // The id shard: a search by track id cannot know its reference.
+  page = await openStore((path) => (path.includes('parts/ids-') ? { status: 404 } : null));
+  let error = await page.nthEvent('error');
+  assert.equal(error.stage, 'search');
+  assert.match(error.message, /catalog part parts\/ids-[0-9a-f]{20}\.bin: HTTP 404/);
+  await page.context().close();
+
+  // The search part: nothing can be searched; the message says which part.
+  page = await openStore((path) => (path.includes('parts/search-') ? { status: 404 } : null));
+  error = await page.nthEvent('error');
+  assert.equal(error.stage, 'index');
+  assert.match(error.message, /catalog part parts\/search-[0-9a-f]{20}\.bin: HTTP 404/);
+  assert.match(await statusOf(page), /The catalog could not be loaded/);
+  await page.context().close();
+});
+
+test('truncated parts and parts from another build are refused by name', { skip }, async () => {
+  const shard = file('meta', hitShard());
+  for (const [what, fault, message] of [
+    ['truncated', { truncate: 1000 }, /truncated: the connection closed after \d+ of \d+ bytes/],
+    ['another build', { body: other }, /bytes arrived where|checksum mismatch|another build|announces/],
+  ]) {
+    const page = await openStore((path) => (path.endsWith(shard) ? fault : null));
+    const results = await page.nthEvent('results');
+    assert.match(results.notes.join(' '), new RegExp(`${shard.replace(/[.]/g, '\\.')}.*`), what);
+    assert.match(results.notes.join(' '), message, what);
+    await page.context().close();
+  }
+  const page = await openStore((path) => (path.includes('parts/search-') ? { truncate: 5000 } : null));
+  const error = await page.nthEvent('error');
+  assert.equal(error.stage, 'index');
+  assert.match(error.message, /parts\/search-[0-9a-f]{20}\.bin: truncated: the connection closed after \d+ of \d+ bytes/);
+  await page.context().close();
+});
+
+test('a server that ignores Range: the whole parts, once, and the same results', { skip }, async () => {
+  const page = await openStore(() => ({ ignoreRange: true }));
+  const results = await page.nthEvent('results');
+  assert.deepEqual(results.ids, expected.map((r) => r.hit.id));
+  assert.equal(results.approximate, false);
+  const stats = await page.evaluate(() => document.querySelector('similar-songs').networkStats());
+  assert.equal(stats.rangeIgnored, true);
+  // A second search reuses the whole parts fetched the first time.
+  const before = stats.fetched;
+  await page.evaluate(() => document.querySelector('similar-songs').searchByTrack('bgm-0003000'));
+  const after = await page.evaluate(() => document.querySelector('similar-songs').networkStats());
+  assert.ok(after.fetched - before < g0().rerank.bytes, `${after.fetched - before} bytes more`);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('a very slow search part: progress moves, the page stays responsive, the search comes', { skip }, async () => {
+  const bytesPerSecond = Math.round(g0().search.bytes / 4); // about 4 s
+  const page = await openStore((path) => (path.includes('parts/search-') ? { bytesPerSecond } : null));
+  // While it downloads, the page answers at once (the worker does the fetching and checking).
+  const lag = await page.evaluate(async () => {
+    let worst = 0;
+    for (let i = 0; i < 20; i++) {
+      const t = performance.now();
+      await new Promise((r) => setTimeout(r, 50));
+      worst = Math.max(worst, performance.now() - t - 50);
+    }
+    return worst;
+  });
+  assert.ok(lag < 150, `the page's event loop stalled for ${lag} ms`);
+  const results = await page.nthEvent('results', 1, 60000);
+  assert.deepEqual(results.ids, expected.map((r) => r.hit.id));
+  const status = await page.evaluate(() => window.__status);
+  const fractions = status.map((s) => /Loading the catalog… ([\d.]+) of ([\d.]+) MB|Loading the catalog… (\d+)%/.exec(s)).filter(Boolean);
+  assert.ok(fractions.length >= 3, `progress was shown as bytes arrived: ${status.slice(0, 12)}`);
+  await page.context().close();
+});
+
+test('a manifest that lies about a part\'s size: the part is refused by name', { skip }, async () => {
+  const lying = structuredClone(manifest);
+  const shard = lying.generations[0].meta[Math.floor(expected[0].hit.position / manifest.layout.metaShardTracks)];
+  shard.bytes += 1000;
+  const page = await openStore((path) => (path.endsWith('synth/a/parts/index.json') ? { body: Buffer.from(JSON.stringify(lying)) } : null));
+  const results = await page.nthEvent('results');
+  assert.match(results.notes.join(' '), new RegExp(`${file('meta', shard).replace(/[.]/g, '\\.')}: (truncated: )?\\d+ bytes arrived where ${shard.bytes} were expected`));
+  await page.context().close();
+});
