@@ -11,7 +11,6 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { homedir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { newPage, setUp, ROOT, MODEL as FIXTURE_CATALOG_MODEL } from '../tests/e2e/harness.mjs';
-import { initSync, SimilarityIndex } from '../pkg/simsong.js';
 
 const RUNS = Number(process.argv[2] || 5);
 const OUT = join(ROOT, 'bench/out');
@@ -26,12 +25,11 @@ if (!existsSync(MP3)) {
 
 // The demo catalog counts only when the shipped model built it (else files cannot be searched).
 function demoIsUsable() {
-  const index = join(ROOT, 'demo-data/catalog.idx');
+  const index = join(ROOT, 'demo-data/catalog/index.json');
   const model = join(ROOT, 'models/simsong.onnx');
   if (!existsSync(index) || !existsSync(model)) return false;
-  initSync({ module: readFileSync(join(ROOT, 'pkg/simsong_bg.wasm')) });
-  const header = new SimilarityIndex(readFileSync(index)).info.header;
-  return header.modelSha256 === createHash('sha256').update(readFileSync(model)).digest('hex');
+  const manifest = JSON.parse(readFileSync(index, 'utf8'));
+  return manifest.model.sha256 === createHash('sha256').update(readFileSync(model)).digest('hex');
 }
 const demo = demoIsUsable();
 if (!demo && !process.env.SIMSONG_BIN) {
@@ -40,8 +38,8 @@ if (!demo && !process.env.SIMSONG_BIN) {
 }
 const env = await setUp({ catalog: !demo });
 const [indexUrl, modelUrl] = demo
-  ? ['/demo-data/catalog.idx', '/models/simsong.onnx']
-  : ['/e2e/catalog.idx', `/${FIXTURE_CATALOG_MODEL}`];
+  ? ['/demo-data/catalog/index.json', '/models/simsong.onnx']
+  : ['/e2e/catalog/index.json', `/${FIXTURE_CATALOG_MODEL}`];
 const url = `${env.origin}/?index=${indexUrl}&model=${modelUrl}`;
 const mp3 = readFileSync(MP3);
 
@@ -63,7 +61,7 @@ try {
     const model = await page.nthEvent('modelready', 1, 120000);
     info ||= await page.evaluate(() => {
       const host = document.querySelector('similar-songs');
-      return { tracks: host.tracks.length, model: host.modelInfo.model.name, trained: host.modelInfo.model.trained };
+      return { tracks: host.trackCount, model: host.modelInfo.model.name, trained: host.modelInfo.model.trained };
     });
     // Drop the MP3 on the element (a real drop event with a File), until the results are shown.
     const drop = await page.evaluate(async (b64) => {
@@ -96,7 +94,7 @@ const result = {
   browser: `Chromium ${env.browser.version()} (headless, Debian)`,
   cpu: `${cpus()[0]?.model} × ${cpus().length}`,
   runs: RUNS,
-  catalog: { source: demo ? 'demo-data/catalog.idx' : 'test fixtures', tracks: info.tracks },
+  catalog: { source: demo ? 'demo-data/catalog/' : 'test fixtures', tracks: info.tracks },
   model: { name: info.model, trained: info.trained },
   input: { file: 'bench/out/three_minutes.mp3', seconds: 180, format: 'MP3 44.1 kHz stereo 128 kb/s', bytes: statSync(MP3).size },
   coldStartIndexMs: stats(runs.map((r) => r.indexMs)).median,

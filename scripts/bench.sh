@@ -24,10 +24,8 @@ node bench/wasm_node.mjs "$OUT/clip30_16k.wav" "$OUT/clip180_16k.wav" "$OUT/clip
 step "librosa"
 "$PY" bench/librosa_bench.py "$OUT/clip30_16k.wav" "$OUT/clip180_16k.wav" > "$OUT/librosa.json"
 
-step "index: synthetic catalogs and the demo catalog, native then wasm (Node)"
-cargo bench --features cli --bench index -- "$OUT" tests/fixtures/models/test-untrained.onnx demo-data/catalog.idx > "$OUT/index-native.json"
-node bench/index_wasm.mjs "$OUT" demo-data/catalog.idx > "$OUT/index-wasm.json"
-rm -f "$OUT"/synth-*.idx  # ~1 GB
+step "store-scale index in parts: synthetic catalogs of 10k, 100k and 600k tracks"
+bash bench/parts/run.sh "$OUT"
 
 step "indexing throughput (native CLI, one thread and all)"
 cargo build --release --features cli --bin simsong

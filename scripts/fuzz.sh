@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Fuzz the three loaders of untrusted bytes with cargo-fuzz (libFuzzer): the index loader, the
-# audio front end and the model loader.
-#   scripts/fuzz.sh [SECONDS_PER_TARGET [TARGET...]]   (default: 30 s each for all three targets)
+# Fuzz the loaders of untrusted bytes with cargo-fuzz (libFuzzer): the one-file index loader,
+# the audio front end, the model loader, and the published index's loaders (manifest, search
+# parts with deltas, metadata shards, id shards, range-fetched rows).
+#   scripts/fuzz.sh [SECONDS_PER_TARGET [TARGET...]]   (default: 30 s each for every target)
 # cargo-fuzz is installed once into $SIMSONG_CACHE/cargo-fuzz. On a stable toolchain the
 # sanitizer flags need RUSTC_BOOTSTRAP=1 (the sanitizer runtimes ship with stable rustc).
 # Corpora grow in $SIMSONG_CACHE/fuzz-corpus/<target>; crashes land in fuzz/artifacts/<target>.
@@ -20,7 +21,7 @@ fi
 export PATH="$FUZZ_ROOT/bin:$PATH" RUSTC_BOOTSTRAP=1
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(index_loader audio_decode model_loader)
+[ ${#targets[@]} -gt 0 ] || targets=(index_loader audio_decode model_loader parts_manifest parts_search parts_meta parts_ids parts_rows)
 for target in "${targets[@]}"; do
     corpus="$SIMSONG_CACHE/fuzz-corpus/$target"
     mkdir -p "$corpus"

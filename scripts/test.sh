@@ -30,5 +30,5 @@ SIMSONG_BIN="$CARGO_TARGET_DIR/release/simsong" node --test tests/js/
 
 bash scripts/test-e2e.sh
 
-step "fuzz smoke run (cargo-fuzz, 20 s per target; scripts/fuzz.sh 600 for a real session)"
-bash scripts/fuzz.sh 20
+step "fuzz smoke run (cargo-fuzz, 15 s per target; scripts/fuzz.sh 600 for a real session)"
+bash scripts/fuzz.sh 15

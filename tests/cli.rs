@@ -301,3 +301,196 @@ fn json_manifests_take_tags_as_text_or_object_and_paths_relative_to_the_manifest
     assert_eq!(info["precision"], "Int8");
     assert_eq!(info["tags"]["mood"]["dark"], 1);
 }
+
+#[test]
+fn published_index_from_shards_equals_one_machine_and_takes_deltas() {
+    let model = fixture("models/test-untrained.onnx");
+    let model = model.to_str().unwrap();
+    let audio = fixture("audio");
+    let manifest = tmp("pub-catalog.csv");
+    let files = [
+        "real_music_a_44k.ogg",
+        "real_music_b_16k.wav",
+        "synth_chirp_16k.wav",
+        "synth_noise_16k.wav",
+        "synth_sine440_16k.wav",
+    ];
+    let rows: Vec<String> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            format!(
+                "t{i},{}/{f},Track {i},c{},mood:m{}",
+                audio.display(),
+                i % 2,
+                i % 3
+            )
+        })
+        .collect();
+    std::fs::write(
+        &manifest,
+        format!("id,audio,title,collection,tags\n{}\n", rows.join("\n")),
+    )
+    .unwrap();
+    let m = manifest.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let o = simsong(args);
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        o
+    };
+    // One machine, and three shards merged: the same parts, byte for byte.
+    let whole = tmp("pub-whole");
+    run(&[
+        "index",
+        "build",
+        "--manifest",
+        m,
+        "--model",
+        model,
+        "--out",
+        whole.to_str().unwrap(),
+    ]);
+    let shards: Vec<String> = (0..3)
+        .map(|i| {
+            let out = tmp(&format!("pub-shard-{i}.idx"));
+            let o = run(&[
+                "index",
+                "build",
+                "--manifest",
+                m,
+                "--model",
+                model,
+                "--shard",
+                &format!("{i}/3"),
+                "--out",
+                out.to_str().unwrap(),
+            ]);
+            assert!(String::from_utf8_lossy(&o.stderr).contains(&format!("shard {i}/3")));
+            out.to_str().unwrap().to_string()
+        })
+        .collect();
+    let merged = tmp("pub-merged");
+    let mut args = vec!["index", "merge"];
+    args.extend(shards.iter().map(String::as_str));
+    args.extend(["--out", merged.to_str().unwrap()]);
+    run(&args);
+    let listing = |dir: &std::path::Path| {
+        let mut names: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.join("parts"))
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(listing(&whole), listing(&merged));
+    assert_eq!(
+        std::fs::read(whole.join("index.json")).unwrap(),
+        std::fs::read(merged.join("index.json")).unwrap()
+    );
+    // A shard of another model is refused by merge.
+    let other = tmp("pub-other.idx");
+    let o = simsong(&[
+        "index",
+        "build",
+        "--manifest",
+        m,
+        "--model",
+        fixture("models/test-wrong-nmels.onnx").to_str().unwrap(),
+        "--out",
+        other.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+
+    // Query the published index like the one-file one.
+    let dir = whole.to_str().unwrap();
+    let q =
+        |args: &[&str]| -> serde_json::Value { serde_json::from_slice(&run(args).stdout).unwrap() };
+    let hits = q(&["query", dir, "--id", "t0", "-k", "4", "--json"]);
+    assert_eq!(hits.as_array().unwrap().len(), 4);
+    assert!(
+        hits.as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["hit"]["id"] != "t0")
+    );
+    let hits = q(&[
+        "query",
+        dir,
+        "--file",
+        fixture("audio/real_music_b_16k.wav").to_str().unwrap(),
+        "--model",
+        model,
+        "-k",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(hits[0]["hit"]["id"], "t1");
+    assert_eq!(hits[0]["track"]["title"], "Track 1");
+
+    // Deltas: add (from audio, and from a one-file index), remove; parts already published stay.
+    let before = listing(&whole);
+    let extra = tmp("pub-extra.csv");
+    std::fs::write(
+        &extra,
+        format!(
+            "id,audio,title\nx1,{}/real_music_a_44k.mp3,Extra\nt2,{}/synth_clicks_16k.wav,Dup\n",
+            audio.display(),
+            audio.display()
+        ),
+    )
+    .unwrap();
+    let o = simsong(&[
+        "index",
+        "add",
+        dir,
+        "--manifest",
+        extra.to_str().unwrap(),
+        "--model",
+        model,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "t2 is already in the index");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("track id `t2` is already in the index"));
+    let after = listing(&whole);
+    for part in &before {
+        assert!(after.contains(part), "{} was rewritten", part.0);
+    }
+    let info = |d: &str| -> serde_json::Value {
+        serde_json::from_slice(&run(&["index", "info", d, "--json"]).stdout).unwrap()
+    };
+    assert_eq!(info(dir)["tracks"], 6);
+    assert_eq!(
+        info(dir)["manifest"]["generations"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let hits = q(&["query", dir, "--id", "t0", "-k", "1", "--json"]);
+    assert_eq!(
+        hits[0]["hit"]["id"], "x1",
+        "the same music, added by the delta, ranks first"
+    );
+    run(&["index", "remove", dir, "x1", "t4"]);
+    assert_eq!(info(dir)["tracks"], 4);
+    let o = simsong(&["query", dir, "--id", "t4"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no track with id `t4`"));
+    let o = simsong(&["index", "add", dir, "--from", &shards[2]]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("track id `t3` is already in the index"));
+    assert_eq!(info(dir)["tracks"], 4, "a refused delta changes nothing");
+    // Rebuild: one generation again, the removed tracks gone.
+    run(&["index", "rebuild-codes", dir]);
+    let i = info(dir);
+    assert_eq!(i["tracks"], 4);
+    assert_eq!(i["manifest"]["generations"].as_array().unwrap().len(), 1);
+}

@@ -458,3 +458,85 @@ fn missing_parts_degrade_the_answer_or_fail_it_by_name() {
         .unwrap();
     assert_eq!(outcome.hits[0].hit.id, "t000003");
 }
+
+#[path = "../fuzz/fuzz_targets/parts_fixture.rs"]
+mod parts_fixture;
+
+#[test]
+fn the_fuzz_fixture_searches_cleanly() {
+    // The fuzz targets (fuzz/fuzz_targets/parts_*.rs) start from this index: it must work
+    // unchanged, so that what they find comes from the fuzzed bytes.
+    let fx = parts_fixture::fixture();
+    let server = Server {
+        files: fx.files.clone(),
+        manifest: fx.manifest.to_json(),
+    };
+    let mut index = server.open();
+    let hits = server
+        .search(&mut index, SearchRequest::similar_to_track("t105", 5))
+        .unwrap();
+    assert!(
+        hits.notes.is_empty() && hits.hits.len() == 5,
+        "{:?}",
+        hits.notes
+    );
+    assert_eq!(
+        index.manifest().live_tracks(),
+        69,
+        "60 + 12 added − 3 removed"
+    );
+    let all = server
+        .search(&mut index, SearchRequest::similar_to_track("t105", 100))
+        .unwrap();
+    assert_eq!(all.hits.len(), 68, "every live track but the reference");
+    assert!(
+        all.hits
+            .iter()
+            .all(|h| ![1, 7, 30].contains(&h.hit.position))
+    );
+    parts_fixture::exercise(
+        &fx.manifest.to_json(),
+        &parts_fixture::Files::new(&fx.files),
+    );
+}
+
+/// Writes the fuzz targets' seeds: `cargo test --release --features cli --test parts -- --ignored`.
+#[test]
+#[ignore]
+fn write_fuzz_seeds() {
+    use simsong::index::parts::{ENVELOPE_LEN, PartKind};
+    let fx = parts_fixture::fixture();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+    let write = |target: &str, name: &str, bytes: Vec<u8>| {
+        let dir = root.join(target);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), bytes).unwrap();
+    };
+    write("parts_manifest", "index.json", fx.manifest.to_json());
+    let payload = |kind, g, s| fx.part(kind, g, s)[ENVELOPE_LEN..].to_vec();
+    for (target, kind) in [
+        ("parts_search", PartKind::Search),
+        ("parts_meta", PartKind::Meta),
+        ("parts_ids", PartKind::Ids),
+    ] {
+        for g in 0..2u8 {
+            write(
+                target,
+                &format!("g{g}.bin"),
+                [vec![g], payload(kind, g as usize, 0)].concat(),
+            );
+        }
+    }
+    for g in 0..2u8 {
+        write(
+            "parts_rows",
+            &format!("rerank-g{g}.bin"),
+            [vec![g], payload(PartKind::Rerank, g as usize, 0)].concat(),
+        );
+        write(
+            "parts_rows",
+            &format!("segments-g{g}.bin"),
+            [vec![g | 2], payload(PartKind::Segments, g as usize, 0)].concat(),
+        );
+    }
+}

@@ -3,7 +3,7 @@
 // Messages in:  { id, type, gen?, ... } where type is
 //   loadIndex { url }              → { info, fetched }        url: the published index's index.json
 //   loadModel { url }              → { info, indexMismatch: string | null }
-//   search { reference, request }  → { hits, approximate, notes, reranked, reference, fetched }
+//   search { reference, request }  → { hits, approximate, notes, reranked, reference, fetched, engineMs }
 //                                    reference: { track } | { file: true }
 //   analyzeFile { bytes, name, request } / analyzePcm { samples, sampleRate, channels, name, request }
 //                                  → { analysis, hits, approximate, notes, reranked, fetched }
@@ -130,10 +130,13 @@ async function runJob(job, data, stage) {
   const before = source.bytesFetched;
   const onProgress = progressOf(data.id, stage);
   index.clearFailures(); // a part that failed before (a network blip) gets another chance
+  let engineMs = 0; // time in wasm, fetches excluded
   try {
     for (;;) {
+      const t0 = performance.now();
       const s = job.step(index);
-      if (s.done) return { ...s, fetched: source.bytesFetched - before };
+      engineMs += performance.now() - t0;
+      if (s.done) return { ...s, fetched: source.bytesFetched - before, engineMs };
       if (!(await satisfy(index, s.needs, source, onProgress, () => isStale(data) || index !== parts))) return null;
     }
   } finally {

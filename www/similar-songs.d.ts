@@ -20,19 +20,21 @@ export interface Track {
 
 /** One search result. */
 export interface Hit {
+  /** The track's id; empty when its metadata shard could not be fetched (see `notes`). */
   id: string;
   /** Index position of the track. */
   position: number;
   /** Cosine similarity of the track embeddings (1 = same sound). */
   score: number;
-  /** Start of the track's segment that best matches the reference, in seconds. */
-  bestSegmentSeconds: number;
-  bestSegmentScore: number;
+  /** Start of the track's segment that best matches the reference, in seconds (null when its segments could not be fetched). */
+  bestSegmentSeconds: number | null;
+  bestSegmentScore: number | null;
+  /** The track (a placeholder titled "… details unavailable" when its shard could not be fetched). */
   track: Track;
 }
 
 export type Reference =
-  | { kind: 'track'; id: string; track: Track }
+  | { kind: 'track'; id: string; track: Track | null }
   | {
       kind: 'file' | 'pcm';
       name: string;
@@ -44,14 +46,35 @@ export type Reference =
       engineMemoryBytes: number;
     };
 
+/** What the published index's manifest and search parts say about it. */
 export interface IndexInfo {
-  header: { modelName: string; modelSha256: string; modelTrained: boolean; embeddingDim: number; [key: string]: unknown };
+  header: { modelName: string; modelSha256: string; modelTrained: boolean; embeddingDim: number; indexId: string; [key: string]: unknown };
+  /** Tracks that can be found (added minus removed). */
   tracks: number;
-  segments: number;
-  precision: string;
+  /** Positions over all generations (removed tracks included). */
+  positions: number;
+  /** The base plus one per delta (`simsong index add/remove`). */
+  generations: number;
+  layout: { codeBytes: number; centroids: number; rerankBlockRows: number; metaShardTracks: number };
   /** category → value → number of tracks. */
   tags: Record<string, Record<string, number>>;
   predictedTags: Record<string, Record<string, number>>;
+  /** Bytes of every kind of part on the server: search, rerank, segments, meta, ids. */
+  partBytes: Record<string, number>;
+}
+
+/** What the engine fetched and holds (`networkStats()`). */
+export interface NetworkStats {
+  /** Bytes of catalog parts read from the network so far. */
+  fetched: number;
+  /** HTTP requests for catalog parts so far. */
+  requests: number;
+  /** True once the server answered a Range request with the whole file. */
+  rangeIgnored: boolean;
+  /** Size of the engine's wasm memory, in bytes (it never shrinks). */
+  wasmMemoryBytes: number;
+  /** Bytes of codes, posting lists and cached parts in the engine. */
+  heldBytes: number;
 }
 
 export interface ModelInfo {
@@ -61,14 +84,18 @@ export interface ModelInfo {
 }
 
 export interface SimilarSongsEventMap {
-  /** The index is loaded: track searches work. */
-  ready: CustomEvent<{ index: IndexInfo; tracks: Track[] }>;
+  /** The index is loaded (manifest and search parts): track searches work. `tracks`: how many. */
+  ready: CustomEvent<{ index: IndexInfo; tracks: number }>;
   /** The model is loaded: files and PCM can be analysed. */
   modelready: CustomEvent<{ model: ModelInfo }>;
   /** A file or PCM analysis started (in the worker). */
   analysisstart: CustomEvent<{ name: string }>;
-  /** A new result list is shown (never one of a superseded search). */
-  results: CustomEvent<{ reference: Reference; hits: Hit[] }>;
+  /**
+   * A new result list is shown (never one of a superseded search). `notes` say what could not
+   * be fetched and what that cost; `approximate` when some scores come from the compact codes
+   * only. `fetchedBytes`: what this search downloaded; `searchMs`: its time in the engine.
+   */
+  results: CustomEvent<{ reference: Reference; hits: Hit[]; approximate: boolean; notes: string[]; fetchedBytes: number; searchMs: number }>;
   /** The buyer selected a track in the list (click, or arrow keys). */
   trackchoose: CustomEvent<{ track: Track; hit: Hit | null }>;
   /** A preview is about to play; cancelable: preventDefault() stops the built-in player. */
@@ -80,12 +107,15 @@ export interface SimilarSongsEventMap {
 }
 
 /**
- * `<similar-songs index="catalog.idx" model="simsong.onnx" k="10" filter="game:Lugaru" outside
+ * `<similar-songs index="catalog/index.json" model="simsong.onnx" k="10" filter="game:Lugaru" outside
  *   track="id" browse player="none" preview-base="/">`
  */
 export class SimilarSongsElement extends HTMLElement {
   /** Resolves once the index is loaded. */
   readonly ready: Promise<void>;
+  /** Number of tracks in the catalog (0 until ready). */
+  readonly trackCount: number;
+  /** The tracks loaded so far (catalog pages, results, references), not the whole catalog. */
   readonly tracks: Track[];
   readonly indexInfo: IndexInfo | null;
   readonly modelInfo: ModelInfo | null;
@@ -102,6 +132,8 @@ export class SimilarSongsElement extends HTMLElement {
   searchByFile(file: Blob & { name?: string }): Promise<Hit[] | null>;
   /** Songs similar to interleaved PCM samples (full scale ±1). */
   searchByPcm(samples: Float32Array | ArrayLike<number>, sampleRate: number, channels: number, name?: string): Promise<Hit[] | null>;
+  /** What the engine fetched and holds. */
+  networkStats(): Promise<NetworkStats>;
   /** Back to browsing; cancels pending searches. */
   clear(): void;
   /** Plays track `id` (from `startSeconds`, default its best-matching segment) or asks the store's player via `trackplay`. */

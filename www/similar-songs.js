@@ -1,7 +1,7 @@
 // <similar-songs>: similar-song search over a catalog index, in a custom element.
 //
 //   <script type="module" src="/simsong/www/similar-songs.js"></script>
-//   <similar-songs index="/catalog.idx" model="/simsong.onnx" k="10" browse></similar-songs>
+//   <similar-songs index="/catalog/index.json" model="/simsong.onnx" k="10" browse></similar-songs>
 //
 // The wasm engine and the index live in a Web Worker (engine-worker.js); this file only renders.
 // Attributes, events, CSS properties and the JS API are documented in README.md ("The widget")
@@ -394,7 +394,10 @@ export class SimilarSongsElement extends HTMLElement {
     this.#setStatus(`${this.#hits.length} similar song${this.#hits.length === 1 ? '' : 's'} (${ms} ms).${notes}`,
       notes ? 'warn' : 'info');
     this.#render();
-    this.#emit('results', { reference: this.#referenceDetail(), hits: this.results, approximate: Boolean(answer.approximate), notes: answer.notes || [] });
+    this.#emit('results', {
+      reference: this.#referenceDetail(), hits: this.results, approximate: Boolean(answer.approximate), notes: answer.notes || [],
+      fetchedBytes: answer.fetched ?? 0, searchMs: answer.engineMs ?? 0,
+    });
     return this.results;
   }
 

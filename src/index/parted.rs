@@ -142,12 +142,13 @@ impl PartedIndex {
 
     /// Starts from a parsed manifest.
     pub fn from_manifest(manifest: Manifest) -> Self {
-        let words = (manifest.total_positions() as usize).div_ceil(64);
         PartedIndex {
             generations: (0..manifest.generations.len()).map(|_| None).collect(),
             manifest,
             quantizer: None,
-            removed: vec![0; words],
+            // Grown as search parts with removals arrive: a manifest alone (which may lie) never
+            // makes the index allocate per track.
+            removed: Vec::new(),
             catalog_postings: Postings::new(),
             predicted_postings: Postings::new(),
             heads_checked: Vec::new(),
@@ -241,6 +242,9 @@ impl PartedIndex {
     /// The fetch for `key`. Keys that need data not loaded yet (segments before their
     /// metadata shard) give `None`.
     pub fn fetch_for(&self, key: PartKey) -> Option<Fetch> {
+        if !self.key_exists(key) {
+            return None;
+        }
         if let PartKey::Segments(p) = key {
             let (g, local) = self.locate(p)?;
             let shard_size = self.manifest.layout.meta_shard_tracks;
@@ -251,6 +255,25 @@ impl PartedIndex {
             return Some(self.fetch_range(key, part, PartKind::Segments, offset, length));
         }
         Some(self.fetch(key))
+    }
+
+    /// Whether `key` names a piece this index has (keys also arrive as text from JavaScript).
+    fn key_exists(&self, key: PartKey) -> bool {
+        let gens = &self.manifest.generations;
+        let generation = |g: u32| gens.get(g as usize);
+        match key {
+            PartKey::Search(g) | PartKey::RerankHead(g) | PartKey::SegmentsHead(g) => {
+                generation(g).is_some()
+            }
+            PartKey::RerankBlock(g, b) => generation(g).is_some_and(|x| {
+                u64::from(b)
+                    < u64::from(x.tracks)
+                        .div_ceil(u64::from(self.manifest.layout.rerank_block_rows))
+            }),
+            PartKey::Meta(g, s) => generation(g).is_some_and(|x| (s as usize) < x.meta.len()),
+            PartKey::Ids(g, s) => generation(g).is_some_and(|x| (s as usize) < x.ids.len()),
+            PartKey::Segments(p) => p < self.manifest.total_positions(),
+        }
     }
 
     fn fetch(&self, key: PartKey) -> Fetch {
@@ -310,6 +333,11 @@ impl PartedIndex {
 
     /// Checks and keeps the bytes fetched for `key`.
     pub fn provide(&mut self, key: PartKey, bytes: &[u8]) -> Result<()> {
+        if !self.key_exists(key) {
+            return Err(Error::InvalidQuery(format!(
+                "{key} names no piece of this index"
+            )));
+        }
         let fetch = self
             .fetch_for(key)
             .ok_or_else(|| Error::PartNotLoaded(format!("the metadata for {key}")))?;
@@ -372,6 +400,15 @@ impl PartedIndex {
                          or from another build"
                     )));
                 }
+                let width = rerank_row_bytes(self.dim());
+                if bytes
+                    .chunks_exact(width)
+                    .any(|row| !rerank::split_row(row).0.is_finite())
+                {
+                    return Err(bad(format!(
+                        "re-ranking block {b} holds a non-finite scale"
+                    )));
+                }
                 self.rerank.insert((g, b), bytes.to_vec());
                 Ok(())
             }
@@ -412,6 +449,13 @@ impl PartedIndex {
                         "the segments of track `{}` do not match their checksum",
                         shard.tracks[(local % size) as usize].id
                     )));
+                }
+                let width = segment_row_bytes(self.dim());
+                if bytes.chunks_exact(width).any(|row| {
+                    let (start, scale, _) = segments::split_row(row);
+                    !start.is_finite() || !scale.is_finite()
+                }) {
+                    return Err(bad("a segment row holds a non-finite start or scale".into()));
                 }
                 self.segments.insert(p, bytes.to_vec());
                 Ok(())
@@ -456,6 +500,12 @@ impl PartedIndex {
                 }
             }
         }
+        if let Some(&last) = search.removed.last() {
+            let words = last as usize / 64 + 1;
+            if self.removed.len() < words {
+                self.removed.resize(words, 0);
+            }
+        }
         for &p in &search.removed {
             self.removed[p as usize / 64] |= 1 << (p % 64);
         }
@@ -484,7 +534,8 @@ impl PartedIndex {
             .is_some_and(|w| w & (1 << (position % 64)) != 0)
     }
 
-    /// One bit per global position, set where the track was removed.
+    /// One bit per global position, set where the track was removed (shorter than the index
+    /// when the last positions were never removed).
     pub fn removed_mask(&self) -> &[u64] {
         &self.removed
     }

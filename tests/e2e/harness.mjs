@@ -78,7 +78,7 @@ export async function newPage(env, viewport = { width: 1100, height: 900 }) {
     const brief = (type, d) => {
       if (type === 'results') {
         const r = d.reference;
-        return { reference: r && (r.id || r.name), seconds: r?.durationSeconds, memory: r?.engineMemoryBytes, ids: d.hits.map((h) => h.id), approximate: d.approximate, notes: d.notes };
+        return { reference: r && (r.id || r.name), seconds: r?.durationSeconds, memory: r?.engineMemoryBytes, ids: d.hits.map((h) => h.id), approximate: d.approximate, notes: d.notes, fetchedBytes: d.fetchedBytes, searchMs: d.searchMs };
       }
       if (type === 'trackplay' || type === 'trackchoose') return { id: d.track.id, startSeconds: d.startSeconds };
       if (type === 'ready') return { tracks: d.tracks };

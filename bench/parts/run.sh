@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The published index at 10k, 100k and 600k synthetic tracks: generate (scripts/synth_catalog.py),
+# import, publish (timed), then measure natively (benches/parts.rs), against faiss
+# (bench/parts/faiss_bench.py) and in Chromium (bench/parts/browser.mjs; at 600k also the
+# bytes of a 10,000-track delta for a returning visitor). JSON into OUT/parts-*.json.
+# The catalogs (≈ 2.5 GB at 600k) live in OUT/synth-N and are deleted afterwards.
+# Usage: bench/parts/run.sh OUT [SIZES...]
+set -euo pipefail
+source "$(dirname "$0")/../../scripts/env.sh"
+cd "$ROOT"
+OUT=$1
+shift
+SIZES=("$@")
+[ ${#SIZES[@]} -gt 0 ] || SIZES=(10000 100000 600000)
+PY=$(bash scripts/pyenv.sh bench/synth/requirements.txt | tail -n 1)
+cargo build --release --features cli --bin simsong
+BIN="$CARGO_TARGET_DIR/release/simsong"
+MODEL=models/simsong.onnx
+for n in "${SIZES[@]}"; do
+    dir="$OUT/synth-$n"
+    rm -rf "$dir"
+    step "synthetic catalog of $n tracks"
+    "$PY" scripts/synth_catalog.py "$n" "$dir"
+    "$BIN" index import --model "$MODEL" --embeddings "$dir/embeddings.npy" --tracks "$dir/tracks.jsonl" \
+        --synthetic-segments 8 --out "$dir/catalog.idx"
+    started=$(date +%s%N)
+    "$BIN" index merge "$dir/catalog.idx" --out "$dir/parts" 2> "$dir/publish.log"
+    ended=$(date +%s%N)
+    cat "$dir/publish.log" >&2
+    node -e '
+        const [log, n] = [require("fs").readFileSync(process.argv[1], "utf8"), Number(process.argv[4])];
+        const wall = (Number(process.argv[3]) - Number(process.argv[2])) / 1e9;
+        const train = Number(/trained the codebooks .* in ([\d.]+) s/.exec(log)[1]);
+        const code = Number(/coded and cut into parts in ([\d.]+) s/.exec(log)[1]);
+        console.log(JSON.stringify({ tracks: n, train_seconds: train, code_seconds: code, wall_seconds: wall }));
+    ' "$dir/publish.log" "$started" "$ended" "$n" > "$OUT/parts-publish-$n.json"
+    step "native: recall, bytes, time ($n tracks)"
+    cargo bench --features cli --bench parts -- "$dir/catalog.idx" "$dir/parts" 200 > "$OUT/parts-native-$n.json"
+    step "faiss on the same vectors ($n tracks)"
+    "$PY" bench/parts/faiss_bench.py "$dir" 200 > "$OUT/parts-faiss-$n.json"
+    step "Chromium ($n tracks)"
+    delta=()
+    if [ "$n" = 600000 ]; then
+        "$PY" scripts/synth_catalog.py 10000 "$dir/add" --seed 9
+        sed -i 's/"id": "bgm-/"id": "new-/' "$dir/add/tracks.jsonl"
+        "$BIN" index import --model "$MODEL" --embeddings "$dir/add/embeddings.npy" --tracks "$dir/add/tracks.jsonl" \
+            --synthetic-segments 8 --out "$dir/add.idx"
+        delta=(--delta "$dir/add.idx" --bin "$BIN")
+    fi
+    node bench/parts/browser.mjs "$dir" "${delta[@]}" > "$OUT/parts-browser-$n.json"
+    rm -rf "$dir"
+done

@@ -1,0 +1,259 @@
+//! A small published index (a base of 60 tracks and a delta that adds 12 and removes 3), built
+//! once per fuzzing process, for the targets that fuzz one kind of part at a time: the fuzzed
+//! bytes replace one part, the manifest is patched so that its size and checksum match (so the
+//! bytes reach the decoder and the checks after it), and then the index is searched, browsed
+//! and looked up, which must end in answers or errors, never a panic.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use simsong::AnalysisParams;
+use simsong::index::parted::{Fetch, PartKey, PartedIndex};
+use simsong::index::parts::manifest::{Manifest, PartFile};
+use simsong::index::parts::{PartKind, checksum_hex};
+use simsong::index::publish::{PartSizes, publish_base, publish_delta};
+use simsong::index::quantizer::Quantizer;
+use simsong::index::{
+    CatalogIndex, IndexHeader, Precision, SegmentTable, Tags, TrackMeta, VectorStore,
+};
+use simsong::search::parted::{BrowseTask, LookupTask, SearchTask, Step};
+use simsong::search::{SearchRequest, TagFilter};
+
+pub const DIM: usize = 8;
+
+pub struct Fixture {
+    pub manifest: Manifest,
+    pub files: HashMap<String, Vec<u8>>,
+}
+
+fn empty() -> CatalogIndex {
+    let header = IndexHeader {
+        analysis: AnalysisParams::CURRENT,
+        frontend_version: simsong::params::FRONTEND_VERSION,
+        model_name: "fuzz".into(),
+        model_sha256: "0".repeat(64),
+        embedding_dim: DIM as u32,
+        model_trained: false,
+        created_by: "fuzz".into(),
+    };
+    let segments = SegmentTable {
+        offsets: vec![0],
+        starts_seconds: Vec::new(),
+        vectors: VectorStore::new(Precision::Int8, DIM),
+    };
+    CatalogIndex::from_parts(
+        header,
+        Vec::new(),
+        VectorStore::new(Precision::F32, DIM),
+        segments,
+    )
+    .unwrap()
+}
+
+fn vector(seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..DIM)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        })
+        .collect()
+}
+
+fn tracks(index: &mut CatalogIndex, range: std::ops::Range<u64>) {
+    for i in range {
+        let mut tags = Tags::new();
+        tags.insert(
+            "mood".into(),
+            vec![["calm", "dark", "happy"][i as usize % 3].into()],
+        );
+        let meta = TrackMeta {
+            id: format!("t{i}"),
+            title: format!("Track {i}"),
+            tags,
+            duration_seconds: 60.0,
+            ..Default::default()
+        };
+        let v = vector(i);
+        let seg = vector(i + 1000);
+        index
+            .add_embedding(meta, &v, &[(0.0, &seg), (3.0, &v)], 8)
+            .unwrap();
+    }
+}
+
+pub fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let codebooks: Vec<f32> = (0..4 * 16).flat_map(|i| vector(5000 + i)).collect();
+        let quantizer = Quantizer::from_parts(DIM as u32, 4, 16, codebooks);
+        let sizes = PartSizes {
+            rerank_block_rows: 4,
+            meta_shard_tracks: 16,
+            id_shard_tracks: 16,
+        };
+        let mut base = empty();
+        tracks(&mut base, 0..60);
+        let first = publish_base(&base, quantizer.clone(), sizes).unwrap();
+        let mut added = empty();
+        tracks(&mut added, 100..112);
+        let delta =
+            publish_delta(&first.manifest, &quantizer, &added, vec![1, 7, 30], sizes).unwrap();
+        let files = first.files.into_iter().chain(delta.files).collect();
+        Fixture {
+            manifest: delta.manifest,
+            files,
+        }
+    })
+}
+
+impl Fixture {
+    /// The part of `kind` (generation `g`, shard `s`) as published.
+    pub fn part(&self, kind: PartKind, g: usize, s: usize) -> &Vec<u8> {
+        &self.files[&self.entry(&self.manifest, kind, g, s).file_name(kind)]
+    }
+
+    fn entry<'a>(&self, m: &'a Manifest, kind: PartKind, g: usize, s: usize) -> &'a PartFile {
+        let generation = &m.generations[g];
+        match kind {
+            PartKind::Search => &generation.search,
+            PartKind::Rerank => &generation.rerank,
+            PartKind::Segments => &generation.segments,
+            PartKind::Meta => &generation.meta[s],
+            PartKind::Ids => &generation.ids[s],
+        }
+    }
+
+    /// The files where the part of `kind` (generation `g`, shard `s`) is `bytes`, and the
+    /// manifest that says so (size and checksum).
+    pub fn with_part(
+        &self,
+        kind: PartKind,
+        g: usize,
+        s: usize,
+        bytes: Vec<u8>,
+    ) -> (Manifest, Files<'_>) {
+        let mut manifest = self.manifest.clone();
+        let entry = PartFile {
+            bytes: bytes.len() as u64,
+            xxh3: checksum_hex(&bytes),
+        };
+        let generation = &mut manifest.generations[g];
+        match kind {
+            PartKind::Search => generation.search = entry.clone(),
+            PartKind::Rerank => generation.rerank = entry.clone(),
+            PartKind::Segments => generation.segments = entry.clone(),
+            PartKind::Meta => generation.meta[s] = entry.clone(),
+            PartKind::Ids => generation.ids[s] = entry.clone(),
+        }
+        let mut files = Files::new(&self.files);
+        files.extra.push((entry.file_name(kind), bytes));
+        (manifest, files)
+    }
+}
+
+/// The fixture's files with some added or replaced, without copying the others.
+pub struct Files<'a> {
+    base: &'a HashMap<String, Vec<u8>>,
+    pub extra: Vec<(String, Vec<u8>)>,
+}
+
+impl<'a> Files<'a> {
+    pub fn new(base: &'a HashMap<String, Vec<u8>>) -> Self {
+        Files {
+            base,
+            extra: Vec::new(),
+        }
+    }
+
+    pub fn insert(&mut self, name: String, bytes: Vec<u8>) {
+        self.extra.push((name, bytes));
+    }
+
+    fn get(&self, name: &str) -> Option<&[u8]> {
+        self.extra
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b.as_slice())
+            .or_else(|| self.base.get(name).map(Vec::as_slice))
+    }
+}
+
+fn read(files: &Files, f: &Fetch) -> Option<Vec<u8>> {
+    let file = files.get(&f.file)?;
+    let start = (f.offset as usize).min(file.len());
+    let end = (f.offset.saturating_add(f.length) as usize).min(file.len());
+    Some(file[start..end].to_vec())
+}
+
+/// Runs one step function to its end, feeding it from `files` (at most 20 rounds).
+fn drive<T>(
+    index: &mut PartedIndex,
+    files: &Files,
+    mut step: impl FnMut(&mut PartedIndex) -> simsong::Result<Step<T>>,
+) {
+    for _ in 0..20 {
+        match step(index) {
+            Ok(Step::Need(needs)) => {
+                for f in needs {
+                    let Ok(key) = f.key.parse::<PartKey>() else {
+                        return;
+                    };
+                    match read(files, &f) {
+                        Some(bytes) => {
+                            if let Err(e) = index.provide(key, &bytes) {
+                                index.fail(key, e.to_string());
+                            }
+                        }
+                        None => index.fail(key, "missing".into()),
+                    }
+                }
+            }
+            _ => return,
+        }
+    }
+}
+
+/// Loads the manifest and every search part it can, then searches, browses and looks up.
+pub fn exercise(manifest_bytes: &[u8], files: &Files) {
+    let Ok(mut index) = PartedIndex::new(manifest_bytes) else {
+        return;
+    };
+    for f in index.load_needs() {
+        if let (Ok(key), Some(bytes)) = (f.key.parse::<PartKey>(), read(files, &f))
+            && let Err(e) = index.provide(key, &bytes)
+        {
+            index.fail(key, e.to_string());
+        }
+    }
+    let _ = index.tag_counts(false);
+    for (i, request) in [
+        SearchRequest::similar_to_track("t3", 5),
+        SearchRequest::similar_to_track("t105", 20),
+        SearchRequest {
+            filter: TagFilter {
+                catalog: [("mood".to_string(), vec!["dark".to_string()])].into(),
+                ..Default::default()
+            },
+            ..SearchRequest::similar_to_embedding(vector(3), 3)
+        },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if let Ok(task) = SearchTask::new(request) {
+            let mut task = if i == 0 { task } else { task.with_shortlist(7) };
+            drive(&mut index, files, |x| task.step(x));
+        }
+    }
+    let mut browse = BrowseTask::new(&index, &TagFilter::default(), 10, 30);
+    drive(&mut index, files, |x| browse.step(x));
+    let mut lookup = LookupTask::new(vec!["t0".into(), "t111".into(), "nope".into()]);
+    drive(&mut index, files, |x| lookup.step(x));
+    index.trim_caches();
+    let _ = index.held_bytes();
+}
