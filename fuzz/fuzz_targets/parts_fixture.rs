@@ -218,6 +218,31 @@ fn drive<T>(
     }
 }
 
+/// The body of the targets that fuzz one whole part: the first byte picks the generation and
+/// shard (and, with its top bit, whether the bytes keep their own envelope), the rest is the
+/// payload, wrapped in a valid envelope and named in the manifest with its true size and
+/// checksum; then [`exercise`].
+pub fn fuzz_part(kind: PartKind, data: &[u8]) {
+    let Some((&pick, payload)) = data.split_first() else {
+        return;
+    };
+    let fx = fixture();
+    let g = (pick & 1) as usize;
+    let shards = match kind {
+        PartKind::Meta => fx.manifest.generations[g].meta.len(),
+        PartKind::Ids => fx.manifest.generations[g].ids.len(),
+        _ => 1,
+    };
+    let s = (pick >> 1) as usize % shards.max(1);
+    let bytes = if pick & 0x80 != 0 {
+        payload.to_vec()
+    } else {
+        fx.manifest.envelope(kind, g as u32).wrap(payload)
+    };
+    let (manifest, files) = fx.with_part(kind, g, s, bytes);
+    exercise(&manifest.to_json(), &files);
+}
+
 /// Loads the manifest and every search part it can, then searches, browses and looks up.
 pub fn exercise(manifest_bytes: &[u8], files: &Files) {
     let Ok(mut index) = PartedIndex::new(manifest_bytes) else {

@@ -11,10 +11,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use simsong::CatalogIndex;
-use simsong::index::parts::manifest::Manifest;
 use simsong::index::publish::{PartSizes, Published, publish_base, publish_delta};
 use simsong::index::train::QuantizerShape;
-use simsong::index::{IndexHeader, Precision, SegmentTable, VectorStore};
 
 use crate::published::{self, LocalIndex, read_fetch};
 
@@ -84,7 +82,7 @@ pub fn remove(path: &Path, ids: &[String]) -> anyhow::Result<ExitCode> {
     }
     let manifest = local.index.manifest().clone();
     let quantizer = local.quantizer()?;
-    let empty = empty_catalog(&manifest)?;
+    let empty = published::empty_catalog(&manifest)?;
     let removed = positions.len();
     let published = publish_delta(
         &manifest,
@@ -166,30 +164,6 @@ pub fn rebuild_codes(
         }
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// An empty one-file index with the manifest's header, to add tracks to.
-pub fn empty_catalog(m: &Manifest) -> anyhow::Result<CatalogIndex> {
-    let dim = m.dim();
-    let header = IndexHeader {
-        analysis: m.analysis,
-        frontend_version: m.frontend_version,
-        model_name: m.model.name.clone(),
-        model_sha256: m.model.sha256.clone(),
-        embedding_dim: m.model.embedding_dim,
-        model_trained: m.model.trained,
-        created_by: concat!("simsong ", env!("CARGO_PKG_VERSION")).to_string(),
-    };
-    Ok(CatalogIndex::from_parts(
-        header,
-        Vec::new(),
-        VectorStore::new(Precision::F32, dim),
-        SegmentTable {
-            offsets: vec![0],
-            starts_seconds: Vec::new(),
-            vectors: VectorStore::new(Precision::Int8, dim),
-        },
-    )?)
 }
 
 /// `index info` on a published index.

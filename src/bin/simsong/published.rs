@@ -162,25 +162,7 @@ pub fn publish_catalog(
 pub fn to_catalog(local: &LocalIndex) -> anyhow::Result<CatalogIndex> {
     let m = local.index.manifest();
     let dim = m.dim();
-    let header = IndexHeader {
-        analysis: m.analysis,
-        frontend_version: m.frontend_version,
-        model_name: m.model.name.clone(),
-        model_sha256: m.model.sha256.clone(),
-        embedding_dim: m.model.embedding_dim,
-        model_trained: m.model.trained,
-        created_by: m.created_by.clone(),
-    };
-    let mut catalog = CatalogIndex::from_parts(
-        header,
-        Vec::new(),
-        VectorStore::new(Precision::F32, dim),
-        SegmentTable {
-            offsets: vec![0],
-            starts_seconds: Vec::new(),
-            vectors: VectorStore::new(Precision::Int8, dim),
-        },
-    )?;
+    let mut catalog = empty_catalog(m)?;
     for g in &m.generations {
         let rerank_rows = read_part(
             &local.dir,
@@ -227,6 +209,29 @@ pub fn to_catalog(local: &LocalIndex) -> anyhow::Result<CatalogIndex> {
         }
     }
     Ok(catalog)
+}
+
+/// An empty one-file index with the manifest's model and analysis numbers, to add tracks to.
+pub fn empty_catalog(m: &Manifest) -> anyhow::Result<CatalogIndex> {
+    let header = IndexHeader {
+        analysis: m.analysis,
+        frontend_version: m.frontend_version,
+        model_name: m.model.name.clone(),
+        model_sha256: m.model.sha256.clone(),
+        embedding_dim: m.model.embedding_dim,
+        model_trained: m.model.trained,
+        created_by: concat!("simsong ", env!("CARGO_PKG_VERSION")).to_string(),
+    };
+    Ok(CatalogIndex::from_parts(
+        header,
+        Vec::new(),
+        VectorStore::new(Precision::F32, m.dim()),
+        SegmentTable {
+            offsets: vec![0],
+            starts_seconds: Vec::new(),
+            vectors: VectorStore::new(Precision::Int8, m.dim()),
+        },
+    )?)
 }
 
 /// Reads a whole part file and checks it against the manifest's checksum.
