@@ -23,7 +23,8 @@ const lines = [];
 const out = (s = '') => lines.push(s);
 out('# Benchmarks');
 out();
-out('Written by `npm run bench` (`scripts/bench.sh`); do not edit by hand. Each figure is the median of');
+out('Written by `npm run bench` (`scripts/bench.sh`) from the JSON in `bench/results/`; do not edit by hand.');
+out('Each figure is the median of');
 out('repeated runs after one warm-up, with min–max in brackets; ratios compare medians from the same run.');
 out();
 out(`- Date: ${new Date().toISOString().slice(0, 10)}`);
@@ -192,8 +193,14 @@ if (sizes.length) {
     out();
     out(`\`simsong index add\` of ${d.added.toLocaleString('en')} tracks to the ${k(N.tracks)} index writes a delta generation coded with the existing`);
     out(`codebooks: ${mb2(d.new_parts_bytes)} of new parts (its search part ${mb2(d.search_part_bytes)}); nothing published before changes. A visitor`);
-    out(`who had loaded the index before (its HTTP cache holding the old parts) fetched ${mb2(d.returning_visit.bytes)} in ${d.returning_visit.requests} requests for`);
-    out(`its next page load and first search, against ${mb2(d.first_visit.bytes)} on its first visit.`);
+    out(`who had loaded the index before (the worker keeps parts fetched whole in the Cache Storage) fetched`);
+    out(`${mb2(d.returning_visit.load_bytes)} to load the updated index (manifest and the delta's search part), against`);
+    out(`${mb2(d.first_visit.load_bytes)} on its first visit; with its first search, ${mb2(d.returning_visit.bytes)} in ${d.returning_visit.requests} requests (first visit ${mb2(d.first_visit.bytes)}).`);
+    const r = big.browser.removal;
+    if (r) {
+      out(`\`simsong index remove\` of ${r.removed} tracks then writes a delta whose search part is ${(r.search_part_bytes / 1e3).toFixed(1)} kB; the returning visitor`);
+      out(`loaded the updated index with ${mb2(r.returning_visit.load_bytes)}.`);
+    }
   }
 }
 

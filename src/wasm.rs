@@ -431,6 +431,17 @@ impl CatalogParts {
         Ok(info.serialize(&json_compatible())?)
     }
 
+    /// Every part file the manifest names (relative to it), e.g. to prune a cache.
+    #[wasm_bindgen(js_name = partFiles)]
+    pub fn part_files(&self) -> Vec<String> {
+        self.index
+            .manifest()
+            .all_parts()
+            .into_iter()
+            .map(|(kind, _, file)| file.file_name(kind))
+            .collect()
+    }
+
     /// Bytes the loaded codes, postings and cached pieces take in wasm memory, roughly.
     #[wasm_bindgen(js_name = heldBytes)]
     pub fn held_bytes(&self) -> usize {

@@ -8,11 +8,20 @@
 //   a larger part is not downloaded and its pieces fail with a message that says why.
 // - A response larger than the manifest says is cut off as soon as it is, never read to the end.
 // - No byte for `stallMs` aborts a request ("no data for 20 s"); the rest go on.
+// - Parts fetched whole (search parts, metadata and id shards) are kept in the Cache Storage
+//   (`simsong-parts`), keyed by URL: their names are their checksums, so an entry never goes
+//   stale, and a returning visitor (an index that only got a delta) fetches just the new parts.
+//   The HTTP cache cannot be relied on for this: browsers keep entries of many MB only in a
+//   disk cache, and not in private windows. Entries of parts the manifest no longer names are
+//   deleted when it loads; an entry whose bytes fail their checks is dropped (`evict`).
 // Failures are per piece: `fetchPieces` never throws for one of them.
 
 const MERGE_GAP_BYTES = 4096; // merge range pieces at most this far apart
 const MAX_MERGED_BYTES = 1 << 20; // into requests of at most this many bytes
 const CONCURRENCY = 6;
+const CACHE_NAME = 'simsong-parts';
+// A part's name is its checksum: safe to keep for good.
+const IMMUTABLE_PART = /\/parts\/[a-z]+-[0-9a-f]{20}\.bin$/;
 
 export class PartFetcher {
   /**
@@ -28,6 +37,24 @@ export class PartFetcher {
     this.requests = 0;
     this.wholeParts = new Map(); // file → Uint8Array, for servers that ignore Range
     this.rangeIgnored = false;
+    this.bytesFromCache = 0; // bytes of whole parts found in the Cache Storage
+    this.cache = globalThis.caches?.open(CACHE_NAME).catch(() => null) ?? Promise.resolve(null);
+  }
+
+  /** Drops the cached copy of `file` (its bytes failed their checks). */
+  async evict(file) {
+    await (await this.cache)?.delete(new URL(file, this.manifestUrl).href);
+  }
+
+  /** Deletes cached parts of this index's folder that `files` (the manifest's) no longer name. */
+  async prune(files) {
+    const cache = await this.cache;
+    if (!cache) return;
+    const folder = new URL('parts/', this.manifestUrl).href;
+    const keep = new Set(files.map((f) => new URL(f, this.manifestUrl).href));
+    for (const request of await cache.keys()) {
+      if (request.url.startsWith(folder) && !keep.has(request.url)) await cache.delete(request);
+    }
   }
 
   /** The manifest's bytes (revalidated every time: it is the one file that changes). */
@@ -67,10 +94,24 @@ export class PartFetcher {
   async #whole(piece, results, progress, signal) {
     const url = new URL(piece.file, this.manifestUrl).href;
     try {
+      const cache = IMMUTABLE_PART.test(url) ? await this.cache : null;
+      const hit = await cache?.match(url).catch(() => null);
+      if (hit) {
+        const bytes = new Uint8Array(await hit.arrayBuffer());
+        if (bytes.length === piece.partBytes) {
+          this.bytesFromCache += bytes.length;
+          progress(bytes.length);
+          results.set(piece.key, { bytes, cached: true });
+          return;
+        }
+      }
       const response = await this.#request(url, { signal }, piece.file);
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const bytes = await this.#read(response, piece.partBytes, piece.file, progress);
       results.set(piece.key, { bytes });
+      // Kept for the next visit; the index checks the bytes before using them, and the worker
+      // evicts what fails.
+      cache?.put(url, new Response(bytes, { headers: { 'Content-Type': 'application/octet-stream' } })).catch(() => {});
     } catch (e) {
       results.set(piece.key, { error: partError(piece.file, e) });
     }

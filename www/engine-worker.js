@@ -9,7 +9,7 @@
 //                                  → { analysis, hits, approximate, notes, reranked, fetched }
 //   browse { filter, offset, limit } → { total, rows: [{ position, track }], notes }
 //   lookup { ids }                 → { rows: [{ position, track } | null] }
-//   stats                          → { fetched, requests, wasmMemoryBytes, heldBytes, rangeIgnored }
+//   stats                          → { fetched, fromCache, requests, wasmMemoryBytes, heldBytes, rangeIgnored }
 // Messages out: { id, gen, ok: true, ... } | { id, gen, ok: false, error, fatal? } | { id, gen, superseded: true }
 //               and, while parts download, { id, progress: { stage, loaded, total } }
 //
@@ -56,7 +56,9 @@ async function satisfy(index, needs, source, onProgress, stale) {
       try {
         index.provide(need.key, r.bytes);
       } catch {
-        // provide() recorded the failure with its reason; the job decides what it costs.
+        // provide() recorded the failure with its reason; the job decides what it costs. A
+        // cached copy that fails is dropped, so the next try fetches the part again.
+        if (r.cached) source.evict(need.file);
       }
     } else {
       index.fail(need.key, r?.error || `catalog part ${need.file}: no answer`);
@@ -79,7 +81,8 @@ async function loadIndex(url, id) {
   parts?.free();
   parts = loaded;
   fetcher = source;
-  return { info: parts.info, fetched: source.bytesFetched, rangeIgnored: source.rangeIgnored };
+  source.prune(loaded.partFiles()).catch(() => {});
+  return { info: parts.info, fetched: source.bytesFetched, fromCache: source.bytesFromCache, rangeIgnored: source.rangeIgnored };
 }
 
 function firstFailure(index, generations) {
@@ -209,6 +212,7 @@ const handlers = {
     const memory = (await wasmReady).memory.buffer.byteLength;
     return {
       fetched: fetcher?.bytesFetched ?? 0,
+      fromCache: fetcher?.bytesFromCache ?? 0,
       requests: fetcher?.requests ?? 0,
       rangeIgnored: fetcher?.rangeIgnored ?? false,
       wasmMemoryBytes: memory,

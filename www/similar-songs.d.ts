@@ -67,6 +67,8 @@ export interface IndexInfo {
 export interface NetworkStats {
   /** Bytes of catalog parts read from the network so far. */
   fetched: number;
+  /** Bytes of whole parts found in the browser's Cache Storage instead (a returning visitor). */
+  fromCache: number;
   /** HTTP requests for catalog parts so far. */
   requests: number;
   /** True once the server answered a Range request with the whole file. */

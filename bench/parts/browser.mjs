@@ -25,6 +25,8 @@ const manifest = () => JSON.parse(readFileSync(join(synth, 'parts/index.json')))
 const n = manifest().generations.reduce((s, g) => s + g.tracks, 0);
 const ids = Array.from({ length: QUERIES }, (_, i) => `bgm-${String((i * 7919 + 13) % n).padStart(7, '0')}`);
 const catalogBytes = () => requests.filter((r) => r.path.startsWith('synth/')).reduce((s, r) => s + r.bytes, 0);
+// What loading the index itself cost (the manifest and search parts), the search's pieces apart.
+const loadBytes = () => requests.filter((r) => /synth\/.*(index\.json|parts\/search-)/.test(r.path)).reduce((s, r) => s + r.bytes, 0);
 const catalogRequests = () => requests.filter((r) => r.path.startsWith('synth/')).length;
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -42,7 +44,7 @@ async function coldSearch(context, id) {
     if (host.results) ok({ ids: host.results.map((h) => h.id), notes: [], searchMs: null });
     else host.addEventListener('results', done, { once: true });
   }));
-  return { page, ms: Date.now() - t0, bytes: catalogBytes(), requests: catalogRequests(), ...detail };
+  return { page, ms: Date.now() - t0, bytes: catalogBytes(), load: loadBytes(), requests: catalogRequests(), ...detail };
 }
 
 const report = { tracks: n, browser: `Chromium ${env.browser.version()} (headless, Debian)`, queries: ids };
@@ -135,11 +137,18 @@ try {
       new_parts_bytes: [g.search, g.rerank, g.segments, ...g.meta, ...g.ids].reduce((s, p) => s + p.bytes, 0),
       search_part_bytes: g.search.bytes,
       manifest_bytes_before: JSON.stringify(before).length,
-      first_visit: { bytes: first.bytes, requests: first.requests },
-      returning_visit: { bytes: again.bytes, requests: again.requests, ms: again.ms },
+      first_visit: { bytes: first.bytes, load_bytes: first.load, requests: first.requests },
+      returning_visit: { bytes: again.bytes, load_bytes: again.load, requests: again.requests, ms: again.ms },
       cli: out.toString(),
     };
     console.error(`after a delta of ${g.tracks} tracks: the returning page fetched ${(again.bytes / 1e6).toFixed(2)} MB (first visit ${(first.bytes / 1e6).toFixed(2)} MB)`);
+    await again.page.close();
+    // Then 100 removals, as another delta.
+    const gone = Array.from({ length: 100 }, (_, i) => `bgm-${String(i * 5003 + 7).padStart(7, '0')}`);
+    execFileSync(bin, ['index', 'remove', join(synth, 'parts'), ...gone], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const removal = manifest().generations.at(-1);
+    const third = await coldSearch(context, ids[1]);
+    report.removal = { removed: removal.removed, search_part_bytes: removal.search.bytes, returning_visit: { bytes: third.bytes, load_bytes: third.load, requests: third.requests } };
     await context.close();
   }
 } finally {

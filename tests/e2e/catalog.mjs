@@ -55,12 +55,17 @@ export function buildCatalog(dir, bin = process.env.SIMSONG_BIN) {
  * bench/synth/requirements.txt (installed here once) and models/simsong.onnx.
  */
 export function buildSynthetic(dir, n, { seed = 1, bin = process.env.SIMSONG_BIN } = {}) {
-  const py = execFileSync('bash', [join(ROOT, 'scripts/pyenv.sh'), join(ROOT, 'bench/synth/requirements.txt')], { stdio: ['ignore', 'pipe', 'inherit'] })
-    .toString().trim().split('\n').at(-1);
-  execFileSync(py, [join(ROOT, 'scripts/synth_catalog.py'), String(n), dir, '--seed', String(seed)], { stdio: 'pipe' });
+  synthesize(dir, n, seed);
   const idx = join(dir, 'catalog.idx');
   execFileSync(bin, ['index', 'import', '--model', join(ROOT, 'models/simsong.onnx'), '--embeddings', join(dir, 'embeddings.npy'),
     '--tracks', join(dir, 'tracks.jsonl'), '--synthetic-segments', '4', '--out', idx], { stdio: 'pipe' });
   execFileSync(bin, ['index', 'merge', idx, '--out', join(dir, 'parts')], { stdio: 'pipe' });
   return join(dir, 'parts');
+}
+
+/** Only the generator's output: `dir/embeddings.npy` and `dir/tracks.jsonl`. */
+export function synthesize(dir, n, seed = 1) {
+  const py = execFileSync('bash', [join(ROOT, 'scripts/pyenv.sh'), join(ROOT, 'bench/synth/requirements.txt')], { stdio: ['ignore', 'pipe', 'inherit'] })
+    .toString().trim().split('\n').at(-1);
+  execFileSync(py, [join(ROOT, 'scripts/synth_catalog.py'), String(n), dir, '--seed', String(seed)], { stdio: 'pipe' });
 }

@@ -6,11 +6,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARTIFACTS, ROOT, newPage, setUp } from './harness.mjs';
-import { buildSynthetic } from './catalog.mjs';
+import { buildSynthetic, synthesize } from './catalog.mjs';
 
 const skip = !process.env.SIMSONG_BIN && 'SIMSONG_BIN (the native CLI) is needed to build the test catalog';
 const el = 'similar-songs';
@@ -21,6 +21,7 @@ let dir;
 let manifest;
 let expected; // the CLI's answer for REFERENCE on the same parts
 let other; // a part of another build
+const requests = []; // every answer of the test server
 
 before(async () => {
   if (skip) return;
@@ -31,7 +32,7 @@ before(async () => {
   const otherManifest = JSON.parse(readFileSync(join(otherParts, 'index.json')));
   other = readFileSync(join(otherParts, `parts/meta-${otherManifest.generations[0].meta[0].xxh3.slice(0, 20)}.bin`));
   expected = JSON.parse(execFileSync(process.env.SIMSONG_BIN, ['query', parts, '--id', REFERENCE, '-k', '5', '--json']));
-  env = await setUp({ catalog: false, mounts: { 'synth/': dir } });
+  env = await setUp({ catalog: false, mounts: { 'synth/': dir }, requests });
 });
 after(() => env?.close());
 
@@ -189,4 +190,43 @@ test('a manifest that lies about a part\'s size: the part is refused by name', {
   const results = await page.nthEvent('results');
   assert.match(results.notes.join(' '), new RegExp(`${file('meta', shard).replace(/[.]/g, '\\.')}: (truncated: )?\\d+ bytes arrived where ${shard.bytes} were expected`));
   await page.context().close();
+});
+
+test('after a delta, a returning visitor fetches the new parts, not the catalog again', { skip }, async () => {
+  env.faults = null;
+  const context = await env.browser.newContext();
+  const search = async (id) => {
+    const page = await context.newPage();
+    requests.length = 0;
+    await page.goto(`${env.origin}/www/store-example.html?index=/synth/a/parts/&model=/models/simsong.onnx&track=${id}`);
+    await page.waitForFunction(() => document.querySelector('similar-songs').results);
+    const ids = await page.evaluate(() => document.querySelector('similar-songs').results.map((h) => h.id));
+    const mine = requests.filter((r) => r.path.startsWith('synth/a/'));
+    const bytes = mine.reduce((s, r) => s + r.bytes, 0);
+    await page.close();
+    return { ids, bytes, paths: mine.map((r) => r.path) };
+  };
+  const first = await search(REFERENCE);
+  assert.ok(first.bytes > g0().search.bytes, `the first visit fetched the search part (${first.bytes} bytes)`);
+  // 200 new tracks, published as a delta with the CLI.
+  const add = join(dir, 'add');
+  synthesize(add, 200, 3);
+  const tracks = readFileSync(join(add, 'tracks.jsonl'), 'utf8').replaceAll('"id": "bgm-', '"id": "new-');
+  writeFileSync(join(add, 'tracks.jsonl'), tracks);
+  execFileSync(process.env.SIMSONG_BIN, ['index', 'import', '--model', join(ROOT, 'models/simsong.onnx'), '--embeddings', join(add, 'embeddings.npy'),
+    '--tracks', join(add, 'tracks.jsonl'), '--out', join(add, 'new.idx')], { stdio: 'pipe' });
+  execFileSync(process.env.SIMSONG_BIN, ['index', 'add', join(dir, 'a/parts'), '--from', join(add, 'new.idx')], { stdio: 'pipe' });
+  const updated = JSON.parse(readFileSync(join(dir, 'a/parts/index.json')));
+  assert.equal(updated.generations.length, 2);
+  // The same page again: the base's parts come from the browser, the delta's from the server.
+  const again = await search('new-0000005');
+  const base = `synth/a/parts/${file('search', g0().search)}`;
+  const added = `synth/a/parts/${file('search', updated.generations[1].search)}`;
+  assert.ok(first.paths.includes(base));
+  assert.ok(!again.paths.includes(base), 'the base search part came from the browser\'s cache');
+  assert.ok(again.paths.includes(added), 'the delta\'s search part came from the server');
+  assert.ok(again.bytes < first.bytes / 2, `returning visit fetched ${again.bytes} bytes (first ${first.bytes})`);
+  assert.equal(again.ids.length, 5, 'a track of the delta is searchable');
+  await context.close();
+  manifest = updated;
 });
