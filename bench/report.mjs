@@ -113,7 +113,7 @@ if (sizes.length) {
   out('about 50: 6.8 kB per track in the segment part, fetched per hit only). Queries: catalog tracks, each');
   out(`search leaving its reference out; ${N.queries} for recall, 4 fresh browser contexts for the first search.`);
   out('Published with the defaults: 16 code bytes per track, re-ranking blocks of 16 rows, 256 tracks per');
-  out('metadata shard, a shortlist of max(20 k, 200) re-ranked.');
+  out('metadata shard, a shortlist of max(20·k, 200) re-ranked for k results (200 for a top 10).');
   out();
   out(`### What each part costs (${k(N.tracks)} tracks)`);
   out();

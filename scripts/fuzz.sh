@@ -3,15 +3,30 @@
 # the audio front end, the model loader, and the published index's loaders (manifest, search
 # parts with deltas, metadata shards, id shards, range-fetched rows).
 #   scripts/fuzz.sh [SECONDS_PER_TARGET [TARGET...]]   (default: 30 s each for every target)
+#   scripts/fuzz.sh --totals    executions per target summed over the kept logs
 # cargo-fuzz is installed once into $SIMSONG_CACHE/cargo-fuzz. On a stable toolchain the
 # sanitizer flags need RUSTC_BOOTSTRAP=1 (the sanitizer runtimes ship with stable rustc).
-# Corpora grow in $SIMSONG_CACHE/fuzz-corpus/<target>; crashes land in fuzz/artifacts/<target>.
+# Corpora grow in $SIMSONG_CACHE/fuzz-corpus/<target>; crashes land in fuzz/artifacts/<target>;
+# each session's log is kept as $SIMSONG_CACHE/fuzz-logs/<target>-<date>.log (sessions may overlap).
 # -O: release semantics like the shipped build (integer overflow wraps instead of panicking);
 # without it, symphonia's MP4 `stts` parser panics on an overflowing sum
 # (fuzz/known/symphonia-isomp4-stts-overflow.bin), which release builds do not.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
+LOGS="$SIMSONG_CACHE/fuzz-logs"
+mkdir -p "$LOGS"
+if [ "${1:-}" = --totals ]; then
+    # The count a session prints at its end, or (interrupted) its last progress line.
+    shopt -s nullglob
+    for log in "$LOGS"/*.log; do
+        target=$(basename "$log" .log)
+        runs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -n 1 || true)
+        [ -n "$runs" ] || runs=$(grep -oE '^#[0-9]+' "$log" | tail -n 1 | tr -d '#' || true)
+        echo "${target%-*-*} ${runs:-0}"
+    done | awk '{ n[$1] += $2; s[$1]++ } END { for (t in n) printf "%-16s %10d executions in %d sessions\n", t, n[t], s[t] }' | sort
+    exit 0
+fi
 SECONDS_PER_TARGET=${1:-30}
 FUZZ_ROOT="$SIMSONG_CACHE/cargo-fuzz"
 if ! [ -x "$FUZZ_ROOT/bin/cargo-fuzz" ]; then
@@ -26,7 +41,7 @@ for target in "${targets[@]}"; do
     corpus="$SIMSONG_CACHE/fuzz-corpus/$target"
     mkdir -p "$corpus"
     step "fuzzing $target for ${SECONDS_PER_TARGET} s"
-    log="$SIMSONG_CACHE/fuzz-$target.log"
+    log="$LOGS/$target-$(date +%Y%m%d-%H%M%S).log"
     set +e
     cargo fuzz run -O --target-dir "$SIMSONG_CACHE/fuzz-target" -s address "$target" \
         "$corpus" "fuzz/seeds/$target" -- \

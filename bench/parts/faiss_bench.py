@@ -56,7 +56,7 @@ def main():
         f"IndexIVFPQ (16 bytes, {nlist} lists, nprobe {max(1, nlist // 8)})": (f"IVF{nlist},PQ16", {"nprobe": max(1, nlist // 8)}),
         f"IndexIVFPQ (16 bytes, {nlist} lists, all probed)": (f"IVF{nlist},PQ16", {"nprobe": nlist}),
         "IndexResidualQuantizer (16 bytes, greedy: our scheme)": ("RQ16x8_Nnone", {"beam": 1}),
-        f"IndexIVFPQ + int8 refine of 20k (16 + 128 bytes, {nlist} lists, all probed)": (f"IVF{nlist},PQ16,Refine(SQ8)", {"nprobe": nlist, "k_factor": 20}),
+        f"IndexIVFPQ + int8 refine of 20·k = 200 (16 + 128 bytes, {nlist} lists, all probed)": (f"IVF{nlist},PQ16,Refine(SQ8)", {"nprobe": nlist, "k_factor": 20}),
     }
     report = {"tracks": n, "queries": queries, "filter_share": len(wedding) / n, "faiss": faiss.__version__, "variants": {}}
     built = {}

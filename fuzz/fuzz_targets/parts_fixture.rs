@@ -1,8 +1,9 @@
 //! A small published index (a base of 60 tracks and a delta that adds 12 and removes 3), built
 //! once per fuzzing process, for the targets that fuzz one kind of part at a time: the fuzzed
 //! bytes replace one part, the manifest is patched so that its size and checksum match (so the
-//! bytes reach the decoder and the checks after it), and then the index is searched, browsed
-//! and looked up, which must end in answers or errors, never a panic.
+//! bytes reach the decoder and the checks after it), and then the index is put through the
+//! operations that read that part (search, browse, look up), which must end in answers or
+//! errors, never a panic.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -218,10 +219,49 @@ fn drive<T>(
     }
 }
 
+/// What a fuzzed index is put through: the operations that read the part under test (each
+/// target runs only those, so that its executions go to its own part).
+#[derive(Clone, Copy)]
+pub struct Ops {
+    /// Searches by catalog track (with the default shortlist and a short one) and by an
+    /// embedding with a tag filter: search parts, re-ranking rows, metadata, segment rows, ids.
+    pub search: bool,
+    /// A page of the catalog: search parts, metadata shards.
+    pub browse: bool,
+    /// Ids to tracks, known and unknown: id shards, metadata shards.
+    pub lookup: bool,
+}
+
+impl Ops {
+    pub const ALL: Ops = Ops {
+        search: true,
+        browse: true,
+        lookup: true,
+    };
+
+    /// The operations that read a part of `kind`.
+    pub fn reading(kind: PartKind) -> Ops {
+        match kind {
+            PartKind::Search => Ops::ALL,
+            PartKind::Rerank | PartKind::Segments => Ops {
+                search: true,
+                browse: false,
+                lookup: false,
+            },
+            PartKind::Meta | PartKind::Ids => Ops {
+                search: false,
+                browse: kind == PartKind::Meta,
+                lookup: true,
+            },
+        }
+    }
+}
+
 /// The body of the targets that fuzz one whole part: the first byte picks the generation and
 /// shard (and, with its top bit, whether the bytes keep their own envelope), the rest is the
 /// payload, wrapped in a valid envelope and named in the manifest with its true size and
-/// checksum; then [`exercise`].
+/// checksum; then [`exercise_index`] with the operations that read that part. The manifest is
+/// handed over parsed: its JSON is `parts_manifest`'s to fuzz.
 pub fn fuzz_part(kind: PartKind, data: &[u8]) {
     let Some((&pick, payload)) = data.split_first() else {
         return;
@@ -240,14 +280,22 @@ pub fn fuzz_part(kind: PartKind, data: &[u8]) {
         fx.manifest.envelope(kind, g as u32).wrap(payload)
     };
     let (manifest, files) = fx.with_part(kind, g, s, bytes);
-    exercise(&manifest.to_json(), &files);
+    exercise_index(
+        PartedIndex::from_manifest(manifest),
+        &files,
+        Ops::reading(kind),
+    );
 }
 
-/// Loads the manifest and every search part it can, then searches, browses and looks up.
+/// Parses the manifest, then [`exercise_index`] with every operation.
 pub fn exercise(manifest_bytes: &[u8], files: &Files) {
-    let Ok(mut index) = PartedIndex::new(manifest_bytes) else {
-        return;
-    };
+    if let Ok(index) = PartedIndex::new(manifest_bytes) {
+        exercise_index(index, files, Ops::ALL);
+    }
+}
+
+/// Loads every search part it can, then runs `ops`.
+pub fn exercise_index(mut index: PartedIndex, files: &Files, ops: Ops) {
     for f in index.load_needs() {
         if let (Ok(key), Some(bytes)) = (f.key.parse::<PartKey>(), read(files, &f))
             && let Err(e) = index.provide(key, &bytes)
@@ -256,29 +304,35 @@ pub fn exercise(manifest_bytes: &[u8], files: &Files) {
         }
     }
     let _ = index.tag_counts(false);
-    for (i, request) in [
-        SearchRequest::similar_to_track("t3", 5),
-        SearchRequest::similar_to_track("t105", 20),
-        SearchRequest {
-            filter: TagFilter {
-                catalog: [("mood".to_string(), vec!["dark".to_string()])].into(),
-                ..Default::default()
+    if ops.search {
+        for (i, request) in [
+            SearchRequest::similar_to_track("t3", 5),
+            SearchRequest::similar_to_track("t105", 20),
+            SearchRequest {
+                filter: TagFilter {
+                    catalog: [("mood".to_string(), vec!["dark".to_string()])].into(),
+                    ..Default::default()
+                },
+                ..SearchRequest::similar_to_embedding(vector(3), 3)
             },
-            ..SearchRequest::similar_to_embedding(vector(3), 3)
-        },
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        if let Ok(task) = SearchTask::new(request) {
-            let mut task = if i == 0 { task } else { task.with_shortlist(7) };
-            drive(&mut index, files, |x| task.step(x));
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if let Ok(task) = SearchTask::new(request) {
+                let mut task = if i == 0 { task } else { task.with_shortlist(7) };
+                drive(&mut index, files, |x| task.step(x));
+            }
         }
     }
-    let mut browse = BrowseTask::new(&index, &TagFilter::default(), 10, 30);
-    drive(&mut index, files, |x| browse.step(x));
-    let mut lookup = LookupTask::new(vec!["t0".into(), "t111".into(), "nope".into()]);
-    drive(&mut index, files, |x| lookup.step(x));
+    if ops.browse {
+        let mut browse = BrowseTask::new(&index, &TagFilter::default(), 10, 30);
+        drive(&mut index, files, |x| browse.step(x));
+    }
+    if ops.lookup {
+        let mut lookup = LookupTask::new(vec!["t0".into(), "t111".into(), "nope".into()]);
+        drive(&mut index, files, |x| lookup.step(x));
+    }
     index.trim_caches();
     let _ = index.held_bytes();
 }

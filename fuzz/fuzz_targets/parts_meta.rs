@@ -1,5 +1,5 @@
-//! Any bytes as a metadata shard (track metadata, segment counts and checksums), reaching the decoder and every check after it, then searched, browsed
-//! and looked up: answers or errors, never a panic (see `parts_fixture::fuzz_part`). Seeds:
+//! Any bytes as a metadata shard (track metadata, segment counts and checksums), reaching the decoder and every check after it, then browsed and
+//! looked up: answers or errors, never a panic (see `parts_fixture::fuzz_part`). Seeds:
 //! fuzz/seeds/parts_meta.
 #![no_main]
 

@@ -8,63 +8,104 @@
 #[path = "parts_fixture.rs"]
 mod parts_fixture;
 
+use std::sync::OnceLock;
+
 use libfuzzer_sys::fuzz_target;
-use simsong::index::parts::manifest::{rerank_row_bytes, segment_row_bytes};
+use parts_fixture::{Ops, exercise_index};
+use simsong::index::parted::PartedIndex;
+use simsong::index::parts::manifest::{PartFile, rerank_row_bytes, segment_row_bytes};
 use simsong::index::parts::meta::MetaShard;
 use simsong::index::parts::search::SearchPart;
-use simsong::index::parts::{ENVELOPE_LEN, PartKind, block_checksum, decode_payload, encode_payload};
+use simsong::index::parts::{
+    ENVELOPE_LEN, PartKind, block_checksum, checksum_hex, decode_payload, encode_payload,
+};
+
+/// The fixture's search part and metadata shards of each generation, decoded once (each input
+/// recomputes their checksums over its rows).
+fn decoded() -> &'static Vec<(SearchPart, Vec<MetaShard>)> {
+    static DECODED: OnceLock<Vec<(SearchPart, Vec<MetaShard>)>> = OnceLock::new();
+    DECODED.get_or_init(|| {
+        let fx = parts_fixture::fixture();
+        (0..fx.manifest.generations.len())
+            .map(|g| {
+                let search = fx.part(PartKind::Search, g, 0);
+                let meta = (0..fx.manifest.generations[g].meta.len())
+                    .map(|s| {
+                        let bytes = fx.part(PartKind::Meta, g, s);
+                        decode_payload(&bytes[ENVELOPE_LEN..], "meta").unwrap()
+                    })
+                    .collect();
+                (
+                    decode_payload(&search[ENVELOPE_LEN..], "search").unwrap(),
+                    meta,
+                )
+            })
+            .collect()
+    })
+}
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&pick, rows)) = data.split_first() else { return };
+    let Some((&pick, rows)) = data.split_first() else {
+        return;
+    };
     let fx = parts_fixture::fixture();
     let g = (pick & 1) as usize;
     let m = &fx.manifest;
     let generation = &m.generations[g];
     let env = |kind| m.envelope(kind, g as u32);
-    if pick & 2 == 0 {
+    let (search, shards) = &decoded()[g];
+    let (manifest, files) = if pick & 2 == 0 {
         // Re-ranking rows, and the block checksums of the search part.
         let width = rerank_row_bytes(parts_fixture::DIM);
         let mut payload = rows.to_vec();
         payload.resize(generation.tracks as usize * width, 0);
-        let search_bytes = fx.part(PartKind::Search, g, 0);
-        let mut search: SearchPart = decode_payload(&search_bytes[ENVELOPE_LEN..], "search").unwrap();
+        let mut search = search.clone();
         search.rerank_checksums = payload
             .chunks(m.layout.rerank_block_rows as usize * width)
             .map(block_checksum)
             .collect();
-        let (manifest, mut files) = fx.with_part(PartKind::Rerank, g, 0, env(PartKind::Rerank).wrap(&payload));
-        let search_part = env(PartKind::Search).wrap(&encode_payload(&search).unwrap());
-        let mut manifest = manifest;
-        let entry = simsong::index::parts::manifest::PartFile {
-            bytes: search_part.len() as u64,
-            xxh3: simsong::index::parts::checksum_hex(&search_part),
+        let (mut manifest, mut files) =
+            fx.with_part(PartKind::Rerank, g, 0, env(PartKind::Rerank).wrap(&payload));
+        let part = env(PartKind::Search).wrap(&encode_payload(&search).unwrap());
+        let entry = PartFile {
+            bytes: part.len() as u64,
+            xxh3: checksum_hex(&part),
         };
-        files.insert(entry.file_name(PartKind::Search), search_part);
+        files.insert(entry.file_name(PartKind::Search), part);
         manifest.generations[g].search = entry;
-        parts_fixture::exercise(&manifest.to_json(), &files);
+        (manifest, files)
     } else {
         // Segment rows, and the per-track checksums of the metadata shards.
         let width = segment_row_bytes(parts_fixture::DIM);
         let total = (generation.segments.bytes as usize - ENVELOPE_LEN) / width;
         let mut payload = rows.to_vec();
         payload.resize(total * width, 0);
-        let (mut manifest, mut files) = fx.with_part(PartKind::Segments, g, 0, env(PartKind::Segments).wrap(&payload));
-        for s in 0..generation.meta.len() {
-            let bytes = fx.part(PartKind::Meta, g, s);
-            let mut shard: MetaShard = decode_payload(&bytes[ENVELOPE_LEN..], "meta").unwrap();
+        let (mut manifest, mut files) = fx.with_part(
+            PartKind::Segments,
+            g,
+            0,
+            env(PartKind::Segments).wrap(&payload),
+        );
+        for (s, shard) in shards.iter().enumerate() {
+            let mut shard = shard.clone();
             for i in 0..shard.tracks.len() {
                 let (first, count) = shard.segment_rows(i);
                 let range = first as usize * width..(first + count) as usize * width;
                 shard.segment_checksums[i] = block_checksum(&payload[range]);
             }
             let part = env(PartKind::Meta).wrap(&encode_payload(&shard).unwrap());
-            let entry = simsong::index::parts::manifest::PartFile {
+            let entry = PartFile {
                 bytes: part.len() as u64,
-                xxh3: simsong::index::parts::checksum_hex(&part),
+                xxh3: checksum_hex(&part),
             };
             files.insert(entry.file_name(PartKind::Meta), part);
             manifest.generations[g].meta[s] = entry;
         }
-        parts_fixture::exercise(&manifest.to_json(), &files);
-    }
+        (manifest, files)
+    };
+    exercise_index(
+        PartedIndex::from_manifest(manifest),
+        &files,
+        Ops::reading(PartKind::Rerank),
+    );
 });
