@@ -5,10 +5,14 @@
 #
 # Env:
 #   SIMSONG_CACHE   cache root (default ~/.cache/simsong); data goes to $SIMSONG_CACHE/training-data
-#   FETCH_PACKAGES  default | all | P1,P2,...   (default: default = smallest packages up to 1500 MB)
+#   FETCH_PACKAGES  all | default | P1,P2,...   (default: all 32 packages, 604 tracks, 5.4 GB;
+#                   default = the smallest packages up to MAX_DOWNLOAD_MB)
 #   MAX_DOWNLOAD_MB download budget for FETCH_PACKAGES=default (default 1500)
 #   JOBS            render processes (default 2)
-#   MAX_PIECES      MIDI pieces rendered, a seeded sample (default 120, x 6 classes; 0 = all 306)
+#   MAX_PIECES      MIDI pieces rendered, a seeded sample (default 0 = all sampled pieces)
+#   M21_SCALE       scale of the music21 corpus quotas (default 0.5: ~320 of its pieces)
+#   RENDER_BUDGET_S stop rendering after this many seconds (default 0: render all); pieces are
+#                   rendered in a seeded random order, so a stopped run holds a random sample
 #   SEED            seed for renders and splits (default 1234)
 #   BIN             simsong binary for feature export (default $CARGO_TARGET_DIR or
 #                   $SIMSONG_CACHE/target, release/simsong)
@@ -38,14 +42,15 @@ fi
 PY=$(scripts/pyenv.sh training/requirements.txt | tail -n 1)
 
 t=$SECONDS
-step "fetch Debian music (${FETCH_PACKAGES:-default})"
-nice -n 19 "$PY" training/fetch_debian_music.py --packages "${FETCH_PACKAGES:-default}" \
-    --max-download-mb "${MAX_DOWNLOAD_MB:-1500}"
+step "fetch Debian music (${FETCH_PACKAGES:-all})"
+nice -n 19 "$PY" training/fetch_debian_music.py --packages "${FETCH_PACKAGES:-all}" \
+    --max-download-mb "${MAX_DOWNLOAD_MB:-1500}" --delete-debs
 echo "fetch: $((SECONDS - t)) s" >&2
 
 t=$SECONDS
 step "render labelled MIDI clips"
-nice -n 19 "$PY" training/render_midi.py --jobs "${JOBS:-2}" --seed "$seed" --max-pieces "${MAX_PIECES:-120}"
+nice -n 19 "$PY" training/render_midi.py --jobs "${JOBS:-2}" --seed "$seed" --max-pieces "${MAX_PIECES:-0}" \
+    --m21-scale "${M21_SCALE:-0.5}" --time-budget-s "${RENDER_BUDGET_S:-0}"
 echo "render: $((SECONDS - t)) s" >&2
 
 t=$SECONDS

@@ -10,7 +10,11 @@ Sources (all licensed for this use, see training/README.md):
   planetblupi  the MIDI files of Debian's `planetblupi-music-midi` (3 excerpts per file)
 
 For every piece one excerpt window (20-30 s, seeded) is chosen, and the SAME window is rendered once
-per class, so classes differ by timbre only, never by notes. Every melodic channel's program is set
+per class, so classes differ by timbre only, never by notes. Pieces with two or more melodic
+channels are also rendered as *mixes* (`--mixes`, on by default): once per class, the class on the
+lead channel at full volume and the other channels on programs of other classes about 8 dB lower,
+so the instrument head learns the leading instrument of an ensemble, not only solo timbres
+(`mix` column: 1). Every melodic channel's program is set
 to one General MIDI program drawn (seeded) from the class's family; bank selects and the piece's own
 program changes are dropped. Pieces with a drum channel (MIDI channel 10) keep it in about half of
 their renders (seeded; the `drums` column says which). The soundfont alternates between FluidR3_GM
@@ -21,7 +25,7 @@ RMS is below -50 dBFS are skipped (logged).
 Writes under ${SIMSONG_CACHE:-~/.cache/simsong}/training-data/:
   midi/<source>/...mid     source MIDI (music21 and mma conversions, cached)
   renders/<class>/<clip_id>.flac
-  renders.csv              clip_id, piece_id, source, class, gm_program, soundfont, drums,
+  renders.csv              clip_id, piece_id, source, class, gm_program, soundfont, drums, mix,
                            audio_path, duration_s, excerpt_start_s
 """
 import argparse
@@ -37,6 +41,7 @@ import sys
 import tempfile
 import time
 import wave
+import multiprocessing
 from multiprocessing import Pool
 
 import mido
@@ -64,18 +69,24 @@ SOUNDFONTS = {
     "FluidR3_GM": "/usr/share/sounds/sf2/FluidR3_GM.sf2",   # Debian fluid-soundfont-gm
     "TimGM6mb": "/usr/share/sounds/sf2/TimGM6mb.sf2",       # Debian timgm6mb-soundfont
 }
+M21_CONVERT_TIMEOUT_S = 90
 # a 20-30 s excerpt renders in a few seconds; past this fluidsynth is stuck (see render_job)
 FLUIDSYNTH_TIMEOUT_S = 60
-FIELDS = ["clip_id", "piece_id", "source", "class", "gm_program", "soundfont", "drums",
+FIELDS = ["clip_id", "piece_id", "source", "class", "gm_program", "soundfont", "drums", "mix",
           "audio_path", "duration_s", "excerpt_start_s"]
 
 # music21 corpus quotas: composer folder -> number of pieces (seeded sample). Roman-numeral
 # analyses (.rntxt) are skipped: they are block-chord reductions, not pieces.
-M21_QUOTAS = {"bach": 50, "palestrina": 30, "ryansMammoth": 30, "trecento": 15, "monteverdi": 12,
-              "mozart": 5, "haydn": 4, "beethoven": 3, "oneills1850": 6, "schumann_robert": 3,
-              "schumann_clara": 2, "joplin": 1, "chopin": 1, "handel": 1, "corelli": 1,
-              "cpebach": 1, "schubert": 1, "verdi": 1, "weber": 1, "beach": 1, "josquin": 4,
-              "airdsAirs": 3, "miscFolk": 2, "luca": 1, "ciconia": 1, "lusitano": 1}
+M21_QUOTAS = {"bach": 160, "palestrina": 120, "ryansMammoth": 80, "trecento": 60, "monteverdi": 49,
+              "oneills1850": 39, "essenFolksong": 31, "beethoven": 26, "mozart": 16, "haydn": 9,
+              "josquin": 8, "schumann_robert": 7, "airdsAirs": 6, "schumann_clara": 5,
+              "joplin": 1, "chopin": 1, "handel": 1, "corelli": 1, "cpebach": 1, "schubert": 1,
+              "verdi": 1, "weber": 1, "beach": 1, "miscFolk": 2, "luca": 1, "ciconia": 1,
+              "lusitano": 1, "johnson_j_r": 1, "liliuokalani": 1, "leadSheet": 2}
+# A mix render puts the labelled class on the piece's lead channel (most melodic notes, ties to
+# the higher mean pitch) at full channel volume and every other melodic channel on a program of
+# another class at MIX_ACCOMP_VOLUME (MIDI CC 7; fluidsynth's curve makes 80 about -8 dB).
+MIX_ACCOMP_VOLUME = 80
 PROGRESSIONS = [
     "C Am F G", "C G Am F", "Dm7 G7 Cmaj7 Cmaj7", "Am F C G", "C C F G", "Em C G D",
     "A D E A", "Cm Ab Eb Bb", "F Bb C F", "G Em C D", "Am Dm E7 Am", "D Bm G A",
@@ -110,20 +121,31 @@ def m21_convert(args):
         return None
 
 
-def music21_pieces(out, seed, jobs):
+def music21_pieces(out, seed, jobs, quota_scale=1.0):
     from music21 import corpus
     paths = sorted(str(p) for p in corpus.getCorePaths())
     rng = random.Random(seed)
     todo = []
     for comp, n in M21_QUOTAS.items():
+        n = max(1, round(n * quota_scale))
         cands = [p for p in paths if f"/corpus/{comp}/" in p and not p.endswith(".rntxt")]
         for p in rng.sample(cands, min(n, len(cands))):
             rel = p.split("/corpus/", 1)[1]
             dst = os.path.join(out, "midi", "music21", re.sub(r"[^A-Za-z0-9_.-]", "_", rel) + ".mid")
             todo.append((p, dst, rel))
     os.makedirs(os.path.join(out, "midi", "music21"), exist_ok=True)
+    # music21 parses a few large scores (string quartets in MusicXML) for many minutes: each
+    # conversion gets M21_CONVERT_TIMEOUT_S, a piece that overruns it is skipped (logged)
     with Pool(jobs) as pool:
-        res = pool.map(m21_convert, [(p, d) for p, d, _ in todo], chunksize=1)
+        pending = [pool.apply_async(m21_convert, ((p, d),)) for p, d, _ in todo]
+        res = []
+        for (p, d, rel), job in zip(todo, pending):
+            try:
+                res.append(job.get(timeout=M21_CONVERT_TIMEOUT_S))
+            except multiprocessing.TimeoutError:
+                log(f"  music21 skip {rel}: not converted in {M21_CONVERT_TIMEOUT_S} s")
+                res.append(None)
+        pool.terminate()
     return [(f"music21:{rel}", "music21", r) for (p, d, rel), r in zip(todo, res) if r]
 
 
@@ -200,8 +222,26 @@ def choose_window(ev, rng, min_len=20.0, max_len=30.0):
     return None
 
 
-def excerpt_midi(ev, start, length, program, drums, dst):
-    """Write a type-0 MIDI of [start, start+length) with every melodic channel on `program`."""
+def lead_channel(ev):
+    """The melodic channel with the most notes (ties: higher mean pitch), or None."""
+    counts, pitch = {}, {}
+    for _, m in ev:
+        if m.type == "note_on" and m.velocity > 0 and m.channel != 9:
+            counts[m.channel] = counts.get(m.channel, 0) + 1
+            pitch[m.channel] = pitch.get(m.channel, 0) + m.note
+    if not counts:
+        return None
+    return max(counts, key=lambda c: (counts[c], pitch[c] / counts[c]))
+
+
+def melodic_channels(ev):
+    return sorted({m.channel for _, m in ev if m.type == "note_on" and m.channel != 9})
+
+
+def excerpt_midi(ev, start, length, program, drums, dst, mix=None):
+    """Write a type-0 MIDI of [start, start+length) with every melodic channel on `program`, or,
+    with `mix` = {channel: (program, volume)}, each listed channel on its own program and CC 7
+    volume (channels not listed keep `program` at full volume)."""
     tpb, sec = 480, 960  # tempo 500000 us/beat -> 960 ticks per second
     out = []  # (abs_seconds, order, msg)
     ctrl_state = {}
@@ -214,6 +254,8 @@ def excerpt_midi(ev, start, length, program, drums, dst):
         if m.type == "program_change":
             continue
         if m.type == "control_change" and m.control in (0, 32):  # bank select: stay on GM bank
+            continue
+        if mix and m.type == "control_change" and m.control == 7:  # the mix sets the volumes
             continue
         if t < start:
             if m.type in ("control_change", "pitchwheel"):
@@ -242,8 +284,12 @@ def excerpt_midi(ev, start, length, program, drums, dst):
     head = []
     for ch in sorted(chans):
         if ch != 9:
-            head.append(mido.Message("program_change", channel=ch, program=program - 1))
-    head += [m for k, m in sorted(ctrl_state.items(), key=lambda kv: str(kv[0])) if m.channel in chans]
+            prog, vol = (mix or {}).get(ch, (program, None))
+            head.append(mido.Message("program_change", channel=ch, program=prog - 1))
+            if vol is not None:
+                head.append(mido.Message("control_change", channel=ch, control=7, value=vol))
+    head += [m for k, m in sorted(ctrl_state.items(), key=lambda kv: str(kv[0]))
+             if m.channel in chans and not (mix and m.type == "control_change" and m.control == 7)]
     out.sort(key=lambda x: (x[0], x[1]))
     track = mido.MidiTrack()
     track.append(mido.MetaMessage("set_tempo", tempo=500000, time=0))
@@ -263,9 +309,10 @@ def excerpt_midi(ev, start, length, program, drums, dst):
 
 
 def render_job(job):
-    (clip_id, piece_id, source, cls, program, sf_name, drums, start, length, midi_path, dst) = job
+    (clip_id, piece_id, source, cls, program, sf_name, drums, start, length, midi_path, dst,
+     mix) = job
     row = {"clip_id": clip_id, "piece_id": piece_id, "source": source, "class": cls,
-           "gm_program": program, "soundfont": sf_name, "drums": int(drums),
+           "gm_program": program, "soundfont": sf_name, "drums": int(drums), "mix": int(bool(mix)),
            "audio_path": dst, "excerpt_start_s": f"{start:.2f}"}
     if os.path.exists(dst):
         r = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration",
@@ -280,7 +327,7 @@ def render_job(job):
         with tempfile.TemporaryDirectory() as td:
             mid = os.path.join(td, "x.mid")
             wav = os.path.join(td, "x.wav")
-            nmel = excerpt_midi(ev, start, length, program, drums, mid)
+            nmel = excerpt_midi(ev, start, length, program, drums, mid, mix)
             if nmel < 4:
                 return None, "too few melodic notes"
             subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", "44100", "-O", "s16",
@@ -325,6 +372,10 @@ def main():
                     help=f"comma list; extra classes available: {','.join(EXTRA_CLASSES)}")
     ap.add_argument("--max-pieces", type=int, default=0, help="cap pieces (seeded sample; 0 = all)")
     ap.add_argument("--planetblupi-excerpts", type=int, default=3)
+    ap.add_argument("--m21-scale", type=float, default=1.0,
+                    help="scale the music21 quotas (M21_QUOTAS, ~630 pieces at 1.0)")
+    ap.add_argument("--mixes", type=int, default=1,
+                    help="1: also render every piece with 2+ melodic channels as mixes (see above)")
     ap.add_argument("--time-budget-s", type=float, default=0,
                     help="stop rendering after this many seconds (0 = no limit); renders.csv then "
                          "lists the pieces whose classes all finished; re-running continues")
@@ -347,7 +398,7 @@ def main():
     if "mma" in sources:
         pieces += mma_pieces(args.out, args.seed)
     if "music21" in sources:
-        pieces += music21_pieces(args.out, args.seed, args.jobs)
+        pieces += music21_pieces(args.out, args.seed, args.jobs, args.m21_scale)
     log(f"{len(pieces)} source pieces ready in {time.time() - t0:.0f}s")
     if args.max_pieces and len(pieces) > args.max_pieces:
         pieces = sorted(random.Random(args.seed).sample(pieces, args.max_pieces))
@@ -370,14 +421,33 @@ def main():
                 continue
             start, length = win
             sf_offset = rng.randrange(2)
-            for ci, cls in enumerate(classes):
-                program = rng.choice(families[cls])
-                sf = sf_names[(ci + sf_offset) % 2]
-                drums = has_drums and rng.random() < 0.5
-                base = re.sub(r"[^A-Za-z0-9_.-]", "_", piece_id)
-                clip_id = f"{base}-{k}-{cls}"
-                dst = os.path.join(args.out, "renders", cls, clip_id + ".flac")
-                jobs.append((clip_id, piece_id, source, cls, program, sf, drums, start, length, path, dst))
+            channels = melodic_channels(ev)
+            lead = lead_channel(ev)
+            variants = [False] + ([True] if args.mixes and len(channels) >= 2 else [])
+            for is_mix in variants:
+                for ci, cls in enumerate(classes):
+                    program = rng.choice(families[cls])
+                    # mixes swap the soundfont assignment, so each class gets both fonts per piece
+                    sf = sf_names[(ci + sf_offset + int(is_mix)) % 2]
+                    drums = has_drums and rng.random() < 0.5
+                    mix = None
+                    if is_mix:
+                        others = [c for c in classes if c != cls]
+                        mix = {lead: (program, 127)}
+                        for ch in channels:
+                            if ch != lead:
+                                mix[ch] = (rng.choice(families[rng.choice(others)]), MIX_ACCOMP_VOLUME)
+                    base = re.sub(r"[^A-Za-z0-9_.-]", "_", piece_id)
+                    clip_id = f"{base}-{k}{'m' if is_mix else ''}-{cls}"
+                    dst = os.path.join(args.out, "renders", cls, clip_id + ".flac")
+                    jobs.append((clip_id, piece_id, source, cls, program, sf, drums, start, length,
+                                 path, dst, mix))
+    # render piece by piece in a seeded random order, so that a run stopped by --time-budget-s
+    # holds a random sample of the pieces (all classes of each), not the first sources only
+    order = sorted({j[1] for j in jobs})
+    random.Random(args.seed).shuffle(order)
+    rank = {p: i for i, p in enumerate(order)}
+    jobs.sort(key=lambda j: rank[j[1]])
     log(f"{len(jobs)} renders to do ({len(pieces)} pieces x {len(classes)} classes)")
 
     rows, skipped = [], 0

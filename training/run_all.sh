@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# The shipped model from scratch, in one command:
+# The shipped model from scratch, in one command (about 2.5 h on 2 cores, see training/README.md):
 #
 #   training/run_all.sh
 #
-# 1. training/prepare_data.sh   fetch + extract Debian game music, render labelled MIDI clips,
-#                               splits by package / piece, log-mel export with the Rust CLI
-# 2. training/train.py          train on CPU (Debian's python3-torch via training/torchenv.sh),
-#                               export models/simsong.onnx (BN folded, opset 17, metadata)
-# 3. simsong eval               model vs. 20-MFCC baseline on the held-out test split, written to
-#                               models/eval-test.json (the numbers in models/MODEL.md)
+# 1. training/prepare_data.sh    fetch + extract all Debian game music, render labelled MIDI clips
+#                                (solo and mixes), splits by package / piece, log-mel export with
+#                                the Rust CLI
+# 2. training/teacher_embed.py   the teacher's (aisfx) embeddings of the same patches, cached
+# 3. training/eval_teacher.py    the teacher on our splits -> models/eval-teacher.json
+# 4. training/train.py           train the student on CPU (Debian's python3-torch via
+#                                training/torchenv.sh), export models/simsong.onnx
+# 5. simsong eval                model vs. 20-MFCC baseline on the held-out splits ->
+#                                models/eval-{val,test}.json (the numbers in models/MODEL.md)
+# 6. training/invariance.py      gain / codec / sample-rate / trim copies of the test tracks ->
+#                                models/invariance-test.json
 #
-# Env: everything prepare_data.sh reads (SIMSONG_CACHE, JOBS, SEED, MAX_PIECES, ...), plus
-#      TRAIN_MINUTES (default 45), TRAIN_ARGS (extra train.py options).
+# Env: everything prepare_data.sh reads (SIMSONG_CACHE, JOBS, SEED, FETCH_PACKAGES, ...), plus
+#      TRAIN_MINUTES (default 60), TRAIN_ARGS (extra train.py options).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -24,10 +29,16 @@ bin=${CARGO_TARGET_DIR:-$cache/target}/release/simsong
 BIN=$bin training/prepare_data.sh
 
 PY=$(training/torchenv.sh | tail -n 1)
+nice -n 10 "$PY" training/teacher_embed.py
+"$PY" training/eval_teacher.py --json models/eval-teacher.json
 # shellcheck disable=SC2086
-nice -n 10 "$PY" training/train.py --seed "$seed" --minutes "${TRAIN_MINUTES:-45}" \
+nice -n 10 "$PY" training/train.py --seed "$seed" --minutes "${TRAIN_MINUTES:-60}" \
     --out models/simsong.onnx --log-json models/train-log.json ${TRAIN_ARGS:-}
 
 "$bin" model-info --model models/simsong.onnx
-"$bin" eval --tracks "$data/tracks.csv" --renders "$data/renders.csv" --splits "$data/splits.json" \
-    --split test --model models/simsong.onnx --json models/eval-test.json
+for split in val test; do
+    "$bin" eval --tracks "$data/tracks.csv" --renders "$data/renders.csv" --splits "$data/splits.json" \
+        --split "$split" --model models/simsong.onnx --json "models/eval-$split.json"
+done
+"$PY" training/invariance.py --split test --bin "$bin" --model models/simsong.onnx \
+    --json models/invariance-test.json

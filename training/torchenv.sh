@@ -34,5 +34,11 @@ if [[ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$sum" ]]; then
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" >&2
     echo "$sum" > "$venv/.requirements.sha256"
 fi
+# The teacher (training/teacher_embed.py): aisfx's wheel carries its weights. Its metadata pins
+# numpy 1.23 / librosa 0.9 for its own preprocessing, which we do not use (teacher_embed.py
+# computes the same spectrogram with numpy), so it is installed without dependencies.
+if ! "$venv/bin/python" -m pip show aisfx 2>/dev/null | grep -q '^Version: 0.1.2$'; then
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps aisfx==0.1.2 >&2
+fi
 "$venv/bin/python" -c 'import torch, numpy, onnx' >&2
 echo "$venv/bin/python"
