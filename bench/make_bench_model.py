@@ -62,7 +62,7 @@ graph = helper.make_graph(
 model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="simsong-bench")
 model.ir_version = 8
 meta = {
-    "format": 1, "name": "bench-cnn-untrained", "trained": False, "frontend_version": 2,
+    "format": 1, "name": "bench-cnn-untrained", "trained": False, "frontend_version": 3,
     "analysis": {"sample_rate_hz": 16000, "n_fft": 512, "hop_length": 256, "n_mels": 96, "fmin_hz": 0.0,
                  "fmax_hz": 8000.0, "log_gain": 10000.0, "patch_frames": 187, "patch_hop_frames": 187},
     "embedding_dim": 128,

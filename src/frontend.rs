@@ -5,7 +5,8 @@ use crate::audio::limits::{
 };
 use crate::audio::{self, DcBlocker, MonoSink, SourceInfo, StreamResampler, downmix_into};
 use crate::error::{Error, Result};
-use crate::mel::{MelAnalyzer, MelScale};
+use crate::mel::loudness::normalise_and_compress;
+use crate::mel::{MelAnalyzer, MelScale, log_compress};
 use crate::params::AnalysisParams;
 use crate::patches::{MelOverview, OverviewBuilder, Patch, PatchSampler};
 
@@ -161,6 +162,27 @@ impl FrontEnd {
     }
 }
 
+/// Where mel power frames go: the patch sampler keeps power (each patch is loudness-normalised
+/// and compressed once it is complete, in [`Pipeline::finish`]); the display overview gets the
+/// recording's own log-mel, unnormalised.
+struct FrameSinks {
+    patches: PatchSampler,
+    overview: OverviewBuilder,
+    log_gain: f32,
+    /// Reused buffer for the compressed copy of each frame.
+    log_frame: Vec<f32>,
+}
+
+impl FrameSinks {
+    fn push(&mut self, power: &[f32]) {
+        self.patches.push(power);
+        for (out, &p) in self.log_frame.iter_mut().zip(power) {
+            *out = log_compress(p, self.log_gain);
+        }
+        self.overview.push(&self.log_frame);
+    }
+}
+
 /// Receives mono blocks at the source rate and runs them through resampling, mel and patching.
 struct Pipeline {
     params: AnalysisParams,
@@ -169,8 +191,7 @@ struct Pipeline {
     /// Reused buffer for the DC-blocked copy of each block.
     scratch: Vec<f32>,
     mel: MelAnalyzer,
-    patches: PatchSampler,
-    overview: OverviewBuilder,
+    frames: FrameSinks,
     peak: f32,
     frames_in: u64,
     max_frames_in: u64,
@@ -184,14 +205,18 @@ impl Pipeline {
             resampler: None,
             dc: DcBlocker::new(p.sample_rate_hz),
             scratch: Vec::new(),
-            mel: MelAnalyzer::new(&p, MelScale::Log)?,
-            patches: PatchSampler::new(
-                p.n_mels,
-                p.patch_frames,
-                p.patch_hop_frames,
-                front.max_patches,
-            ),
-            overview: OverviewBuilder::new(p.n_mels, front.overview_columns),
+            mel: MelAnalyzer::new(&p, MelScale::Power)?,
+            frames: FrameSinks {
+                patches: PatchSampler::new(
+                    p.n_mels,
+                    p.patch_frames,
+                    p.patch_hop_frames,
+                    front.max_patches,
+                ),
+                overview: OverviewBuilder::new(p.n_mels, front.overview_columns),
+                log_gain: p.log_gain,
+                log_frame: vec![0.0; p.n_mels],
+            },
             peak: 0.0,
             frames_in: 0,
             max_frames_in: 0,
@@ -203,8 +228,7 @@ impl Pipeline {
     fn analyse(
         (dc, scratch): (&mut DcBlocker, &mut Vec<f32>),
         mel: &mut MelAnalyzer,
-        patches: &mut PatchSampler,
-        overview: &mut OverviewBuilder,
+        frames: &mut FrameSinks,
         peak: &mut f32,
         block: &[f32],
     ) {
@@ -213,10 +237,7 @@ impl Pipeline {
         dc.process(scratch);
         let block = &scratch[..];
         *peak = block.iter().fold(*peak, |m, v| m.max(v.abs()));
-        mel.push(block, |frame| {
-            patches.push(frame);
-            overview.push(frame);
-        });
+        mel.push(block, |frame| frames.push(frame));
     }
 
     fn finish(mut self, source: SourceInfo) -> Result<Features> {
@@ -225,18 +246,14 @@ impl Pipeline {
             dc,
             scratch,
             mel,
-            patches,
-            overview,
+            frames,
             peak,
             ..
         } = &mut self;
         if let Some(r) = resampler.as_mut() {
-            r.finish(|block| Self::analyse((dc, scratch), mel, patches, overview, peak, block))?;
+            r.finish(|block| Self::analyse((dc, scratch), mel, frames, peak, block))?;
         }
-        mel.finish(|frame| {
-            patches.push(frame);
-            overview.push(frame);
-        });
+        mel.finish(|frame| frames.push(frame));
         if self.frames_in == 0 {
             return Err(Error::NoAudio);
         }
@@ -248,10 +265,17 @@ impl Pipeline {
             };
             return Err(Error::Silent { peak_dbfs });
         }
-        let n_frames = self.patches.frames_seen();
+        let n_frames = self.frames.patches.frames_seen();
+        let mut patches = self.frames.patches.finish();
+        let n_mels = self.params.n_mels;
+        for patch in &mut patches {
+            // Only a short track's single patch has padding: its real frames are all there are.
+            let real_frames = (n_frames - patch.start_frame).min(self.params.patch_frames);
+            normalise_and_compress(&mut patch.data, real_frames * n_mels, self.params.log_gain);
+        }
         Ok(Features {
-            patches: self.patches.finish(),
-            overview: self.overview.finish(),
+            patches,
+            overview: self.frames.overview.finish(),
             n_frames,
             peak: self.peak,
             source,
@@ -288,14 +312,13 @@ impl MonoSink for Pipeline {
             dc,
             scratch,
             mel,
-            patches,
-            overview,
+            frames,
             peak,
             ..
         } = self;
         let resampler = resampler.as_mut().expect("start() is called before push()");
         resampler.push(mono, |block| {
-            Self::analyse((dc, scratch), mel, patches, overview, peak, block)
+            Self::analyse((dc, scratch), mel, frames, peak, block)
         })
     }
 }

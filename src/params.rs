@@ -40,9 +40,24 @@ pub struct AnalysisParams {
 }
 
 /// Version of the fixed parts of the front end (DC blocking, window, centring, filter
-/// normalisation). Bump it when their definition changes, so that old models and indexes are
-/// rejected. Version 2 added the DC blocker ([`DC_BLOCK_CUTOFF_HZ`]).
-pub const FRONTEND_VERSION: u32 = 2;
+/// normalisation, loudness normalisation). Bump it when their definition changes, so that old
+/// models and indexes are rejected. Version 2 added the DC blocker ([`DC_BLOCK_CUTOFF_HZ`]);
+/// version 3 the per-patch loudness normalisation ([`PATCH_LOUDNESS_TARGET`]).
+pub const FRONTEND_VERSION: u32 = 3;
+
+/// Mean mel power (over all bands and frames of one patch) that every patch is scaled to
+/// before the log compression, so that a patch's model input does not depend on the gain of
+/// the recording (`log10(1 + g·S)` is not gain-invariant). Dimensionless: mel power of a
+/// full-scale sine is about 3. 0.3 is typical of mastered music (patches of the Debian game
+/// music and the test fixtures measured 0.1-0.9), so the log compression's knee stays where
+/// the music already put it.
+pub const PATCH_LOUDNESS_TARGET: f32 = 0.3;
+
+/// Quietest mean mel power a patch is scaled up from (≈ 60 dB below
+/// [`PATCH_LOUDNESS_TARGET`]): quieter patches (fades, near silence) get the same gain as a
+/// patch at this level instead of having their noise floor blown up to full loudness. Gains of
+/// −20..+6 dB leave every patch louder than −40 dB below the target exactly invariant.
+pub const PATCH_LOUDNESS_FLOOR: f32 = PATCH_LOUDNESS_TARGET * 1e-6;
 
 /// Cutoff of the one-pole high-pass that removes a DC offset from the analysis-rate samples
 /// before the log-mel, in Hz (see `audio::DcBlocker`).

@@ -9,6 +9,8 @@ pub struct Patch {
     pub start_frame: usize,
     /// Band-major values, `[n_mels][patch_frames]`, the layout of the model's `[1, n_mels, T]`
     /// input. Frames past the end of a short track are 0 (silence after log compression).
+    /// The front end cuts patches from mel power and then loudness-normalises and compresses
+    /// them ([`crate::mel::loudness`]).
     pub data: Vec<f32>,
 }
 

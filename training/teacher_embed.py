@@ -2,7 +2,7 @@
 """Cache the teacher's embeddings of the training audio, once, offline.
 
     PY=$(training/torchenv.sh | tail -n 1)
-    nice -n 10 "$PY" training/teacher_embed.py [--real-patches 16] [--render-patches 1]
+    nice -n 10 "$PY" training/teacher_embed.py [--real-patches 8] [--render-patches 1]
 
 The teacher is aiSFX (PyPI `aisfx` 0.1.2, weights inside the wheel, CC BY 4.0: A. B. Ma and
 A. Lerch, "Representation Learning for the Automatic Indexing of Sound Effects Libraries",
@@ -168,7 +168,7 @@ def embed_set(model, data, name, per_file, batch):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=os.path.join(CACHE, "training-data"))
-    ap.add_argument("--real-patches", type=int, default=16, help="patches per real track")
+    ap.add_argument("--real-patches", type=int, default=8, help="patches per real track")
     ap.add_argument("--render-patches", type=int, default=1, help="patches per render clip")
     ap.add_argument("--sets", default="real,renders")
     ap.add_argument("--batch", type=int, default=32)

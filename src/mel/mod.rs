@@ -1,10 +1,13 @@
 //! The log-mel front end: power STFT → Slaney mel bands → `log10(1 + gain · S)`.
 //!
+//! Model patches are loudness-normalised before the compression ([`loudness`]).
+//!
 //! Vocabulary follows librosa: [`melspectrogram`] returns mel *power*, [`log_mel_spectrogram`]
 //! the compressed values the model consumes. [`MelAnalyzer`] does the same work on a stream of
 //! samples, so an hour of audio never has to sit in memory.
 
 mod filterbank;
+pub mod loudness;
 mod stft;
 mod window;
 
