@@ -110,7 +110,7 @@ def main():
     ap.add_argument("--bin", default=os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(CACHE, "target")),
                                                   "release", "simsong"))
     ap.add_argument("--json", default=None)
-    ap.add_argument("--max-seconds", type=float, default=120,
+    ap.add_argument("--max-seconds", type=float, default=30,
                     help="each track is cut to its first N s before the copies are made (time)")
     args = ap.parse_args()
     t0 = time.time()
