@@ -5,6 +5,8 @@
 //! The copies in `tests/fixtures/audio/invariance/` were made with ffmpeg by
 //! `tests/fixtures/make_invariance_fixtures.py` (see its manifest and ATTRIBUTION.md there).
 
+#![cfg(not(target_arch = "wasm32"))]
+
 mod common;
 
 use common::{cosine, fixture, max_abs_diff, read};
