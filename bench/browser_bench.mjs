@@ -38,7 +38,7 @@ if (!demo && !process.env.SIMSONG_BIN) {
 }
 const env = await setUp({ catalog: !demo });
 const [indexUrl, modelUrl] = demo
-  ? ['/demo-data/catalog/index.json', '/models/simsong.onnx']
+  ? ['/demo-data/catalog/index.json', '/models/simsong.nnef.tar']
   : ['/e2e/catalog/index.json', `/${FIXTURE_CATALOG_MODEL}`];
 const url = `${env.origin}/?index=${indexUrl}&model=${modelUrl}`;
 const mp3 = readFileSync(MP3);

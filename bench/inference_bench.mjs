@@ -33,7 +33,8 @@ const audio = wavSamples(fixture.buffer.slice(fixture.byteOffset, fixture.byteOf
 const patch = patchFrom(logMelSpectrogram(repeatTo(audio, 3 * 16000)));
 
 const node = {};
-const engine = new SimilarityEngine(modelBytes);
+// tract (wasm) loads the NNEF export beside the ONNX file, as the browser engine does.
+const engine = new SimilarityEngine(readFileSync(modelPath.replace(/\.onnx$/, '.nnef.tar')));
 node.tract_wasm = timeMs(30, () => engine.embedPatch(patch));
 
 const ortWeb = require('onnxruntime-web');

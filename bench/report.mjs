@@ -259,12 +259,12 @@ if (browser) {
   row('page load → model ready (file search works)', browser.coldStart.modelMs);
   row('drop a 3-minute MP3 → results list', browser.dropToResultsMs);
   row('  of which analysis in the worker', browser.analysisMs);
-  const modelFile = existsSync('models/simsong.onnx') ? readFileSync('models/simsong.onnx') : null;
+  const modelFile = existsSync('models/simsong.nnef.tar') ? readFileSync('models/simsong.nnef.tar') : null;
   out();
   out('| file | raw | gzip |');
   out('|---|---|---|');
   out(`| wasm engine | ${mb(wasmBytes.length)} | ${mb(gzipSync(wasmBytes, { level: 9 }).length)} |`);
-  if (modelFile) out(`| model (\`models/simsong.onnx\`) | ${mb(modelFile.length)} | ${mb(gzipSync(modelFile, { level: 9 }).length)} |`);
+  if (modelFile) out(`| model, NNEF form the page loads (\`models/simsong.nnef.tar\`) | ${mb(modelFile.length)} | ${mb(gzipSync(modelFile, { level: 9 }).length)} |`);
   const demoParts = 'demo-data/catalog/index.json';
   if (existsSync(demoParts)) {
     const m = JSON.parse(readFileSync(demoParts, 'utf8'));

@@ -1,6 +1,7 @@
 // The wasm build in Node: log-mel of the 16 kHz clip, the whole analysis of the same length of
 // 44.1 kHz stereo PCM, and one patch through each model. Same timing rule as benches/pipeline.rs.
 // Usage: node bench/wasm_node.mjs CLIP16K.wav LONG_CLIP16K.wav CLIP44K.wav MODEL.onnx...   → JSON on stdout
+// (the wasm engine loads each model's NNEF export, MODEL.nnef.tar, made by `simsong model-export`)
 import { readFileSync } from 'node:fs';
 import { initSync, logMelSpectrogram, SimilarityEngine } from '../pkg/simsong.js';
 import { timeMs } from './page/common.js';
@@ -31,7 +32,7 @@ const report = {
   analyze_ms: {},
 };
 for (const path of models) {
-  const engine = new SimilarityEngine(readFileSync(path));
+  const engine = new SimilarityEngine(readFileSync(path.replace(/\.onnx$/, '.nnef.tar')));
   const patch = new Float32Array(96 * 187);
   const mel = logMelSpectrogram(y16.samples.subarray(0, 187 * 256)); // frame-major
   for (let t = 0; t < 187; t++) for (let m = 0; m < 96; m++) patch[m * 187 + t] = mel[t * 96 + m];

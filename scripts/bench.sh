@@ -12,6 +12,9 @@ PY=$(bash scripts/pyenv.sh tests/fixtures/requirements.txt | tail -n 1)
 step "benchmark inputs: clips and an untrained 0.6 M-parameter CNN of realistic shape"
 "$PY" bench/make_clips.py "$OUT"
 "$PY" bench/make_bench_model.py "$OUT/bench-cnn.onnx"
+cargo build --release --features cli --bin simsong
+# The wasm engine loads NNEF exports (committed for the shipped and test models).
+"$CARGO_TARGET_DIR/release/simsong" model-export --model "$OUT/bench-cnn.onnx" --out "$OUT/bench-cnn.nnef.tar"
 MODELS=(tests/fixtures/models/test-untrained.onnx "$OUT/bench-cnn.onnx")
 [ -f models/simsong.onnx ] && MODELS+=(models/simsong.onnx)
 

@@ -111,6 +111,70 @@ fn features_exports_patches_as_npy_with_an_index() {
 }
 
 #[test]
+fn the_shipped_model_is_built_in_and_named_by_version() {
+    // From a folder with no models/ in it, without --model: the built-in model is used, and it
+    // is the file in the repository (same hash).
+    let dir = tmp("elsewhere");
+    std::fs::create_dir_all(&dir).unwrap();
+    let shipped =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/models/simsong.onnx")).unwrap();
+    let shipped_sha = simsong::Engine::from_model_bytes(&shipped)
+        .unwrap()
+        .model_sha256()
+        .to_string();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_simsong"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("run simsong")
+    };
+    let info = run(&["model-info"]);
+    assert!(
+        info.status.success(),
+        "{}",
+        String::from_utf8_lossy(&info.stderr)
+    );
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(info.contains(&format!("sha256: {shipped_sha}")), "{info}");
+    let input = fixture("audio/real_music_b_16k.wav");
+    let out = dir.join("emb.csv");
+    let o = run(&[
+        "embed",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("untrained"),
+        "the shipped model is the trained one"
+    );
+    let csv = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(csv.lines().count(), 2);
+
+    let v = run(&["--version"]);
+    assert!(v.status.success());
+    let v = String::from_utf8_lossy(&v.stdout);
+    let meta = simsong::Engine::from_model_bytes(&shipped)
+        .unwrap()
+        .model_metadata()
+        .clone();
+    assert!(v.contains(env!("CARGO_PKG_VERSION")), "{v}");
+    assert!(v.contains(&meta.name), "{v}");
+    assert!(v.contains(&shipped_sha[..12]), "{v}");
+    let p = simsong::AnalysisParams::CURRENT;
+    assert!(
+        v.contains(&format!("{} Hz, n_fft {}", p.sample_rate_hz, p.n_fft)),
+        "{v}"
+    );
+    assert!(
+        v.contains(&format!("version {}", simsong::params::FRONTEND_VERSION)),
+        "{v}"
+    );
+}
+
+#[test]
 fn a_missing_or_wrong_model_is_a_clear_error() {
     let input = fixture("audio/real_music_b_16k.wav");
     let o = simsong(&[

@@ -7,7 +7,8 @@ use simsong::wasm::SimilarityEngine;
 use simsong::{Engine, Error};
 use wasm_bindgen_test::*;
 
-const MODEL: &[u8] = include_bytes!("fixtures/models/test-untrained.onnx");
+// The browser loads the NNEF form (the ONNX reader is not in the wasm build).
+const MODEL: &[u8] = include_bytes!("fixtures/models/test-untrained.nnef.tar");
 const GOLDEN: &str = include_str!("fixtures/golden/embeddings.json");
 const TOLERANCE: f32 = 5e-6;
 
@@ -109,6 +110,32 @@ fn js_facing_api_returns_the_same_embedding_and_a_spectrogram() {
 }
 
 #[wasm_bindgen_test]
+fn an_analysis_job_stepped_from_js_gives_the_same_analysis() {
+    let engine = SimilarityEngine::new(MODEL).unwrap();
+    let bytes = js_sys::Uint8Array::from(FILES[3].1);
+    let whole = engine
+        .analyze_file(&bytes, Some("clip.mp3".into()))
+        .unwrap();
+    let mut job = engine.start_file(&bytes, Some("clip.mp3".into())).unwrap();
+    job.set_budget(1.0, 1);
+    let mut steps = 0;
+    let stepped = loop {
+        steps += 1;
+        if let Some(a) = job.step(&engine).unwrap() {
+            break a;
+        }
+        assert!(!job.progress().unwrap().is_undefined());
+    };
+    assert!(steps > 4, "small steps: {steps}");
+    assert_eq!(whole.embedding(), stepped.embedding());
+    assert_eq!(whole.segment_embeddings(), stepped.segment_embeddings());
+    assert!(
+        job.step(&engine).is_err(),
+        "a finished job has nothing more to give"
+    );
+}
+
+#[wasm_bindgen_test]
 fn bad_input_is_an_error_not_a_panic_in_wasm() {
     let engine = Engine::from_model_bytes(MODEL).unwrap();
     assert!(matches!(
@@ -127,8 +154,15 @@ fn bad_input_is_an_error_not_a_panic_in_wasm() {
         engine.analyze_pcm(&[f32::NAN; 4], 16_000, 1),
         Err(Error::NonFiniteSamples { .. })
     ));
+    let wrong =
+        Engine::from_model_bytes(include_bytes!("fixtures/models/test-wrong-nmels.nnef.tar"))
+            .unwrap_err();
     assert!(
-        Engine::from_model_bytes(include_bytes!("fixtures/models/test-wrong-nmels.onnx")).is_err()
+        wrong.to_string().contains("different analysis numbers"),
+        "{wrong}"
     );
+    let onnx = Engine::from_model_bytes(include_bytes!("fixtures/models/test-untrained.onnx"))
+        .unwrap_err();
+    assert!(onnx.to_string().contains("simsong model-export"), "{onnx}");
     assert!(Engine::from_model_bytes(b"garbage").is_err());
 }

@@ -1,6 +1,6 @@
 // The offline demo page: one <similar-songs> element over the demo catalog. `?model=` and
 // `?index=` point it elsewhere (the browser tests use their own small catalog).
-const FIXTURE_MODEL = 'tests/fixtures/models/test-untrained.onnx';
+const FIXTURE_MODEL = 'tests/fixtures/models/test-untrained.nnef.tar';
 const songs = document.getElementById('songs');
 const params = new URLSearchParams(location.search);
 for (const name of ['model', 'index', 'k', 'filter', 'track']) {

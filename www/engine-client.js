@@ -130,6 +130,8 @@ export class EngineClient {
   /** Makes every pending query stale without starting a new one. */
   cancelQueries() {
     this.generation++;
+    // Tell the worker too, so that a running analysis stops after its current step.
+    if (!this.dead) this.worker.postMessage({ type: 'cancel', gen: this.generation });
   }
 
   terminate() {

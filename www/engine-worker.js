@@ -10,8 +10,12 @@
 //   browse { filter, offset, limit } → { total, rows: [{ position, track }], notes }
 //   lookup { ids }                 → { rows: [{ position, track } | null] }
 //   stats                          → { fetched, fromCache, requests, wasmMemoryBytes, heldBytes, rangeIgnored }
+//   cancel { gen }                 → no answer; queries older than gen become stale
 // Messages out: { id, gen, ok: true, ... } | { id, gen, ok: false, error, fatal? } | { id, gen, superseded: true }
 //               and, while parts download, { id, progress: { stage, loaded, total } }
+//               (stage 'index' | 'search' | 'browse' | 'lookup'), while a file is analysed,
+//               { id, gen, progress: { stage: 'decode' | 'analysis', fraction } } (fraction 0..1,
+//               null when the file's length is unknown)
 //
 // The index is published in parts (see docs/index-format.md): the manifest and the search parts
 // load first; a search job then asks for what it needs (id shards, re-ranking blocks, metadata
@@ -21,7 +25,8 @@
 // no longer be trusted, so the client replaces this worker (see engine-client.js).
 //
 // Queries carry a generation number `gen`. Queries waiting in the queue when a newer one arrives
-// are answered `superseded` without being run, and a running query stops at its next fetch.
+// are answered `superseded` without being run; a running query stops at its next fetch, and a
+// running analysis after its current step (tens of ms).
 import init, { SimilarityEngine, CatalogParts } from '../pkg/simsong.js';
 import { PartFetcher } from './catalog-fetch.js';
 
@@ -161,12 +166,46 @@ function summarize(a, elapsedMs, wasmMemoryBytes) {
   };
 }
 
-async function analyze(data, run) {
+// Lets messages that arrived meanwhile (a newer query, a cancel) in before the next step. A
+// MessageChannel task, not setTimeout: nested timeouts are clamped to 4 ms.
+const yieldChannel = new MessageChannel();
+const yieldWaiters = [];
+yieldChannel.port1.onmessage = () => yieldWaiters.shift()?.();
+const yieldToMessages = () => new Promise((resolve) => {
+  yieldWaiters.push(resolve);
+  yieldChannel.port2.postMessage(0);
+});
+
+// Analysis progress is reported at most this often (ms): enough for a smooth bar.
+const PROGRESS_EVERY_MS = 50;
+
+// Runs an analysis job step by step (each step a few tens of ms), reporting progress, and drops
+// it as soon as a newer query supersedes this one. Memory stays bounded: the job streams.
+async function analyze(data, start) {
   const eng = await needEngine();
   const idx = await needIndex();
   if (isStale(data)) return null;
   const started = performance.now();
-  const a = run(eng);
+  const job = start(eng);
+  let a;
+  try {
+    let reported = -Infinity;
+    while (!(a = job.step(eng))) {
+      const now = performance.now();
+      if (now - reported >= PROGRESS_EVERY_MS) {
+        const { stage, fraction } = job.progress;
+        self.postMessage({ id: data.id, gen: data.gen, progress: { stage, fraction: fraction ?? null } });
+        reported = now;
+      }
+      await yieldToMessages();
+      if (isStale(data)) return null;
+    }
+  } finally {
+    // After a trap the instance is unusable and free() throws too: keep the original error.
+    try {
+      job.free();
+    } catch {}
+  }
   const analysis = summarize(a, performance.now() - started, (await wasmReady).memory.buffer.byteLength);
   fileAnalysis?.free();
   fileAnalysis = a;
@@ -198,8 +237,8 @@ const handlers = {
     }
     return { ...found, reference: track };
   },
-  analyzeFile: (d) => analyze(d, (eng) => eng.analyzeFile(new Uint8Array(d.bytes), d.name)),
-  analyzePcm: (d) => analyze(d, (eng) => eng.analyzePcm(d.samples, d.sampleRate, d.channels)),
+  analyzeFile: (d) => analyze(d, (eng) => eng.startFile(new Uint8Array(d.bytes), d.name)),
+  analyzePcm: (d) => analyze(d, (eng) => eng.startPcm(d.samples, d.sampleRate, d.channels)),
   async browse(data) {
     const idx = await needIndex();
     return runJob(idx.browse(data.filter, data.offset, data.limit), data, 'browse');
@@ -228,6 +267,7 @@ let draining = false;
 
 self.onmessage = ({ data }) => {
   if (data.gen !== undefined) latestGen = Math.max(latestGen, data.gen);
+  if (data.type === 'cancel') return; // only makes older queries stale (engine-client cancelQueries)
   if (data.gen === undefined) {
     run(data); // loads run at once, concurrently with queries
     return;

@@ -85,6 +85,17 @@ export interface ModelInfo {
   analysis: Record<string, number>;
 }
 
+/** The `progress` event's detail. */
+export interface ProgressDetail {
+  stage: 'decode' | 'analysis' | 'index' | 'search' | 'browse' | 'lookup';
+  /** Done of this stage, 0..1, or null when unknown. */
+  fraction: number | null;
+  /** Bytes received so far (part downloads only, else null). */
+  loaded: number | null;
+  /** Bytes expected (part downloads only, else null). */
+  total: number | null;
+}
+
 export interface SimilarSongsEventMap {
   /** The index is loaded (manifest and search parts): track searches work. `tracks`: how many. */
   ready: CustomEvent<{ index: IndexInfo; tracks: number }>;
@@ -92,6 +103,13 @@ export interface SimilarSongsEventMap {
   modelready: CustomEvent<{ model: ModelInfo }>;
   /** A file or PCM analysis started (in the worker). */
   analysisstart: CustomEvent<{ name: string }>;
+  /**
+   * Work in progress, several times a second: a file's analysis (`decode`: reading the audio and
+   * its log-mel patches; `analysis`: the model on the patches) with `fraction` done of that
+   * stage, or catalog parts arriving for a load or a search (`index`, `search`, `browse`,
+   * `lookup`) with `loaded` of `total` bytes. `fraction` is null when the length is unknown.
+   */
+  progress: CustomEvent<ProgressDetail>;
   /**
    * A new result list is shown (never one of a superseded search). `notes` say what could not
    * be fetched and what that cost; `approximate` when some scores come from the compact codes
@@ -136,7 +154,7 @@ export class SimilarSongsElement extends HTMLElement {
   searchByPcm(samples: Float32Array | ArrayLike<number>, sampleRate: number, channels: number, name?: string): Promise<Hit[] | null>;
   /** What the engine fetched and holds. */
   networkStats(): Promise<NetworkStats>;
-  /** Back to browsing; cancels pending searches. */
+  /** Back to browsing; cancels pending searches (a running file analysis stops within a step). */
   clear(): void;
   /** Plays track `id` (from `startSeconds`, default its best-matching segment) or asks the store's player via `trackplay`. */
   play(id: string, startSeconds?: number): void;

@@ -1,7 +1,7 @@
 // <similar-songs>: similar-song search over a catalog index, in a custom element.
 //
 //   <script type="module" src="/simsong/www/similar-songs.js"></script>
-//   <similar-songs index="/catalog/index.json" model="/simsong.onnx" k="10" browse></similar-songs>
+//   <similar-songs index="/catalog/index.json" model="/simsong.nnef.tar" k="10" browse></similar-songs>
 //
 // The wasm engine and the index live in a Web Worker (engine-worker.js); this file only renders.
 // Attributes, events, CSS properties and the JS API are documented in README.md ("The widget")
@@ -650,18 +650,30 @@ export class SimilarSongsElement extends HTMLElement {
     this.#emit('error', { stage, message });
   }
 
-  // Bytes of catalog parts arriving: a determinate bar and "1.2 of 12.0 MB".
-  #showProgress(text, { loaded, total }, since) {
-    if (!total) return;
+  // Progress of a load or a query, as a determinate bar and a percentage: bytes of catalog parts
+  // arriving (`{ stage, loaded, total }`: "1.2 of 12.0 MB"), or a stage of a file's analysis
+  // (`{ stage: 'decode' | 'analysis', fraction }`: "decoding 45%"). Also a `progress` event.
+  #showProgress(text, { stage, loaded, total, fraction }, since) {
+    const bytes = total > 0;
+    const share = bytes ? loaded / total : fraction;
+    this.#emit('progress', {
+      stage, fraction: share ?? null, loaded: bytes ? loaded : null, total: bytes ? total : null,
+    });
     const ui = this.#ui;
     clearInterval(this.#busyTimer);
     ui.status.dataset.kind = 'busy';
     ui.progress.hidden = false;
-    ui.progress.max = total;
-    ui.progress.value = loaded;
+    if (share == null) ui.progress.removeAttribute('value');
+    else {
+      ui.progress.max = 1;
+      ui.progress.value = share;
+    }
     const mb = (n) => (n / 1e6).toFixed(n < 1e7 ? 1 : 0);
     const s = (performance.now() - since) / 1000;
-    ui.statusText.textContent = `${text} ${total >= 1e5 ? `${mb(loaded)} of ${mb(total)} MB` : `${Math.round((100 * loaded) / total)}%`}${s >= 0.3 ? ` ${s.toFixed(1)} s` : ''}`;
+    const pct = share == null ? '' : `${Math.round(100 * share)}%`;
+    const what = bytes ? (total >= 1e5 ? `${mb(loaded)} of ${mb(total)} MB` : pct)
+      : `${STAGE_WORDS[stage] ?? stage} ${pct}`.trim();
+    ui.statusText.textContent = `${text} ${what}${s >= 0.3 ? ` ${s.toFixed(1)} s` : ''}`;
     this.toggleAttribute('busy', true);
   }
 
@@ -683,6 +695,9 @@ export class SimilarSongsElement extends HTMLElement {
     }
   }
 }
+
+// How the status line names the stages of a file's analysis.
+const STAGE_WORDS = { decode: 'decoding', analysis: 'listening' };
 
 // A row for a hit whose metadata shard could not be fetched (the search still ranked it).
 function unavailable(hit) {

@@ -1,6 +1,8 @@
 // Runs in headless Chromium (bench/inference_bench.mjs serves it under the strict CSP):
 // log-mel of 30 s and 3 min of real music, one patch through the model with tract (our wasm)
-// and with onnxruntime-web (wasm backend, 1 thread, SIMD), same ONNX file. Result in window.__result.
+// and with onnxruntime-web (wasm backend, 1 thread, SIMD): ORT runs the ONNX file, tract its NNEF
+// export beside it (`simsong model-export`, the form the browser engine loads; same weights, same
+// outputs). Result in window.__result.
 import init, { logMelSpectrogram, SimilarityEngine } from '/pkg/simsong.js';
 import { timeMs, wavSamples, repeatTo, patchFrom } from './common.js';
 
@@ -16,7 +18,8 @@ try {
     result.logmel_ms[seconds] = timeMs(seconds > 60 ? 10 : 20, () => logMelSpectrogram(y));
   }
   const modelBytes = new Uint8Array(await (await fetch(modelUrl)).arrayBuffer());
-  const engine = new SimilarityEngine(modelBytes);
+  const nnefUrl = modelUrl.replace(/\.onnx$/, '.nnef.tar');
+  const engine = new SimilarityEngine(new Uint8Array(await (await fetch(nnefUrl)).arrayBuffer()));
   const patch = patchFrom(logMelSpectrogram(repeatTo(audio, 3 * 16000)));
   result.patch_ms.tract = timeMs(30, () => engine.embedPatch(patch));
 

@@ -11,7 +11,7 @@ mod resample;
 mod wav_guard;
 
 pub use dc_block::DcBlocker;
-pub use decode::{MonoSink, decode_bytes, decode_source};
+pub use decode::{MonoSink, StreamDecoder, decode_bytes, decode_source};
 pub use resample::{StreamResampler, resample};
 
 use serde::Serialize;

@@ -10,9 +10,11 @@ export const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const AUDIO = 'tests/fixtures/audio';
 
 // The shipped model when it exists, else the untrained fixture (the page then shows a warning).
-export const MODEL = existsSync(join(ROOT, 'models/simsong.onnx'))
-  ? 'models/simsong.onnx'
-  : 'tests/fixtures/models/test-untrained.onnx';
+// The CLI indexes with the ONNX file (INDEX_MODEL); the page loads its NNEF form (MODEL), as a
+// store would: both are one model with one identity.
+const SHIPPED = existsSync(join(ROOT, 'models/simsong.onnx'));
+export const INDEX_MODEL = SHIPPED ? 'models/simsong.onnx' : 'tests/fixtures/models/test-untrained.onnx';
+export const MODEL = INDEX_MODEL.replace(/\.onnx$/, '.nnef.tar');
 
 // id, file, title, collection, tags. Titles and a tag include markup on purpose: it must show
 // as text.
@@ -43,7 +45,7 @@ export function buildCatalog(dir, bin = process.env.SIMSONG_BIN) {
   ].map(csv).join(','));
   writeFileSync(manifest, ['id,audio,title,collection,tags,license,attribution,preview_url', ...rows].join('\n'));
   const out = join(dir, 'catalog.idx');
-  execFileSync(bin, ['index', 'build', '--manifest', manifest, '--model', join(ROOT, MODEL), '--out', out], { stdio: 'pipe' });
+  execFileSync(bin, ['index', 'build', '--manifest', manifest, '--model', join(ROOT, INDEX_MODEL), '--out', out], { stdio: 'pipe' });
   execFileSync(bin, ['index', 'merge', out, '--out', join(dir, 'catalog')], { stdio: 'pipe' });
   return join(dir, 'catalog', 'index.json');
 }

@@ -85,7 +85,7 @@ export async function newPage(env, viewport = { width: 1100, height: 900 }) {
       if (type === 'modelready') return { name: d.model.model.name };
       return d;
     };
-    for (const type of ['ready', 'modelready', 'results', 'error', 'trackplay', 'trackchoose', 'analysisstart', 'workerrestart']) {
+    for (const type of ['ready', 'modelready', 'results', 'error', 'trackplay', 'trackchoose', 'analysisstart', 'workerrestart', 'progress']) {
       document.addEventListener(type, (e) => {
         if (e.target.localName === 'similar-songs') window.__events.push({ type, t: performance.now(), ...brief(type, e.detail) });
       });

@@ -55,7 +55,7 @@ async function openStore(faults = null) {
     };
     addEventListener('DOMContentLoaded', watch);
   });
-  await page.goto(`${env.origin}/www/store-example.html?index=/synth/a/parts/&model=/models/simsong.onnx&track=${REFERENCE}`);
+  await page.goto(`${env.origin}/www/store-example.html?index=/synth/a/parts/&model=/models/simsong.nnef.tar&track=${REFERENCE}`);
   return page;
 }
 
@@ -198,7 +198,7 @@ test('after a delta, a returning visitor fetches the new parts, not the catalog 
   const search = async (id) => {
     const page = await context.newPage();
     requests.length = 0;
-    await page.goto(`${env.origin}/www/store-example.html?index=/synth/a/parts/&model=/models/simsong.onnx&track=${id}`);
+    await page.goto(`${env.origin}/www/store-example.html?index=/synth/a/parts/&model=/models/simsong.nnef.tar&track=${id}`);
     await page.waitForFunction(() => document.querySelector('similar-songs').results);
     const ids = await page.evaluate(() => document.querySelector('similar-songs').results.map((h) => h.id));
     const mine = requests.filter((r) => r.path.startsWith('synth/a/'));

@@ -12,7 +12,7 @@ import { cases } from '../bad-input/matrix.mjs';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const wasm = initSync({ module: readFileSync(join(ROOT, 'pkg/simsong_bg.wasm')) });
-const engine = new SimilarityEngine(readFileSync(join(ROOT, 'models/simsong.onnx')));
+const engine = new SimilarityEngine(readFileSync(join(ROOT, 'models/simsong.nnef.tar')));
 const cosine = (a, b) => a.reduce((s, v, i) => s + v * b[i], 0);
 
 // wasm memory only grows, so its size after the matrix is the peak of everything before.
@@ -65,7 +65,7 @@ test('a decoder panic traps the wasm instance: a clean error, not a hang (the pa
       import { readFileSync } from 'node:fs';
       import { initSync, SimilarityEngine } from '${new URL('../../pkg/simsong.js', import.meta.url)}';
       initSync({ module: readFileSync('${join(ROOT, 'pkg/simsong_bg.wasm')}') });
-      const engine = new SimilarityEngine(readFileSync('${join(ROOT, 'models/simsong.onnx')}'));
+      const engine = new SimilarityEngine(readFileSync('${join(ROOT, 'models/simsong.nnef.tar')}'));
       try { engine.analyzeFile(new Uint8Array(readFileSync(0)), '${c.name}'); console.log('no error'); }
       catch (e) { console.log(e.constructor.name + ': ' + e.message); }`;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script],

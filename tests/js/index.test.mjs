@@ -13,6 +13,7 @@ import { initSync, SimilarityEngine, CatalogParts } from '../../pkg/simsong.js';
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const BIN = process.env.SIMSONG_BIN;
 const MODEL = join(ROOT, 'tests/fixtures/models/test-untrained.onnx');
+const BROWSER_MODEL = join(ROOT, 'tests/fixtures/models/test-untrained.nnef.tar');
 const skip = !BIN && 'SIMSONG_BIN not set';
 
 initSync({ module: readFileSync(join(ROOT, 'pkg/simsong_bg.wasm')) });
@@ -101,7 +102,7 @@ test('published by the CLI, searched in wasm: same hits and scores as the CLI', 
 test('a dropped file is searched with the model that built the index', { skip }, () => {
   const dir = buildIndex();
   const parts = open(dir);
-  const engine = new SimilarityEngine(readFileSync(MODEL));
+  const engine = new SimilarityEngine(readFileSync(BROWSER_MODEL));
   parts.checkModel(engine);
   const a = engine.analyzeFile(readFileSync(join(ROOT, 'tests/fixtures/audio/real_music_a_44k.mp3')), 'a.mp3');
   const { hits } = run(parts, parts.searchAnalysis(a, { k: 3 }), dir);
@@ -129,15 +130,18 @@ test('damaged, foreign and lying parts are refused by name; a foreign model too'
   assert.throws(() => new CatalogParts(new TextEncoder().encode(JSON.stringify(json))), /re-ranking part must hold/);
   // A one-file index where a manifest belongs: told how to publish it.
   assert.throws(() => new CatalogParts(Uint8Array.from([...new TextEncoder().encode('SIMSIDX'), 0x1a, 1, 0, 0, 0])), /one-file index .*index merge/);
-  // The same graph under another name is another model (another SHA-256): searching the index
-  // with its analysis must fail, not rank nonsense.
-  const bytes = Uint8Array.from(readFileSync(MODEL));
-  const at = Buffer.from(bytes).indexOf('"name":"test-untrained"') + 8;
-  assert.ok(at > 8);
+  // The model's archive with its stated name edited is refused as edited, not run under the
+  // same identity.
+  const bytes = Uint8Array.from(readFileSync(BROWSER_MODEL));
+  const at = Buffer.from(bytes).indexOf('"name": "test-untrained"') + 9;
+  assert.ok(at > 9);
   bytes[at] = 'T'.charCodeAt(0);
-  const other = new SimilarityEngine(bytes);
+  assert.throws(() => new SimilarityEngine(bytes), /does not match its digest/);
+  // Another model (another SHA-256): searching the index with its analysis must fail, not rank
+  // nonsense.
+  const other = new SimilarityEngine(readFileSync(join(ROOT, 'models/simsong.nnef.tar')));
   const index = open(dir);
-  assert.throws(() => index.checkModel(other), /built with model test-untrained .* loaded model is Test-untrained/);
+  assert.throws(() => index.checkModel(other), /built with model test-untrained .* loaded model is simsong-cnn-v2/);
   const a = other.analyzeFile(readFileSync(join(ROOT, 'tests/fixtures/audio/real_music_b_16k.wav')), 'b.wav');
   assert.throws(() => index.searchAnalysis(a, { k: 3 }), /rebuild the index or load the matching model/);
 });

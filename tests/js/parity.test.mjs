@@ -12,6 +12,9 @@ import { initSync, SimilarityEngine, analysisParams } from '../../pkg/simsong.js
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const BIN = process.env.SIMSONG_BIN;
 const MODEL = join(ROOT, 'tests/fixtures/models/test-untrained.onnx');
+// The browser engine loads the model's NNEF form (`simsong model-export`): the CLI runs the ONNX
+// file, wasm the archive, and the numbers must still agree.
+const BROWSER_MODEL = join(ROOT, 'tests/fixtures/models/test-untrained.nnef.tar');
 const FILES = ['real_music_a_44k.mp3', 'real_music_a_44k.ogg', 'real_music_a_44k.flac', 'real_music_a_44k.m4a',
   'real_music_b_16k.wav', 'synth_sine1k_48k_stereo.wav', 'synth_chirp_16k.wav'].map((f) => `tests/fixtures/audio/${f}`);
 
@@ -24,7 +27,7 @@ test('wasm in Node and the native CLI give the same embeddings', { skip: !BIN &&
   assert.equal(header.split(',').length, 33, 'path + 32 dimensions');
   assert.equal(rows.length, FILES.length);
 
-  const engine = new SimilarityEngine(readFileSync(MODEL));
+  const engine = new SimilarityEngine(readFileSync(BROWSER_MODEL));
   let worst = 0;
   for (const row of rows) {
     const [path, ...values] = row.split(',');
@@ -40,15 +43,16 @@ test('wasm in Node and the native CLI give the same embeddings', { skip: !BIN &&
 });
 
 test('the wasm API reports bad input as errors with readable messages', () => {
-  const engine = new SimilarityEngine(readFileSync(MODEL));
+  const engine = new SimilarityEngine(readFileSync(BROWSER_MODEL));
   assert.throws(() => engine.analyzeFile(new Uint8Array(0), 'x.mp3'), /the file is empty/);
   assert.throws(() => engine.analyzeFile(readFileSync(join(ROOT, 'tests/fixtures/audio/bad/text.mp3')), 'text.mp3'),
     /unsupported or unrecognised audio format/);
   assert.throws(() => engine.analyzePcm(new Float32Array(16000), 16000, 1), /silent/);
   assert.throws(() => engine.analyzePcm(new Float32Array(100).fill(0.1), 16000, 0), /channels/);
-  assert.throws(() => new SimilarityEngine(readFileSync(join(ROOT, 'tests/fixtures/models/test-wrong-nmels.onnx'))),
+  assert.throws(() => new SimilarityEngine(readFileSync(join(ROOT, 'tests/fixtures/models/test-wrong-nmels.nnef.tar'))),
     /different analysis numbers/);
   assert.throws(() => new SimilarityEngine(new Uint8Array([1, 2, 3])), /invalid model/);
+  assert.throws(() => new SimilarityEngine(readFileSync(MODEL)), /looks like an ONNX file.*simsong model-export/);
 });
 
 test('analysis numbers are exported and match the design', () => {
@@ -60,7 +64,7 @@ test('analysis numbers are exported and match the design', () => {
 });
 
 test('PCM in (from decodeAudioData) and the same file give the same embedding', () => {
-  const engine = new SimilarityEngine(readFileSync(MODEL));
+  const engine = new SimilarityEngine(readFileSync(BROWSER_MODEL));
   // A 16-bit mono WAV at 16 kHz: read its samples the way a browser would.
   const bytes = readFileSync(join(ROOT, 'tests/fixtures/audio/real_music_b_16k.wav'));
   const view = new DataView(bytes.buffer, bytes.byteOffset + 44, bytes.length - 44);

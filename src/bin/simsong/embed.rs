@@ -19,9 +19,9 @@ pub struct EmbedArgs {
     /// paths in `<out>.paths.txt`).
     #[arg(long)]
     out: PathBuf,
-    /// ONNX model.
-    #[arg(long, default_value = crate::DEFAULT_MODEL)]
-    model: PathBuf,
+    /// Model file (ONNX); the shipped model built into this binary when omitted.
+    #[arg(long)]
+    model: Option<PathBuf>,
 }
 
 pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
@@ -30,7 +30,7 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
         Some("npy") => "npy",
         _ => bail!("--out must end in .csv or .npy"),
     };
-    let engine = crate::load_engine(&args.model)?;
+    let engine = crate::load_engine(args.model.as_deref())?;
     let bar = files_bar(args.files.len(), "embedding");
     let results: Vec<_> = args
         .files

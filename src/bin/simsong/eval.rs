@@ -54,9 +54,9 @@ pub struct EvalArgs {
     /// Split whose renders fit the MFCC baseline's instrument classifier.
     #[arg(long, default_value = "train")]
     fit_split: String,
-    /// ONNX model.
-    #[arg(long, default_value = crate::DEFAULT_MODEL)]
-    model: PathBuf,
+    /// Model file (ONNX); the shipped model built into this binary when omitted.
+    #[arg(long)]
+    model: Option<PathBuf>,
     /// Also write the results as JSON to this file (`-` for stdout instead of the table).
     #[arg(long)]
     json: Option<PathBuf>,
@@ -76,7 +76,7 @@ struct Analysed {
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let engine = crate::load_engine(&args.model)?;
+    let engine = crate::load_engine(args.model.as_deref())?;
     let meta = engine.model_metadata().clone();
     let splits: Value = serde_json::from_str(
         &std::fs::read_to_string(&args.splits)
@@ -235,7 +235,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let report = json!({
         "split": args.split,
         "model": {"name": meta.name, "trained": meta.trained, "sha256": engine.model_sha256(),
-                  "path": args.model.display().to_string()},
+                  "path": args.model.as_ref().map_or_else(|| "(built in)".to_string(), |p| p.display().to_string())},
         "retrieval": {
             "tracks": labels.len(),
             "collections": per_label.len(),

@@ -50,7 +50,7 @@ impl Default for TrackLine {
 pub fn import(
     embeddings: &Path,
     tracks: &Path,
-    model: &Path,
+    model: Option<&Path>,
     synthetic_segments: usize,
 ) -> anyhow::Result<CatalogIndex> {
     let engine = crate::load_engine(model)?;

@@ -123,9 +123,9 @@ pub struct BuildArgs {
     /// of the manifest) into a one-file shard, for `index merge`.
     #[arg(long)]
     shard: Option<ShardSpec>,
-    /// ONNX model.
-    #[arg(long, default_value = crate::DEFAULT_MODEL)]
-    model: PathBuf,
+    /// Model file (ONNX); the shipped model built into this binary when omitted.
+    #[arg(long)]
+    model: Option<PathBuf>,
     /// Storage of track embeddings in a one-file index: f32 (exact) or int8 (4× smaller).
     #[arg(long, default_value = "f32")]
     precision: Precision,
@@ -160,9 +160,10 @@ pub struct ImportArgs {
     /// Output: a folder (published index) or a `.idx` file.
     #[arg(long)]
     out: PathBuf,
-    /// The model that computed the embeddings (its hash and numbers go into the index).
-    #[arg(long, default_value = crate::DEFAULT_MODEL)]
-    model: PathBuf,
+    /// The model that computed the embeddings (its hash and numbers go into the index); the
+    /// shipped model built into this binary when omitted.
+    #[arg(long)]
+    model: Option<PathBuf>,
     /// For synthetic catalogs (benchmarks, demos without audio): give each track this many
     /// segment embeddings scattered around its embedding.
     #[arg(long, default_value_t = 0, hide = true)]
@@ -177,9 +178,10 @@ pub struct AddArgs {
     index: PathBuf,
     #[command(flatten)]
     source: AddSource,
-    /// ONNX model (must be the one that built the index).
-    #[arg(long, default_value = crate::DEFAULT_MODEL)]
-    model: PathBuf,
+    /// Model file (ONNX); it must be the one that built the index. The shipped model built
+    /// into this binary when omitted.
+    #[arg(long)]
+    model: Option<PathBuf>,
     /// Most segment embeddings kept per track.
     #[arg(long, default_value_t = DEFAULT_MAX_SEGMENTS)]
     max_segments: usize,
@@ -257,7 +259,7 @@ impl ShardSpec {
 pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
     match command {
         IndexCommand::Build(args) => {
-            let engine = crate::load_engine(&args.model)?;
+            let engine = crate::load_engine(args.model.as_deref())?;
             let mut index = CatalogIndex::new(
                 engine.model_metadata(),
                 engine.model_sha256(),
@@ -300,7 +302,7 @@ pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
             let index = crate::import::import(
                 &args.embeddings,
                 &args.tracks,
-                &args.model,
+                args.model.as_deref(),
                 args.synthetic_segments,
             )?;
             write_out(&index, &args.out, args.publish)?;
@@ -319,7 +321,7 @@ pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
             let (added, failed) = if let Some(from) = &args.source.from {
                 (load(from)?, 0)
             } else {
-                let engine = crate::load_engine(&args.model)?;
+                let engine = crate::load_engine(args.model.as_deref())?;
                 let source = Source {
                     manifest: args.source.manifest.clone(),
                     folder: args.source.folder.clone(),

@@ -45,9 +45,10 @@ pub struct QueryArgs {
     /// Number of results.
     #[arg(short, default_value_t = 10)]
     k: usize,
-    /// ONNX model, needed for --file references (must be the one that built the index).
-    #[arg(long, default_value = crate::DEFAULT_MODEL)]
-    model: PathBuf,
+    /// Model file (ONNX) for --file references; it must be the one that built the index.
+    /// The shipped model built into this binary when omitted.
+    #[arg(long)]
+    model: Option<PathBuf>,
     /// Print JSON (hits with their track metadata) instead of a table.
     #[arg(long)]
     json: bool,
@@ -88,7 +89,7 @@ pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
         (h.model_sha256, h.model_name)
     };
     if !args.files.is_empty() || !args.not_files.is_empty() {
-        let engine = crate::load_engine(&args.model)?;
+        let engine = crate::load_engine(args.model.as_deref())?;
         if engine.model_sha256() != model_sha {
             return Err(simsong::Error::IndexModelMismatch {
                 index_model: format!("{model_name} ({})", &model_sha[..12.min(model_sha.len())]),

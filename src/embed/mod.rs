@@ -1,11 +1,16 @@
-//! The engine: front end + model → a track's embedding, its segments and its head outputs.
+//! The engine: front end + model → a track's embedding, its segments and its head outputs,
+//! all at once or a step at a time ([`AnalysisJob`]).
+
+mod job;
+
+pub use job::{AnalysisJob, AnalysisStage, JobProgress, StepBudget};
 
 use serde::Serialize;
 
 use crate::audio::SourceInfo;
 use crate::error::{Error, Result};
 use crate::frontend::{Features, FrontEnd};
-use crate::model::{Model, ModelMetadata, l2_normalize};
+use crate::model::{Model, ModelMetadata, PatchOutputs, l2_normalize};
 use crate::params::AnalysisParams;
 use crate::patches::MelOverview;
 
@@ -123,12 +128,42 @@ impl Engine {
         )?)
     }
 
+    /// Starts analysing an encoded source a step at a time (see [`AnalysisJob`]).
+    pub fn start_source(
+        &self,
+        source: Box<dyn symphonia::core::io::MediaSource>,
+        extension: Option<&str>,
+    ) -> Result<AnalysisJob> {
+        Ok(AnalysisJob::new(
+            self.front.stream_source(source, extension)?,
+            self,
+        ))
+    }
+
+    /// Starts analysing interleaved PCM (full scale ±1) a step at a time.
+    pub fn start_pcm(
+        &self,
+        interleaved: Vec<f32>,
+        sample_rate_hz: u32,
+        channels: usize,
+    ) -> Result<AnalysisJob> {
+        let stream = self
+            .front
+            .stream_pcm(interleaved, sample_rate_hz, channels)?;
+        Ok(AnalysisJob::new(stream, self))
+    }
+
     /// Runs the model on features computed by [`FrontEnd`].
     pub fn analyze_features(&self, features: Features) -> Result<TrackAnalysis> {
         if features.patches.is_empty() {
             return Err(Error::NoAudio);
         }
         let outputs = self.model.run(&features.patches)?;
+        Ok(self.assemble(features, outputs))
+    }
+
+    /// A track's analysis from its features and the model's outputs for all of its patches.
+    fn assemble(&self, features: Features, outputs: PatchOutputs) -> TrackAnalysis {
         let dim = self.model.metadata().embedding_dim;
         let mut embedding = vec![0.0f32; dim];
         for e in &outputs.embeddings {
@@ -165,12 +200,12 @@ impl Engine {
                 }
             })
             .collect();
-        Ok(TrackAnalysis {
+        TrackAnalysis {
             embedding,
             segments,
             heads,
             overview: features.overview,
             source: features.source,
-        })
+        }
     }
 }

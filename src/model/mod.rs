@@ -6,12 +6,14 @@
 //! logits). Its ONNX `metadata_props` carry a `simsong` entry (JSON, [`ModelMetadata`]) with the
 //! analysis numbers it was trained on; loading checks them against this build's.
 
+pub mod nnef;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod onnx;
+
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use tract_onnx::prelude::*;
-use tract_onnx::tract_hir::internal::DimLike;
+use tract_nnef::internal::*;
 
 use crate::error::{Error, Result};
 use crate::params::{AnalysisParams, FRONTEND_VERSION};
@@ -86,7 +88,8 @@ impl std::fmt::Debug for Model {
 }
 
 impl Model {
-    /// Loads an ONNX model from its bytes and checks it against this build's analysis numbers.
+    /// Loads a model from its bytes, ONNX (natively) or its NNEF export (`simsong model
+    /// export`, everywhere), and checks it against this build's analysis numbers.
     ///
     /// tract 0.23 can panic on malformed graphs (fuzzing found a Flatten whose axis exceeds the
     /// input's rank). Natively the panic is caught and reported as an invalid model; in wasm a
@@ -104,31 +107,23 @@ impl Model {
         if bytes.is_empty() {
             return Err(Error::InvalidModel("the model file is empty".into()));
         }
-        let onnx = tract_onnx::onnx();
-        let proto = onnx
-            .proto_model_for_read(&mut &bytes[..])
-            .map_err(|e| Error::InvalidModel(format!("not an ONNX model: {e}")))?;
-        let meta = read_metadata(&proto)?;
-        check_graph_wiring(&proto)?;
-        let mut model = onnx
-            .model_for_proto_model(&proto)
-            .map_err(|e| Error::InvalidModel(format!("unsupported ONNX graph: {e:#}")))?;
+        let loaded = if nnef::is_nnef(bytes) {
+            nnef::read(bytes)?
+        } else {
+            read_onnx(bytes)?
+        };
+        Self::from_typed(loaded)
+    }
 
+    /// Fixes the input shape, checks the outputs against the metadata and optimises the graph
+    /// for this machine (once: the plan is reused for every patch).
+    fn from_typed(loaded: LoadedGraph) -> Result<Self> {
+        let LoadedGraph {
+            model,
+            meta,
+            sha256,
+        } = loaded;
         let p = &meta.analysis;
-        let inputs = model.input_outlets().map_err(model_err)?.len();
-        if inputs != 1 {
-            return Err(Error::InvalidModel(format!(
-                "expected 1 input named `{INPUT_NAME}`, found {inputs}"
-            )));
-        }
-        model
-            .set_input_fact(0, f32::fact([1, 1, p.n_mels, p.patch_frames]).into())
-            .map_err(model_err)?;
-        let mut outputs = vec![EMBEDDING_OUTPUT.to_string()];
-        outputs.extend(meta.heads.iter().map(|h| h.output.clone()));
-        model
-            .select_outputs_by_name(&outputs)
-            .map_err(|e| Error::InvalidModel(format!("missing output: {e}")))?;
         let typed = model.into_optimized().map_err(|e| {
             Error::InvalidModel(format!(
                 "the graph does not accept [1, 1, {}, {}] input: {e:#}",
@@ -140,7 +135,6 @@ impl Model {
             check_output_width(&typed, i + 1, head.classes.len(), &head.output)?;
         }
         let plan = typed.into_runnable().map_err(model_err)?;
-        let sha256 = hex(&Sha256::digest(bytes));
         Ok(Model { plan, meta, sha256 })
     }
 
@@ -149,8 +143,9 @@ impl Model {
         &self.meta
     }
 
-    /// Hex SHA-256 of the ONNX bytes; indexes record it so that a catalog is only searched with
-    /// the model that embedded it.
+    /// Hex SHA-256 of the ONNX file the model comes from (for an NNEF export, the ONNX file it
+    /// was exported from, recorded in it); indexes record it so that a catalog is only searched
+    /// with the model that embedded it, whichever form of it a program loads.
     pub fn sha256(&self) -> &str {
         &self.sha256
     }
@@ -189,17 +184,41 @@ impl Model {
     }
 }
 
-fn read_metadata(proto: &tract_onnx::pb::ModelProto) -> Result<ModelMetadata> {
-    let entry = proto
-        .metadata_props
-        .iter()
-        .find(|e| e.key == METADATA_KEY)
-        .ok_or_else(|| {
-            Error::InvalidModel(format!(
-                "no `{METADATA_KEY}` metadata: not a model exported for this product (its analysis numbers are unknown)"
-            ))
-        })?;
-    let meta: ModelMetadata = serde_json::from_str(&entry.value)
+/// A graph as read from a file, before optimisation: typed, input shape fixed, outputs selected
+/// (embedding first, then the heads), with the metadata and the model's identity.
+struct LoadedGraph {
+    model: TypedModel,
+    meta: ModelMetadata,
+    /// Hex SHA-256 of the ONNX file the model comes from (see [`Model::sha256`]).
+    sha256: String,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn read_onnx(bytes: &[u8]) -> Result<LoadedGraph> {
+    onnx::read(bytes)
+}
+
+/// The browser build has no ONNX reader (it would cost ~0.4 MB of compressed wasm): it loads
+/// the NNEF form `simsong model-export` makes from the ONNX file.
+#[cfg(target_arch = "wasm32")]
+fn read_onnx(bytes: &[u8]) -> Result<LoadedGraph> {
+    Err(Error::InvalidModel(if bytes.starts_with(&[0x08]) {
+        "this looks like an ONNX file: the browser engine loads the model's NNEF form \
+         (`simsong model-export --model MODEL.onnx --out MODEL.nnef.tar`)"
+            .into()
+    } else {
+        "not a model: the browser engine loads an NNEF archive (`simsong model-export`)".into()
+    }))
+}
+
+/// Parses and checks the `simsong` metadata entry (JSON) against this build's numbers.
+fn parse_metadata(json: Option<&str>) -> Result<ModelMetadata> {
+    let json = json.ok_or_else(|| {
+        Error::InvalidModel(format!(
+            "no `{METADATA_KEY}` metadata: not a model exported for this product (its analysis numbers are unknown)"
+        ))
+    })?;
+    let meta: ModelMetadata = serde_json::from_str(json)
         .map_err(|e| Error::InvalidModel(format!("unreadable `{METADATA_KEY}` metadata: {e}")))?;
     if meta.format != METADATA_FORMAT {
         return Err(Error::InvalidModel(format!(
@@ -224,41 +243,29 @@ fn read_metadata(proto: &tract_onnx::pb::ModelProto) -> Result<ModelMetadata> {
     Ok(meta)
 }
 
-/// Checks what tract's graph builder assumes without checking (it panics otherwise, which in
-/// wasm would abort the worker): every graph output is produced by a node, an input or an
-/// initializer, and no node carries a control-flow subgraph (our CNNs have none). Found by
-/// fuzzing the model loader (`fuzz/fuzz_targets/model_loader.rs`).
-fn check_graph_wiring(proto: &tract_onnx::pb::ModelProto) -> Result<()> {
-    let graph = proto
-        .graph
-        .as_ref()
-        .ok_or_else(|| Error::InvalidModel("the ONNX file holds no graph".into()))?;
-    let mut produced: std::collections::HashSet<&str> = std::collections::HashSet::new();
-    produced.extend(graph.input.iter().map(|i| i.name.as_str()));
-    produced.extend(graph.initializer.iter().map(|t| t.name.as_str()));
-    for node in &graph.node {
-        produced.extend(node.output.iter().map(String::as_str));
-        if node
-            .attribute
-            .iter()
-            .any(|a| a.g.is_some() || !a.graphs.is_empty())
-        {
-            return Err(Error::InvalidModel(format!(
-                "node `{}` ({}) has a subgraph: control flow is not supported",
-                node.name, node.op_type
-            )));
-        }
-    }
-    if let Some(missing) = graph
-        .output
-        .iter()
-        .find(|o| !produced.contains(o.name.as_str()))
-    {
+/// Checks the typed graph takes one patch, f32 `[1, 1, n_mels, patch_frames]`, and keeps the
+/// outputs the metadata names, embedding first.
+fn select_io(model: &mut TypedModel, meta: &ModelMetadata) -> Result<()> {
+    let p = &meta.analysis;
+    let inputs = model.input_outlets().map_err(model_err)?.to_vec();
+    if inputs.len() != 1 {
         return Err(Error::InvalidModel(format!(
-            "graph output `{}` is not produced by any node",
-            missing.name
+            "expected 1 input named `{INPUT_NAME}`, found {}",
+            inputs.len()
         )));
     }
+    let have = model.outlet_fact(inputs[0]).map_err(model_err)?;
+    let want = [1, 1, p.n_mels, p.patch_frames];
+    if have.datum_type != f32::datum_type() || have.shape.as_concrete() != Some(&want[..]) {
+        return Err(Error::InvalidModel(format!(
+            "the input is {have:?}, expected f32 {want:?}"
+        )));
+    }
+    let mut outputs = vec![EMBEDDING_OUTPUT.to_string()];
+    outputs.extend(meta.heads.iter().map(|h| h.output.clone()));
+    model
+        .select_outputs_by_name(&outputs)
+        .map_err(|e| Error::InvalidModel(format!("missing output: {e}")))?;
     Ok(())
 }
 

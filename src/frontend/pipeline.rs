@@ -1,0 +1,174 @@
+//! The streaming chain behind [`super::FrontEnd`]: mono blocks at the source rate → resampling →
+//! DC removal → mel power frames → patches (loudness-normalised, compressed) and the display
+//! overview.
+
+use crate::audio::limits::MAX_DURATION_SECONDS;
+use crate::audio::{DcBlocker, MonoSink, SourceInfo, StreamResampler};
+use crate::error::{Error, Result};
+use crate::mel::loudness::normalise_and_compress;
+use crate::mel::{MelAnalyzer, MelScale, log_compress};
+use crate::params::AnalysisParams;
+use crate::patches::{OverviewBuilder, PatchSampler};
+
+use super::{Features, FrontEnd, SILENCE_PEAK};
+
+/// Where mel power frames go: the patch sampler keeps power (each patch is loudness-normalised
+/// and compressed once it is complete, in [`Pipeline::finish`]); the display overview gets the
+/// recording's own log-mel, unnormalised.
+struct FrameSinks {
+    patches: PatchSampler,
+    overview: OverviewBuilder,
+    log_gain: f32,
+    /// Reused buffer for the compressed copy of each frame.
+    log_frame: Vec<f32>,
+}
+
+impl FrameSinks {
+    fn push(&mut self, power: &[f32]) {
+        self.patches.push(power);
+        for (out, &p) in self.log_frame.iter_mut().zip(power) {
+            *out = log_compress(p, self.log_gain);
+        }
+        self.overview.push(&self.log_frame);
+    }
+}
+
+/// Receives mono blocks at the source rate and runs them through resampling, mel and patching.
+pub(super) struct Pipeline {
+    params: AnalysisParams,
+    resampler: Option<StreamResampler>,
+    dc: DcBlocker,
+    /// Reused buffer for the DC-blocked copy of each block.
+    scratch: Vec<f32>,
+    mel: MelAnalyzer,
+    frames: FrameSinks,
+    peak: f32,
+    frames_in: u64,
+    max_frames_in: u64,
+}
+
+impl Pipeline {
+    pub(super) fn new(front: &FrontEnd) -> Result<Self> {
+        let p = front.params;
+        Ok(Pipeline {
+            params: p,
+            resampler: None,
+            dc: DcBlocker::new(p.sample_rate_hz),
+            scratch: Vec::new(),
+            mel: MelAnalyzer::new(&p, MelScale::Power)?,
+            frames: FrameSinks {
+                patches: PatchSampler::new(
+                    p.n_mels,
+                    p.patch_frames,
+                    p.patch_hop_frames,
+                    front.max_patches,
+                ),
+                overview: OverviewBuilder::new(p.n_mels, front.overview_columns),
+                log_gain: p.log_gain,
+                log_frame: vec![0.0; p.n_mels],
+            },
+            peak: 0.0,
+            frames_in: 0,
+            max_frames_in: 0,
+        })
+    }
+
+    /// Hands analysis-rate samples, DC offset removed, to the mel analyser, and its frames on.
+    /// The peak (silence test) is taken after DC removal: a constant offset is not sound.
+    fn analyse(
+        (dc, scratch): (&mut DcBlocker, &mut Vec<f32>),
+        mel: &mut MelAnalyzer,
+        frames: &mut FrameSinks,
+        peak: &mut f32,
+        block: &[f32],
+    ) {
+        scratch.clear();
+        scratch.extend_from_slice(block);
+        dc.process(scratch);
+        let block = &scratch[..];
+        *peak = block.iter().fold(*peak, |m, v| m.max(v.abs()));
+        mel.push(block, |frame| frames.push(frame));
+    }
+
+    pub(super) fn finish(mut self, source: SourceInfo) -> Result<Features> {
+        let Pipeline {
+            resampler,
+            dc,
+            scratch,
+            mel,
+            frames,
+            peak,
+            ..
+        } = &mut self;
+        if let Some(r) = resampler.as_mut() {
+            r.finish(|block| Self::analyse((dc, scratch), mel, frames, peak, block))?;
+        }
+        mel.finish(|frame| frames.push(frame));
+        if self.frames_in == 0 {
+            return Err(Error::NoAudio);
+        }
+        if self.peak < SILENCE_PEAK {
+            let peak_dbfs = if self.peak > 0.0 {
+                20.0 * self.peak.log10()
+            } else {
+                f32::NEG_INFINITY
+            };
+            return Err(Error::Silent { peak_dbfs });
+        }
+        let n_frames = self.frames.patches.frames_seen();
+        let mut patches = self.frames.patches.finish();
+        let n_mels = self.params.n_mels;
+        for patch in &mut patches {
+            // Only a short track's single patch has padding: its real frames are all there are.
+            let real_frames = (n_frames - patch.start_frame).min(self.params.patch_frames);
+            normalise_and_compress(&mut patch.data, real_frames * n_mels, self.params.log_gain);
+        }
+        Ok(Features {
+            patches,
+            overview: self.frames.overview.finish(),
+            n_frames,
+            peak: self.peak,
+            source,
+        })
+    }
+}
+
+impl MonoSink for Pipeline {
+    fn start(&mut self, sample_rate_hz: u32, _channels: usize) -> Result<()> {
+        self.resampler = Some(StreamResampler::new(
+            sample_rate_hz,
+            self.params.sample_rate_hz,
+        )?);
+        self.max_frames_in = (MAX_DURATION_SECONDS * f64::from(sample_rate_hz)) as u64;
+        Ok(())
+    }
+
+    fn push(&mut self, mono: &[f32]) -> Result<()> {
+        self.frames_in += mono.len() as u64;
+        if self.frames_in > self.max_frames_in {
+            return Err(Error::AbsurdAudio(format!(
+                "the audio is longer than {} hours",
+                MAX_DURATION_SECONDS / 3600.0
+            )));
+        }
+        if let Some(i) = mono.iter().position(|v| !v.is_finite()) {
+            return Err(Error::CorruptAudio(format!(
+                "decoded sample {} is not a finite number",
+                self.frames_in as usize - mono.len() + i
+            )));
+        }
+        let Pipeline {
+            resampler,
+            dc,
+            scratch,
+            mel,
+            frames,
+            peak,
+            ..
+        } = self;
+        let resampler = resampler.as_mut().expect("start() is called before push()");
+        resampler.push(mono, |block| {
+            Self::analyse((dc, scratch), mel, frames, peak, block)
+        })
+    }
+}

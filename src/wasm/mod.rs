@@ -1,0 +1,56 @@
+//! The WebAssembly API (wasm-bindgen): a thin layer over [`Engine`].
+//!
+//! ```js
+//! import init, { SimilarityEngine } from './pkg/simsong.js';
+//! await init();
+//! const engine = new SimilarityEngine(new Uint8Array(await (await fetch('model.onnx')).arrayBuffer()));
+//! const a = engine.analyzeFile(new Uint8Array(await file.arrayBuffer()), file.name);
+//! a.embedding;           // Float32Array, L2-normalised track embedding
+//! a.melColumns;          // Float32Array, frame-major display spectrogram
+//! ```
+//! The index needs no model to search by catalog track, so a page can answer "similar to this
+//! track" before the model has even downloaded. It is published in parts ([`CatalogParts`]):
+//! the worker fetches what a search job asks for and hands the bytes back (see
+//! `www/engine-worker.js`).
+//! Errors are thrown as JS `Error`s whose message says what is wrong with the input.
+
+mod catalog;
+mod engine;
+
+pub use catalog::{BrowseJob, CatalogParts, LookupJob, SearchJob};
+pub use engine::{Analysis, AnalysisJob, SimilarityEngine};
+
+use wasm_bindgen::prelude::*;
+
+use crate::params::AnalysisParams;
+
+#[wasm_bindgen(start)]
+fn start() {
+    // A panic would be a bug; make it readable in the console instead of "unreachable".
+    console_error_panic_hook::set_once();
+}
+
+fn js_error(e: crate::Error) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+/// The analysis numbers compiled into this build, as a plain object.
+#[wasm_bindgen(js_name = analysisParams)]
+pub fn analysis_params() -> Result<JsValue, JsError> {
+    Ok(serde_wasm_bindgen::to_value(&AnalysisParams::CURRENT)?)
+}
+
+/// Log-mel spectrogram (the model's input scale) of mono samples already at the analysis rate
+/// (16 kHz), frame-major: `frames × n_mels` values. For display and benchmarks.
+#[wasm_bindgen(js_name = logMelSpectrogram)]
+pub fn log_mel_spectrogram(samples: &[f32]) -> Result<Vec<f32>, JsError> {
+    let mel =
+        crate::mel::log_mel_spectrogram(samples, &AnalysisParams::CURRENT).map_err(js_error)?;
+    Ok(mel.frames().to_vec())
+}
+
+/// Plain JS objects (not `Map`s) for maps, so results can cross `postMessage` and be read with
+/// dot syntax.
+fn json_compatible() -> serde_wasm_bindgen::Serializer {
+    serde_wasm_bindgen::Serializer::json_compatible()
+}
