@@ -54,11 +54,12 @@ const theirs = (await nodeSession.run(nodeFeeds)).embedding.data;
 const norm = Math.hypot(...theirs);
 const maxDiff = Math.max(...Array.from(ours, (v, i) => Math.abs(v - theirs[i] / norm)));
 
-const env = await setUp({ catalog: false, mounts: { 'ort/': join(ROOT, 'bench/ort/node_modules/onnxruntime-web/dist'), 'bench/page/': join(ROOT, 'bench/page') } });
+const env = await setUp({ catalog: false, mounts: { 'ort/': join(ROOT, 'bench/ort/node_modules/onnxruntime-web/dist'), 'bench/page/': join(ROOT, 'bench/page'), 'bench/out/': join(ROOT, 'bench/out') } });
 let chromium;
 try {
   const page = await newPage(env);
-  await page.goto(`${env.origin}/bench/page/inference.html?model=/${modelPath}`);
+  const mp3 = process.env.BENCH_MP3 ? `&mp3=/${process.env.BENCH_MP3}` : '';
+  await page.goto(`${env.origin}/bench/page/inference.html?model=/${modelPath}${mp3}`);
   await page.waitForFunction(() => window.__result, null, { timeout: 300000 });
   chromium = await page.evaluate(() => window.__result);
   if (chromium.error) throw new Error(chromium.error);

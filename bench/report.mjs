@@ -13,6 +13,7 @@ const librosa = load('librosa.json');
 const maybe = (file) => { try { return load(file); } catch { return null; } };
 const inference = maybe('inference.json');
 const browser = maybe('browser.json');
+const wasmSize = maybe('wasm-size.json');
 
 const sh = (cmd) => { try { return execSync(cmd, { encoding: 'utf8' }).trim(); } catch { return 'unknown'; } };
 const f = (t) => `${t.median.toFixed(2)} ms (${t.min.toFixed(2)}–${t.max.toFixed(2)})`;
@@ -33,6 +34,27 @@ out(`- Toolchain: ${sh('rustc --version')}; Node ${process.version}; librosa ${l
 out(`- wasm: \`pkg/simsong_bg.wasm\` ${(wasmBytes.length / 2 ** 20).toFixed(1)} MiB, ${(gzipSync(wasmBytes, { level: 9 }).length / 2 ** 20).toFixed(1)} MiB gzip, built with \`+simd128\`; single-threaded everywhere`);
 out(`- Clip: ${native.clip_seconds} s of real music (the 6 s fixture \`real_music_a\` repeated), 16 kHz mono for the log-mel, 44.1 kHz stereo PCM for the whole analysis`);
 out();
+if (wasmSize) {
+  out('## Engine size');
+  out();
+  out('What a page downloads: the package build (`scripts/build-wasm.sh --package`: profile `wasm-package`,');
+  out('`opt-level = "s"` except tract-linalg, rustfft, realfft, rubato and our crate; binaryen\'s `wasm-opt -Oz` was');
+  out('measured and left out: 11% smaller raw but 2.5% larger gzip).');
+  out('The model is loaded in its NNEF form, so the wasm has no ONNX reader. Target: ≤ 2.5 MB gzip.');
+  out();
+  out('| file | raw | gzip |');
+  out('|---|---|---|');
+  for (const s of wasmSize.shipped) out(`| \`${s.file}\` | ${(s.bytes / 1e6).toFixed(2)} MB | ${(s.gzip_bytes / 1e6).toFixed(2)} MB |`);
+  out();
+  const code = wasmSize.total_bytes - wasmSize.custom_section_bytes;
+  out(`Where the bytes go, by crate (function bodies of the +simd128 module before wasm-bindgen, ${(code / 1e6).toFixed(2)} MB`);
+  out('without its name section; `std` includes the generic code of `core`/`alloc` instantiated by other crates):');
+  out();
+  out('| crate | bytes | share |');
+  out('|---|---|---|');
+  for (const r of wasmSize.code_and_data.slice(0, 14)) out(`| ${r.part} | ${(r.bytes / 1e3).toFixed(0)} kB | ${(100 * r.bytes / code).toFixed(1)}% |`);
+  out();
+}
 out('## Log-mel front end: 30 s and 3 min clips');
 out();
 out('Already-decoded 16 kHz mono samples → `log10(1 + 10000·S)` mel spectrogram (96 bands).');

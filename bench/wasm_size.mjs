@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Where the bytes of a wasm module go, by crate (a twiggy-style "top by crate" breakdown).
 //
-//   node bench/wasm_size.mjs MODULE.wasm [--json OUT] [--top N]
+//   node bench/wasm_size.mjs MODULE.wasm [--json OUT] [--top N] [--shipped FILE.wasm...]
 //
 // The module must still have its `name` section (cargo's output, before wasm-bindgen strips it):
 // each function body in the code section is charged to the crate its (mangled) Rust name starts
@@ -132,6 +132,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const file = args[0];
   const json = args.includes('--json') ? args[args.indexOf('--json') + 1] : null;
   const top = args.includes('--top') ? Number(args[args.indexOf('--top') + 1]) : 20;
+  // The files a page downloads (after wasm-bindgen and wasm-opt), with their gzip size.
+  const shipped = args.includes('--shipped') ? args.slice(args.indexOf('--shipped') + 1).filter((a) => !a.startsWith('--')) : [];
   const buf = readFileSync(file);
   const out = breakdown(buf);
   out.file = file;
@@ -141,5 +143,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   for (const r of out.code_and_data.slice(0, top)) {
     console.log(`${String(r.bytes).padStart(10)}  ${(100 * r.bytes / stripped).toFixed(1).padStart(5)}%  ${r.part}`);
   }
+  out.shipped = shipped.map((path) => {
+    const bytes = readFileSync(path);
+    return { file: path, bytes: bytes.length, gzip_bytes: gzipSync(bytes, { level: 9 }).length };
+  });
+  for (const s of out.shipped) console.log(`${s.file}: ${s.bytes} bytes, ${s.gzip_bytes} gzip`);
   if (json) writeFileSync(json, JSON.stringify(out, null, 2) + '\n');
 }

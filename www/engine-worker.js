@@ -29,8 +29,16 @@
 // running analysis after its current step (tens of ms).
 import init, { SimilarityEngine, CatalogParts } from '../pkg/simsong.js';
 import { PartFetcher } from './catalog-fetch.js';
+import { chooseEngineBuild, ENGINE_FILES } from './engine-build.js';
 
-const wasmReady = init(); // resolves to the module's exports (its memory among them)
+// Two builds of the engine ship (scripts/build-wasm.sh): with relaxed SIMD and with plain SIMD
+// for engines that lack it (www/engine-build.js decides). Without wasm SIMD at all nothing can
+// run, and the page says why instead of failing to compile.
+const engineBuild = chooseEngineBuild();
+const wasmReady = engineBuild
+  ? init({ module_or_path: new URL(`../pkg/${ENGINE_FILES[engineBuild]}`, import.meta.url) })
+  : Promise.reject(new Error('this browser lacks WebAssembly SIMD, which the analysis engine needs (Chrome 91+, Firefox 89+, Safari 16.4+ have it)'));
+wasmReady.catch(() => {}); // each request reports the failure itself
 let parts = null;
 let fetcher = null;
 let engine = null;
@@ -104,7 +112,7 @@ async function loadModel(url) {
   const loaded = new SimilarityEngine(bytes);
   engine?.free();
   engine = loaded;
-  return { info: engine.info, indexMismatch: await modelMismatch() };
+  return { info: { ...engine.info, engineBuild }, indexMismatch: await modelMismatch() };
 }
 
 // Why the model cannot search this index (another model built it), or null.

@@ -83,6 +83,11 @@ export interface ModelInfo {
   model: { name: string; trained: boolean; embedding_dim: number; heads: { output: string; classes: string[] }[]; [key: string]: unknown };
   modelSha256: string;
   analysis: Record<string, number>;
+  /**
+   * Which build of the engine this browser runs: `relaxed-simd` (fused multiply-add kernels), or
+   * `simd128` where the browser lacks relaxed SIMD (the element then says so in its status).
+   */
+  engineBuild: 'relaxed-simd' | 'simd128';
 }
 
 /** The `progress` event's detail. */

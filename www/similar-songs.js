@@ -335,7 +335,9 @@ export class SimilarSongsElement extends HTMLElement {
     if (!this.#indexInfo) return '';
     const n = this.#indexInfo.tracks;
     const drop = this.#modelProblem ? '' : ', or drop a song of your own';
-    return `${n} track${n === 1 ? '' : 's'}. Pick “Similar” on any of them${drop}.`;
+    const plain = this.#modelInfo?.engineBuild === 'simd128'
+      ? ' (This browser has no relaxed SIMD: songs are analysed with the plain-SIMD engine, a little slower.)' : '';
+    return `${n} track${n === 1 ? '' : 's'}. Pick “Similar” on any of them${drop}.${plain}`;
   }
 
   // ---- searching -----------------------------------------------------------------------

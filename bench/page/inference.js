@@ -11,17 +11,30 @@ const modelUrl = params.get('model');
 const status = document.getElementById('status');
 try {
   await init();
+  const relaxedProbe = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11]);
   const audio = wavSamples(await (await fetch('/tests/fixtures/audio/real_music_a_16k.wav')).arrayBuffer());
-  const result = { logmel_ms: {}, patch_ms: {} };
+  const result = { logmel_ms: {}, patch_ms: {}, relaxed_simd_supported: WebAssembly.validate(relaxedProbe) };
   for (const seconds of [30, 180]) {
     const y = repeatTo(audio, seconds * 16000);
     result.logmel_ms[seconds] = timeMs(seconds > 60 ? 10 : 20, () => logMelSpectrogram(y));
   }
   const modelBytes = new Uint8Array(await (await fetch(modelUrl)).arrayBuffer());
-  const nnefUrl = modelUrl.replace(/\.onnx$/, '.nnef.tar');
-  const engine = new SimilarityEngine(new Uint8Array(await (await fetch(nnefUrl)).arrayBuffer()));
+  const nnefBytes = new Uint8Array(await (await fetch(modelUrl.replace(/\.onnx$/, '.nnef.tar'))).arrayBuffer());
   const patch = patchFrom(logMelSpectrogram(repeatTo(audio, 3 * 16000)));
-  result.patch_ms.tract = timeMs(30, () => engine.embedPatch(patch));
+  // Both builds the page can load (scripts/build-wasm.sh), each in its own instance of the glue.
+  const mp3 = params.get('mp3') && new Uint8Array(await (await fetch(params.get('mp3'))).arrayBuffer());
+  result.analyze_mp3_ms = {};
+  for (const [build, file] of [['simd128', 'simsong_bg.wasm'], ['relaxed_simd', 'simsong_relaxed_bg.wasm']]) {
+    if (build === 'relaxed_simd' && !result.relaxed_simd_supported) continue;
+    const glue = await import(`/pkg/simsong.js?build=${build}`);
+    await glue.default({ module_or_path: `/pkg/${file}` });
+    const engine = new glue.SimilarityEngine(nnefBytes);
+    result.patch_ms[`tract_${build}`] = timeMs(30, () => engine.embedPatch(patch));
+    // A whole file: decode, resample, log-mel, every patch through the model.
+    if (mp3) result.analyze_mp3_ms[build] = timeMs(5, () => engine.analyzeFile(mp3, 'clip.mp3').free());
+    engine.free();
+  }
+  result.patch_ms.tract = result.patch_ms.tract_relaxed_simd ?? result.patch_ms.tract_simd128;
 
   const ort = await import('/ort/ort.wasm.min.mjs');
   ort.env.wasm.numThreads = 1;

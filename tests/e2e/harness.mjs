@@ -82,7 +82,7 @@ export async function newPage(env, viewport = { width: 1100, height: 900 }) {
       }
       if (type === 'trackplay' || type === 'trackchoose') return { id: d.track.id, startSeconds: d.startSeconds };
       if (type === 'ready') return { tracks: d.tracks };
-      if (type === 'modelready') return { name: d.model.model.name };
+      if (type === 'modelready') return { name: d.model.model.name, engineBuild: d.model.engineBuild };
       return d;
     };
     for (const type of ['ready', 'modelready', 'results', 'error', 'trackplay', 'trackchoose', 'analysisstart', 'workerrestart', 'progress']) {

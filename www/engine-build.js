@@ -1,0 +1,18 @@
+// Which build of the wasm engine this JS engine can run (scripts/build-wasm.sh makes both):
+// 'relaxed-simd' (fused multiply-add in the model's kernels: Chromium 114+, Firefox 145+),
+// 'simd128' (every engine with 128-bit wasm SIMD: Safari 16.4+, older Firefox), or null when
+// wasm SIMD is missing altogether (nothing can run then). Decided by validating two tiny modules.
+
+/** A module whose one function returns `i8x16.splat(0)`: valid wherever wasm SIMD is. */
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+/** The same with `i8x16.relaxed_swizzle`: valid only where relaxed SIMD is. */
+const RELAXED_SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11]);
+
+/** The files of each build, relative to the package's `pkg/` folder. */
+export const ENGINE_FILES = { 'relaxed-simd': 'simsong_relaxed_bg.wasm', simd128: 'simsong_bg.wasm' };
+
+export function chooseEngineBuild(validate = (bytes) => WebAssembly.validate(bytes)) {
+  if (validate(RELAXED_SIMD_PROBE)) return 'relaxed-simd';
+  if (validate(SIMD_PROBE)) return 'simd128';
+  return null;
+}
