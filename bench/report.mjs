@@ -31,14 +31,14 @@ out();
 out(`- Date: ${new Date().toISOString().slice(0, 10)}`);
 out(`- Machine: ${cpus()[0].model}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${sh('uname -sr')}`);
 out(`- Toolchain: ${sh('rustc --version')}; Node ${process.version}; librosa ${librosa.librosa}`);
-out(`- wasm: \`pkg/simsong_bg.wasm\` ${(wasmBytes.length / 2 ** 20).toFixed(1)} MiB, ${(gzipSync(wasmBytes, { level: 9 }).length / 2 ** 20).toFixed(1)} MiB gzip, built with \`+simd128\`; single-threaded everywhere`);
+out(`- wasm: \`pkg/simsong_bg.wasm\` ${(wasmBytes.length / 2 ** 20).toFixed(1)} MiB, ${(gzipSync(wasmBytes, { level: 9 }).length / 2 ** 20).toFixed(1)} MiB gzip, the package build with \`+simd128\` (a \`+relaxed-simd\` twin for browsers that have it); single-threaded everywhere`);
 out(`- Clip: ${native.clip_seconds} s of real music (the 6 s fixture \`real_music_a\` repeated), 16 kHz mono for the log-mel, 44.1 kHz stereo PCM for the whole analysis`);
 out();
 if (wasmSize) {
   out('## Engine size');
   out();
   out('What a page downloads: the package build (`scripts/build-wasm.sh --package`: profile `wasm-package`,');
-  out('`opt-level = "s"` except tract-linalg, rustfft, realfft, rubato and our crate; binaryen\'s `wasm-opt -Oz` was');
+  out('`opt-level = "z"` except tract-linalg, rustfft, realfft, rubato and our crate; `"s"` gave 2.51 MB; binaryen\'s `wasm-opt -Oz` was');
   out('measured and left out: 11% smaller raw but 2.5% larger gzip).');
   out('The model is loaded in its NNEF form, so the wasm has no ONNX reader. Target: ≤ 2.5 MB gzip.');
   out();
@@ -232,22 +232,32 @@ if (inference) {
   out();
   out(`## The shipped model against onnxruntime ${inference.ort} (one 3 s patch, batch 1, one thread)`);
   out();
-  out(`Same ONNX file (\`${inference.model}\`), same input; the two engines' embeddings differ by at most`);
-  out(`${inference.max_abs_diff_tract_vs_ort.toExponential(1)}. onnxruntime-web uses its wasm backend with SIMD and \`numThreads = 1\`.`);
+  out(`onnxruntime runs the ONNX file (\`${inference.model}\`), tract its NNEF export (what the page loads: same weights); same`);
+  out(`input, and the two engines' embeddings differ by at most ${inference.max_abs_diff_tract_vs_ort.toExponential(1)}. onnxruntime-web uses its wasm backend with SIMD`);
+  out('and `numThreads = 1`. In Chromium tract runs the build the page loads there (relaxed SIMD); the plain-SIMD');
+  out('build (browsers without relaxed SIMD, and Node 20) is shown too.');
   out();
   out('| where | this project (tract) | onnxruntime | ours / theirs |');
   out('|---|---|---|---|');
-  out(`| headless Chromium, wasm | ${f(c.patch_ms.tract)} | ${f(c.patch_ms.ort_web)} (onnxruntime-web) | ${ratio(c.patch_ms.tract, c.patch_ms.ort_web)} |`);
+  if (c.patch_ms.tract_relaxed_simd) out(`| headless Chromium, wasm, relaxed SIMD | ${f(c.patch_ms.tract_relaxed_simd)} | ${f(c.patch_ms.ort_web)} (onnxruntime-web) | ${ratio(c.patch_ms.tract_relaxed_simd, c.patch_ms.ort_web)} |`);
+  if (c.patch_ms.tract_simd128) out(`| headless Chromium, wasm, plain SIMD | ${f(c.patch_ms.tract_simd128)} | ${f(c.patch_ms.ort_web)} (onnxruntime-web) | ${ratio(c.patch_ms.tract_simd128, c.patch_ms.ort_web)} |`);
+  else out(`| headless Chromium, wasm | ${f(c.patch_ms.tract)} | ${f(c.patch_ms.ort_web)} (onnxruntime-web) | ${ratio(c.patch_ms.tract, c.patch_ms.ort_web)} |`);
   out(`| Node, wasm | ${f(nodeTract)} | ${f(inference.node.ort_web_wasm)} (onnxruntime-web) | ${ratio(nodeTract, inference.node.ort_web_wasm)} |`);
   const shipped = Object.keys(native.patch_ms).find((k) => !k.includes('untrained'));
   if (shipped) {
     out(`| native | ${f(native.patch_ms[shipped])} | ${f(inference.node.ort_node_native)} (onnxruntime-node) | ${ratio(native.patch_ms[shipped], inference.node.ort_node_native)} |`);
   }
   out();
-  out('Where we are behind, and why: onnxruntime runs these 3×3 convolutions with hand-written SIMD kernels');
-  out('(MLAS natively, XNNPACK-style kernels in its wasm build); tract lowers them to im2col + its generic');
-  out('matrix-multiply kernels (in wasm an 8×8 simd128 tile without fused multiply-add), and runs the 2×2');
-  out('stride-2 max-pools with scalar code. The profile below shows the split.');
+  const mp3 = c.analyze_mp3_ms;
+  if (mp3 && Object.keys(mp3).length) {
+    out();
+    out('A whole 30 s 44.1 kHz stereo MP3 (128 kb/s) in Chromium, `analyzeFile` (decode, resample, log-mel, every patch');
+    out(`through the model; target ≤ 100 ms): ${Object.entries(mp3).map(([b, t]) => `${b.replace('_', ' ')} build ${f(t)}`).join('; ')}.`);
+  }
+  out();
+  out('Natively onnxruntime is ahead: it runs these 3×3 convolutions with hand-written kernels (MLAS), tract');
+  out('lowers them to im2col and its generic matrix multiplies. In wasm, tract\'s wider matrix kernels use fused');
+  out('multiply-add under relaxed SIMD. The profile below shows where tract\'s time goes.');
   const profile = maybe('model-profile.json');
   if (profile) {
     out();
