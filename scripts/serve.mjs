@@ -52,8 +52,10 @@ export const CSP = [
 //   { bytesPerSecond: n } send the body slowly
 //   { stall: true }       send the headers, then nothing
 //   { body: Buffer }      send these bytes instead of the file's (headers as for the file)
-// `requests` (an array) records `{ path, range, status, bytes }` of every answer.
-export function startServer(port = PORT, host = HOST, { mounts = {}, faults = () => null, requests = null } = {}) {
+// `requests` (an array) records `{ path, range, status, bytes }` of every answer. `inject` (a
+// same-origin script URL) is put first in <head> of every HTML page: the cross-engine tests load
+// their page probe that way, as WebDriver classic has no init scripts.
+export function startServer(port = PORT, host = HOST, { mounts = {}, faults = () => null, requests = null, inject = null } = {}) {
   const server = createServer((req, res) => {
     const url = new URL(req.url, 'http://localhost');
     let path;
@@ -82,7 +84,10 @@ export function startServer(port = PORT, host = HOST, { mounts = {}, faults = ()
       res.writeHead(404).end('not found');
       return;
     }
-    const fault = faults(safe, req) || {};
+    const fault = { ...faults(safe, req) };
+    if (inject && extname(file) === '.html' && !fault.body) {
+      fault.body = Buffer.from(readFileSync(file, 'utf8').replace('<head>', `<head>\n<script src="${inject}"></script>`));
+    }
     const record = (status, bytes) => requests?.push({ path: safe, range: req.headers.range || null, status, bytes });
     if (fault.status) {
       record(fault.status, 0);

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs whatever the demo, the tests and the benchmarks need and is missing; quick when all
-# is there. Usage: scripts/setup.sh [--browser]   (--browser: also Debian's chromium + driver)
+# is there. Usage: scripts/setup.sh [--browser]   (--browser: also the three browser engines the
+# end-to-end tests run in, from Debian: chromium + chromium-driver, firefox-esr, and WebKitGTK's
+# webkit2gtk-driver with xvfb for its display)
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -16,12 +18,14 @@ if ! [ -x "$WASM_BINDGEN_ROOT/bin/wasm-bindgen" ] ||
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$WASM_BINDGEN_ROOT"
 fi
 
-if [ "${1:-}" = "--browser" ] && ! { [ -x "$CHROMIUM" ] && [ -x "$CHROMEDRIVER" ]; }; then
-    step "installing Debian's chromium and chromium-driver"
+if [ "${1:-}" = "--browser" ] && ! { [ -x "$CHROMIUM" ] && [ -x "$CHROMEDRIVER" ] && [ -x /usr/bin/firefox-esr ] &&
+    [ -x /usr/bin/WebKitWebDriver ] && [ -x /usr/bin/Xvfb ]; }; then
+    step "installing Debian's chromium, chromium-driver, firefox-esr, webkit2gtk-driver and xvfb"
     SUDO=""
     [ "$(id -u)" = 0 ] || SUDO=sudo
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+        chromium chromium-driver firefox-esr webkit2gtk-driver xvfb >/dev/null
 fi
 
 # npm ci when node_modules is missing or older than the lock file.

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The browser end-to-end tests alone (playwright-core driving Debian's Chromium), as the last
+# The browser end-to-end tests alone (Chromium, Firefox ESR and WebKitGTK; see tests/e2e/), as the last
 # step of scripts/test.sh runs them. Screenshots land in test-artifacts/.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 [ -f pkg/simsong_bg.wasm ] && [ -f pkg/simsong_relaxed_bg.wasm ] || bash scripts/build-wasm.sh
 [ -x "$CARGO_TARGET_DIR/release/simsong" ] || cargo build --release --features cli --bin simsong
-[ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
-step "browser end-to-end tests (Playwright, headless Chromium; screenshots in test-artifacts/)"
+[ -d node_modules/playwright-core ] && [ -d node_modules/puppeteer-core ] && [ -d node_modules/webdriver ] || npm ci --no-audit --no-fund
+step "browser end-to-end tests: Chromium (Playwright), and the core journeys in Firefox ESR (WebDriver BiDi) and WebKitGTK (WebDriver, Xvfb) too; screenshots in test-artifacts/"
 # One file at a time: each starts its own Chromium, and CI machines are small.
 SIMSONG_BIN="$CARGO_TARGET_DIR/release/simsong" node --test --test-concurrency=1 tests/e2e/

@@ -10,6 +10,7 @@ import { buildCatalog, MODEL, ROOT } from './catalog.mjs';
 
 export { MODEL, ROOT };
 export const ARTIFACTS = join(ROOT, 'test-artifacts');
+const PROBE = join(ROOT, 'tests/e2e/engines/page-probe.js');
 
 export const CHROMIUM_ARGS = [
   '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
@@ -65,32 +66,10 @@ export async function newPage(env, viewport = { width: 1100, height: 900 }) {
       page.problems.push(`request outside the origin: ${r.url()}`);
     }
   });
-  // Init scripts run through the DevTools protocol, so the page's CSP does not block this one.
-  await page.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
-    });
-  });
-  // The element's events, as plain data (they are composed, so they reach the document).
-  await page.addInitScript(() => {
-    window.__events = [];
-    const brief = (type, d) => {
-      if (type === 'results') {
-        const r = d.reference;
-        return { reference: r && (r.id || r.name), seconds: r?.durationSeconds, memory: r?.engineMemoryBytes, ids: d.hits.map((h) => h.id), approximate: d.approximate, notes: d.notes, fetchedBytes: d.fetchedBytes, searchMs: d.searchMs };
-      }
-      if (type === 'trackplay' || type === 'trackchoose') return { id: d.track.id, startSeconds: d.startSeconds };
-      if (type === 'ready') return { tracks: d.tracks };
-      if (type === 'modelready') return { name: d.model.model.name, engineBuild: d.model.engineBuild };
-      return d;
-    };
-    for (const type of ['ready', 'modelready', 'results', 'error', 'trackplay', 'trackchoose', 'analysisstart', 'workerrestart', 'progress']) {
-      document.addEventListener(type, (e) => {
-        if (e.target.localName === 'similar-songs') window.__events.push({ type, t: performance.now(), ...brief(type, e.detail) });
-      });
-    }
-  });
+  // The page probe records CSP violations and the element's events as plain data (the same
+  // script the Firefox and WebKit runs get from the server). Init scripts run through the
+  // DevTools protocol, so the page's CSP does not block it.
+  await page.addInitScript({ path: PROBE });
   page.cspViolations = () => page.evaluate(() => window.__csp);
   page.events = (type) => page.evaluate((t) => window.__events.filter((e) => !t || e.type === t), type);
   // Resolves with the n-th event of `type` (1-based), waiting for it.
