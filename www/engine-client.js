@@ -9,6 +9,12 @@
 // fresh worker, replays the last loadIndex/loadModel on it and calls `onRestart(reason)` with
 // the outcome. More than MAX_RESTARTS failures within RESTART_WINDOW_MS stop the restarts: a
 // worker that keeps failing is reported, not respawned forever.
+//
+// The engine's wasm is compiled here, on the page, as soon as the client exists: a worker would
+// start fetching it only once its own module scripts have loaded, and a replacement worker gets
+// the same compiled module instead of compiling again.
+import { chooseEngineBuild, ENGINE_FILES } from './engine-build.js';
+
 const MAX_RESTARTS = 3;
 const RESTART_WINDOW_MS = 60_000;
 
@@ -16,10 +22,17 @@ export class EngineClient {
   /**
    * @param {object} [options]
    * @param {URL} [options.workerUrl]
+   * @param {URL} [options.engineBaseUrl] the folder of the engine's wasm files (the package's `pkg/`)
    * @param {(event: { reason: string, restarted: boolean, loads: { loadIndex?: Promise<unknown>, loadModel?: Promise<unknown> } }) => void} [options.onRestart]
    */
-  constructor({ workerUrl = new URL('./engine-worker.js', import.meta.url), onRestart = () => {} } = {}) {
+  constructor({
+    workerUrl = new URL('./engine-worker.js', import.meta.url),
+    engineBaseUrl = new URL('../pkg/', import.meta.url),
+    onRestart = () => {},
+  } = {}) {
     this.workerUrl = workerUrl;
+    this.engineBuild = chooseEngineBuild();
+    this.engineModule = this.engineBuild ? compileEngine(new URL(ENGINE_FILES[this.engineBuild], engineBaseUrl)) : Promise.resolve(null);
     this.onRestart = onRestart;
     this.pending = new Map();
     this.nextId = 1;
@@ -32,6 +45,8 @@ export class EngineClient {
 
   #spawn() {
     const worker = new Worker(this.workerUrl, { type: 'module' });
+    // The compiled engine (or null: the worker then compiles it and reports what fails).
+    this.engineModule.then((module) => worker.postMessage({ type: 'engine', build: this.engineBuild, module }));
     worker.onmessage = ({ data }) => {
       if (worker !== this.worker) return;
       const type = this.pending.get(data.id)?.type;
@@ -137,5 +152,20 @@ export class EngineClient {
   terminate() {
     this.worker.terminate();
     this.#failAll(new Error('the analysis worker was stopped'));
+  }
+}
+
+/** Fetches and compiles the engine's wasm; null when that fails (the worker then retries and reports). */
+async function compileEngine(url) {
+  try {
+    const response = await fetch(url);
+    if (!response.ok) return null;
+    // Streaming compilation overlaps the download; it needs the right MIME type.
+    if (typeof WebAssembly.compileStreaming === 'function' && response.headers.get('Content-Type')?.split(';')[0].trim() === 'application/wasm') {
+      return await WebAssembly.compileStreaming(response);
+    }
+    return await WebAssembly.compile(await response.arrayBuffer());
+  } catch {
+    return null;
   }
 }

@@ -1,6 +1,6 @@
 // Dedicated worker that owns the wasm engine (model) and the catalog index; the page only renders.
 //
-// Messages in:  { id, type, gen?, ... } where type is
+// Messages in:  { type: 'engine', build, module } first (see below), then { id, type, gen?, ... } where type is
 //   loadIndex { url }              → { info, fetched }        url: the published index's index.json
 //   loadModel { url }              → { info, indexMismatch: string | null }
 //   search { reference, request }  → { hits, approximate, notes, reranked, reference, fetched, engineMs }
@@ -32,17 +32,28 @@ import { PartFetcher } from './catalog-fetch.js';
 import { chooseEngineBuild, ENGINE_FILES } from './engine-build.js';
 
 // Two builds of the engine ship (scripts/build-wasm.sh): with relaxed SIMD and with plain SIMD
-// for engines that lack it (www/engine-build.js decides). Without wasm SIMD at all nothing can
-// run, and the page says why instead of failing to compile.
-const engineBuild = chooseEngineBuild();
-const wasmReady = engineBuild
-  ? init({ module_or_path: new URL(`../pkg/${ENGINE_FILES[engineBuild]}`, import.meta.url) })
-  : Promise.reject(new Error('this browser lacks WebAssembly SIMD, which the analysis engine needs (Chrome 91+, Firefox 89+, Safari 16.4+ have it)'));
+// for engines that lack it (www/engine-build.js decides). The page (engine-client.js) starts
+// compiling the chosen build before this worker's own scripts have loaded and sends the
+// compiled module as the first message, `{ type: 'engine', build, module }`; a module of null
+// (the page could not compile it) makes the worker fetch and compile the build itself, which
+// reports the failure in its own words. Without wasm SIMD at all nothing can run, and the page
+// says why instead of failing to compile.
+let engineBuild = null;
+let engineGiven;
+const engineMessage = new Promise((resolve) => {
+  engineGiven = resolve;
+});
+const wasmReady = engineMessage.then(({ build, module }) => {
+  engineBuild = build ?? chooseEngineBuild();
+  if (!engineBuild) throw new Error('this browser lacks WebAssembly SIMD, which the analysis engine needs (Chrome 91+, Firefox 89+, Safari 16.4+ have it)');
+  return init({ module_or_path: module ?? new URL(`../pkg/${ENGINE_FILES[engineBuild]}`, import.meta.url) });
+});
 wasmReady.catch(() => {}); // each request reports the failure itself
 let parts = null;
 let fetcher = null;
 let engine = null;
 let indexLoading = Promise.resolve();
+const INDEX_FIRST_MAX_WAIT_MS = 300;
 let modelLoading = null; // null until a model was asked for
 let fileAnalysis = null; // the last analysed file, kept for re-searches with other filters
 
@@ -109,6 +120,10 @@ function firstFailure(index, generations) {
 async function loadModel(url) {
   const bytes = await fetchBytes(url, 'analysis model');
   await wasmReady;
+  // Building the engine is one synchronous wasm call (~60 ms warm, 300 ms on a cold page while
+  // the wasm JIT warms up) that would hold back a catalog about to be ready: let the catalog go
+  // first, as "Similar" on a track is what most visitors use, but never wait long for it.
+  await Promise.race([indexLoading.catch(() => {}), new Promise((r) => setTimeout(r, INDEX_FIRST_MAX_WAIT_MS))]);
   const loaded = new SimilarityEngine(bytes);
   engine?.free();
   engine = loaded;
@@ -274,6 +289,10 @@ const queue = [];
 let draining = false;
 
 self.onmessage = ({ data }) => {
+  if (data.type === 'engine') {
+    engineGiven(data);
+    return;
+  }
   if (data.gen !== undefined) latestGen = Math.max(latestGen, data.gen);
   if (data.type === 'cancel') return; // only makes older queries stale (engine-client cancelQueries)
   if (data.gen === undefined) {

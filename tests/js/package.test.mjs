@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ENGINE_FILES } from '../../www/engine-build.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 
@@ -15,7 +16,8 @@ function loadedBy(file, seen = new Set()) {
   if (!file.endsWith('.js')) return seen;
   const text = readFileSync(file, 'utf8');
   const refs = [...text.matchAll(/(?:from|import)\s*\(?\s*'(\.[^']+)'|new URL\('([\w.][^':]*)', import\.meta\.url\)/g)];
-  for (const [, a, b] of refs) loadedBy(resolve(dirname(file), a || b), seen);
+  // (A folder, such as the engine's `../pkg/`, is checked through the files named in it.)
+  for (const [, a, b] of refs) if (!(a || b).endsWith('/')) loadedBy(resolve(dirname(file), a || b), seen);
   return seen;
 }
 
@@ -26,7 +28,10 @@ test('npm pack ships every file the element loads', { skip: !existsSync(join(ROO
   for (const f of ['pkg/simsong_bg.wasm', 'www/similar-songs.css', 'www/engine-worker.js', 'www/similar-songs.d.ts']) {
     assert.ok(needed.includes(f) || f.endsWith('.d.ts'), `${f} is found by the scan`);
   }
-  for (const f of [...needed, 'www/similar-songs.d.ts']) assert.ok(packed.has(f), `${f} is in the package`);
+  // Both engine builds (engine-client.js picks one by name).
+  const builds = Object.values(ENGINE_FILES).map((f) => `pkg/${f}`);
+  assert.equal(builds.length, 2);
+  for (const f of [...needed, ...builds, 'www/similar-songs.d.ts']) assert.ok(packed.has(f), `${f} is in the package`);
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
   assert.equal(pkg.exports['.'].default, './www/similar-songs.js');
   assert.equal(pkg.types, './www/similar-songs.d.ts');
