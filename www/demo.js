@@ -6,6 +6,20 @@ const params = new URLSearchParams(location.search);
 for (const name of ['model', 'index', 'k', 'filter', 'track']) {
   if (params.has(name)) songs.setAttribute(name, params.get(name));
 }
+// A shared search: ?like=id,id&unlike=id (the shortlist's catalog tracks; songs from the
+// buyer's disk are not in the URL, they never leave the computer).
+if (params.has('like')) songs.setAttribute('positive', params.get('like'));
+if (params.has('unlike')) songs.setAttribute('negative', params.get('unlike'));
+songs.addEventListener('referenceschange', ({ detail }) => {
+  const ids = (list) => list.filter((r) => r.kind === 'track').map((r) => r.id).join(',');
+  const url = new URL(location.href);
+  url.searchParams.delete('track');
+  for (const [name, list] of [['like', detail.positive], ['unlike', detail.negative]]) {
+    if (ids(list)) url.searchParams.set(name, ids(list));
+    else url.searchParams.delete(name);
+  }
+  if (url.href !== location.href) history.replaceState(null, '', url);
+});
 
 // Set the attributes before the element starts (it reads them when it is defined).
 await import('./similar-songs.js');

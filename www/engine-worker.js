@@ -4,7 +4,10 @@
 //   loadIndex { url }              → { info, fetched }        url: the published index's index.json
 //   loadModel { url }              → { info, indexMismatch: string | null }
 //   search { reference, request }  → { hits, approximate, notes, reranked, reference, fetched, engineMs }
-//                                    reference: { track } | { file: true }
+//                                    reference: { track } | { file: true } (the last analysed song) |
+//                                    { embedding }; request.positive / request.negative steer it
+//   embedFile { bytes, name } / embedPcm { samples, sampleRate, channels, name }
+//                                  → { analysis }: a song analysed for the shortlist, no search
 //   analyzeFile { bytes, name, request } / analyzePcm { samples, sampleRate, channels, name, request }
 //                                  → { analysis, hits, approximate, notes, reranked, fetched }
 //   browse { filter, offset, limit } → { total, rows: [{ position, track }], notes }
@@ -204,7 +207,7 @@ const PROGRESS_EVERY_MS = 50;
 
 // Runs an analysis job step by step (each step a few tens of ms), reporting progress, and drops
 // it as soon as a newer query supersedes this one. Memory stays bounded: the job streams.
-async function analyze(data, start) {
+async function analyze(data, start, search = true) {
   const eng = await needEngine();
   const idx = await needIndex();
   if (isStale(data)) return null;
@@ -232,6 +235,7 @@ async function analyze(data, start) {
   const analysis = summarize(a, performance.now() - started, (await wasmReady).memory.buffer.byteLength);
   fileAnalysis?.free();
   fileAnalysis = a;
+  if (!search) return { result: { analysis }, transfer: [analysis.embedding.buffer, analysis.mel.columns.buffer] };
   const found = await runJob(idx.searchAnalysis(a, data.request), data, 'search');
   if (!found) return null;
   return { result: { analysis, ...found }, transfer: [analysis.embedding.buffer, analysis.mel.columns.buffer] };
@@ -246,6 +250,9 @@ const handlers = {
     if (reference.file) {
       if (!fileAnalysis) throw new Error('no file has been analysed');
       return runJob(idx.searchAnalysis(fileAnalysis, request), data, 'search');
+    }
+    if (reference.embedding) {
+      return runJob(idx.search({ ...request, positive: [{ embedding: reference.embedding }, ...(request.positive || [])] }), data, 'search');
     }
     const found = await runJob(idx.search({ ...request, positive: [{ track: reference.track }, ...(request.positive || [])] }), data, 'search');
     if (!found) return null;
@@ -262,6 +269,8 @@ const handlers = {
   },
   analyzeFile: (d) => analyze(d, (eng) => eng.startFile(new Uint8Array(d.bytes), d.name)),
   analyzePcm: (d) => analyze(d, (eng) => eng.startPcm(d.samples, d.sampleRate, d.channels)),
+  embedFile: (d) => analyze(d, (eng) => eng.startFile(new Uint8Array(d.bytes), d.name), false),
+  embedPcm: (d) => analyze(d, (eng) => eng.startPcm(d.samples, d.sampleRate, d.channels), false),
   async browse(data) {
     const idx = await needIndex();
     return runJob(idx.browse(data.filter, data.offset, data.limit), data, 'browse');

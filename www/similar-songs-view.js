@@ -26,6 +26,8 @@ export function skeleton(root, cssUrl) {
     refPredicted: h('p', { class: 'ref-predicted' }),
     refPlay: h('button', { type: 'button', class: 'ref-play', hidden: true, text: '▶ Play your file' }),
     clear: h('button', { type: 'button', class: 'clear', text: '✕ Back to the catalog' }),
+    steer: h('div', { class: 'steer', part: 'steer', hidden: true, role: 'group', 'aria-label': 'Your references' }),
+    addFile: h('input', { type: 'file', accept: ACCEPT, class: 'file-input', 'aria-label': 'Add a song of yours to “more like these”' }),
     mel: h('canvas', { class: 'mel', part: 'mel', hidden: true, role: 'img', 'aria-label': 'Mel spectrogram of your file' }),
     listTitle: h('h3', { class: 'list-title' }),
     list: h('ul', { class: 'list', part: 'list', role: 'listbox', tabindex: '0', 'aria-label': 'Tracks' }),
@@ -42,14 +44,17 @@ export function skeleton(root, cssUrl) {
   parts.status = h('div', { class: 'status', role: 'status', 'aria-live': 'polite', part: 'status' }, parts.progress, parts.statusText);
   parts.reference = h('section', { class: 'reference', part: 'reference', hidden: true },
     h('div', { class: 'ref-head' }, h('div', {}, parts.refLabel, ' ', parts.refTitle), parts.clear),
-    parts.refFacts, parts.mel, parts.refPredicted, parts.refPlay);
+    parts.refFacts, parts.mel, parts.refPredicted,
+    h('div', { class: 'ref-actions' }, parts.refPlay,
+      h('label', { class: 'add-file' }, parts.addFile, h('span', { text: '＋ Add a song of yours' }))),
+    parts.steer);
   parts.player = h('div', { class: 'player', part: 'player' }, parts.nowPlaying, parts.audio);
   root.replaceChildren(
     h('link', { rel: 'stylesheet', href: cssUrl }),
     h('div', { class: 'root', part: 'root' },
       parts.warning, parts.drop, parts.status, parts.filters, parts.reference,
       h('div', { class: 'list-head' }, parts.listTitle,
-        h('span', { class: 'kbd-hint', text: '↑ ↓ select and play · Enter: similar · Space: pause' })),
+        h('span', { class: 'kbd-hint', text: '↑ ↓ select and play · Enter: similar · + / −: more / less like · Space: pause' })),
       parts.list, parts.more, parts.empty, parts.player));
   return parts;
 }
@@ -69,7 +74,7 @@ function tagChips(track, predictedCategories) {
 }
 
 /** One list row: a catalog track, with its score when it is a search result. */
-export function trackRow(track, hit, index, { predictedCategories, playing, onPlay, onSimilar }) {
+export function trackRow(track, hit, index, { predictedCategories, playing, polarity, onPlay, onSimilar, onMore, onLess }) {
   const meta = [track.collection, track.composer, formatDuration(track.durationSeconds)].filter(Boolean).join(' · ');
   const rights = [track.license && `Licence: ${track.license}`, track.attribution].filter(Boolean).join(' · ');
   const score = hit ? h('div', { class: 'score', title: `Cosine similarity ${hit.score.toFixed(3)}` },
@@ -90,6 +95,15 @@ export function trackRow(track, hit, index, { predictedCategories, playing, onPl
       h('div', { class: 'tags' }, tagChips(track, predictedCategories)),
       rights ? h('div', { class: 'rights', text: rights }) : null),
     score,
+    h('div', { class: 'steer-buttons' },
+      h('button', {
+        type: 'button', class: 'more-like', tabindex: '-1', text: '＋', title: 'More like this',
+        'aria-label': `More like ${track.title}`, 'aria-pressed': String(polarity === 'positive'), onclick: onMore,
+      }),
+      h('button', {
+        type: 'button', class: 'less-like', tabindex: '-1', text: '−', title: 'Less like this',
+        'aria-label': `Less like ${track.title}`, 'aria-pressed': String(polarity === 'negative'), onclick: onLess,
+      })),
     h('button', { type: 'button', class: 'similar', tabindex: '-1', text: 'Similar', 'aria-label': `Find songs similar to ${track.title}`, onclick: onSimilar }));
 }
 
@@ -164,4 +178,20 @@ export function showReference(ui, reference, track) {
   ui.refPredicted.textContent = predictedSummary(analysis.heads);
   drawMel(ui.mel, analysis.mel);
   ui.mel.hidden = false;
+}
+
+/**
+ * The shortlist under the reference: "More like" and "Less like" chips, each with a remove
+ * button. `titleOf(ref)` names a reference; `onRemove(ref)`. Hidden while there is only the one
+ * reference the panel already shows.
+ */
+export function showSteering(ui, refs, titleOf, onRemove) {
+  const side = (label, list, kind) => list.length ? h('div', { class: `steer-side ${kind}` },
+    h('span', { class: 'steer-label', text: label }),
+    ...list.map((ref) => h('span', { class: `steer-chip ${kind}` },
+      h('span', { class: 'steer-title', text: titleOf(ref) }),
+      h('button', { type: 'button', class: 'steer-remove', text: '✕', 'aria-label': `Remove ${titleOf(ref)} from ${label.toLowerCase()}`, onclick: () => onRemove(ref) })))) : null;
+  const shown = refs.size > 1 || refs.negative.length > 0;
+  ui.steer.hidden = !shown;
+  ui.steer.replaceChildren(...(shown ? [side('More like', refs.positive, 'positive'), side('Less like', refs.negative, 'negative')].filter(Boolean) : []));
 }

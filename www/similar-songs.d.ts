@@ -101,6 +101,16 @@ export interface ProgressDetail {
   total: number | null;
 }
 
+/** One reference of the shortlist: a catalog track, or a song analysed in the page. */
+export type ShortlistEntry = { kind: 'track'; id: string } | { kind: 'file' | 'pcm'; name: string };
+
+/** The shortlist that steers the ranking: more like all of `positive`, less like `negative`. */
+export interface References {
+  /** The first one is the reference the element shows. */
+  positive: ShortlistEntry[];
+  negative: ShortlistEntry[];
+}
+
 export interface SimilarSongsEventMap {
   /** The index is loaded (manifest and search parts): track searches work. `tracks`: how many. */
   ready: CustomEvent<{ index: IndexInfo; tracks: number }>;
@@ -129,11 +139,13 @@ export interface SimilarSongsEventMap {
   error: CustomEvent<{ stage: 'index' | 'model' | 'analysis' | 'search' | 'worker'; message: string }>;
   /** The analysis worker failed and a fresh one has reloaded the index and model. */
   workerrestart: CustomEvent<{ reason: string }>;
+  /** The shortlist changed (＋ / − on a row, a removed reference, a new search, the API). */
+  referenceschange: CustomEvent<References>;
 }
 
 /**
- * `<similar-songs index="catalog/index.json" model="simsong.onnx" k="10" filter="game:Lugaru" outside
- *   track="id" browse player="none" preview-base="/">`
+ * `<similar-songs index="catalog/index.json" model="simsong.nnef.tar" k="10" filter="game:Lugaru" outside
+ *   track="id" positive="id id" negative="id" browse player="none" preview-base="/">`
  */
 export class SimilarSongsElement extends HTMLElement {
   /** Resolves once the index is loaded. */
@@ -150,6 +162,8 @@ export class SimilarSongsElement extends HTMLElement {
   filter: string;
   /** Number of results (1-1000, default 10). */
   k: number;
+  /** The shortlist that steers the ranking. */
+  readonly references: References;
 
   /** Songs similar to catalog track `id`; null if a newer search superseded this one. */
   searchByTrack(id: string): Promise<Hit[] | null>;
@@ -157,6 +171,15 @@ export class SimilarSongsElement extends HTMLElement {
   searchByFile(file: Blob & { name?: string }): Promise<Hit[] | null>;
   /** Songs similar to interleaved PCM samples (full scale ±1). */
   searchByPcm(samples: Float32Array | ArrayLike<number>, sampleRate: number, channels: number, name?: string): Promise<Hit[] | null>;
+  /**
+   * Songs like all of `positive` and unlike `negative`: track ids, or audio files analysed in the
+   * page (at most 50 a side). Replaces the shortlist; null if a newer search superseded this one.
+   */
+  searchByReferences(references: { positive?: Array<string | Blob>; negative?: Array<string | Blob> }): Promise<Hit[] | null>;
+  /** Adds a track id or an audio file to "more like these" (default) or "less like that"; re-ranks. */
+  addReference(reference: string | Blob, polarity?: 'positive' | 'negative'): Promise<Hit[] | null>;
+  /** Takes a track id or a `references` entry off the shortlist; re-ranks (back to browsing when no positive one is left). */
+  removeReference(reference: string | ShortlistEntry): Promise<Hit[] | null>;
   /** What the engine fetched and holds. */
   networkStats(): Promise<NetworkStats>;
   /** Back to browsing; cancels pending searches (a running file analysis stops within a step). */

@@ -9,15 +9,17 @@
 import { EngineClient } from './engine-client.js';
 import { decodeInBrowser, isUnsupportedFormat } from './browser-decode.js';
 import { formatFilter, isEmpty, parseFilter, requestFilter, formatDuration } from './tags.js';
-import { filterControls, showReference, skeleton, trackRow } from './similar-songs-view.js';
+import { filterControls, showReference, showSteering, skeleton, trackRow } from './similar-songs-view.js';
+import { ReferenceSet, parseIds } from './references.js';
 import { PreviewPlayer } from './preview-player.js';
+import { StatusLine } from './status-line.js';
 
 const CSS_URL = new URL('./similar-songs.css', import.meta.url).href;
 // Tracks per browse page (the catalog may hold hundreds of thousands: pages are fetched as asked).
 const BROWSE_PAGE = 100;
 
 export class SimilarSongsElement extends HTMLElement {
-  static observedAttributes = ['index', 'model', 'k', 'filter', 'outside', 'track', 'browse'];
+  static observedAttributes = ['index', 'model', 'k', 'filter', 'outside', 'track', 'positive', 'negative', 'browse'];
 
   #engine = null;
   #ui = null;
@@ -32,12 +34,14 @@ export class SimilarSongsElement extends HTMLElement {
   #filter = {};
   #outside = false;
   #predictedCategories = new Set();
-  #reference = null; // null | { kind: 'track', id } | { kind: 'file', name, blobUrl } | { kind: 'pcm', name }
+  #reference = null; // null | { kind: 'track', id } | { kind: 'file', name, blobUrl } | { kind: 'pcm', name }: #refs.primary
+  #refs = new ReferenceSet(); // the shortlist that steers the ranking (references.js)
+  #workerFile = null; // the analysed song whose analysis the worker holds (searched as { file: true })
   #hits = null; // null: browsing
   #rows = []; // what the list shows: [{ track, hit }]
   #selected = -1;
   #player = null;
-  #busyTimer = 0;
+  #status = null; // the status line (status-line.js)
   #restarts = 0; // worker restarts so far
   #ticket = 0; // taken when a search is asked for, so the last call wins even if its set-up is slower
 
@@ -53,6 +57,7 @@ export class SimilarSongsElement extends HTMLElement {
     if (!this.#ui) {
       this.#ui = skeleton(this.shadowRoot, CSS_URL);
       this.#player = new PreviewPlayer(this.#ui.audio, this.#ui.nowPlaying, () => this.#markPlaying());
+      this.#status = new StatusLine(this.#ui, this);
       this.#wire();
     }
     this.#filter = parseFilter(this.getAttribute('filter'));
@@ -83,6 +88,7 @@ export class SimilarSongsElement extends HTMLElement {
       this.#outside = this.hasAttribute('outside');
       this.#filtersChanged();
     } else if (name === 'track' && value) this.searchByTrack(value).catch(() => {});
+    else if (name === 'positive' || name === 'negative') this.#searchFromAttributes();
     else if (name === 'k') this.#rerun();
     else if (name === 'browse') this.#loadBrowse();
   }
@@ -141,8 +147,8 @@ export class SimilarSongsElement extends HTMLElement {
     if (ticket !== this.#ticket) return null;
     id = String(id);
     const title = this.#tracks.get(id)?.title || id;
-    return this.#query({ kind: 'track', id }, { type: 'search', reference: { track: id } },
-      [], `Finding songs similar to “${title}”…`);
+    this.#refs.reset([{ kind: 'track', id }]);
+    return this.#steer(`Finding songs similar to “${title}”…`);
   }
 
   /** Songs similar to an audio file (a File or Blob), analysed in the worker. */
@@ -183,6 +189,62 @@ export class SimilarSongsElement extends HTMLElement {
   }
 
   /**
+   * The shortlist that steers the ranking: `{ positive, negative }`, each a list of
+   * `{ kind: 'track', id }` or `{ kind: 'file' | 'pcm', name }`; the first positive one is the
+   * reference shown.
+   */
+  get references() {
+    return this.#refs.describe();
+  }
+
+  /**
+   * Songs like all of `positive` and unlike `negative` (track ids, or audio Files / Blobs, which
+   * are analysed here first). Replaces the shortlist; resolves to the hits, or null when a newer
+   * search replaced it.
+   */
+  async searchByReferences({ positive = [], negative = [] } = {}) {
+    const ticket = ++this.#ticket;
+    await this.#indexReady;
+    const pos = [];
+    const neg = [];
+    for (const [list, into] of [[positive, pos], [negative, neg]]) {
+      for (const item of list) {
+        const ref = typeof item === 'string' ? { kind: 'track', id: item } : await this.#embed(item, ticket);
+        if (ticket !== this.#ticket) return null;
+        into.push(ref);
+      }
+    }
+    this.#refs.reset(pos, neg);
+    return this.#steer('Finding songs like your references…');
+  }
+
+  /**
+   * Adds a reference to "more like these" (`polarity` 'positive', the default) or "less like
+   * that" ('negative'): a track id, or an audio File / Blob (analysed here first). The ranking
+   * updates at once; resolves to the hits, or null when a newer search replaced it.
+   */
+  async addReference(item, polarity = 'positive') {
+    const ticket = ++this.#ticket;
+    await this.#indexReady;
+    const ref = typeof item === 'string' ? { kind: 'track', id: item } : await this.#embed(item, ticket);
+    if (ticket !== this.#ticket) return null;
+    this.#refs.add(ref, polarity === 'negative' ? 'negative' : 'positive');
+    return this.#steer('Updating the results…');
+  }
+
+  /** Takes a reference off the shortlist (a track id, or an entry of `references`); re-ranks. */
+  async removeReference(item) {
+    const ticket = ++this.#ticket;
+    await this.#indexReady;
+    if (ticket !== this.#ticket) return null;
+    const all = [...this.#refs.positive, ...this.#refs.negative];
+    const ref = typeof item === 'string' ? { kind: 'track', id: item }
+      : all.find((r) => r === item || (r.kind === item?.kind && (r.kind === 'track' ? r.id === item.id : r.name === item.name)));
+    if (!ref || !this.#refs.remove(ref)) return this.results;
+    return this.#steer('Updating the results…');
+  }
+
+  /**
    * What the engine fetched and holds: `{ fetched, requests, rangeIgnored, wasmMemoryBytes,
    * heldBytes }` (bytes of catalog parts read from the network so far, HTTP requests, whether the
    * server ignored Range requests, the wasm memory, the bytes of codes and cached parts).
@@ -196,6 +258,8 @@ export class SimilarSongsElement extends HTMLElement {
   clear() {
     ++this.#ticket;
     this.#engine?.cancelQueries();
+    this.#refs.reset();
+    this.#emit('referenceschange', this.#refs.describe());
     this.#setReference(null);
     this.#hits = null;
     this.#setStatus(this.#readyText());
@@ -258,7 +322,8 @@ export class SimilarSongsElement extends HTMLElement {
     this.#resolveIndexReady();
     this.#emit('ready', { index: info, tracks: info.tracks });
     const track = this.getAttribute('track');
-    if (track) this.searchByTrack(track).catch(() => {});
+    if (this.hasAttribute('positive')) this.#searchFromAttributes();
+    else if (track) this.searchByTrack(track).catch(() => {});
     else if (this.hasAttribute('browse')) this.#loadBrowse();
   }
 
@@ -343,7 +408,7 @@ export class SimilarSongsElement extends HTMLElement {
   // ---- searching -----------------------------------------------------------------------
 
   #request() {
-    const request = { k: this.k, excludeReferences: true };
+    const request = { k: this.k, excludeReferences: true, ...this.#refs.steering() };
     // Left out when empty: the engine reads an undefined field as a type error.
     const filter = requestFilter(this.#filter, this.#outside, this.#predictedCategories);
     if (filter) request.filter = filter;
@@ -359,6 +424,8 @@ export class SimilarSongsElement extends HTMLElement {
       throw new Error(this.#modelProblem);
     }
     this.#emit('analysisstart', { name: reference.name });
+    this.#refs.reset([reference]);
+    this.#emit('referenceschange', this.#refs.describe());
     return this.#query(reference, message, transfer, `Analysing “${reference.name}”…`, true);
   }
 
@@ -388,6 +455,10 @@ export class SimilarSongsElement extends HTMLElement {
       throw new Error(text);
     }
     if (!answer) return null; // superseded
+    if (answer.analysis) {
+      reference.embedding = answer.analysis.embedding;
+      this.#workerFile = reference;
+    }
     this.#remember(answer.reference);
     this.#setReference(reference, answer.analysis);
     this.#hits = answer.hits.map((hit) => ({ ...hit, track: this.#remember(hit.track) || unavailable(hit) }));
@@ -404,14 +475,85 @@ export class SimilarSongsElement extends HTMLElement {
   }
 
   #rerun() {
-    const ref = this.#reference;
-    if (!ref) {
+    if (!this.#refs.primary) {
       this.#renderList();
       return;
     }
     ++this.#ticket;
-    const reference = ref.kind === 'track' ? { track: ref.id } : { file: true };
-    this.#query(ref, { type: 'search', reference }, [], 'Updating the results…').catch(() => {});
+    this.#steer('Updating the results…').catch(() => {});
+  }
+
+  // Searches with the whole shortlist: its first positive reference (as the worker knows it)
+  // and the others as steering in the request. Without a positive one there is nothing to rank
+  // by: the list goes back to the catalog and the status says what is missing.
+  async #steer(busyText) {
+    this.#emit('referenceschange', this.#refs.describe());
+    const ref = this.#refs.primary;
+    if (!ref) {
+      this.#setReference(null);
+      this.#hits = null;
+      this.#loadBrowse();
+      if (this.#refs.size) this.#setStatus('“Less like” needs a song to be more like: pick “Similar” or ＋ on a track you like.');
+      return null;
+    }
+    let reference;
+    if (ref.kind === 'track') reference = { track: ref.id };
+    else if (ref === this.#workerFile) reference = { file: true };
+    else reference = { embedding: Array.from(ref.embedding) };
+    return this.#query(ref, { type: 'search', reference }, [], busyText);
+  }
+
+  // The `positive` / `negative` attributes (track ids) as the shortlist.
+  #searchFromAttributes() {
+    if (!this.#indexInfo) return;
+    const track = (id) => ({ kind: 'track', id });
+    const positive = parseIds(this.getAttribute('positive')).map(track);
+    const negative = parseIds(this.getAttribute('negative')).map(track);
+    ++this.#ticket;
+    this.#refs.reset(positive, negative);
+    this.#steer(positive.length === 1 ? `Finding songs similar to “${this.#tracks.get(positive[0].id)?.title || positive[0].id}”…`
+      : 'Finding songs like your references…').catch(() => {});
+  }
+
+  // Analyses a song to be added to the shortlist (no search); its reference, or null when a
+  // newer search replaced the analysis. Formats the Rust decoder does not read are decoded by
+  // the browser, as for searchByFile.
+  async #embed(file, ticket) {
+    const name = file.name || 'your file';
+    const bytes = await file.arrayBuffer();
+    if (ticket !== this.#ticket) return null;
+    const spare = bytes.slice(0);
+    const ref = { kind: 'file', name, blob: file };
+    const busy = `Analysing “${name}”…`;
+    const started = performance.now();
+    this.#setStatus(busy, 'busy', started);
+    const ask = (message, transfer) => this.#engine.query(message, transfer, (p) => this.#showProgress(busy, p, started));
+    let answer;
+    try {
+      answer = await ask({ type: 'embedFile', bytes, name }, [bytes]);
+    } catch (e) {
+      if (!isUnsupportedFormat(e.message)) {
+        const text = `Cannot analyse “${name}”: ${e.message}`;
+        this.#fail('analysis', text);
+        throw new Error(text);
+      }
+      let pcm;
+      try {
+        pcm = await decodeInBrowser(spare);
+      } catch {
+        const text = `“${name}” is not an audio file this page can read (${e.message}).`;
+        this.#fail('analysis', text);
+        throw new Error(text);
+      }
+      if (ticket !== this.#ticket) return null;
+      ref.decodedBy = 'browser';
+      answer = await ask({ type: 'embedPcm', samples: pcm.samples, sampleRate: pcm.sampleRate, channels: pcm.channels, name }, [pcm.samples.buffer]);
+    }
+    if (!answer || ticket !== this.#ticket) return null;
+    ref.analysis = answer.analysis;
+    ref.embedding = answer.analysis.embedding;
+    this.#workerFile = ref;
+    return ref;
   }
 
   #filtersChanged() {
@@ -467,6 +609,8 @@ export class SimilarSongsElement extends HTMLElement {
     if (reference?.blob) reference.blobUrl ||= URL.createObjectURL(reference.blob);
     const track = reference?.kind === 'track' ? this.#tracks.get(reference.id) || unavailable({ id: reference.id }) : null;
     showReference(this.#ui, reference, track);
+    showSteering(this.#ui, this.#refs, (r) => (r.kind === 'track' ? this.#tracks.get(r.id)?.title || r.id : r.name),
+      (r) => this.removeReference(r).catch(() => {}));
   }
 
   #referenceDetail() {
@@ -524,6 +668,7 @@ export class SimilarSongsElement extends HTMLElement {
     ui.list.replaceChildren(...this.#rows.map(({ track, hit }, i) => trackRow(track, hit, i, {
       predictedCategories: this.#predictedCategories,
       playing: this.#player.isPlaying(track.id),
+      polarity: this.#refs.polarityOf(track.id),
       onPlay: (e) => {
         e.stopPropagation();
         if (this.#player.isPlaying(track.id)) this.#player.pause();
@@ -533,6 +678,17 @@ export class SimilarSongsElement extends HTMLElement {
         e.stopPropagation();
         this.#select(i);
         this.searchByTrack(track.id).catch(() => {});
+      },
+      // Pressed again, a ＋ or − takes the track off the shortlist.
+      onMore: (e) => {
+        e.stopPropagation();
+        const on = this.#refs.polarityOf(track.id) === 'positive';
+        (on ? this.removeReference(track.id) : this.addReference(track.id, 'positive')).catch(() => {});
+      },
+      onLess: (e) => {
+        e.stopPropagation();
+        const on = this.#refs.polarityOf(track.id) === 'negative';
+        (on ? this.removeReference(track.id) : this.addReference(track.id, 'negative')).catch(() => {});
       },
     })));
     ui.more.hidden = Boolean(this.#hits) || !this.hasAttribute('browse') || this.#browse.total <= this.#rows.length;
@@ -611,6 +767,11 @@ export class SimilarSongsElement extends HTMLElement {
       this.searchByFile(file).catch(() => {});
     });
     ui.clear.addEventListener('click', () => this.clear());
+    ui.addFile.addEventListener('change', () => {
+      const file = ui.addFile.files[0];
+      ui.addFile.value = '';
+      if (file) this.addReference(file, 'positive').catch(() => {});
+    });
     ui.more.addEventListener('click', () => this.#loadBrowse(true));
     ui.refPlay.addEventListener('click', () => {
       const r = this.#reference;
@@ -634,6 +795,12 @@ export class SimilarSongsElement extends HTMLElement {
     } else if (e.key === 'Enter' && this.#selected >= 0) {
       e.preventDefault();
       this.searchByTrack(this.#rows[this.#selected].track.id).catch(() => {});
+    } else if ((e.key === '+' || e.key === '-') && this.#selected >= 0) {
+      // ＋ / − on the selected row: more or less like it (again: off the shortlist).
+      e.preventDefault();
+      const id = this.#rows[this.#selected].track.id;
+      const polarity = e.key === '+' ? 'positive' : 'negative';
+      (this.#refs.polarityOf(id) === polarity ? this.removeReference(id) : this.addReference(id, polarity)).catch(() => {});
     } else if (e.key === ' ' && this.#selected >= 0) {
       e.preventDefault();
       const { track, hit } = this.#rows[this.#selected];
@@ -652,54 +819,16 @@ export class SimilarSongsElement extends HTMLElement {
     this.#emit('error', { stage, message });
   }
 
-  // Progress of a load or a query, as a determinate bar and a percentage: bytes of catalog parts
-  // arriving (`{ stage, loaded, total }`: "1.2 of 12.0 MB"), or a stage of a file's analysis
-  // (`{ stage: 'decode' | 'analysis', fraction }`: "decoding 45%"). Also a `progress` event.
-  #showProgress(text, { stage, loaded, total, fraction }, since) {
-    const bytes = total > 0;
-    const share = bytes ? loaded / total : fraction;
-    this.#emit('progress', {
-      stage, fraction: share ?? null, loaded: bytes ? loaded : null, total: bytes ? total : null,
-    });
-    const ui = this.#ui;
-    clearInterval(this.#busyTimer);
-    ui.status.dataset.kind = 'busy';
-    ui.progress.hidden = false;
-    if (share == null) ui.progress.removeAttribute('value');
-    else {
-      ui.progress.max = 1;
-      ui.progress.value = share;
-    }
-    const mb = (n) => (n / 1e6).toFixed(n < 1e7 ? 1 : 0);
-    const s = (performance.now() - since) / 1000;
-    const pct = share == null ? '' : `${Math.round(100 * share)}%`;
-    const what = bytes ? (total >= 1e5 ? `${mb(loaded)} of ${mb(total)} MB` : pct)
-      : `${STAGE_WORDS[stage] ?? stage} ${pct}`.trim();
-    ui.statusText.textContent = `${text} ${what}${s >= 0.3 ? ` ${s.toFixed(1)} s` : ''}`;
-    this.toggleAttribute('busy', true);
+  // Progress of a load or a query (see status-line.js), also as a `progress` event.
+  #showProgress(text, progress, since) {
+    this.#emit('progress', this.#status.progress(text, progress, since));
   }
 
   // kind: 'info' | 'warn' (done, with a caveat) | 'busy' (indeterminate progress and a running clock) | 'error'
   #setStatus(text, kind = 'info', since = performance.now()) {
-    const ui = this.#ui;
-    clearInterval(this.#busyTimer);
-    ui.status.dataset.kind = kind;
-    ui.progress.hidden = kind !== 'busy';
-    if (kind === 'busy') ui.progress.removeAttribute('value'); // indeterminate until bytes arrive
-    ui.statusText.textContent = text;
-    this.toggleAttribute('busy', kind === 'busy');
-    if (kind === 'busy') {
-      const tick = () => {
-        const s = (performance.now() - since) / 1000;
-        ui.statusText.textContent = s >= 0.3 ? `${text} ${s.toFixed(1)} s` : text;
-      };
-      this.#busyTimer = setInterval(tick, 100);
-    }
+    this.#status.set(text, kind, since);
   }
 }
-
-// How the status line names the stages of a file's analysis.
-const STAGE_WORDS = { decode: 'decoding', analysis: 'listening' };
 
 // A row for a hit whose metadata shard could not be fetched (the search still ranked it).
 function unavailable(hit) {

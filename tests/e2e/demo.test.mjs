@@ -96,7 +96,7 @@ test('a chosen file is analysed in the worker with progress, drawn, and searched
       }
     }).observe(host, { attributes: true, attributeFilter: ['busy'] });
   });
-  await page.setInputFiles(`${el} >> input[type=file]`, join(AUDIO, 'real_music_a_44k.ogg'));
+  await page.setInputFiles(`${el} >> .drop input[type=file]`, join(AUDIO, 'real_music_a_44k.ogg'));
   const results = await page.nthEvent('results');
   assert.equal(results.reference, 'real_music_a_44k.ogg');
   assert.deepEqual(results.ids.slice(0, 2).sort(), ['menu', 'menu-flac'], 'the same music ranks first');
@@ -209,7 +209,7 @@ test('keyboard: arrows move the selection and play, Enter searches similar songs
 
 test('an unreadable file shows a clear message', { skip }, async () => {
   const page = await openDemo();
-  await page.setInputFiles(`${el} >> input[type=file]`, join(AUDIO, 'bad/text.mp3'));
+  await page.setInputFiles(`${el} >> .drop input[type=file]`, join(AUDIO, 'bad/text.mp3'));
   const error = await page.nthEvent('error');
   assert.equal(error.stage, 'analysis');
   const status = page.locator(`${el} >> .status`);
@@ -217,11 +217,11 @@ test('an unreadable file shows a clear message', { skip }, async () => {
   assert.match(await status.textContent(), /“text\.mp3” is not an audio file this page can read/);
   assert.equal((await rowTitles(page)).length, 8, 'the catalog stays usable');
   await shot(page, 'demo-unreadable');
-  await page.setInputFiles(`${el} >> input[type=file]`, join(AUDIO, 'bad/silence_16k.wav'));
+  await page.setInputFiles(`${el} >> .drop input[type=file]`, join(AUDIO, 'bad/silence_16k.wav'));
   await page.nthEvent('error', 2);
   assert.match(await status.textContent(), /Cannot analyse “silence_16k\.wav”: the audio is silent/);
   // The worker survives: a good file still works.
-  await page.setInputFiles(`${el} >> input[type=file]`, join(AUDIO, 'real_music_a_44k.mp3'));
+  await page.setInputFiles(`${el} >> .drop input[type=file]`, join(AUDIO, 'real_music_a_44k.mp3'));
   assert.equal((await page.nthEvent('results')).ids[0], 'menu');
   await page.context().close(); // console errors are expected here (none are logged, but not asserted)
 });
@@ -230,7 +230,7 @@ test('a format only the browser decodes (Opus) is analysed from its PCM', { skip
   const opus = join(mkdtempSync(join(tmpdir(), 'simsong-opus-')), 'song.opus');
   execFileSync('ffmpeg', ['-v', 'error', '-i', join(AUDIO, 'real_music_a_44k.wav'), '-c:a', 'libopus', '-b:a', '96k', opus]);
   const page = await openDemo();
-  await page.setInputFiles(`${el} >> input[type=file]`, opus);
+  await page.setInputFiles(`${el} >> .drop input[type=file]`, opus);
   const results = await page.nthEvent('results');
   assert.equal(results.reference, 'song.opus');
   assert.deepEqual(results.ids.slice(0, 2).sort(), ['menu', 'menu-flac']);

@@ -145,7 +145,7 @@ for (const engine of chosen) {
     });
 
     onDemo('a chosen file is analysed with progress and searched; a dropped file replaces it', async (page) => {
-      await page.setInputFile('input[type=file]', join(AUDIO, 'real_music_a_44k.ogg'));
+      await page.setInputFile('.drop input[type=file]', join(AUDIO, 'real_music_a_44k.ogg'));
       const results = await page.nthEvent('results');
       assert.equal(results.reference, 'real_music_a_44k.ogg');
       assert.deepEqual(results.ids.slice(0, 2).sort(), ['menu', 'menu-flac'], 'the same music ranks first');
@@ -213,15 +213,15 @@ for (const engine of chosen) {
     });
 
     onDemo('unreadable and silent files get clear messages; the next file works', async (page) => {
-      await page.setInputFile('input[type=file]', join(AUDIO, 'bad/text.mp3'));
+      await page.setInputFile('.drop input[type=file]', join(AUDIO, 'bad/text.mp3'));
       assert.equal((await page.nthEvent('error')).stage, 'analysis');
       assert.equal(await page.evaluate(() => document.querySelector('similar-songs').shadowRoot.querySelector('.status').dataset.kind), 'error');
       assert.match(await page.text('.status'), /“text\.mp3” is not an audio file this page can read/);
       assert.equal((await page.rowTitles()).length, 8, 'the catalog stays usable');
-      await page.setInputFile('input[type=file]', join(AUDIO, 'bad/silence_16k.wav'));
+      await page.setInputFile('.drop input[type=file]', join(AUDIO, 'bad/silence_16k.wav'));
       await page.nthEvent('error', 2);
       assert.match(await page.text('.status'), /Cannot analyse “silence_16k\.wav”: the audio is silent/);
-      await page.setInputFile('input[type=file]', join(AUDIO, 'real_music_a_44k.mp3'));
+      await page.setInputFile('.drop input[type=file]', join(AUDIO, 'real_music_a_44k.mp3'));
       assert.equal((await page.nthEvent('results')).ids[0], 'menu');
       await shot(page, 'bad-input');
       assert.deepEqual((await page.problems()).filter((p) => p.startsWith('CSP')), [], 'no CSP violations');
@@ -236,7 +236,7 @@ for (const engine of chosen) {
         const before = (await outcomes()).length;
         const restarts = (await page.events('workerrestart')).length;
         writeFileSync(join(dir, c.name), c.bytes);
-        await page.setInputFile('input[type=file]', join(dir, c.name));
+        await page.setInputFile('.drop input[type=file]', join(dir, c.name));
         await page.waitFor((n) => window.__events.filter((e) => e.type === 'results' || e.type === 'error').length > n, before, `the outcome of ${c.name}`);
         const last = (await outcomes()).at(-1);
         if (c.wasmTrap) await page.nthEvent('workerrestart', restarts + 1); // a fresh worker takes over

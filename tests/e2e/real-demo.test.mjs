@@ -51,7 +51,7 @@ test('the real demo: browse, similar, filters, a dropped file, under the CSP', {
   if (/Dropping a song will not work/.test(warning)) {
     t.diagnostic(`file drop not tested: ${warning}`);
   } else {
-    await page.setInputFiles(`${el} >> input[type=file]`, join(ROOT, 'tests/fixtures/audio/real_music_a_44k.mp3'));
+    await page.setInputFiles(`${el} >> .drop input[type=file]`, join(ROOT, 'tests/fixtures/audio/real_music_a_44k.mp3'));
     const file = await page.nthEvent('results', 4, 60000);
     assert.equal(file.reference, 'real_music_a_44k.mp3');
     assert.ok(file.ids.length > 0);

@@ -38,7 +38,7 @@ const outcomes = (page) => page.evaluate(() => window.__events.filter((e) => e.t
 
 test('the bad-input matrix dropped into the page: clear messages or results, bounded memory', { skip }, async () => {
   const page = await openDemo();
-  const input = page.locator(`${el} >> input[type=file]`);
+  const input = page.locator(`${el} >> .drop input[type=file]`);
   const dir = mkdtempSync(join(tmpdir(), 'simsong-matrix-'));
   const failures = [];
   let memory = 0;
@@ -154,7 +154,7 @@ test('a failing worker is reported and recovers; one that keeps failing is given
   assert.ok(await page.locator(`${el} >> .row`).count() > 0, 'the results stay on screen');
   await page.screenshot({ path: join(ARTIFACTS, 'worker-restarted.png') });
   // The fresh worker has the index and the model again: a file search works.
-  await page.locator(`${el} >> input[type=file]`).setInputFiles(join(ROOT, 'tests/fixtures/audio/real_music_b_16k.wav'));
+  await page.locator(`${el} >> .drop input[type=file]`).setInputFiles(join(ROOT, 'tests/fixtures/audio/real_music_b_16k.wav'));
   const results = await page.nthEvent('results', 2);
   assert.equal(results.reference, 'real_music_b_16k.wav');
   assert.equal(results.ids[0], 'lugaru');
@@ -178,7 +178,7 @@ test('an hour-long file shows its progress as a percentage, and a newer search s
   const hour = cases().find((c) => c.name === 'one-hour.wav');
   const dir = mkdtempSync(join(tmpdir(), 'simsong-hour-'));
   writeFileSync(join(dir, hour.name), hour.bytes);
-  await page.locator(`${el} >> input[type=file]`).setInputFiles(join(dir, hour.name));
+  await page.locator(`${el} >> .drop input[type=file]`).setInputFiles(join(dir, hour.name));
   // Decoding an hour takes seconds in wasm: the stage and its share arrive several times a second.
   await page.waitForFunction(() => window.__events.some((e) => e.type === 'progress' && e.stage === 'decode' && e.fraction >= 0.1),
     null, { timeout: 30000 });

@@ -33,7 +33,7 @@
     if (type === 'modelready') return { name: d.model.model.name, engineBuild: d.model.engineBuild };
     return d;
   };
-  const types = ['ready', 'modelready', 'results', 'error', 'trackplay', 'trackchoose', 'analysisstart', 'workerrestart', 'progress'];
+  const types = ['ready', 'modelready', 'results', 'error', 'trackplay', 'trackchoose', 'analysisstart', 'workerrestart', 'progress', 'referenceschange'];
   for (const type of types) {
     // The element's events are composed, so they reach the document.
     document.addEventListener(type, (e) => {
