@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::fixture;
+use common::{fixture, read};
 
 fn simsong(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_simsong"))
@@ -557,4 +557,117 @@ fn published_index_from_shards_equals_one_machine_and_takes_deltas() {
     let i = info(dir);
     assert_eq!(i["tracks"], 4);
     assert_eq!(i["manifest"]["generations"].as_array().unwrap().len(), 1);
+}
+
+/// 16-bit PCM mono WAV bytes of `samples` (full scale ±1) at `rate` Hz.
+fn wav_bytes(samples: &[f32], rate: u32) -> Vec<u8> {
+    let data = samples.len() as u32 * 2;
+    let mut out = Vec::with_capacity(44 + data as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&1u16.to_le_bytes()); // mono
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * 2).to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data.to_le_bytes());
+    for s in samples {
+        out.extend_from_slice(&((s.clamp(-1.0, 1.0) * 32767.0).round() as i16).to_le_bytes());
+    }
+    out
+}
+
+#[test]
+fn query_by_a_part_of_a_song() {
+    let model = fixture("models/test-untrained.onnx");
+    let model = model.to_str().unwrap();
+    let audio = fixture("audio");
+    let manifest = tmp("part-catalog.tsv");
+    std::fs::write(
+        &manifest,
+        format!(
+            "id\taudio\ttitle\tcollection\ttags\n\
+             a\t{0}/real_music_a_16k.wav\tMenu\tamoebax\t\n\
+             b\t{0}/real_music_b_16k.wav\tTheme\tlugaru\t\n\
+             s\t{0}/synth_sine440_16k.wav\tSine\tsynth\t\n\
+             n\t{0}/synth_noise_16k.wav\tNoise\tsynth\t\n",
+            audio.display()
+        ),
+    )
+    .unwrap();
+    let idx = tmp("part-catalog.idx");
+    let idx_s = idx.to_str().unwrap();
+    let o = simsong(&[
+        "index",
+        "build",
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--model",
+        model,
+        "--out",
+        idx_s,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // A medley: 6 s of track a, then 6 s of track b (both 16 kHz mono).
+    let decode = |name: &str| {
+        simsong::audio::decode_mono(read(&format!("audio/{name}")), Some("wav")).unwrap()
+    };
+    let (mut medley, info) = decode("real_music_a_16k.wav");
+    assert_eq!(info.sample_rate_hz, 16000);
+    let a_seconds = medley.len() as f64 / 16000.0;
+    medley.extend(decode("real_music_b_16k.wav").0);
+    let medley_path = tmp("medley.wav");
+    std::fs::write(&medley_path, wav_bytes(&medley, 16000)).unwrap();
+    let medley_s = medley_path.to_str().unwrap();
+
+    let top = |extra: &[&str]| {
+        let mut args = vec![
+            "query", idx_s, "--file", medley_s, "--model", model, "-k", "1", "--json",
+        ];
+        args.extend_from_slice(extra);
+        let o = simsong(&args);
+        assert!(
+            o.status.success(),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let hits: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (
+            hits[0]["hit"]["id"].as_str().unwrap().to_string(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    let a_end = format!("{a_seconds}");
+    let (first, said) = top(&["--from", "0:00", "--to", &a_end]);
+    assert_eq!(first, "a", "the first part is track a");
+    assert!(
+        said.contains("searching by 2 segments"), /* 3 s patches, 3 s apart */
+        "{said}"
+    );
+    let (second, _) = top(&["--from", &a_end]);
+    assert_eq!(second, "b", "the second part is track b");
+
+    // Refused: a part after the end, a reversed part, a part of two files.
+    let o = simsong(&[
+        "query", idx_s, "--file", medley_s, "--model", model, "--from", "1:00",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("after its end"));
+    let o = simsong(&[
+        "query", idx_s, "--file", medley_s, "--model", model, "--from", "0:05", "--to", "0:02",
+    ]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("before it starts"));
+    let o = simsong(&[
+        "query", idx_s, "--file", medley_s, "--file", medley_s, "--model", model, "--to", "0:02",
+    ]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("exactly one --file"));
+    let o = simsong(&[
+        "query", idx_s, "--file", medley_s, "--model", model, "--from", "1:75",
+    ]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("below 60"));
 }

@@ -1,8 +1,10 @@
 //! The engine: front end + model → a track's embedding, its segments and its head outputs,
 //! all at once or a step at a time ([`AnalysisJob`]).
 
+mod excerpt;
 mod job;
 
+pub use excerpt::segments_between;
 pub use job::{AnalysisJob, AnalysisStage, JobProgress, StepBudget};
 
 use serde::Serialize;

@@ -29,6 +29,13 @@ pub struct QueryArgs {
     /// Audio file(s): "less like this".
     #[arg(long = "not-file")]
     not_files: Vec<PathBuf>,
+    /// Search by a part of the --file reference only, from this time (`m:ss`, `h:mm:ss` or
+    /// seconds; default its start). Needs exactly one --file.
+    #[arg(long, value_parser = parse_time)]
+    from: Option<f64>,
+    /// ... up to this time (default its end).
+    #[arg(long, value_parser = parse_time)]
+    to: Option<f64>,
     /// Keep only tracks with this catalog tag (`category:value`; values of one category are
     /// any-of, categories all-of). Repeatable.
     #[arg(long = "tag")]
@@ -57,6 +64,11 @@ pub struct QueryArgs {
 pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
     if args.files.is_empty() && args.ids.is_empty() {
         bail!("give at least one reference: --file AUDIO or --id TRACK_ID");
+    }
+    let part = (args.from.is_some() || args.to.is_some())
+        .then(|| (args.from.unwrap_or(0.0), args.to.unwrap_or(f64::MAX)));
+    if part.is_some() && args.files.len() != 1 {
+        bail!("--from / --to choose a part of one song: give exactly one --file");
     }
     let mut request = SearchRequest {
         k: args.k,
@@ -97,15 +109,33 @@ pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
             }
             .into());
         }
-        for (files, list) in [
-            (&args.files, &mut request.positive),
-            (&args.not_files, &mut request.negative),
+        for (files, list, positive) in [
+            (&args.files, &mut request.positive, true),
+            (&args.not_files, &mut request.negative, false),
         ] {
             for file in files {
                 let analysis = engine
                     .analyze_path(file)
                     .with_context(|| format!("{}", file.display()))?;
-                list.push(Reference::Embedding(analysis.embedding));
+                let embedding = match part {
+                    Some((from, to)) if positive => {
+                        let seconds = engine.params().patch_seconds();
+                        let (e, n) = analysis
+                            .embedding_between(seconds, from, to)
+                            .with_context(|| format!("{}", file.display()))?;
+                        eprintln!(
+                            "searching by {} segment{} of {} between {} and {}",
+                            n,
+                            if n == 1 { "" } else { "s" },
+                            file.display(),
+                            clock(from),
+                            clock(to.min(analysis.source.duration_seconds()))
+                        );
+                        e
+                    }
+                    _ => analysis.embedding,
+                };
+                list.push(Reference::Embedding(embedding));
             }
         }
     }
@@ -173,4 +203,48 @@ fn clip(s: &str, width: usize) -> String {
     let mut out: String = s.chars().take(width - 1).collect();
     out.push('…');
     out
+}
+
+/// A time in a song: `m:ss`, `h:mm:ss` or seconds (fractions allowed), in seconds.
+fn parse_time(text: &str) -> Result<f64, String> {
+    let mut seconds = 0.0;
+    let parts: Vec<&str> = text.trim().split(':').collect();
+    if parts.len() > 3 {
+        return Err(format!("`{text}` is not a time (m:ss, h:mm:ss or seconds)"));
+    }
+    for (i, part) in parts.iter().enumerate() {
+        let v: f64 = part
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+            .ok_or_else(|| format!("`{text}` is not a time (m:ss, h:mm:ss or seconds)"))?;
+        if i > 0 && v >= 60.0 {
+            return Err(format!(
+                "`{text}`: minutes and seconds after a `:` are below 60"
+            ));
+        }
+        seconds = seconds * 60.0 + v;
+    }
+    Ok(seconds)
+}
+
+/// Seconds as `m:ss.s`.
+fn clock(seconds: f64) -> String {
+    format!("{}:{:04.1}", (seconds / 60.0).floor(), seconds % 60.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_time;
+
+    #[test]
+    fn times() {
+        assert_eq!(parse_time("0:30"), Ok(30.0));
+        assert_eq!(parse_time("1:02:03.5"), Ok(3723.5));
+        assert_eq!(parse_time("45.25"), Ok(45.25));
+        assert!(parse_time("1:75").is_err());
+        assert!(parse_time("-3").is_err());
+        assert!(parse_time("a:b").is_err());
+        assert!(parse_time("1:2:3:4").is_err());
+    }
 }
