@@ -4,11 +4,12 @@
 //   loadIndex { url }              → { info, fetched }        url: the published index's index.json
 //   loadModel { url }              → { info, indexMismatch: string | null }
 //   search { reference, request }  → { hits, approximate, notes, reranked, reference, fetched, engineMs }
-//                                    reference: { track } | { file: true } (the last analysed song) |
+//                                    reference: { track } | { file: true, part? } (the last analysed song,
+//                                    or its part { start, end } in seconds) |
 //                                    { embedding }; request.positive / request.negative steer it
 //   embedFile { bytes, name } / embedPcm { samples, sampleRate, channels, name }
 //                                  → { analysis }: a song analysed for the shortlist, no search
-//   analyzeFile { bytes, name, request } / analyzePcm { samples, sampleRate, channels, name, request }
+//   analyzeFile { bytes, name, request, part? } / analyzePcm { samples, sampleRate, channels, name, request, part? }
 //                                  → { analysis, hits, approximate, notes, reranked, fetched }
 //   browse { filter, offset, limit } → { total, rows: [{ position, track }], notes }
 //   lookup { ids }                 → { rows: [{ position, track } | null] }
@@ -178,6 +179,18 @@ async function runJob(job, data, stage) {
   }
 }
 
+// A search by an analysed song: the whole of it, or only `part` ({ start, end } seconds: the
+// mean of its segments there, see src/embed/excerpt.rs).
+// Resolves to the search's answer, with `partEmbedding` (the part's embedding, for the page to
+// search by later) when there is a part.
+async function searchAnalysis(index, analysis, part, request, data) {
+  if (!part) return runJob(index.searchAnalysis(analysis, request), data, 'search');
+  const partEmbedding = analysis.embeddingBetween(part.start, part.end);
+  const job = index.search({ ...request, positive: [{ embedding: Array.from(partEmbedding) }, ...(request.positive || [])] });
+  const found = await runJob(job, data, 'search');
+  return found && { ...found, partEmbedding };
+}
+
 // wasm memory never shrinks: its size after an analysis is the peak of every analysis so far.
 function summarize(a, elapsedMs, wasmMemoryBytes) {
   return {
@@ -236,7 +249,7 @@ async function analyze(data, start, search = true) {
   fileAnalysis?.free();
   fileAnalysis = a;
   if (!search) return { result: { analysis }, transfer: [analysis.embedding.buffer, analysis.mel.columns.buffer] };
-  const found = await runJob(idx.searchAnalysis(a, data.request), data, 'search');
+  const found = await searchAnalysis(idx, a, data.part, data.request, data);
   if (!found) return null;
   return { result: { analysis, ...found }, transfer: [analysis.embedding.buffer, analysis.mel.columns.buffer] };
 }
@@ -249,7 +262,7 @@ const handlers = {
     const idx = await needIndex();
     if (reference.file) {
       if (!fileAnalysis) throw new Error('no file has been analysed');
-      return runJob(idx.searchAnalysis(fileAnalysis, request), data, 'search');
+      return searchAnalysis(idx, fileAnalysis, reference.part, request, data);
     }
     if (reference.embedding) {
       return runJob(idx.search({ ...request, positive: [{ embedding: reference.embedding }, ...(request.positive || [])] }), data, 'search');

@@ -44,6 +44,8 @@ export type Reference =
       analysisMs: number;
       /** Size of the engine's wasm memory afterwards, in bytes (it never shrinks: the peak so far). */
       engineMemoryBytes: number;
+      /** The part searched by ({ start, end } seconds), or null for the whole song. */
+      part: { start: number; end: number } | null;
     };
 
 /** What the published index's manifest and search parts say about it. */
@@ -167,8 +169,17 @@ export class SimilarSongsElement extends HTMLElement {
 
   /** Songs similar to catalog track `id`; null if a newer search superseded this one. */
   searchByTrack(id: string): Promise<Hit[] | null>;
-  /** Songs similar to an audio file (MP3, Ogg Vorbis, FLAC, WAV, AAC/M4A; others via the browser's decoder). */
-  searchByFile(file: Blob & { name?: string }): Promise<Hit[] | null>;
+  /**
+   * Songs similar to an audio file (MP3, Ogg Vorbis, FLAC, WAV, AAC/M4A; others via the
+   * browser's decoder); with `start` / `end` (seconds), similar to that part of it only.
+   */
+  searchByFile(file: Blob & { name?: string }, part?: { start?: number; end?: number }): Promise<Hit[] | null>;
+  /**
+   * Songs like the part from `start` to `end` seconds of the song shown as the reference (a file
+   * or PCM); without arguments, like the whole song again. Rejects when the reference is a
+   * catalog track, or the part is empty, reversed or after the end.
+   */
+  searchByPart(start?: number | null, end?: number): Promise<Hit[] | null>;
   /** Songs similar to interleaved PCM samples (full scale ±1). */
   searchByPcm(samples: Float32Array | ArrayLike<number>, sampleRate: number, channels: number, name?: string): Promise<Hit[] | null>;
   /**

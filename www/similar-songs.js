@@ -13,6 +13,7 @@ import { filterControls, showReference, showSteering, skeleton, trackRow } from 
 import { ReferenceSet, parseIds } from './references.js';
 import { PreviewPlayer } from './preview-player.js';
 import { StatusLine } from './status-line.js';
+import { PartSelector } from './part-select.js';
 
 const CSS_URL = new URL('./similar-songs.css', import.meta.url).href;
 // Tracks per browse page (the catalog may hold hundreds of thousands: pages are fetched as asked).
@@ -42,6 +43,7 @@ export class SimilarSongsElement extends HTMLElement {
   #selected = -1;
   #player = null;
   #status = null; // the status line (status-line.js)
+  #parts = null; // the part-of-song selector on the spectrogram (part-select.js)
   #restarts = 0; // worker restarts so far
   #ticket = 0; // taken when a search is asked for, so the last call wins even if its set-up is slower
 
@@ -58,6 +60,9 @@ export class SimilarSongsElement extends HTMLElement {
       this.#ui = skeleton(this.shadowRoot, CSS_URL);
       this.#player = new PreviewPlayer(this.#ui.audio, this.#ui.nowPlaying, () => this.#markPlaying());
       this.#status = new StatusLine(this.#ui, this);
+      // Choosing a part of a dropped song on its spectrogram (part-select.js).
+      this.#parts = new PartSelector(this.#ui.mel, (from, to) => this.searchByPart(from, to).catch(() => {}));
+      this.#parts.mount();
       this.#wire();
     }
     this.#filter = parseFilter(this.getAttribute('filter'));
@@ -151,17 +156,20 @@ export class SimilarSongsElement extends HTMLElement {
     return this.#steer(`Finding songs similar to “${title}”…`);
   }
 
-  /** Songs similar to an audio file (a File or Blob), analysed in the worker. */
-  async searchByFile(file) {
+  /**
+   * Songs similar to an audio file (a File or Blob), analysed in the worker; with `start` /
+   * `end` (seconds), similar to that part of it only.
+   */
+  async searchByFile(file, { start, end } = {}) {
     const ticket = ++this.#ticket;
     const name = file.name || 'your file';
     const bytes = await file.arrayBuffer();
     if (ticket !== this.#ticket) return null;
     // A second copy stays here for the browser-decoding fallback; the first moves to the worker.
     const spare = bytes.slice(0);
-    const reference = { kind: 'file', name, blob: file };
+    const reference = { kind: 'file', name, blob: file, part: partOf(start, end) };
     try {
-      return await this.#analyze(reference, { type: 'analyzeFile', bytes, name }, [bytes]);
+      return await this.#analyze(reference, { type: 'analyzeFile', bytes, name, part: reference.part }, [bytes]);
     } catch (e) {
       if (!isUnsupportedFormat(e.message)) throw e;
       let pcm;
@@ -175,9 +183,27 @@ export class SimilarSongsElement extends HTMLElement {
         throw new Error(message);
       }
       return this.#analyze({ ...reference, decodedBy: 'browser' },
-        { type: 'analyzePcm', samples: pcm.samples, sampleRate: pcm.sampleRate, channels: pcm.channels, name },
+        { type: 'analyzePcm', samples: pcm.samples, sampleRate: pcm.sampleRate, channels: pcm.channels, name, part: reference.part },
         [pcm.samples.buffer]);
     }
+  }
+
+  /**
+   * Songs like the part from `start` to `end` seconds of the song shown as the reference (a
+   * dropped or chosen file, or PCM); without `start`, like the whole of it again. The hits'
+   * best-matching segments are shown as for any search.
+   */
+  async searchByPart(start, end) {
+    const ref = this.#refs.primary;
+    if (!ref?.analysis) {
+      const message = 'a part can only be chosen of a song of yours: drop or choose one first';
+      this.#fail('search', `Cannot search by a part: ${message}`);
+      throw new Error(message);
+    }
+    ++this.#ticket;
+    ref.part = partOf(start, end ?? ref.analysis.durationSeconds);
+    const what = ref.part ? `${formatDuration(ref.part.start)}–${formatDuration(ref.part.end)} of “${ref.name}”` : `“${ref.name}”`;
+    return this.#steer(`Finding songs like ${what}…`);
   }
 
   /** Songs similar to interleaved PCM samples (full scale ±1), for stores with their own decoder. */
@@ -459,6 +485,7 @@ export class SimilarSongsElement extends HTMLElement {
       reference.embedding = answer.analysis.embedding;
       this.#workerFile = reference;
     }
+    if (answer.partEmbedding) reference.partEmbedding = answer.partEmbedding;
     this.#remember(answer.reference);
     this.#setReference(reference, answer.analysis);
     this.#hits = answer.hits.map((hit) => ({ ...hit, track: this.#remember(hit.track) || unavailable(hit) }));
@@ -498,8 +525,8 @@ export class SimilarSongsElement extends HTMLElement {
     }
     let reference;
     if (ref.kind === 'track') reference = { track: ref.id };
-    else if (ref === this.#workerFile) reference = { file: true };
-    else reference = { embedding: Array.from(ref.embedding) };
+    else if (ref === this.#workerFile) reference = { file: true, part: ref.part ?? undefined };
+    else reference = { embedding: Array.from(ref.part ? ref.partEmbedding : ref.embedding) };
     return this.#query(ref, { type: 'search', reference }, [], busyText);
   }
 
@@ -609,6 +636,8 @@ export class SimilarSongsElement extends HTMLElement {
     if (reference?.blob) reference.blobUrl ||= URL.createObjectURL(reference.blob);
     const track = reference?.kind === 'track' ? this.#tracks.get(reference.id) || unavailable({ id: reference.id }) : null;
     showReference(this.#ui, reference, track);
+    if (reference?.analysis) this.#parts.show(reference.analysis.durationSeconds, reference.part && { from: reference.part.start, to: reference.part.end });
+    else this.#parts.hide();
     showSteering(this.#ui, this.#refs, (r) => (r.kind === 'track' ? this.#tracks.get(r.id)?.title || r.id : r.name),
       (r) => this.removeReference(r).catch(() => {}));
   }
@@ -624,6 +653,7 @@ export class SimilarSongsElement extends HTMLElement {
       durationSeconds: a?.durationSeconds,
       analysisMs: a?.elapsedMs,
       engineMemoryBytes: a?.wasmMemoryBytes,
+      part: r.part ?? null,
     };
   }
 
@@ -828,6 +858,12 @@ export class SimilarSongsElement extends HTMLElement {
   #setStatus(text, kind = 'info', since = performance.now()) {
     this.#status.set(text, kind, since);
   }
+}
+
+// A part of a song as the worker takes it ({ start, end } seconds), or null for the whole.
+function partOf(start, end) {
+  if (start == null && end == null) return null;
+  return { start: Number(start ?? 0), end: Number(end ?? Number.MAX_VALUE) };
 }
 
 // A row for a hit whose metadata shard could not be fetched (the search still ranked it).

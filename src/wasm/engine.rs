@@ -241,6 +241,7 @@ impl SimilarityEngine {
         Analysis {
             inner,
             hop_seconds: self.engine.params().hop_seconds(),
+            segment_seconds: self.engine.params().patch_seconds(),
             model_sha256: self.engine.model_sha256().to_string(),
             model_name: self.engine.model_metadata().name.clone(),
         }
@@ -271,6 +272,8 @@ impl SimilarityEngine {
 pub struct Analysis {
     pub(super) inner: TrackAnalysis,
     hop_seconds: f64,
+    /// Duration one segment (patch) covers, in seconds.
+    segment_seconds: f64,
     pub(super) model_sha256: String,
     pub(super) model_name: String,
 }
@@ -303,6 +306,22 @@ impl Analysis {
             .iter()
             .map(|s| s.start_seconds)
             .collect()
+    }
+
+    /// The embedding of the part from `fromSeconds` to `toSeconds` of the input: the mean of its
+    /// segments whose centre lies there (the nearest one for a part shorter than a segment),
+    /// L2-normalised. Search with it as `{ embedding }` to find songs like that part only.
+    /// Errors for an empty or reversed part, or one after the end.
+    #[wasm_bindgen(js_name = embeddingBetween)]
+    pub fn embedding_between(
+        &self,
+        from_seconds: f64,
+        to_seconds: f64,
+    ) -> Result<Vec<f32>, JsError> {
+        self.inner
+            .embedding_between(self.segment_seconds, from_seconds, to_seconds)
+            .map(|(embedding, _)| embedding)
+            .map_err(js_error)
     }
 
     /// Segment embeddings, concatenated (`segmentStarts.length × embeddingDim`).

@@ -136,9 +136,12 @@ test('a chosen file is analysed in the worker with progress, drawn, and searched
 
 test('tag filters narrow the catalog and the results; "outside" inverts them', { skip }, async () => {
   const page = await openDemo();
+  const rowCount = (n) => page.waitForFunction((k) => document.querySelector('similar-songs').shadowRoot.querySelectorAll('.row').length === k, n);
   await page.locator(`${el} >> .chip:has-text("calm")`).click();
+  await rowCount(2); // the filtered catalog page arrives from the worker
   assert.deepEqual((await rowTitles(page)).sort(), ['Noise', 'Theme <b>bold</b>']);
   await page.locator(`${el} >> .outside input`).check();
+  await rowCount(6);
   const outside = await rowTitles(page);
   assert.equal(outside.length, 6);
   assert.ok(!outside.includes('Noise'));

@@ -23,7 +23,7 @@
     if (type === 'results') {
       const r = d.reference;
       return {
-        reference: r && (r.id || r.name), seconds: r?.durationSeconds, memory: r?.engineMemoryBytes,
+        reference: r && (r.id || r.name), part: r?.part ?? null, seconds: r?.durationSeconds, memory: r?.engineMemoryBytes,
         ids: d.hits.map((h) => h.id), approximate: d.approximate, notes: d.notes,
         fetchedBytes: d.fetchedBytes, searchMs: d.searchMs,
       };
