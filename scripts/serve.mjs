@@ -59,7 +59,7 @@ function gzipOf(file, stat) {
   return bytes;
 }
 
-// `mounts` ({ 'prefix/': '/abs/dir' }) publishes extra folders, e.g. a catalog that a test built
+// `mounts` ({ 'prefix/': '/abs/dir' }, first match wins; '' mounts a folder at the root) publishes extra folders, e.g. a catalog that a test built
 // in a temporary folder. `faults(path, req)` may return, for one request:
 //   { status }            answer with that status and no body
 //   { truncate: n }       send only the first n bytes of the body (and close)
@@ -83,11 +83,11 @@ export function startServer(port = PORT, host = HOST, { mounts = {}, faults = ()
     if (path === '') path = 'index.html';
     const safe = normalize(path);
     const mount = Object.keys(mounts).find((p) => safe.startsWith(p));
-    if (safe.startsWith('..') || (!mount && !PUBLIC.some((p) => safe === p || safe.startsWith(p)))) {
+    if (safe.startsWith('..') || (mount === undefined && !PUBLIC.some((p) => safe === p || safe.startsWith(p)))) {
       res.writeHead(404).end('not found');
       return;
     }
-    const file = mount ? join(mounts[mount], safe.slice(mount.length)) : join(ROOT, safe);
+    const file = mount !== undefined ? join(mounts[mount], safe.slice(mount.length)) : join(ROOT, safe);
     let stat;
     try {
       stat = statSync(file);

@@ -11,6 +11,16 @@ const RELAXED_SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1,
 /** The files of each build, relative to the package's `pkg/` folder. */
 export const ENGINE_FILES = { 'relaxed-simd': 'simsong_relaxed_bg.wasm', simd128: 'simsong_bg.wasm' };
 
+/**
+ * Where a build's wasm is. Written as literal `new URL('…', import.meta.url)` so that a store's
+ * bundler (Vite, webpack, Rollup) sees both files, copies them and rewrites the addresses.
+ */
+export function engineUrl(build) {
+  return build === 'relaxed-simd'
+    ? new URL('../pkg/simsong_relaxed_bg.wasm', import.meta.url)
+    : new URL('../pkg/simsong_bg.wasm', import.meta.url);
+}
+
 export function chooseEngineBuild(validate = (bytes) => WebAssembly.validate(bytes)) {
   if (validate(RELAXED_SIMD_PROBE)) return 'relaxed-simd';
   if (validate(SIMD_PROBE)) return 'simd128';

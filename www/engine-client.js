@@ -13,7 +13,7 @@
 // The engine's wasm is compiled here, on the page, as soon as the client exists: a worker would
 // start fetching it only once its own module scripts have loaded, and a replacement worker gets
 // the same compiled module instead of compiling again.
-import { chooseEngineBuild, ENGINE_FILES } from './engine-build.js';
+import { chooseEngineBuild, engineUrl } from './engine-build.js';
 
 const MAX_RESTARTS = 3;
 const RESTART_WINDOW_MS = 60_000;
@@ -21,18 +21,13 @@ const RESTART_WINDOW_MS = 60_000;
 export class EngineClient {
   /**
    * @param {object} [options]
-   * @param {URL} [options.workerUrl]
-   * @param {URL} [options.engineBaseUrl] the folder of the engine's wasm files (the package's `pkg/`)
+   * @param {URL} [options.workerUrl] another worker script (default: engine-worker.js)
    * @param {(event: { reason: string, restarted: boolean, loads: { loadIndex?: Promise<unknown>, loadModel?: Promise<unknown> } }) => void} [options.onRestart]
    */
-  constructor({
-    workerUrl = new URL('./engine-worker.js', import.meta.url),
-    engineBaseUrl = new URL('../pkg/', import.meta.url),
-    onRestart = () => {},
-  } = {}) {
+  constructor({ workerUrl = null, onRestart = () => {} } = {}) {
     this.workerUrl = workerUrl;
     this.engineBuild = chooseEngineBuild();
-    this.engineModule = this.engineBuild ? compileEngine(new URL(ENGINE_FILES[this.engineBuild], engineBaseUrl)) : Promise.resolve(null);
+    this.engineModule = this.engineBuild ? compileEngine(engineUrl(this.engineBuild)) : Promise.resolve(null);
     this.onRestart = onRestart;
     this.pending = new Map();
     this.nextId = 1;
@@ -44,7 +39,10 @@ export class EngineClient {
   }
 
   #spawn() {
-    const worker = new Worker(this.workerUrl, { type: 'module' });
+    // The literal form lets a store's bundler find the worker and bundle it with its imports.
+    const worker = this.workerUrl
+      ? new Worker(this.workerUrl, { type: 'module' })
+      : new Worker(new URL('./engine-worker.js', import.meta.url), { type: 'module' });
     // The compiled engine (or null: the worker then compiles it and reports what fails).
     this.engineModule.then((module) => worker.postMessage({ type: 'engine', build: this.engineBuild, module }));
     worker.onmessage = ({ data }) => {

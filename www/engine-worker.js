@@ -33,7 +33,7 @@
 // running analysis after its current step (tens of ms).
 import init, { SimilarityEngine, CatalogParts } from '../pkg/simsong.js';
 import { PartFetcher } from './catalog-fetch.js';
-import { chooseEngineBuild, ENGINE_FILES } from './engine-build.js';
+import { chooseEngineBuild, engineUrl } from './engine-build.js';
 
 // Two builds of the engine ship (scripts/build-wasm.sh): with relaxed SIMD and with plain SIMD
 // for engines that lack it (www/engine-build.js decides). The page (engine-client.js) starts
@@ -50,7 +50,7 @@ const engineMessage = new Promise((resolve) => {
 const wasmReady = engineMessage.then(({ build, module }) => {
   engineBuild = build ?? chooseEngineBuild();
   if (!engineBuild) throw new Error('this browser lacks WebAssembly SIMD, which the analysis engine needs (Chrome 91+, Firefox 89+, Safari 16.4+ have it)');
-  return init({ module_or_path: module ?? new URL(`../pkg/${ENGINE_FILES[engineBuild]}`, import.meta.url) });
+  return init({ module_or_path: module ?? engineUrl(engineBuild) });
 });
 wasmReady.catch(() => {}); // each request reports the failure itself
 let parts = null;
