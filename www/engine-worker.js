@@ -13,6 +13,9 @@
 //                                  → { analysis, hits, approximate, notes, reranked, fetched }
 //   browse { filter, offset, limit } → { total, rows: [{ position, track }], notes }
 //   lookup { ids }                 → { rows: [{ position, track } | null] }
+//   overview { url }               → { mel, durationSeconds }: the spectrogram of a catalog track's
+//                                    preview (its audio analysed here), for the reference panel;
+//                                    a newer overview request stops an older one
 //   stats                          → { fetched, fromCache, requests, wasmMemoryBytes, heldBytes, rangeIgnored }
 //   cancel { gen }                 → no answer; queries older than gen become stale
 // Messages out: { id, gen, ok: true, ... } | { id, gen, ok: false, error, fatal? } | { id, gen, superseded: true }
@@ -254,7 +257,33 @@ async function analyze(data, start, search = true) {
   return { result: { analysis, ...found }, transfer: [analysis.embedding.buffer, analysis.mel.columns.buffer] };
 }
 
+// The spectrogram of a catalog track, from its preview: nothing is stored in the index for it.
+// Runs between queries (a step at a time, like an analysis) and leaves the analysed file alone.
+let overviewWanted = 0;
+async function overview(data) {
+  const mine = ++overviewWanted;
+  const eng = await needEngine();
+  const bytes = await fetchBytes(data.url, 'preview');
+  if (mine !== overviewWanted) return null;
+  const job = eng.startFile(bytes, data.url.split('/').pop());
+  let a = null;
+  try {
+    while (!(a = job.step(eng))) {
+      await yieldToMessages();
+      if (mine !== overviewWanted) return null;
+    }
+    const mel = { columns: a.melColumns, bands: a.melBands, count: a.melColumnCount, secondsPerColumn: a.melSecondsPerColumn };
+    return { result: { mel, durationSeconds: a.durationSeconds }, transfer: [mel.columns.buffer] };
+  } finally {
+    try {
+      job.free();
+      a?.free();
+    } catch {}
+  }
+}
+
 const handlers = {
+  overview,
   loadIndex: (d) => (indexLoading = loadIndex(d.url, d.id)),
   loadModel: (d) => (modelLoading = loadModel(d.url)),
   async search(data) {

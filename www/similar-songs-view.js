@@ -84,7 +84,9 @@ export function trackRow(track, hit, index, { predictedCategories, playing, pola
   score?.style.setProperty('--score', String(Math.max(0, Math.min(1, hit.score))));
   const best = hit && track.durationSeconds > 6
     ? h('span', { class: 'best', text: ` · best match at ${formatDuration(hit.bestSegmentSeconds)}` }) : null;
-  return h('li', { class: 'row', part: 'row', role: 'option', id: `row-${index}`, 'aria-selected': 'false', 'data-index': String(index) },
+  // A screen reader names the option by what a buyer scans for, not by every tag on it.
+  const spoken = [track.title || track.id, meta, hit ? `${Math.round(100 * Math.max(0, hit.score))}% match` : ''].filter(Boolean).join(', ');
+  return h('li', { class: 'row', part: 'row', role: 'option', id: `row-${index}`, 'aria-selected': 'false', 'data-index': String(index), 'aria-label': spoken },
     h('button', {
       type: 'button', class: playing ? 'play playing' : 'play', tabindex: '-1',
       'aria-label': `${playing ? 'Pause' : 'Play'} ${track.title}`, text: playing ? '❚❚' : '▶', onclick: onPlay,
@@ -127,6 +129,7 @@ export function filterControls(categories, filter, outside, { onChange, onOutsid
     } else {
       control = values.map(([v, n]) => h('button', {
         type: 'button', class: 'chip', 'aria-pressed': String(selected.has(v)),
+        'aria-label': `${name}: ${predicted ? className(v) : v}, ${n} track${n === 1 ? '' : 's'}`,
         onclick: () => {
           const next = new Set(selected);
           if (next.has(v)) next.delete(v);
@@ -166,6 +169,7 @@ export function showReference(ui, reference, track) {
     ui.refFacts.textContent = [track.collection, track.composer, formatDuration(track.durationSeconds)].filter(Boolean).join(' · ');
     return;
   }
+  ui.mel.setAttribute('aria-label', 'Mel spectrogram of your file');
   ui.refLabel.textContent = reference.kind === 'file' ? 'Similar to your file' : 'Similar to your audio';
   ui.refTitle.textContent = reference.name;
   const analysis = reference.analysis;
@@ -194,4 +198,11 @@ export function showSteering(ui, refs, titleOf, onRemove) {
   const shown = refs.size > 1 || refs.negative.length > 0;
   ui.steer.hidden = !shown;
   ui.steer.replaceChildren(...(shown ? [side('More like', refs.positive, 'positive'), side('Less like', refs.negative, 'negative')].filter(Boolean) : []));
+}
+
+/** A catalog reference's spectrogram (from its preview) in the reference panel. */
+export function showTrackPicture(ui, mel, title) {
+  drawMel(ui.mel, mel);
+  ui.mel.setAttribute('aria-label', `Mel spectrogram of ${title} (from its preview)`);
+  ui.mel.hidden = false;
 }

@@ -9,7 +9,7 @@
 import { EngineClient } from './engine-client.js';
 import { decodeInBrowser, isUnsupportedFormat } from './browser-decode.js';
 import { formatFilter, isEmpty, parseFilter, requestFilter, formatDuration } from './tags.js';
-import { filterControls, showReference, showSteering, skeleton, trackRow } from './similar-songs-view.js';
+import { filterControls, showReference, showSteering, showTrackPicture, skeleton, trackRow } from './similar-songs-view.js';
 import { ReferenceSet, parseIds } from './references.js';
 import { PreviewPlayer } from './preview-player.js';
 import { StatusLine } from './status-line.js';
@@ -44,6 +44,7 @@ export class SimilarSongsElement extends HTMLElement {
   #player = null;
   #status = null; // the status line (status-line.js)
   #parts = null; // the part-of-song selector on the spectrogram (part-select.js)
+  #pictures = new Map(); // preview URL → { mel }: catalog references' spectrograms, most recent 32
   #restarts = 0; // worker restarts so far
   #ticket = 0; // taken when a search is asked for, so the last call wins even if its set-up is slower
 
@@ -636,10 +637,31 @@ export class SimilarSongsElement extends HTMLElement {
     if (reference?.blob) reference.blobUrl ||= URL.createObjectURL(reference.blob);
     const track = reference?.kind === 'track' ? this.#tracks.get(reference.id) || unavailable({ id: reference.id }) : null;
     showReference(this.#ui, reference, track);
+    if (track && reference) this.#showTrackPicture(reference, track);
     if (reference?.analysis) this.#parts.show(reference.analysis.durationSeconds, reference.part && { from: reference.part.start, to: reference.part.end });
     else this.#parts.hide();
     showSteering(this.#ui, this.#refs, (r) => (r.kind === 'track' ? this.#tracks.get(r.id)?.title || r.id : r.name),
       (r) => this.removeReference(r).catch(() => {}));
+  }
+
+  // A catalog reference's spectrogram, from its preview analysed in the worker (nothing about it
+  // is stored in the index). A nicety: without a model or a preview, the panel goes without.
+  async #showTrackPicture(reference, track) {
+    const url = track.previewUrl ? new URL(track.previewUrl, this.#previewBase()).href : null;
+    if (!url || !this.#modelInfo) return;
+    let picture = this.#pictures.get(url);
+    if (!picture) {
+      try {
+        picture = await this.#engine.request({ type: 'overview', url });
+      } catch {
+        return;
+      }
+      if (!picture) return; // a newer reference asked for its own
+      this.#pictures.set(url, picture);
+      if (this.#pictures.size > 32) this.#pictures.delete(this.#pictures.keys().next().value);
+    }
+    if (this.#reference !== reference) return;
+    showTrackPicture(this.#ui, picture.mel, track.title || track.id);
   }
 
   #referenceDetail() {

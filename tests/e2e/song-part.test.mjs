@@ -109,3 +109,29 @@ test('a part of a dropped song, chosen by dragging, by keyboard and by the API, 
   assert.deepEqual(await page.cspViolations(), []);
   await page.context().close();
 });
+
+test('a catalog reference shows the spectrogram of its preview: the same picture its file gives', { skip }, async () => {
+  const page = await newPage(env);
+  await page.goto(demoUrl(env));
+  await page.nthEvent('modelready');
+  const pixels = () => page.locator(`${el} >> canvas.mel`).evaluate((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let sum = 0;
+    for (let i = 0; i < d.length; i += 7) sum = (sum * 31 + d[i]) % 1000000007;
+    return { width: c.width, height: c.height, sum };
+  });
+  // "Menu theme" previews tests/fixtures/audio/real_music_a_44k.mp3.
+  await page.setInputFiles(`${el} >> .drop input[type=file]`, join(ROOT, 'tests/fixtures/audio/real_music_a_44k.mp3'));
+  await page.nthEvent('results');
+  const fromFile = await pixels();
+  await page.locator(`${el} >> .row:has(.title:text-is("Menu theme")) >> .similar`).click();
+  await page.nthEvent('results', 2);
+  await page.waitForFunction(() => /Menu theme \(from its preview\)/.test(
+    document.querySelector('similar-songs').shadowRoot.querySelector('canvas.mel').getAttribute('aria-label')));
+  assert.equal(await page.locator(`${el} >> canvas.mel`).isVisible(), true);
+  assert.deepEqual(await pixels(), fromFile, 'the preview analysed in the worker draws the same spectrogram');
+  assert.equal(await page.locator(`${el} >> .part-controls`).isVisible(), false, 'parts are for songs of yours');
+  await page.screenshot({ path: join(ARTIFACTS, 'track-picture.png'), fullPage: true });
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
