@@ -6,6 +6,7 @@
 // Chromium-only depth (faults, worker crashes, hour-long files, playback) stays in the other files.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,9 +23,10 @@ const chosen = (process.env.SIMSONG_ENGINES || ENGINES.join(',')).split(',');
 
 let server;
 let origin;
+let catalogDir;
 before(async () => {
   if (noCli) return;
-  const catalogDir = mkdtempSync(join(tmpdir(), 'simsong-engines-'));
+  catalogDir = mkdtempSync(join(tmpdir(), 'simsong-engines-'));
   buildCatalog(catalogDir);
   server = await startServer(0, '127.0.0.1', {
     mounts: { 'e2e/': catalogDir, 'probe/': join(ROOT, 'tests/e2e/engines') },
@@ -167,6 +169,21 @@ for (const engine of chosen) {
       const dropped = await page.nthEvent('results', 2);
       assert.equal(dropped.reference, 'dropped.wav');
       assert.equal(dropped.ids[0], 'lugaru', 'the dropped recording finds itself in the catalog');
+      await assertClean(page);
+    });
+
+    onDemo('＋ and − on the rows steer the ranking as the CLI ranks the same references', async (page) => {
+      await page.click('.similar', { row: 'Menu theme' });
+      await page.nthEvent('results');
+      await page.click('.more-like', { row: 'Sine 440' });
+      await page.nthEvent('results', 2);
+      await page.click('.less-like', { row: 'Noise' });
+      const steered = await page.nthEvent('results', 3);
+      const cli = JSON.parse(execFileSync(process.env.SIMSONG_BIN, ['query', join(catalogDir, 'catalog'), '--id', 'menu', '--id', 'sine',
+        '--not-id', 'noise', '-k', '20', '--json'], { encoding: 'utf8' })).map((x) => x.hit.id);
+      assert.deepEqual(steered.ids, cli);
+      assert.deepEqual(await page.evaluate(() => [...document.querySelector('similar-songs').shadowRoot.querySelectorAll('.steer-chip .steer-title')].map((t) => t.textContent)),
+        ['Menu theme', 'Sine 440', 'Noise']);
       await assertClean(page);
     });
 
