@@ -7,11 +7,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../../scripts/serve.mjs';
-import { buildCatalog, MODEL, ROOT } from './catalog.mjs';
+import { buildCatalog, INDEX_MODEL, MODEL, ROOT } from './catalog.mjs';
 import { ENGINES, launch, missing } from './engines/drivers.mjs';
 import { cases } from '../bad-input/matrix.mjs';
 
@@ -24,6 +24,7 @@ const chosen = (process.env.SIMSONG_ENGINES || ENGINES.join(',')).split(',');
 let server;
 let origin;
 let catalogDir;
+let medley; // 6 s of "Menu theme" then 6 s of "Theme <b>bold</b>" (16 kHz mono WAV)
 before(async () => {
   if (noCli) return;
   catalogDir = mkdtempSync(join(tmpdir(), 'simsong-engines-'));
@@ -34,6 +35,13 @@ before(async () => {
   });
   origin = `http://127.0.0.1:${server.address().port}`;
   mkdirSync(ARTIFACTS, { recursive: true });
+  const [a, b] = ['real_music_a_16k.wav', 'real_music_b_16k.wav'].map((f) => readFileSync(join(AUDIO, f)));
+  const data = Buffer.concat([a.subarray(44), b.subarray(44)]); // both: 44-byte header, same format
+  const header = Buffer.from(a.subarray(0, 44));
+  header.writeUInt32LE(36 + data.length, 4);
+  header.writeUInt32LE(data.length, 40);
+  medley = join(catalogDir, 'medley.wav');
+  writeFileSync(medley, Buffer.concat([header, data]));
 });
 after(() => server && new Promise((ok) => server.close(ok)));
 
@@ -184,6 +192,27 @@ for (const engine of chosen) {
       assert.deepEqual(steered.ids, cli);
       assert.deepEqual(await page.evaluate(() => [...document.querySelector('similar-songs').shadowRoot.querySelectorAll('.steer-chip .steer-title')].map((t) => t.textContent)),
         ['Menu theme', 'Sine 440', 'Noise']);
+      await assertClean(page);
+    });
+
+    onDemo('a part of a dropped song, chosen by dragging across its spectrogram, ranks as the CLI ranks it', async (page) => {
+      await page.setInputFile('.drop input[type=file]', medley);
+      await page.nthEvent('results');
+      const box = await page.evaluate(() => {
+        const c = document.querySelector('similar-songs').shadowRoot.querySelector('canvas.mel');
+        c.scrollIntoView({ block: 'center' });
+        const r = c.getBoundingClientRect();
+        return { x: r.left, y: r.top, width: r.width, height: r.height };
+      });
+      const y = box.y + box.height / 2;
+      await page.drag({ x: box.x + box.width * 0.52, y }, { x: box.x + box.width - 2, y });
+      const part = await page.nthEvent('results', 2);
+      assert.ok(part.part && part.part.start >= 6 && part.part.start <= 6.5 && part.part.end >= 11.5, `the dragged part: ${JSON.stringify(part.part)}`);
+      const cli = JSON.parse(execFileSync(process.env.SIMSONG_BIN, ['query', join(catalogDir, 'catalog'), '--file', medley,
+        '--from', String(part.part.start), '--to', String(part.part.end), '-k', '20', '--json', '--model', join(ROOT, INDEX_MODEL)],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })).map((x) => x.hit.id);
+      assert.deepEqual(part.ids, cli);
+      assert.equal(part.ids[0], 'lugaru', 'the second half of the medley');
       await assertClean(page);
     });
 

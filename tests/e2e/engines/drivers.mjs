@@ -35,7 +35,7 @@ export async function launch(engine) {
 }
 
 // Keys by their DOM `key` names; WebDriver classic sends them as these code points.
-const WEBDRIVER_KEYS = { ArrowDown: '\uE015', ArrowUp: '\uE013', Enter: '\uE007', Escape: '\uE00C', Tab: '\uE004', ' ': ' ' };
+const WEBDRIVER_KEYS = { ArrowDown: '\uE015', ArrowUp: '\uE013', ArrowLeft: '\uE012', ArrowRight: '\uE014', Home: '\uE011', End: '\uE010', Enter: '\uE007', Escape: '\uE00C', Tab: '\uE004', ' ': ' ' };
 
 async function launchChromium() {
   const { chromium } = await import('playwright-core');
@@ -53,6 +53,12 @@ async function launchChromium() {
         goto: (url) => page.goto(url),
         evaluate: (fn, arg) => page.evaluate(fn, arg),
         click: (x, y) => page.mouse.click(x, y),
+        drag: async (from, to) => {
+          await page.mouse.move(from.x, from.y);
+          await page.mouse.down();
+          await page.mouse.move(to.x, to.y, { steps: 5 });
+          await page.mouse.up();
+        },
         press: (key) => page.keyboard.press(key),
         setInputFile: (inner, path) => page.locator(`similar-songs >> ${inner}`).setInputFiles(path),
         screenshot: (path) => page.screenshot({ path, fullPage: true }),
@@ -91,6 +97,12 @@ async function launchFirefox() {
         goto: (url) => page.goto(url),
         evaluate: (fn, arg) => page.evaluate(fn, arg),
         click: (x, y) => page.mouse.click(x, y),
+        drag: async (from, to) => {
+          await page.mouse.move(from.x, from.y);
+          await page.mouse.down();
+          await page.mouse.move(to.x, to.y, { steps: 5 });
+          await page.mouse.up();
+        },
         press: (key) => page.keyboard.press(key),
         async setInputFile(inner, path) {
           const input = await page.evaluateHandle((s) => document.querySelector('similar-songs').shadowRoot.querySelector(s), inner);
@@ -165,6 +177,15 @@ async function launchWebKit() {
           actions: [
             { type: 'pointerMove', duration: 0, origin: 'viewport', x: Math.round(x), y: Math.round(y) },
             { type: 'pointerDown', button: 0 }, { type: 'pointerUp', button: 0 },
+          ],
+        }]),
+        drag: (from, to) => perform([{
+          type: 'pointer', id: 'mouse', parameters: { pointerType: 'mouse' },
+          actions: [
+            { type: 'pointerMove', duration: 0, origin: 'viewport', x: Math.round(from.x), y: Math.round(from.y) },
+            { type: 'pointerDown', button: 0 },
+            { type: 'pointerMove', duration: 150, origin: 'viewport', x: Math.round(to.x), y: Math.round(to.y) },
+            { type: 'pointerUp', button: 0 },
           ],
         }]),
         press: (key) => perform([{
