@@ -2,7 +2,7 @@
 // by the native CLI (CI has no demo catalog). Previews point straight at the fixture files,
 // which the server publishes under tests/fixtures/.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -70,4 +70,19 @@ export function synthesize(dir, n, seed = 1) {
   const py = execFileSync('bash', [join(ROOT, 'scripts/pyenv.sh'), join(ROOT, 'bench/synth/requirements.txt')], { stdio: ['ignore', 'pipe', 'inherit'] })
     .toString().trim().split('\n').at(-1);
   execFileSync(py, [join(ROOT, 'scripts/synth_catalog.py'), String(n), dir, '--seed', String(seed)], { stdio: 'pipe' });
+}
+
+/**
+ * Writes `dir/medley.wav`: 6 s of "Menu theme" then 6 s of "Theme <b>bold</b>" (the 16 kHz mono
+ * 16-bit fixtures, both with a 44-byte header, joined sample for sample); returns its path.
+ */
+export function writeMedley(dir) {
+  const [a, b] = ['real_music_a_16k.wav', 'real_music_b_16k.wav'].map((f) => readFileSync(join(ROOT, 'tests/fixtures/audio', f)));
+  const data = Buffer.concat([a.subarray(44), b.subarray(44)]);
+  const header = Buffer.from(a.subarray(0, 44));
+  header.writeUInt32LE(36 + data.length, 4);
+  header.writeUInt32LE(data.length, 40);
+  const path = join(dir, 'medley.wav');
+  writeFileSync(path, Buffer.concat([header, data]));
+  return path;
 }

@@ -7,11 +7,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../../scripts/serve.mjs';
-import { buildCatalog, INDEX_MODEL, MODEL, ROOT } from './catalog.mjs';
+import { buildCatalog, INDEX_MODEL, MODEL, ROOT, writeMedley } from './catalog.mjs';
 import { ENGINES, launch, missing } from './engines/drivers.mjs';
 import { cases } from '../bad-input/matrix.mjs';
 
@@ -35,13 +35,7 @@ before(async () => {
   });
   origin = `http://127.0.0.1:${server.address().port}`;
   mkdirSync(ARTIFACTS, { recursive: true });
-  const [a, b] = ['real_music_a_16k.wav', 'real_music_b_16k.wav'].map((f) => readFileSync(join(AUDIO, f)));
-  const data = Buffer.concat([a.subarray(44), b.subarray(44)]); // both: 44-byte header, same format
-  const header = Buffer.from(a.subarray(0, 44));
-  header.writeUInt32LE(36 + data.length, 4);
-  header.writeUInt32LE(data.length, 40);
-  medley = join(catalogDir, 'medley.wav');
-  writeFileSync(medley, Buffer.concat([header, data]));
+  medley = writeMedley(catalogDir);
 });
 after(() => server && new Promise((ok) => server.close(ok)));
 

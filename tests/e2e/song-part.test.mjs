@@ -5,11 +5,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARTIFACTS, ROOT, demoUrl, newPage, setUp } from './harness.mjs';
-import { INDEX_MODEL } from './catalog.mjs';
+import { INDEX_MODEL, writeMedley } from './catalog.mjs';
 
 const skip = !process.env.SIMSONG_BIN && 'SIMSONG_BIN (the native CLI) is needed to build the test catalog';
 const el = 'similar-songs';
@@ -19,14 +19,7 @@ let medley;
 before(async () => {
   if (skip) return;
   env = await setUp();
-  // Both fixtures are 16 kHz mono 16-bit WAV with a 44-byte header: join their samples.
-  const [a, b] = ['real_music_a_16k.wav', 'real_music_b_16k.wav'].map((f) => readFileSync(join(ROOT, 'tests/fixtures/audio', f)));
-  const data = Buffer.concat([a.subarray(44), b.subarray(44)]);
-  const header = Buffer.from(a.subarray(0, 44));
-  header.writeUInt32LE(36 + data.length, 4);
-  header.writeUInt32LE(data.length, 40);
-  medley = join(mkdtempSync(join(tmpdir(), 'simsong-part-')), 'medley.wav');
-  writeFileSync(medley, Buffer.concat([header, data]));
+  medley = writeMedley(mkdtempSync(join(tmpdir(), 'simsong-part-')));
 });
 after(() => env?.close());
 

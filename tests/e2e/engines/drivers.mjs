@@ -53,12 +53,7 @@ async function launchChromium() {
         goto: (url) => page.goto(url),
         evaluate: (fn, arg) => page.evaluate(fn, arg),
         click: (x, y) => page.mouse.click(x, y),
-        drag: async (from, to) => {
-          await page.mouse.move(from.x, from.y);
-          await page.mouse.down();
-          await page.mouse.move(to.x, to.y, { steps: 5 });
-          await page.mouse.up();
-        },
+        drag: (from, to) => mouseDrag(page.mouse, from, to),
         press: (key) => page.keyboard.press(key),
         setInputFile: (inner, path) => page.locator(`similar-songs >> ${inner}`).setInputFiles(path),
         screenshot: (path) => page.screenshot({ path, fullPage: true }),
@@ -97,12 +92,7 @@ async function launchFirefox() {
         goto: (url) => page.goto(url),
         evaluate: (fn, arg) => page.evaluate(fn, arg),
         click: (x, y) => page.mouse.click(x, y),
-        drag: async (from, to) => {
-          await page.mouse.move(from.x, from.y);
-          await page.mouse.down();
-          await page.mouse.move(to.x, to.y, { steps: 5 });
-          await page.mouse.up();
-        },
+        drag: (from, to) => mouseDrag(page.mouse, from, to),
         press: (key) => page.keyboard.press(key),
         async setInputFile(inner, path) {
           const input = await page.evaluateHandle((s) => document.querySelector('similar-songs').shadowRoot.querySelector(s), inner);
@@ -205,6 +195,15 @@ async function launchWebKit() {
     },
     close: stop,
   };
+}
+
+/** A press at `from`, a move in 5 steps and a release at `to` (viewport px), with a Playwright or
+ * puppeteer mouse (the two have the same methods). */
+async function mouseDrag(mouse, from, to) {
+  await mouse.move(from.x, from.y);
+  await mouse.down();
+  await mouse.move(to.x, to.y, { steps: 5 });
+  await mouse.up();
 }
 
 /** Starts Xvfb on the first free display; resolves with `{ number, process }`. */
