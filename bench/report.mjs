@@ -114,6 +114,45 @@ if (indexing) {
   out('`simsong index build --shard I/N` on each and `simsong index merge` at the end (a merged index is byte');
   out('for byte the one a single machine builds: `tests/parts.rs`). Each new model means doing it again.');
 }
+const distributed = maybe('distributed.json');
+if (distributed) {
+  const D = distributed;
+  const run = (engine, workers) => D.runs.find((r) => r.engine === engine && r.workers === workers);
+  out();
+  out('## Indexing on a cluster (Python wheel + Dask) against the CLI');
+  out();
+  out(`\`bench/distributed_bench.py\` (${D.date}, ${D.machine}): ${D.source} (${D.tracks} tracks), with \`${D.model}\`.`);
+  out('The job (`python -m simsong.distributed`) cuts the manifest into shares of 4 tracks, a local Dask');
+  out('cluster of one-thread worker processes indexes them with the wheel, and the shards are merged; the');
+  out('CLI runs `simsong index build` with `RAYON_NUM_THREADS` threads. Wall time includes the merge, not');
+  out('the cluster\'s start (a cluster is long-lived).');
+  out(`Every run wrote the same index: ${D.identical_indexes ? 'yes, byte for byte' : '**no**'}.`);
+  out();
+  out('| | workers / threads | audio | wall time | × real time | vs the CLI on as many cores |');
+  out('|---|---|---|---|---|---|');
+  for (const w of [1, 2]) {
+    for (const engine of ['cli', 'dask']) {
+      const r = run(engine, w);
+      if (!r) continue;
+      const vs = engine === 'dask' ? `${(r.x_realtime / run('cli', w).x_realtime).toFixed(2)}×` : '1×';
+      out(`| ${engine === 'cli' ? '`simsong index build`' : 'Dask job'} | ${w} | ${r.audio_seconds.toFixed(0)} s | ${r.wall_seconds.toFixed(1)} s | ${r.x_realtime.toFixed(0)}× | ${vs} |`);
+    }
+  }
+  const S = D.store;
+  out();
+  out(`The store's ${S.tracks.toLocaleString('en')} tracks of ${S.track_seconds / 60} min at ${S.x_realtime_per_worker.toFixed(0)}× real time per one-core worker`);
+  out('(the 2-worker run, per worker), if throughput scales with workers as it did from 1 to 2 here:');
+  out();
+  out('| workers (cores) | wall time |');
+  out('|---|---|');
+  for (const [n, h] of Object.entries(S.hours_on)) out(`| ${n} | ${h.toFixed(1)} h |`);
+  out();
+  const pub = maybe('parts-publish-600000.json');
+  if (pub) {
+    out(`The merge and publishing at the end run on one machine: ${pub.wall_seconds.toFixed(0)} s for 600k tracks (codebook training`);
+    out(`${pub.train_seconds.toFixed(0)} s, coding ${pub.code_seconds.toFixed(0)} s; see below), minutes against hours of analysis.`);
+  }
+}
 const sizes = [10000, 100000, 600000].filter((n) => existsSync(join(dir, `parts-native-${n}.json`)));
 if (sizes.length) {
   const P = Object.fromEntries(sizes.map((n) => [n, {

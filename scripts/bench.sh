@@ -39,6 +39,11 @@ INDEX_MODEL=models/simsong.onnx
 [ -f "$INDEX_MODEL" ] || INDEX_MODEL="$OUT/bench-cnn.onnx"
 node bench/indexing_bench.mjs "$CARGO_TARGET_DIR/release/simsong" "$INDEX_MODEL" "$OUT" > "$OUT/indexing.json"
 
+step "indexing on a local Dask cluster (Python wheel, 1 and 2 workers) vs the CLI"
+PYW=$(bash scripts/pyenv.sh python/requirements.txt | tail -n 1)
+bash scripts/build-wheel.sh > /dev/null
+"$PYW" bench/distributed_bench.py "$CARGO_TARGET_DIR/release/simsong" "$INDEX_MODEL" "$OUT" > "$OUT/distributed.json"
+
 if [ -f models/simsong.onnx ]; then
     step "inference side by side: tract (wasm, native) vs onnxruntime (web wasm, node native), Node and Chromium"
     (cd bench/ort && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --silent)

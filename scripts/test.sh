@@ -9,8 +9,9 @@ bash scripts/setup.sh --browser
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "clippy (native with the CLI, and wasm32), warnings are errors"
+step "clippy (native with the CLI, the Python module, and wasm32), warnings are errors"
 cargo clippy --release --features cli --all-targets -- -D warnings
+cargo clippy --release --features python --lib -- -D warnings
 cargo clippy --release --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 step "native tests"
@@ -27,6 +28,11 @@ WASM_BINDGEN_USE_BROWSER=1 cargo test --release --target wasm32-unknown-unknown 
 step "JS tests (node --test)"
 cargo build --release --features cli --bin simsong
 SIMSONG_BIN="$CARGO_TARGET_DIR/release/simsong" node --test tests/js/
+
+step "Python wheel: build, and its tests with the distributed job on a local Dask cluster"
+py=$(scripts/pyenv.sh python/requirements.txt | tail -n1)
+scripts/build-wheel.sh >/dev/null
+SIMSONG_BIN="$CARGO_TARGET_DIR/release/simsong" "$py" -m pytest -q tests/python
 
 bash scripts/test-e2e.sh
 

@@ -102,6 +102,10 @@ pub enum Error {
     /// A search request that cannot be answered as asked.
     #[error("invalid search: {0}")]
     InvalidQuery(String),
+    /// A catalog manifest, or a catalog build, that cannot go ahead (native only): the message
+    /// names the file and what is wrong.
+    #[error("{0}")]
+    Catalog(String),
     /// Reading a file failed (native only).
     #[error("{path}: {source}")]
     Io {
@@ -111,6 +115,16 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl Error {
+    /// A failed read or write of `path`.
+    pub fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
 }
 
 /// The message of a caught panic (`std::panic::catch_unwind`'s payload), for error reports.

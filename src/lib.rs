@@ -17,10 +17,16 @@
 //! - [`index`]: the catalog index ([`CatalogIndex`]) and its checksummed file format.
 //! - [`search`]: cosine top-k with filters, several references and best segments.
 //!
-//! Thin layers sit on top: `wasm` (wasm-bindgen API, on `wasm32` only) and the `simsong`
-//! command-line tool (`cli` feature).
+//! - [`catalog`] (native, `catalog` feature): manifests of a store's tracks, analysed into an
+//!   index whole or a share at a time, and the index files.
+//!
+//! Thin layers sit on top: `wasm` (wasm-bindgen API, on `wasm32` only), `python` (the PyO3
+//! module of the `simsong` wheel, `python` feature) and the `simsong` command-line tool
+//! (`cli` feature).
 
 pub mod audio;
+#[cfg(all(feature = "catalog", not(target_arch = "wasm32")))]
+pub mod catalog;
 pub mod embed;
 pub mod error;
 pub mod frontend;
@@ -32,6 +38,8 @@ pub mod params;
 pub mod patches;
 pub mod search;
 
+#[cfg(all(feature = "python", not(target_arch = "wasm32")))]
+mod python;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 

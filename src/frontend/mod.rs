@@ -70,6 +70,13 @@ impl FrontEnd {
         self
     }
 
+    /// Changes the most columns of the display spectrogram (at least 2); `usize::MAX` keeps
+    /// one column per frame: the full-resolution log-mel.
+    pub fn with_overview_columns(mut self, columns: usize) -> Self {
+        self.overview_columns = columns.max(2);
+        self
+    }
+
     /// The analysis numbers in use.
     pub fn params(&self) -> &AnalysisParams {
         &self.params
@@ -87,10 +94,7 @@ impl FrontEnd {
     /// Features of an audio file on disk, streamed from the file (native only).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn features_from_path(&self, path: &std::path::Path) -> Result<Features> {
-        let io_err = |source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        };
+        let io_err = |source| Error::io(path, source);
         // An empty file is refused by `features_from_source` (its byte length is 0).
         let file = std::fs::File::open(path).map_err(io_err)?;
         let ext = path.extension().and_then(|e| e.to_str());

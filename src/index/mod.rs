@@ -22,7 +22,7 @@ pub mod parts;
 pub mod postings;
 pub mod publish;
 pub mod quantizer;
-#[cfg(feature = "cli")]
+#[cfg(feature = "catalog")]
 pub mod train;
 pub mod vectors;
 

@@ -298,10 +298,10 @@ fn postings(index: &CatalogIndex, order: &[usize], predicted: bool) -> Vec<TagPo
         .collect()
 }
 
-/// The codes of every track, `len × code_len`: batched and threaded where the CLI's crates are
-/// compiled in, one track at a time otherwise.
+/// The codes of every track, `len × code_len`: batched and threaded where the `catalog` feature's
+/// crates are compiled in, one track at a time otherwise.
 fn encode_catalog(index: &CatalogIndex, quantizer: &Quantizer) -> Vec<u8> {
-    #[cfg(feature = "cli")]
+    #[cfg(feature = "catalog")]
     {
         let mut vectors = Vec::with_capacity(index.len() * index.dim());
         for i in 0..index.len() {
@@ -309,7 +309,7 @@ fn encode_catalog(index: &CatalogIndex, quantizer: &Quantizer) -> Vec<u8> {
         }
         super::train::encode_all(quantizer, &vectors)
     }
-    #[cfg(not(feature = "cli"))]
+    #[cfg(not(feature = "catalog"))]
     {
         (0..index.len())
             .flat_map(|i| quantizer.encode(&index.embedding(i)))

@@ -19,6 +19,11 @@ use crate::error::{Error, Result};
 use crate::params::{AnalysisParams, FRONTEND_VERSION};
 use crate::patches::Patch;
 
+/// The shipped model (`models/simsong.onnx`), built in where the `shipped-model` feature is on
+/// (the CLI and the Python wheel), so they work from any folder.
+#[cfg(feature = "shipped-model")]
+pub const SHIPPED_ONNX: &[u8] = include_bytes!("../../models/simsong.onnx");
+
 /// Key of the ONNX `metadata_props` entry holding [`ModelMetadata`] as JSON.
 pub const METADATA_KEY: &str = "simsong";
 /// Version of the [`ModelMetadata`] schema this build reads.

@@ -2,22 +2,19 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use rayon::prelude::*;
+use simsong::catalog::build::{BuildOptions, BuildReport, ShardSpec};
+use simsong::catalog::files::{load_index_file, save_index_file};
+use simsong::catalog::{Entry, read_folder, read_manifest};
 use simsong::index::publish::PartSizes;
 use simsong::index::train::QuantizerShape;
-use simsong::index::{DEFAULT_MAX_SEGMENTS, Precision, Tags};
-use simsong::{CatalogIndex, Engine, TrackAnalysis};
+use simsong::index::{DEFAULT_MAX_SEGMENTS, Precision};
+use simsong::{CatalogIndex, Engine};
 
-use crate::manifest::{Entry, read_folder, read_manifest};
 use crate::progress::files_bar;
 use crate::published::{self, is_published};
-
-/// A head's classes at or above this mean probability become predicted tags.
-pub const PREDICTED_TAG_MIN_PROBABILITY: f32 = 0.35;
 
 #[derive(Subcommand)]
 pub enum IndexCommand {
@@ -214,57 +211,10 @@ pub struct RebuildArgs {
     publish: PublishArgs,
 }
 
-/// `I/N`: share I (from 0) of N.
-#[derive(Clone, Copy, Debug)]
-pub struct ShardSpec {
-    index: usize,
-    count: usize,
-}
-
-impl std::str::FromStr for ShardSpec {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let (i, n) = s
-            .split_once('/')
-            .ok_or_else(|| format!("`{s}` is not I/N (e.g. 0/8)"))?;
-        let index: usize = i
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{i}` is not a number"))?;
-        let count: usize = n
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{n}` is not a number"))?;
-        if count == 0 || index >= count {
-            return Err(format!("shard {index}/{count}: I must be below N"));
-        }
-        Ok(ShardSpec { index, count })
-    }
-}
-
-impl ShardSpec {
-    /// The entries of this share: the `index`-th of `count` contiguous runs.
-    fn select<T>(&self, mut entries: Vec<T>) -> Vec<T> {
-        let n = entries.len();
-        let (start, end) = (
-            self.index * n / self.count,
-            (self.index + 1) * n / self.count,
-        );
-        entries.truncate(end);
-        entries.drain(..start);
-        entries
-    }
-}
-
 pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
     match command {
         IndexCommand::Build(args) => {
             let engine = crate::load_engine(args.model.as_deref())?;
-            let mut index = CatalogIndex::new(
-                engine.model_metadata(),
-                engine.model_sha256(),
-                args.precision,
-            );
             let mut entries = read_source(&args.source)?;
             if let Some(shard) = args.shard {
                 if is_published(&args.out) {
@@ -278,7 +228,17 @@ pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
                     entries.len()
                 );
             }
-            let failed = add_entries(&engine, &mut index, entries, args.max_segments)?;
+            let options = BuildOptions {
+                shard: None,
+                precision: args.precision,
+                max_segments: args.max_segments,
+                threads: 0,
+            };
+            let bar = files_bar(entries.len(), "indexing");
+            let (index, report) =
+                simsong::catalog::build_index(&engine, entries, options, &|| bar.inc(1))?;
+            bar.finish_and_clear();
+            let failed = print_report(&report);
             write_out(&index, &args.out, args.publish)?;
             finish(failed)
         }
@@ -423,22 +383,17 @@ fn write_out(index: &CatalogIndex, out: &Path, publish: PublishArgs) -> anyhow::
 
 /// Loads and validates an index file.
 pub fn load(path: &Path) -> anyhow::Result<CatalogIndex> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    CatalogIndex::from_bytes(&bytes).with_context(|| format!("index {}", path.display()))
+    Ok(load_index_file(path)?)
 }
 
-/// Writes atomically (temporary file + rename), so a failure never leaves half an index.
+/// Writes a one-file index atomically.
 pub fn save(index: &CatalogIndex, path: &Path) -> anyhow::Result<()> {
-    let bytes = index.to_bytes()?;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    std::fs::write(&tmp, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    let bytes = save_index_file(index, path)?;
     eprintln!(
         "wrote {} ({} tracks, {:.1} MB)",
         path.display(),
         index.len(),
-        bytes.len() as f64 / 1e6
+        bytes as f64 / 1e6
     );
     Ok(())
 }
@@ -455,78 +410,37 @@ pub fn read_source(source: &Source) -> anyhow::Result<Vec<Entry>> {
     Ok(entries)
 }
 
-/// Analyses entries in parallel and adds them in manifest order; returns how many failed.
+/// Analyses entries in parallel (all cores) and adds them in manifest order; returns how many
+/// failed (each named on stderr).
 pub fn add_entries(
     engine: &Engine,
     index: &mut CatalogIndex,
     entries: Vec<Entry>,
     max_segments: usize,
 ) -> anyhow::Result<usize> {
-    let started = Instant::now();
     let bar = files_bar(entries.len(), "indexing");
-    let analysed: Vec<_> = entries
-        .into_par_iter()
-        .map(|entry| {
-            let result = engine.analyze_path(&entry.audio).map(|mut a| {
-                // The display spectrogram is not needed here; drop it early to bound memory.
-                a.overview.mel = simsong::mel::MelSpectrogram::from_frames(1, Vec::new());
-                a
-            });
-            bar.inc(1);
-            (entry, result)
-        })
-        .collect();
+    let report =
+        simsong::catalog::build::add_entries(engine, index, entries, max_segments, 0, &|| {
+            bar.inc(1)
+        })?;
     bar.finish_and_clear();
-    let mut failed = 0;
-    let mut audio_seconds = 0.0;
-    for (mut entry, result) in analysed {
-        let analysis = match result {
-            Ok(a) => a,
-            Err(e) => {
-                failed += 1;
-                eprintln!("{}: {e}", entry.audio.display());
-                continue;
-            }
-        };
-        let duration = analysis.source.frames as f64 / f64::from(analysis.source.sample_rate_hz);
-        audio_seconds += duration;
-        entry.meta.duration_seconds = duration as f32;
-        entry.meta.predicted = predicted_tags(&analysis);
-        if let Err(e) = index.add_track(entry.meta, &analysis, max_segments) {
-            failed += 1;
-            eprintln!("{}: {e}", entry.audio.display());
-        }
-    }
-    let wall = started.elapsed().as_secs_f64();
-    // bench/indexing_bench.mjs parses this line.
-    eprintln!(
-        "analysed {audio_seconds:.1} s of audio in {wall:.2} s: {:.0}× real time on {} threads",
-        audio_seconds / wall.max(1e-9),
-        rayon::current_num_threads()
-    );
-    Ok(failed)
+    Ok(print_report(&report))
 }
 
-/// Classes each head gives at least [`PREDICTED_TAG_MIN_PROBABILITY`], most likely first.
-pub fn predicted_tags(analysis: &TrackAnalysis) -> Tags {
-    let mut tags = Tags::new();
-    for head in &analysis.heads {
-        let mut classes: Vec<(f32, &String)> = head
-            .probabilities
-            .iter()
-            .copied()
-            .zip(&head.classes)
-            .filter(|(p, _)| *p >= PREDICTED_TAG_MIN_PROBABILITY)
-            .collect();
-        classes.sort_by(|a, b| b.0.total_cmp(&a.0));
-        if !classes.is_empty() {
-            tags.insert(
-                head.output.clone(),
-                classes.into_iter().map(|(_, c)| c.clone()).collect(),
-            );
-        }
+/// Names each failed track on stderr, then the throughput; returns how many failed.
+fn print_report(report: &BuildReport) -> usize {
+    for failure in &report.failures {
+        eprintln!("{}: {}", failure.audio.display(), failure.message);
     }
-    tags
+    // bench/indexing_bench.mjs parses this line.
+    eprintln!(
+        "analysed {:.1} s of audio in {:.2} s: {:.0}× real time on {} threads",
+        report.audio_seconds,
+        report.wall_seconds,
+        report.real_time_factor(),
+        report.threads
+    );
+    report.failures.len()
 }
 
 pub fn finish(failed: usize) -> anyhow::Result<ExitCode> {

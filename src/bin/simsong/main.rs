@@ -6,7 +6,6 @@ mod eval;
 mod features;
 mod import;
 mod index_cmd;
-mod manifest;
 mod mel;
 mod progress;
 mod published;
@@ -58,9 +57,9 @@ enum Command {
     },
 }
 
-/// The shipped model (`models/simsong.onnx`), built into the binary so that the tool works from
-/// any folder; `--model PATH` replaces it.
-pub const SHIPPED_MODEL: &[u8] = include_bytes!("../../../models/simsong.onnx");
+/// The shipped model, built into the binary so that the tool works from any folder; `--model
+/// PATH` replaces it.
+pub const SHIPPED_MODEL: &[u8] = simsong::model::SHIPPED_ONNX;
 
 /// `simsong --version`: the tool's version, the built-in model and the analysis numbers it was
 /// trained on (those every index built with it records).

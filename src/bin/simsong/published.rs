@@ -5,41 +5,23 @@
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::{Context, bail};
 use simsong::CatalogIndex;
+use simsong::catalog::files::write_published;
 use simsong::index::parted::{Fetch, PartKey, PartedIndex};
 use simsong::index::parts::manifest::{Manifest, rerank_row_bytes, segment_row_bytes};
 use simsong::index::parts::meta::MetaShard;
 use simsong::index::parts::{
     ENVELOPE_LEN, PartKind, checksum_hex, decode_payload, rerank, segments,
 };
-use simsong::index::publish::{PartSizes, Published, publish_base};
+use simsong::index::publish::{PartSizes, Published};
 use simsong::index::quantizer::Quantizer;
-use simsong::index::train::{QuantizerShape, train_quantizer};
+use simsong::index::train::QuantizerShape;
 use simsong::index::{IndexHeader, Precision, SegmentTable, VectorStore};
 use simsong::search::parted::{Step, run_to_end};
 
-/// The manifest file inside a published index's folder.
-pub const MANIFEST_NAME: &str = "index.json";
-
-/// Whether `path` names a published index (a folder, or its `index.json`) rather than a
-/// one-file `.idx` index.
-pub fn is_published(path: &Path) -> bool {
-    path.is_dir()
-        || path.extension().is_some_and(|e| e == "json")
-        || (!path.exists() && path.extension().is_none_or(|e| e != "idx"))
-}
-
-/// The folder of a published index given as the folder or its manifest.
-pub fn folder(path: &Path) -> PathBuf {
-    if path.extension().is_some_and(|e| e == "json") {
-        path.parent().unwrap_or(Path::new(".")).to_path_buf()
-    } else {
-        path.to_path_buf()
-    }
-}
+pub use simsong::catalog::files::{MANIFEST_NAME, folder, is_published};
 
 /// A published index on disk, open for reading.
 pub struct LocalIndex {
@@ -103,29 +85,9 @@ pub fn read_fetch(dir: &Path, f: &Fetch) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Writes the parts of `published`, then its manifest (atomically): a reader sees the old
-/// index or the new one, never a manifest naming parts that are not there yet. Parts are
-/// named by checksum, so writing one that exists rewrites the same bytes.
+/// Writes the parts of `published`, then its manifest (see [`write_published`]).
 pub fn write(dir: &Path, published: &Published) -> anyhow::Result<u64> {
-    std::fs::create_dir_all(dir.join("parts"))
-        .with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut written = 0u64;
-    for (name, bytes) in &published.files {
-        let path = dir.join(name);
-        if std::fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64) {
-            continue;
-        }
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", path.display()))?;
-        std::fs::rename(&tmp, &path)?;
-        written += bytes.len() as u64;
-    }
-    let manifest = dir.join(MANIFEST_NAME);
-    let tmp = dir.join(format!("{MANIFEST_NAME}.tmp"));
-    let json = published.manifest.to_json();
-    std::fs::write(&tmp, &json).with_context(|| format!("cannot write {}", manifest.display()))?;
-    std::fs::rename(&tmp, &manifest)?;
-    Ok(written + json.len() as u64)
+    Ok(write_published(dir, published)?)
 }
 
 /// Trains the quantiser on `index` and publishes it as a new base, with timings on stderr.
@@ -134,26 +96,13 @@ pub fn publish_catalog(
     shape: QuantizerShape,
     sizes: PartSizes,
 ) -> anyhow::Result<Published> {
-    let started = Instant::now();
-    let dim = index.dim();
-    let mut vectors = Vec::with_capacity(index.len() * dim);
-    for i in 0..index.len() {
-        vectors.extend(index.embedding(i));
-    }
-    let quantizer = train_quantizer(&vectors, dim, shape)?;
+    let (published, timings) = simsong::catalog::files::publish_catalog(index, shape, sizes)?;
     eprintln!(
-        "trained the codebooks ({} stages of {} centroids) on {} tracks in {:.1} s",
-        quantizer.stages,
-        quantizer.centroids,
+        "trained the codebooks on {} tracks in {:.1} s",
         index.len(),
-        started.elapsed().as_secs_f64()
+        timings.train_seconds
     );
-    let started = Instant::now();
-    let published = publish_base(index, quantizer, sizes)?;
-    eprintln!(
-        "coded and cut into parts in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    eprintln!("coded and cut into parts in {:.1} s", timings.cut_seconds);
     Ok(published)
 }
 

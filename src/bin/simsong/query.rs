@@ -10,8 +10,8 @@ use simsong::search::parted::SearchTask;
 use simsong::search::{Reference, SearchHit, SearchRequest, TagFilter, search};
 
 use crate::index_cmd::load;
-use crate::manifest::parse_tags;
 use crate::published::{LocalIndex, is_published};
+use simsong::catalog::manifest::parse_tags;
 
 #[derive(Args)]
 pub struct QueryArgs {

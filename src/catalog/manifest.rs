@@ -16,12 +16,13 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
 use serde::Deserialize;
-use simsong::TrackMeta;
-use simsong::index::Tags;
+
+use crate::error::{Error, Result};
+use crate::index::{Tags, TrackMeta};
 
 /// One track to index: its metadata and where its audio is.
+#[derive(Debug, Clone)]
 pub struct Entry {
     pub meta: TrackMeta,
     pub audio: PathBuf,
@@ -58,37 +59,41 @@ enum TagsField {
 }
 
 /// Reads a manifest (`.csv`, `.tsv` or `.json`).
-pub fn read_manifest(path: &Path) -> anyhow::Result<Vec<Entry>> {
+pub fn read_manifest(path: &Path) -> Result<Vec<Entry>> {
     let base = path.parent().unwrap_or(Path::new("."));
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let shown = path.display();
     let rows: Vec<Row> = match ext {
         "json" => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            serde_json::from_str(&text).with_context(|| format!("{}", path.display()))?
+            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+            serde_json::from_str(&text).map_err(|e| Error::Catalog(format!("{shown}: {e}")))?
         }
         "csv" | "tsv" => {
             let mut reader = csv::ReaderBuilder::new()
                 .delimiter(if ext == "tsv" { b'\t' } else { b',' })
                 .from_path(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
+                .map_err(|e| Error::Catalog(format!("cannot read {shown}: {e}")))?;
             let mut rows = Vec::new();
             for (i, row) in reader.deserialize().enumerate() {
-                let row: Row = row.with_context(|| format!("{}: row {}", path.display(), i + 2))?;
+                let row: Row =
+                    row.map_err(|e| Error::Catalog(format!("{shown}: row {}: {e}", i + 2)))?;
                 rows.push(row);
             }
             rows
         }
-        _ => bail!("{}: a manifest must be .csv, .tsv or .json", path.display()),
+        _ => {
+            return Err(Error::Catalog(format!(
+                "{shown}: a manifest must be .csv, .tsv or .json"
+            )));
+        }
     };
     rows.into_iter()
         .map(|row| {
             let tags = match row.tags {
                 None => Tags::new(),
                 Some(TagsField::Map(m)) => m,
-                Some(TagsField::Text(t)) => {
-                    parse_tags(&t).with_context(|| format!("track `{}`", row.id))?
-                }
+                Some(TagsField::Text(t)) => parse_tags(&t)
+                    .map_err(|e| Error::Catalog(format!("track `{}`: {e}", row.id)))?,
             };
             let audio = base.join(&row.audio);
             let title = non_empty(row.title).unwrap_or_else(|| file_stem(&audio));
@@ -112,7 +117,7 @@ pub fn read_manifest(path: &Path) -> anyhow::Result<Vec<Entry>> {
 
 /// Every audio file under `dir` (recursively, sorted): id = path relative to `dir`,
 /// collection = its parent folder's name.
-pub fn read_folder(dir: &Path) -> anyhow::Result<Vec<Entry>> {
+pub fn read_folder(dir: &Path) -> Result<Vec<Entry>> {
     let mut files = Vec::new();
     collect_audio(dir, &mut files)?;
     files.sort();
@@ -138,9 +143,11 @@ pub fn read_folder(dir: &Path) -> anyhow::Result<Vec<Entry>> {
         .collect())
 }
 
-fn collect_audio(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
-        let path = entry?.path();
+fn collect_audio(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let listing = std::fs::read_dir(dir)
+        .map_err(|e| Error::Catalog(format!("cannot list {}: {e}", dir.display())))?;
+    for entry in listing {
+        let path = entry.map_err(|e| Error::io(dir, e))?.path();
         if path.is_dir() {
             collect_audio(&path, out)?;
         } else if path
@@ -155,15 +162,19 @@ fn collect_audio(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 }
 
 /// Parses `genre:ambient; mood:calm; mood:dark` into tags by category.
-pub fn parse_tags(text: &str) -> anyhow::Result<Tags> {
+pub fn parse_tags(text: &str) -> Result<Tags> {
     let mut tags = Tags::new();
     for pair in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((category, value)) = pair.split_once(':') else {
-            bail!("tag `{pair}` is not `category:value`");
+            return Err(Error::Catalog(format!(
+                "tag `{pair}` is not `category:value`"
+            )));
         };
         let (category, value) = (category.trim(), value.trim());
         if category.is_empty() || value.is_empty() {
-            bail!("tag `{pair}` has an empty category or value");
+            return Err(Error::Catalog(format!(
+                "tag `{pair}` has an empty category or value"
+            )));
         }
         let values = tags.entry(category.to_string()).or_default();
         if !values.iter().any(|v| v == value) {
