@@ -7,13 +7,16 @@
 //!   resample, log-mel, patches, model), per model; with the tiny fixture model this is
 //!   essentially the front end.
 //! - `patch_ms[model]`: one 3 s patch through each model (batch 1).
+//! - `tempo_long_ms`: the tempo of the long clip from its mel power frames (onset strength,
+//!   tempogram, choice): what tempo adds to an analysis.
 
 mod common;
 
 use common::time_ms;
 use simsong::audio::decode_mono;
-use simsong::mel::log_mel_spectrogram;
+use simsong::mel::{log_mel_spectrogram, melspectrogram};
 use simsong::model::Model;
+use simsong::tempo::{OnsetStrength, TempoEstimate};
 use simsong::{AnalysisParams, Engine};
 
 fn main() {
@@ -42,6 +45,17 @@ fn main() {
         "logmel_long_ms": time_ms(10, || {
             std::hint::black_box(log_mel_spectrogram(&long, &params).unwrap());
         }),
+    });
+    let power = melspectrogram(&long, &params).unwrap();
+    report["tempo_long_ms"] = time_ms(10, || {
+        let mut onsets = OnsetStrength::new(params.n_mels);
+        for t in 0..power.n_frames() {
+            onsets.push(power.frame(t));
+        }
+        std::hint::black_box(TempoEstimate::from_onsets(
+            &onsets.finish(),
+            1.0 / params.hop_seconds(),
+        ));
     });
     let (mut patch_ms, mut analyze_ms) = (serde_json::Map::new(), serde_json::Map::new());
     for path in models {

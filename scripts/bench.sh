@@ -39,6 +39,9 @@ INDEX_MODEL=models/simsong.onnx
 [ -f "$INDEX_MODEL" ] || INDEX_MODEL="$OUT/bench-cnn.onnx"
 node bench/indexing_bench.mjs "$CARGO_TARGET_DIR/release/simsong" "$INDEX_MODEL" "$OUT" > "$OUT/indexing.json"
 
+step "tempo: ours vs librosa on MIDI renders at known tempi (a tuning and a held-out set)"
+bash bench/tempo/run.sh "$CARGO_TARGET_DIR/release/simsong" "$OUT"
+
 step "indexing on a local Dask cluster (Python wheel, 1 and 2 workers) vs the CLI"
 PYW=$(bash scripts/pyenv.sh python/requirements.txt | tail -n 1)
 bash scripts/build-wheel.sh > /dev/null

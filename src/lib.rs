@@ -14,6 +14,7 @@
 //! - [`frontend`]: the above chained: bytes or PCM → [`frontend::Features`].
 //! - [`model`]: the ONNX CNN run with tract, validated against [`params`].
 //! - [`embed`]: [`Engine`], front end + model → [`TrackAnalysis`].
+//! - [`tempo`]: beats per minute and a confidence, from the front end's mel frames.
 //! - [`index`]: the catalog index ([`CatalogIndex`]) and its checksummed file format.
 //! - [`search`]: cosine top-k with filters, several references and best segments.
 //!
@@ -37,6 +38,7 @@ pub mod model;
 pub mod params;
 pub mod patches;
 pub mod search;
+pub mod tempo;
 
 #[cfg(all(feature = "python", not(target_arch = "wasm32")))]
 mod python;

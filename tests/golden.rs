@@ -41,6 +41,8 @@ fn native_embeddings_match_golden() {
                 "segments": segments,
                 "instrument": a.heads[0].probabilities,
                 "duration_s": a.source.duration_seconds(),
+                "tempo_bpm": a.tempo.bpm,
+                "tempo_confidence": a.tempo.confidence,
             }),
         );
     }
@@ -78,5 +80,9 @@ fn native_embeddings_match_golden() {
             );
         }
         assert!(max_abs_diff(&floats(&o["instrument"]), &floats(&g["instrument"])) <= TOLERANCE);
+        for key in ["tempo_bpm", "tempo_confidence"] {
+            let (a, b) = (o[key].as_f64().unwrap(), g[key].as_f64().unwrap());
+            assert!((a - b).abs() <= 1e-3, "{name}: {key} {a} vs golden {b}");
+        }
     }
 }

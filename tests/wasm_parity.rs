@@ -82,6 +82,17 @@ fn wasm_embeddings_match_native_golden() {
             );
         }
         assert!(max_abs_diff(&a.heads[0].probabilities, &floats(&g["instrument"])) <= TOLERANCE);
+        // The tempo, computed by the same code from the same mel frames.
+        for (ours, key) in [
+            (a.tempo.bpm, "tempo_bpm"),
+            (a.tempo.confidence, "tempo_confidence"),
+        ] {
+            let native = g[key].as_f64().unwrap();
+            assert!(
+                (f64::from(ours) - native).abs() <= 1e-3,
+                "{name}: wasm {key} {ours} vs native {native}"
+            );
+        }
     }
 }
 

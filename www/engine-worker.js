@@ -200,6 +200,7 @@ function summarize(a, elapsedMs, wasmMemoryBytes) {
     durationSeconds: a.durationSeconds,
     source: a.source,
     heads: a.heads,
+    tempo: a.tempo,
     segmentStarts: a.segmentStarts,
     embedding: a.embedding,
     mel: { columns: a.melColumns, bands: a.melBands, count: a.melColumnCount, secondsPerColumn: a.melSecondsPerColumn },

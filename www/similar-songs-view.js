@@ -24,6 +24,7 @@ export function skeleton(root, cssUrl) {
     refTitle: h('strong', { class: 'ref-title' }),
     refFacts: h('p', { class: 'ref-facts' }),
     refPredicted: h('p', { class: 'ref-predicted' }),
+    refTempo: h('p', { class: 'ref-tempo' }),
     refPlay: h('button', { type: 'button', class: 'ref-play', hidden: true, text: '▶ Play your file' }),
     clear: h('button', { type: 'button', class: 'clear', text: '✕ Back to the catalog' }),
     steer: h('div', { class: 'steer', part: 'steer', hidden: true, role: 'group', 'aria-label': 'Your references' }),
@@ -44,7 +45,7 @@ export function skeleton(root, cssUrl) {
   parts.status = h('div', { class: 'status', role: 'status', 'aria-live': 'polite', part: 'status' }, parts.progress, parts.statusText);
   parts.reference = h('section', { class: 'reference', part: 'reference', hidden: true },
     h('div', { class: 'ref-head' }, h('div', {}, parts.refLabel, ' ', parts.refTitle), parts.clear),
-    parts.refFacts, parts.mel, parts.refPredicted,
+    parts.refFacts, parts.mel, parts.refPredicted, parts.refTempo,
     h('div', { class: 'ref-actions' }, parts.refPlay,
       h('label', { class: 'add-file' }, parts.addFile, h('span', { text: '＋ Add a song of yours' }))),
     parts.steer);
@@ -155,6 +156,16 @@ export function predictedSummary(heads) {
   }).join(' · ');
 }
 
+/**
+ * An analysed file's tempo as one line: "Tempo: 96.1 BPM (confidence 0.68)", or "no clear
+ * tempo" when the onsets are not periodic enough to name one (noise, free time, a held chord).
+ */
+export function tempoSummary(tempo) {
+  if (!tempo) return '';
+  const confidence = `confidence ${tempo.confidence.toFixed(2)}`;
+  return tempo.clear ? `Tempo: ${tempo.bpm.toFixed(1)} BPM (${confidence}, predicted)` : `Tempo: no clear tempo (${confidence})`;
+}
+
 /** Fills the reference panel: a catalog track, or the buyer's file with its spectrogram. */
 export function showReference(ui, reference, track) {
   ui.reference.hidden = !reference;
@@ -162,6 +173,7 @@ export function showReference(ui, reference, track) {
   ui.refPlay.hidden = !reference?.blobUrl;
   ui.refFacts.textContent = '';
   ui.refPredicted.textContent = '';
+  ui.refTempo.textContent = '';
   if (!reference) return;
   if (track) {
     ui.refLabel.textContent = 'Similar to';
@@ -180,6 +192,7 @@ export function showReference(ui, reference, track) {
     `${reference.decodedBy === 'browser' ? ' (decoded by the browser)' : ''}` +
     ` · analysed in ${Math.round(analysis.elapsedMs)} ms on this computer`;
   ui.refPredicted.textContent = predictedSummary(analysis.heads);
+  ui.refTempo.textContent = tempoSummary(analysis.tempo);
   drawMel(ui.mel, analysis.mel);
   ui.mel.hidden = false;
 }

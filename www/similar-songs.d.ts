@@ -46,6 +46,11 @@ export type Reference =
       engineMemoryBytes: number;
       /** The part searched by ({ start, end } seconds), or null for the whole song. */
       part: { start: number; end: number } | null;
+      /**
+       * Its predicted tempo: `bpm` in beats per minute, or null when there is no clear tempo
+       * (noise, free time, a held chord, under 5 s); `confidence` 0–1 (a tempo is named from 0.12).
+       */
+      tempo: { bpm: number | null; confidence: number } | null;
     };
 
 /** What the published index's manifest and search parts say about it. */

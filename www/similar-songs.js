@@ -675,6 +675,7 @@ export class SimilarSongsElement extends HTMLElement {
       durationSeconds: a?.durationSeconds,
       analysisMs: a?.elapsedMs,
       engineMemoryBytes: a?.wasmMemoryBytes,
+      tempo: a?.tempo ? { bpm: a.tempo.clear ? a.tempo.bpm : null, confidence: a.tempo.confidence } : null,
       part: r.part ?? null,
     };
   }

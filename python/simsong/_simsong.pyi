@@ -33,6 +33,10 @@ class Analysis:
     def head_classes(self) -> Dict[str, List[str]]:
         """Each head's class names, in the order of its probabilities."""
     @property
+    def tempo(self) -> Dict[str, Any]:
+        """``bpm`` (None when there is no clear tempo), ``confidence`` (0–1), ``candidate_bpm``
+        and ``sections`` [(start s, end s, bpm)] where the tempo changes."""
+    @property
     def duration_seconds(self) -> float:
         """Duration of the decoded audio, in seconds."""
     @property

@@ -60,10 +60,11 @@ pub struct JobProgress {
 }
 
 enum State {
-    // Boxed: the stream's state (decoder, resampler, mel buffers) is large; a job moves rarely.
+    // Boxed: the stream's state (decoder, resampler, mel buffers) and the features (overview,
+    // tempo) are large; a job moves rarely.
     Decoding(Box<FeatureStream>),
     Modelling {
-        features: Features,
+        features: Box<Features>,
         outputs: PatchOutputs,
     },
     Done,
@@ -134,7 +135,7 @@ impl AnalysisJob {
                     let heads = engine.model_metadata().heads.len();
                     let n = features.patches.len();
                     self.state = State::Modelling {
-                        features,
+                        features: Box::new(features),
                         outputs: PatchOutputs {
                             embeddings: Vec::with_capacity(n),
                             head_probabilities: vec![Vec::with_capacity(n); heads],
@@ -164,7 +165,7 @@ impl AnalysisJob {
                     self.state = State::Modelling { features, outputs };
                     Ok(None)
                 } else {
-                    Ok(Some(engine.assemble(features, outputs)))
+                    Ok(Some(engine.assemble(*features, outputs)))
                 }
             }
             State::Done => Err(Error::Inference(

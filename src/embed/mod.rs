@@ -15,6 +15,7 @@ use crate::frontend::{Features, FrontEnd};
 use crate::model::{Model, ModelMetadata, PatchOutputs, l2_normalize};
 use crate::params::AnalysisParams;
 use crate::patches::MelOverview;
+use crate::tempo::TempoEstimate;
 
 /// The embedding of one stretch (patch) of a track.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -45,6 +46,8 @@ pub struct TrackAnalysis {
     pub segments: Vec<Segment>,
     /// Head outputs averaged over the track.
     pub heads: Vec<HeadSummary>,
+    /// The track's tempo (beats per minute, confidence, sections where it changes).
+    pub tempo: TempoEstimate,
     /// A display-sized log-mel spectrogram of the input.
     pub overview: MelOverview,
     /// What the decoder found (rate, channels, duration).
@@ -206,6 +209,7 @@ impl Engine {
             embedding,
             segments,
             heads,
+            tempo: features.tempo,
             overview: features.overview,
             source: features.source,
         }

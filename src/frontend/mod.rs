@@ -11,6 +11,7 @@ use crate::audio::{MonoSink, SourceInfo, downmix_into};
 use crate::error::{Error, Result};
 use crate::params::AnalysisParams;
 use crate::patches::{MelOverview, Patch};
+use crate::tempo::TempoEstimate;
 use pipeline::Pipeline;
 
 /// Most patches analysed per track: 128 patches of ≈3 s cover 6.4 minutes at full density;
@@ -28,6 +29,8 @@ pub const SILENCE_PEAK: f32 = 1e-4;
 pub struct Features {
     /// Model inputs in time order.
     pub patches: Vec<Patch>,
+    /// The input's tempo, from the onsets of its mel frames.
+    pub tempo: TempoEstimate,
     /// A display-sized log-mel picture of the whole input.
     pub overview: MelOverview,
     /// Total log-mel frames of the input (one per hop).

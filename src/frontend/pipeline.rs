@@ -9,15 +9,17 @@ use crate::mel::loudness::normalise_and_compress;
 use crate::mel::{MelAnalyzer, MelScale, log_compress};
 use crate::params::AnalysisParams;
 use crate::patches::{OverviewBuilder, PatchSampler};
+use crate::tempo::{OnsetStrength, TempoEstimate};
 
 use super::{Features, FrontEnd, SILENCE_PEAK};
 
 /// Where mel power frames go: the patch sampler keeps power (each patch is loudness-normalised
 /// and compressed once it is complete, in [`Pipeline::finish`]); the display overview gets the
-/// recording's own log-mel, unnormalised.
+/// recording's own log-mel, unnormalised; the onset envelope (tempo) its frame-to-frame rises.
 struct FrameSinks {
     patches: PatchSampler,
     overview: OverviewBuilder,
+    onsets: OnsetStrength,
     log_gain: f32,
     /// Reused buffer for the compressed copy of each frame.
     log_frame: Vec<f32>,
@@ -26,6 +28,7 @@ struct FrameSinks {
 impl FrameSinks {
     fn push(&mut self, power: &[f32]) {
         self.patches.push(power);
+        self.onsets.push(power);
         for (out, &p) in self.log_frame.iter_mut().zip(power) {
             *out = log_compress(p, self.log_gain);
         }
@@ -64,6 +67,7 @@ impl Pipeline {
                     front.max_patches,
                 ),
                 overview: OverviewBuilder::new(p.n_mels, front.overview_columns),
+                onsets: OnsetStrength::new(p.n_mels),
                 log_gain: p.log_gain,
                 log_frame: vec![0.0; p.n_mels],
             },
@@ -123,8 +127,13 @@ impl Pipeline {
             let real_frames = (n_frames - patch.start_frame).min(self.params.patch_frames);
             normalise_and_compress(&mut patch.data, real_frames * n_mels, self.params.log_gain);
         }
+        let tempo = TempoEstimate::from_onsets(
+            &self.frames.onsets.finish(),
+            1.0 / self.params.hop_seconds(),
+        );
         Ok(Features {
             patches,
+            tempo,
             overview: self.frames.overview.finish(),
             n_frames,
             peak: self.peak,

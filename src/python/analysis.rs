@@ -86,6 +86,24 @@ impl Analysis {
         Ok(dict)
     }
 
+    /// The tempo: `{"bpm": float or None when unclear, "confidence": 0–1, "candidate_bpm":
+    /// float, "sections": [(start s, end s, bpm), …] where it changes}`.
+    #[getter]
+    fn tempo<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let t = &self.inner.tempo;
+        let dict = PyDict::new(py);
+        dict.set_item("bpm", t.clear_bpm())?;
+        dict.set_item("confidence", t.confidence)?;
+        dict.set_item("candidate_bpm", t.bpm)?;
+        let sections: Vec<(f64, f64, f32)> = t
+            .sections
+            .iter()
+            .map(|s| (s.start_seconds, s.end_seconds, s.bpm))
+            .collect();
+        dict.set_item("sections", sections)?;
+        Ok(dict)
+    }
+
     /// Duration of the decoded audio, in seconds.
     #[getter]
     fn duration_seconds(&self) -> f64 {

@@ -340,6 +340,30 @@ impl Analysis {
         Ok(serde_wasm_bindgen::to_value(&self.inner.heads)?)
     }
 
+    /// The tempo: `{ bpm, confidence, clear, sections: [{ startSeconds, endSeconds, bpm }] }`;
+    /// `clear` is false when the onsets are not periodic enough to name a tempo (then `bpm` is
+    /// only the best candidate).
+    #[wasm_bindgen(getter)]
+    pub fn tempo(&self) -> Result<JsValue, JsError> {
+        // Spelt out rather than `#[serde(flatten)]`: serde-wasm-bindgen turns a flattened
+        // struct into a JS `Map`.
+        #[derive(serde::Serialize)]
+        struct Tempo<'a> {
+            bpm: f32,
+            confidence: f32,
+            clear: bool,
+            sections: &'a [crate::tempo::TempoSection],
+        }
+        let t = &self.inner.tempo;
+        let tempo = Tempo {
+            bpm: t.bpm,
+            confidence: t.confidence,
+            clear: t.is_clear(),
+            sections: &t.sections,
+        };
+        Ok(serde_wasm_bindgen::to_value(&tempo)?)
+    }
+
     /// What the decoder found: `{ codec, sample_rate_hz, channels, frames, decode_errors }`.
     #[wasm_bindgen(getter)]
     pub fn source(&self) -> Result<JsValue, JsError> {

@@ -158,6 +158,12 @@ for (const engine of chosen) {
       assert.ok(stages.has('analysis') && stages.has('search'), `progress stages: ${[...stages]}`);
       assert.ok(await page.evaluate(() => document.querySelector('similar-songs').shadowRoot.querySelector('canvas.mel').width > 100), 'a spectrogram was drawn');
       assert.match(await page.text('.ref-facts'), /vorbis, 44100 Hz, 2 ch/);
+      // The file's tempo, as `simsong tempo` computes it natively.
+      const tempo = JSON.parse(execFileSync(process.env.SIMSONG_BIN, ['tempo', '--json', join(AUDIO, 'real_music_a_44k.ogg')], { encoding: 'utf8' }));
+      assert.ok(tempo.bpm > 0, JSON.stringify(tempo));
+      assert.ok(Math.abs(results.tempo.bpm - tempo.bpm) < 1e-3, JSON.stringify(results));
+      assert.ok(Math.abs(results.tempo.confidence - tempo.confidence) < 1e-4);
+      assert.equal(await page.text('.ref-tempo'), `Tempo: ${tempo.bpm.toFixed(1)} BPM (confidence ${tempo.confidence.toFixed(2)}, predicted)`);
       await shot(page, 'file');
       // Drag and drop, with a real DataTransfer holding a File.
       await page.evaluate(async () => {

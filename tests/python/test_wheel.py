@@ -164,3 +164,16 @@ def test_analysis_lets_other_python_threads_run(test_engine):
     thread.join()
     assert result["analysis"].duration_seconds == pytest.approx(120.0)
     assert ticks > 1000, f"the main thread ran only {ticks} loop turns during the analysis"
+
+
+def test_tempo_is_the_clis(test_engine, cli):
+    path = AUDIO / "tempo" / "bach_bwv79.3_96bpm.ogg"
+    tempo = test_engine.embed(path).tempo
+    theirs = json.loads(cli("tempo", "--json", path).stdout)
+    assert tempo["bpm"] == pytest.approx(96.0, rel=0.04)
+    assert tempo["bpm"] == pytest.approx(theirs["bpm"], abs=1e-4)
+    assert tempo["confidence"] == pytest.approx(theirs["confidence"], abs=1e-6)
+    assert tempo["sections"] == []
+    noise = np.random.default_rng(3).standard_normal(16000 * 20).astype(np.float32) * 0.1
+    unclear = test_engine.embed((noise, 16000)).tempo
+    assert unclear["bpm"] is None and unclear["confidence"] < 0.12

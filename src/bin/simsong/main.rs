@@ -10,6 +10,7 @@ mod mel;
 mod progress;
 mod published;
 mod query;
+mod tempo;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +36,8 @@ enum Command {
     Index(index_cmd::IndexCommand),
     /// Search an index by audio files and/or catalog track ids.
     Query(query::QueryArgs),
+    /// Estimate each file's tempo (beats per minute, confidence, sections where it changes).
+    Tempo(tempo::TempoArgs),
     /// Write a picture of a file's log-mel spectrogram.
     Mel(mel::MelArgs),
     /// Measure a model against a 20-MFCC baseline on a labelled held-out split.
@@ -115,6 +118,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Embed(args) => embed::run(args),
         Command::Features(args) => features::run(args),
+        Command::Tempo(args) => tempo::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Index(command) => index_cmd::run(command),
         Command::Query(args) => query::run(args),

@@ -24,6 +24,7 @@
       const r = d.reference;
       return {
         reference: r && (r.id || r.name), part: r?.part ?? null, seconds: r?.durationSeconds, memory: r?.engineMemoryBytes,
+        tempo: r?.tempo ?? null,
         ids: d.hits.map((h) => h.id), approximate: d.approximate, notes: d.notes,
         fetchedBytes: d.fetchedBytes, searchMs: d.searchMs,
       };
