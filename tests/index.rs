@@ -271,6 +271,7 @@ fn tag_filters_any_of_within_all_of_across_and_outside() {
         catalog: tags(pairs),
         predicted: BTreeMap::new(),
         outside,
+        ..Default::default()
     };
     assert_eq!(
         run(filter(&[("mood", "calm"), ("mood", "upbeat")], false)),

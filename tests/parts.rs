@@ -398,7 +398,10 @@ fn damaged_foreign_and_lying_parts_are_refused_by_name() {
     // A future version, a one-file index, and HTML are named for what they are.
     let future = String::from_utf8(published.manifest.to_json())
         .unwrap()
-        .replace("\"version\": 3", "\"version\": 9");
+        .replace(
+            &format!("\"version\": {}", simsong::index::parts::PARTS_FORMAT_VERSION),
+            "\"version\": 9",
+        );
     let e = PartedIndex::new(future.as_bytes()).unwrap_err().to_string();
     assert!(e.contains("format version 9"), "{e}");
     let e = PartedIndex::new(&index.to_bytes().unwrap())

@@ -202,6 +202,7 @@ pub fn add_entries(
         let duration = analysis.source.frames as f64 / f64::from(analysis.source.sample_rate_hz);
         entry.meta.duration_seconds = duration as f32;
         entry.meta.predicted = predicted_tags(&analysis);
+        entry.meta.tempo = Some((&analysis.tempo).into());
         match index.add_track(entry.meta, &analysis, max_segments) {
             Ok(()) => {
                 report.indexed += 1;

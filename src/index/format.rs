@@ -29,8 +29,8 @@ use crate::error::{Error, Result};
 
 /// First eight bytes of every index file.
 pub const MAGIC: [u8; 8] = *b"SIMSIDX\x1a";
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes and reads (2: tracks carry their predicted tempo).
+pub const FORMAT_VERSION: u32 = 2;
 /// Bytes before the payload.
 pub const HEADER_LEN: usize = 40;
 

@@ -64,6 +64,35 @@ pub struct TrackMeta {
     pub license: Option<String>,
     /// Attribution text the license requires.
     pub attribution: Option<String>,
+    /// The tempo the engine predicted from the audio (kept apart from catalog tags, like
+    /// `predicted`); `None` for tracks imported without audio.
+    pub tempo: Option<TrackTempo>,
+}
+
+/// A track's predicted tempo.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrackTempo {
+    /// Beats per minute (the best candidate, even when unclear).
+    pub bpm: f32,
+    /// 0–1; a tempo is clear from [`crate::tempo::MIN_CONFIDENCE`].
+    pub confidence: f32,
+}
+
+impl TrackTempo {
+    /// The tempo when it is clear enough to filter by.
+    pub fn clear_bpm(&self) -> Option<f32> {
+        (self.confidence >= crate::tempo::MIN_CONFIDENCE && self.bpm > 0.0).then_some(self.bpm)
+    }
+}
+
+impl From<&crate::tempo::TempoEstimate> for TrackTempo {
+    fn from(t: &crate::tempo::TempoEstimate) -> Self {
+        TrackTempo {
+            bpm: t.bpm,
+            confidence: t.confidence,
+        }
+    }
 }
 
 /// What an index says about itself: the numbers and model its embeddings depend on.

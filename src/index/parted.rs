@@ -114,6 +114,8 @@ const MAX_SEGMENT_TRACKS: usize = 4096;
 pub(crate) struct LoadedGeneration {
     pub(crate) codes: Vec<u8>,
     pub(crate) rerank_checksums: Vec<u32>,
+    /// One tempo byte per track ([`crate::tempo::code`]).
+    pub(crate) tempo: Vec<u8>,
 }
 
 /// A published index as far as it is loaded (see the module docs).
@@ -515,6 +517,7 @@ impl PartedIndex {
         self.generations[g as usize] = Some(LoadedGeneration {
             codes: search.codes,
             rerank_checksums: search.rerank_checksums,
+            tempo: search.tempo,
         });
         Ok(())
     }
@@ -525,6 +528,14 @@ impl PartedIndex {
         let i = gens.partition_point(|g| g.first_position + g.tracks <= position);
         let g = gens.get(i)?;
         (position >= g.first_position).then(|| (g.generation, position - g.first_position))
+    }
+
+    /// The clear predicted tempo of the track at a global position, in whole BPM, from its
+    /// generation's search part (`None` when unclear or that part is not loaded).
+    pub fn tempo_bpm(&self, position: u32) -> Option<f32> {
+        let (g, local) = self.locate(position)?;
+        let loaded = self.generations[g as usize].as_ref()?;
+        crate::tempo::code::decode(*loaded.tempo.get(local as usize)?)
     }
 
     /// Whether the track at a global position was removed.

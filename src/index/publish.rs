@@ -244,6 +244,13 @@ fn generation(
         rerank_checksums,
         catalog_tags: postings(index, &order, false),
         predicted_tags: postings(index, &order, true),
+        tempo: order
+            .iter()
+            .map(|&i| {
+                let bpm = index.tracks()[i].tempo.and_then(|t| t.clear_bpm());
+                crate::tempo::code::encode(bpm)
+            })
+            .collect(),
         removed: removed.clone(),
     };
     let search = file(PartKind::Search, &encode_payload(&search_payload)?);

@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::index::vectors::QuantizedQuery;
 use crate::index::{CatalogIndex, Postings, Tags, TrackMeta, VectorStore};
 use crate::model::l2_normalize;
+use crate::tempo::filter::TempoFilter;
 
 pub mod parted;
 
@@ -41,8 +42,9 @@ pub enum Reference {
 ///
 /// Within a category any listed value matches (any-of); across categories all must match
 /// (all-of). `catalog` looks at the store's tags, `predicted` at the model's. With `outside`
-/// set the filter is inverted: only tracks that do *not* match are kept (tracks without the
-/// tags, or with other values), for buyers who want to leave the tags they picked.
+/// set the tag filter is inverted: only tracks that do *not* match are kept (tracks without the
+/// tags, or with other values), for buyers who want to leave the tags they picked. The tempo
+/// conditions apply either way: "outside these tags, at 90–110 BPM".
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct TagFilter {
@@ -50,24 +52,31 @@ pub struct TagFilter {
     pub catalog: Tags,
     /// Predicted tags: category → accepted values.
     pub predicted: Tags,
-    /// Keep the tracks that do not match instead.
+    /// Keep the tracks that do not match the tags instead.
     pub outside: bool,
+    /// Tempo range and "similar tempo", on the tracks' predicted tempo.
+    pub tempo: TempoFilter,
 }
 
 impl TagFilter {
     /// True when the filter restricts nothing.
     pub fn is_empty(&self) -> bool {
+        self.tags_empty() && self.tempo.is_empty()
+    }
+
+    /// True when no tag is asked for (`outside` then means nothing).
+    pub fn tags_empty(&self) -> bool {
         self.catalog.values().all(Vec::is_empty) && self.predicted.values().all(Vec::is_empty)
     }
 
     /// Whether `track` passes (the definition; [`search`] uses the equivalent [`Self::mask`]).
     pub fn accepts(&self, track: &TrackMeta) -> bool {
-        if self.is_empty() {
-            return true;
-        }
-        let matches = matches_all(&self.catalog, &track.tags)
-            && matches_all(&self.predicted, &track.predicted);
-        matches != self.outside
+        let tags = self.tags_empty() || {
+            let matches = matches_all(&self.catalog, &track.tags)
+                && matches_all(&self.predicted, &track.predicted);
+            matches != self.outside
+        };
+        tags && self.tempo.accepts(filter_bpm(track))
     }
 
     /// One bit per track of `index` (bit `i % 64` of word `i / 64`), set where the track passes;
@@ -77,6 +86,26 @@ impl TagFilter {
         let n = index.positions();
         let words = n.div_ceil(64);
         let mut mask = vec![u64::MAX; words];
+        if !self.tags_empty() {
+            self.tag_mask(index, &mut mask);
+        }
+        if !self.tempo.is_empty() {
+            for p in 0..n {
+                if !self.tempo.accepts(index.tempo_bpm(p)) {
+                    mask[p / 64] &= !(1 << (p % 64));
+                }
+            }
+        }
+        // Bits past the last track stay clear.
+        if !n.is_multiple_of(64) {
+            mask[words - 1] &= (1u64 << (n % 64)) - 1;
+        }
+        mask
+    }
+
+    /// Clears the bits of `mask` whose tracks fail the tag part (with `outside` applied).
+    fn tag_mask(&self, index: &impl TagSource, mask: &mut [u64]) {
+        let words = mask.len();
         for (wanted, postings) in [
             (&self.catalog, index.postings(false)),
             (&self.predicted, index.postings(true)),
@@ -96,20 +125,26 @@ impl TagFilter {
         if self.outside {
             mask.iter_mut().for_each(|m| *m = !*m);
         }
-        // Bits past the last track stay clear.
-        if !n.is_multiple_of(64) {
-            mask[words - 1] &= (1u64 << (n % 64)) - 1;
-        }
-        mask
     }
 }
 
-/// An index whose tracks can be filtered by tag: positions `0..positions()` and posting lists.
+/// The tempo a filter sees for a track: its clear predicted tempo at the one-BPM precision a
+/// published index stores ([`crate::tempo::code`]), so both forms of an index filter alike.
+pub fn filter_bpm(track: &TrackMeta) -> Option<f32> {
+    crate::tempo::code::decode(crate::tempo::code::encode(
+        track.tempo.and_then(|t| t.clear_bpm()),
+    ))
+}
+
+/// An index whose tracks can be filtered: positions `0..positions()`, posting lists and
+/// tempi.
 pub trait TagSource {
     /// Number of track positions.
     fn positions(&self) -> usize;
     /// Catalog (or, with `predicted`, model-predicted) tag postings.
     fn postings(&self, predicted: bool) -> &Postings;
+    /// The clear predicted tempo at `position`, in whole BPM ([`filter_bpm`]).
+    fn tempo_bpm(&self, position: usize) -> Option<f32>;
 }
 
 impl TagSource for CatalogIndex {
@@ -119,6 +154,9 @@ impl TagSource for CatalogIndex {
     fn postings(&self, predicted: bool) -> &Postings {
         CatalogIndex::postings(self, predicted)
     }
+    fn tempo_bpm(&self, position: usize) -> Option<f32> {
+        filter_bpm(&self.tracks()[position])
+    }
 }
 
 impl TagSource for crate::index::parted::PartedIndex {
@@ -127,6 +165,9 @@ impl TagSource for crate::index::parted::PartedIndex {
     }
     fn postings(&self, predicted: bool) -> &Postings {
         crate::index::parted::PartedIndex::postings(self, predicted)
+    }
+    fn tempo_bpm(&self, position: usize) -> Option<f32> {
+        crate::index::parted::PartedIndex::tempo_bpm(self, position as u32)
     }
 }
 
@@ -186,7 +227,7 @@ impl SearchRequest {
                 self.k
             )));
         }
-        Ok(())
+        self.filter.tempo.check()
     }
 
     /// Tracks similar to the catalog track `id`.

@@ -17,6 +17,8 @@
 //! The estimate costs one pass over the frames the front end computes anyway, and a few FFTs
 //! of 1024 points per 2.2 s of audio.
 
+pub mod code;
+pub mod filter;
 pub mod onset;
 pub mod tempogram;
 

@@ -25,6 +25,7 @@ struct TrackLine {
     preview_url: Option<String>,
     license: Option<String>,
     attribution: Option<String>,
+    tempo: Option<simsong::index::TrackTempo>,
 }
 
 impl Default for TrackLine {
@@ -40,6 +41,7 @@ impl Default for TrackLine {
             preview_url: None,
             license: None,
             attribution: None,
+            tempo: None,
         }
     }
 }
@@ -93,6 +95,7 @@ pub fn import(
             preview_url: t.preview_url,
             license: t.license,
             attribution: t.attribution,
+            tempo: t.tempo,
         };
         let embedding = row.to_vec();
         let segments = scatter(&embedding, synthetic_segments, i as u64);

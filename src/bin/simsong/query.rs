@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::Args;
 use simsong::TrackMeta;
-use simsong::search::parted::SearchTask;
-use simsong::search::{Reference, SearchHit, SearchRequest, TagFilter, search};
+use simsong::search::parted::{LookupTask, SearchTask};
+use simsong::search::{Reference, SearchHit, SearchRequest, TagFilter, filter_bpm, search};
+use simsong::tempo::filter::TempoFilter;
 
 use crate::index_cmd::load;
 use crate::published::{LocalIndex, is_published};
@@ -46,6 +47,13 @@ pub struct QueryArgs {
     /// Invert the tag filter: only tracks *outside* the given tags.
     #[arg(long)]
     outside: bool,
+    /// Keep only tracks whose predicted tempo is in this range, in BPM (`90-110`, `90-`, `-110`).
+    #[arg(long, value_parser = parse_bpm_range, allow_hyphen_values = true)]
+    bpm: Option<(Option<f32>, Option<f32>)>,
+    /// Keep only tracks at a tempo like the first reference's (within 8%, half and double
+    /// time included); the reference needs a clear tempo.
+    #[arg(long)]
+    similar_tempo: bool,
     /// Track ids never to return.
     #[arg(long)]
     exclude: Vec<String>,
@@ -77,6 +85,11 @@ pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
             catalog: parse_tags(&args.tags.join(";"))?,
             predicted: parse_tags(&args.predicted.join(";"))?,
             outside: args.outside,
+            tempo: TempoFilter {
+                min_bpm: args.bpm.and_then(|r| r.0),
+                max_bpm: args.bpm.and_then(|r| r.1),
+                near_bpm: None,
+            },
         },
         ..Default::default()
     };
@@ -87,6 +100,8 @@ pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
         .negative
         .extend(args.not_ids.iter().cloned().map(Reference::Track));
     let published = is_published(&args.index);
+    // The first positive reference's clear tempo (for --similar-tempo), named.
+    let mut reference_tempo: Option<(String, Option<f32>)> = None;
     let mut local = None;
     let mut exact = None;
     let (model_sha, model_name) = if published {
@@ -117,6 +132,10 @@ pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
                 let analysis = engine
                     .analyze_path(file)
                     .with_context(|| format!("{}", file.display()))?;
+                if positive && reference_tempo.is_none() {
+                    reference_tempo =
+                        Some((file.display().to_string(), analysis.tempo.clear_bpm()));
+                }
                 let embedding = match part {
                     Some((from, to)) if positive => {
                         let seconds = engine.params().patch_seconds();
@@ -138,6 +157,22 @@ pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
                 list.push(Reference::Embedding(embedding));
             }
         }
+    }
+    if args.similar_tempo {
+        let (name, bpm) = match (&reference_tempo, args.ids.first()) {
+            // --id references come first in the request, so the first of them leads.
+            (_, Some(id)) => (
+                format!("track `{id}`"),
+                track_tempo(id, local.as_mut(), exact.as_ref())?,
+            ),
+            (Some(t), None) => t.clone(),
+            (None, None) => unreachable!("a reference was required above"),
+        };
+        let bpm = bpm.with_context(|| {
+            format!("--similar-tempo: {name} has no clear tempo to compare with")
+        })?;
+        eprintln!("similar tempo: {bpm:.1} BPM (within 8%, half and double time included)");
+        request.filter.tempo.near_bpm = Some(bpm);
     }
     let rows: Vec<(SearchHit, Option<TrackMeta>)> = if let Some(local) = local.as_mut() {
         let mut task = SearchTask::new(request)?;
@@ -178,7 +213,10 @@ pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
                 .best_segment_seconds
                 .map(|s| format!("{}:{:02}", (s / 60.0) as u32, (s % 60.0) as u32))
                 .unwrap_or_default();
-            let predicted: Vec<String> = t.predicted.values().flatten().cloned().collect();
+            let mut predicted: Vec<String> = t.predicted.values().flatten().cloned().collect();
+            if let Some(bpm) = t.tempo.and_then(|t| t.clear_bpm()) {
+                predicted.push(format!("{bpm:.0} BPM"));
+            }
             println!(
                 "{:>4}  {:>6.3}  {:>7}  {:<28}  {:<24}  {}",
                 rank + 1,
@@ -194,6 +232,53 @@ pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
         eprintln!("no track passes the filters");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The clear predicted tempo of the catalog track `id`, as filters see it.
+fn track_tempo(
+    id: &str,
+    local: Option<&mut LocalIndex>,
+    exact: Option<&simsong::CatalogIndex>,
+) -> anyhow::Result<Option<f32>> {
+    let track = match (local, exact) {
+        (Some(local), _) => {
+            let mut lookup = LookupTask::new(vec![id.to_string()]);
+            let rows = local.run(|index| lookup.step(index))?;
+            rows.into_iter().next().flatten().and_then(|r| r.track)
+        }
+        (None, Some(index)) => index.position(id).map(|p| index.tracks()[p].clone()),
+        (None, None) => None,
+    };
+    let track = track.ok_or_else(|| simsong::Error::UnknownTrack(id.to_string()))?;
+    Ok(filter_bpm(&track))
+}
+
+/// `90-110`, `90-` or `-110` (BPM) → (slowest, fastest).
+fn parse_bpm_range(text: &str) -> Result<(Option<f32>, Option<f32>), String> {
+    let (lo, hi) = text
+        .split_once('-')
+        .ok_or_else(|| format!("`{text}` is not a BPM range such as 90-110"))?;
+    let bound = |t: &str| -> Result<Option<f32>, String> {
+        let t = t.trim();
+        if t.is_empty() {
+            return Ok(None);
+        }
+        t.parse::<f32>()
+            .ok()
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .map(Some)
+            .ok_or_else(|| format!("`{t}` is not a positive number of BPM"))
+    };
+    let range = (bound(lo)?, bound(hi)?);
+    if range == (None, None) {
+        return Err("give at least one bound, e.g. 90-110 or 90-".into());
+    }
+    if let (Some(l), Some(h)) = range
+        && l > h
+    {
+        return Err(format!("the range {l}-{h} is reversed"));
+    }
+    Ok(range)
 }
 
 fn clip(s: &str, width: usize) -> String {

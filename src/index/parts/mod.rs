@@ -28,8 +28,9 @@ use crate::error::{Error, Result};
 
 /// First eight bytes of every part.
 pub const PART_MAGIC: [u8; 8] = *b"SIMSPRT\x1a";
-/// The published format's version, shared by the manifest and every part.
-pub const PARTS_FORMAT_VERSION: u32 = 3;
+/// The published format's version, shared by the manifest and every part (4: a tempo byte per
+/// track in the search part, the predicted tempo in the metadata).
+pub const PARTS_FORMAT_VERSION: u32 = 4;
 /// Bytes before a part's payload.
 pub const ENVELOPE_LEN: usize = 48;
 

@@ -22,6 +22,10 @@ pub struct SearchPart {
     pub catalog_tags: Vec<TagPostings>,
     /// Predicted tag posting lists (local positions).
     pub predicted_tags: Vec<TagPostings>,
+    /// One [`crate::tempo::code`] byte per track, in position order: its clear predicted tempo
+    /// (or none), so tempo filters need no metadata fetch.
+    #[serde(with = "serde_bytes")]
+    pub tempo: Vec<u8>,
     /// Global positions of earlier generations' tracks that this generation removes, sorted.
     pub removed: Vec<u32>,
 }
@@ -79,6 +83,12 @@ impl SearchPart {
         }
         if self.rerank_checksums.len() != tracks.div_ceil(layout.rerank_block_rows as usize) {
             return bad("wrong number of re-ranking block checksums".into());
+        }
+        if self.tempo.len() != tracks {
+            return bad(format!(
+                "{} tempo bytes for {tracks} tracks",
+                self.tempo.len()
+            ));
         }
         if self.removed.len() != g.removed as usize
             || self.removed.windows(2).any(|w| w[0] >= w[1])
