@@ -182,6 +182,8 @@ if (tempoSets.length) {
     out(`- Target "ours ≥ librosa", ${name} set: ${verdict('acc1')}, ${verdict('acc2')}.`);
   }
   out('- Our misses are mostly octave errors (a doubled or halved tempo): Acc2 counts those as right.');
+  out('- In the index: 1 byte per track in the search part (the clear tempo in whole BPM: 0.6 MB at 600k tracks, what tempo');
+  out('  filters run on) and 9 bytes per track in the metadata shards (BPM and confidence, fetched with the rows shown).');
   const timing = tempoSets.map(([, t]) => t.timing).find(Boolean);
   if (timing) {
     out();

@@ -399,7 +399,10 @@ fn damaged_foreign_and_lying_parts_are_refused_by_name() {
     let future = String::from_utf8(published.manifest.to_json())
         .unwrap()
         .replace(
-            &format!("\"version\": {}", simsong::index::parts::PARTS_FORMAT_VERSION),
+            &format!(
+                "\"version\": {}",
+                simsong::index::parts::PARTS_FORMAT_VERSION
+            ),
             "\"version\": 9",
         );
     let e = PartedIndex::new(future.as_bytes()).unwrap_err().to_string();

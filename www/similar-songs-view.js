@@ -60,8 +60,9 @@ export function skeleton(root, cssUrl) {
   return parts;
 }
 
-function tagChips(track, predictedCategories) {
+function tagChips(track, predictedCategories, bpm) {
   const chips = [];
+  if (bpm) chips.push(h('span', { class: 'tag predicted tempo', title: 'Tempo predicted by the engine from the audio', text: `${bpm} BPM (predicted)` }));
   for (const [category, values] of Object.entries(track.tags || {})) {
     for (const v of values) chips.push(h('span', { class: 'tag', text: `${category}: ${v}` }));
   }
@@ -75,7 +76,7 @@ function tagChips(track, predictedCategories) {
 }
 
 /** One list row: a catalog track, with its score when it is a search result. */
-export function trackRow(track, hit, index, { predictedCategories, playing, polarity, onPlay, onSimilar, onMore, onLess }) {
+export function trackRow(track, hit, index, { predictedCategories, bpm, playing, polarity, onPlay, onSimilar, onMore, onLess }) {
   const meta = [track.collection, track.composer, formatDuration(track.durationSeconds)].filter(Boolean).join(' · ');
   const rights = [track.license && `Licence: ${track.license}`, track.attribution].filter(Boolean).join(' · ');
   const score = hit ? h('div', { class: 'score', title: `Cosine similarity ${hit.score.toFixed(3)}` },
@@ -95,7 +96,7 @@ export function trackRow(track, hit, index, { predictedCategories, playing, pola
     h('div', { class: 'main' },
       h('div', { class: 'title', text: track.title || track.id }),
       h('div', { class: 'meta' }, meta, best),
-      h('div', { class: 'tags' }, tagChips(track, predictedCategories)),
+      h('div', { class: 'tags' }, tagChips(track, predictedCategories, bpm)),
       rights ? h('div', { class: 'rights', text: rights }) : null),
     score,
     h('div', { class: 'steer-buttons' },

@@ -16,6 +16,12 @@ export interface Track {
   previewUrl: string | null;
   license: string | null;
   attribution: string | null;
+  /**
+   * The tempo the engine predicted from the audio (never a catalog tag): `bpm` and its
+   * `confidence` (0–1; it counts as a tempo from `indexInfo.tempo.minConfidence`). Null for tracks
+   * indexed without audio.
+   */
+  tempo: { bpm: number; confidence: number } | null;
 }
 
 /** One search result. */
@@ -68,6 +74,8 @@ export interface IndexInfo {
   predictedTags: Record<string, Record<string, number>>;
   /** Bytes of every kind of part on the server: search, rerank, segments, meta, ids. */
   partBytes: Record<string, number>;
+  /** The predicted tempi: the confidence from which one counts, how many live tracks have a clear one, and their range in whole BPM. */
+  tempo: { minConfidence: number; tracks: number; slowestBpm: number; fastestBpm: number };
 }
 
 /** What the engine fetched and holds (`networkStats()`). */
@@ -152,7 +160,7 @@ export interface SimilarSongsEventMap {
 
 /**
  * `<similar-songs index="catalog/index.json" model="simsong.nnef.tar" k="10" filter="game:Lugaru" outside
- *   track="id" positive="id id" negative="id" browse player="none" preview-base="/">`
+ *   bpm="90-110" similar-tempo track="id" positive="id id" negative="id" browse player="none" preview-base="/">`
  */
 export class SimilarSongsElement extends HTMLElement {
   /** Resolves once the index is loaded. */
@@ -167,6 +175,17 @@ export class SimilarSongsElement extends HTMLElement {
   readonly results: Hit[] | null;
   /** The tag filter in the attribute's syntax, `"category:value;category:value"`. */
   filter: string;
+  /**
+   * The tempo range on the predicted tempo, in BPM (a bound null when open), or null; set it to
+   * an object, to `"90-110"` / `"90-"` / `"-110"`, or to null. The `bpm` attribute. Tracks without
+   * a clear tempo are left out while it is set. Combines with the tags; `outside` inverts the tags only.
+   */
+  bpm: { min: number | null; max: number | null } | null;
+  /**
+   * Only tempi within 8% of the reference's, its double or its half (the `similar-tempo`
+   * attribute). Ignored while the reference has no clear tempo.
+   */
+  similarTempo: boolean;
   /** Number of results (1-1000, default 10). */
   k: number;
   /** The shortlist that steers the ranking. */

@@ -14,13 +14,14 @@ import { ReferenceSet, parseIds } from './references.js';
 import { PreviewPlayer } from './preview-player.js';
 import { StatusLine } from './status-line.js';
 import { PartSelector } from './part-select.js';
+import { clearBpm, formatBpm, parseBpm, tempoControls, tempoRequest } from './tempo-filter.js';
 
 const CSS_URL = new URL('./similar-songs.css', import.meta.url).href;
 // Tracks per browse page (the catalog may hold hundreds of thousands: pages are fetched as asked).
 const BROWSE_PAGE = 100;
 
 export class SimilarSongsElement extends HTMLElement {
-  static observedAttributes = ['index', 'model', 'k', 'filter', 'outside', 'track', 'positive', 'negative', 'browse'];
+  static observedAttributes = ['index', 'model', 'k', 'filter', 'outside', 'bpm', 'similar-tempo', 'track', 'positive', 'negative', 'browse'];
 
   #engine = null;
   #ui = null;
@@ -34,6 +35,9 @@ export class SimilarSongsElement extends HTMLElement {
   #resolveIndexReady = null;
   #filter = {};
   #outside = false;
+  #bpm = null; // { min, max } in BPM, a bound null when open; null: no tempo range
+  #similarTempo = false;
+  #tempoProblem = ''; // why the bpm attribute is ignored, shown with every result
   #predictedCategories = new Set();
   #reference = null; // null | { kind: 'track', id } | { kind: 'file', name, blobUrl } | { kind: 'pcm', name }: #refs.primary
   #refs = new ReferenceSet(); // the shortlist that steers the ranking (references.js)
@@ -68,6 +72,7 @@ export class SimilarSongsElement extends HTMLElement {
     }
     this.#filter = parseFilter(this.getAttribute('filter'));
     this.#outside = this.hasAttribute('outside');
+    this.#readTempoAttributes();
     // Start in a microtask, so that attributes which the creating script sets right after
     // inserting the element are seen.
     queueMicrotask(() => this.#start());
@@ -92,6 +97,9 @@ export class SimilarSongsElement extends HTMLElement {
     else if (name === 'filter' || name === 'outside') {
       this.#filter = parseFilter(this.getAttribute('filter'));
       this.#outside = this.hasAttribute('outside');
+      this.#filtersChanged();
+    } else if (name === 'bpm' || name === 'similar-tempo') {
+      this.#readTempoAttributes();
       this.#filtersChanged();
     } else if (name === 'track' && value) this.searchByTrack(value).catch(() => {});
     else if (name === 'positive' || name === 'negative') this.#searchFromAttributes();
@@ -131,6 +139,26 @@ export class SimilarSongsElement extends HTMLElement {
 
   get filter() {
     return formatFilter(this.#filter);
+  }
+
+  /** The tempo range, `{ min, max }` in BPM (a bound null when open), or null. */
+  get bpm() {
+    return this.#bpm && { ...this.#bpm };
+  }
+
+  set bpm(range) {
+    const text = typeof range === 'string' ? range : formatBpm(range);
+    if (text) this.setAttribute('bpm', text);
+    else this.removeAttribute('bpm');
+  }
+
+  /** Only tempi like the reference's (its double and half too): the `similar-tempo` attribute. */
+  get similarTempo() {
+    return this.#similarTempo;
+  }
+
+  set similarTempo(on) {
+    this.toggleAttribute('similar-tempo', Boolean(on));
   }
 
   set filter(text) {
@@ -437,9 +465,32 @@ export class SimilarSongsElement extends HTMLElement {
   #request() {
     const request = { k: this.k, excludeReferences: true, ...this.#refs.steering() };
     // Left out when empty: the engine reads an undefined field as a type error.
-    const filter = requestFilter(this.#filter, this.#outside, this.#predictedCategories);
+    const filter = this.#requestFilter();
     if (filter) request.filter = filter;
     return request;
+  }
+
+  // Tags and tempo, as the engine takes them (src/search/mod.rs TagFilter), or undefined.
+  #requestFilter() {
+    const filter = requestFilter(this.#filter, this.#outside, this.#predictedCategories);
+    const tempo = tempoRequest(this.#bpm, this.#similarTempo, this.#referenceBpm());
+    return tempo ? { ...filter, tempo } : filter;
+  }
+
+  #readTempoAttributes() {
+    const text = this.getAttribute('bpm');
+    this.#bpm = parseBpm(text);
+    this.#tempoProblem = text && !this.#bpm ? `The tempo range “${text}” is not a BPM range such as 90-110; it is ignored.` : '';
+    this.#similarTempo = this.hasAttribute('similar-tempo');
+  }
+
+  // The reference's tempo as the index stores tempi (whole BPM, when clear), or null.
+  #referenceBpm() {
+    const r = this.#reference;
+    const min = this.#indexInfo?.tempo?.minConfidence;
+    if (!r || min === undefined) return null;
+    if (r.kind === 'track') return clearBpm(this.#tracks.get(r.id)?.tempo, min);
+    return clearBpm(r.analysis?.tempo, min);
   }
 
   async #analyze(reference, message, transfer) {
@@ -491,7 +542,8 @@ export class SimilarSongsElement extends HTMLElement {
     this.#setReference(reference, answer.analysis);
     this.#hits = answer.hits.map((hit) => ({ ...hit, track: this.#remember(hit.track) || unavailable(hit) }));
     const ms = Math.round(performance.now() - started);
-    const notes = answer.notes?.length ? ` ${answer.notes.join(' ')}` : '';
+    const said = [...(answer.notes || []), this.#tempoProblem].filter(Boolean);
+    const notes = said.length ? ` ${said.join(' ')}` : '';
     this.#setStatus(`${this.#hits.length} similar song${this.#hits.length === 1 ? '' : 's'} (${ms} ms).${notes}`,
       notes ? 'warn' : 'info');
     this.#render();
@@ -598,7 +650,7 @@ export class SimilarSongsElement extends HTMLElement {
     }
     const offset = more ? this.#browse.rows.length : 0;
     const started = performance.now();
-    const filter = requestFilter(this.#filter, this.#outside, this.#predictedCategories);
+    const filter = this.#requestFilter();
     let page;
     try {
       page = await this.#engine.query({ type: 'browse', filter, offset, limit: BROWSE_PAGE }, [],
@@ -638,6 +690,8 @@ export class SimilarSongsElement extends HTMLElement {
     const track = reference?.kind === 'track' ? this.#tracks.get(reference.id) || unavailable({ id: reference.id }) : null;
     showReference(this.#ui, reference, track);
     if (track && reference) this.#showTrackPicture(reference, track);
+    // The "Similar tempo" switch depends on the reference's tempo.
+    if (this.#indexInfo) this.#renderFilters();
     if (reference?.analysis) this.#parts.show(reference.analysis.durationSeconds, reference.part && { from: reference.part.start, to: reference.part.end });
     else this.#parts.hide();
     showSteering(this.#ui, this.#refs, (r) => (r.kind === 'track' ? this.#tracks.get(r.id)?.title || r.id : r.name),
@@ -695,13 +749,21 @@ export class SimilarSongsElement extends HTMLElement {
       ...Object.entries(info.predictedTags || {}).filter(([name]) => this.#predictedCategories.has(name))
         .map(([name, counts]) => ({ name, counts, predicted: true })),
     ];
+    const tempo = tempoControls(info.tempo, this.#bpm, this.#similarTempo, this.#referenceBpm(), {
+      onRange: (range) => {
+        this.bpm = range;
+      },
+      onSimilar: (on) => {
+        this.similarTempo = on;
+      },
+    });
     this.#ui.filters.replaceChildren(...filterControls(categories, this.#filter, this.#outside, {
       onChange: (category, values) => this.#setFilter(category, values),
       onOutside: (on) => {
         this.#outside = on;
         this.#syncFilterAttributes();
       },
-    }));
+    }), ...(tempo ? [tempo] : []));
   }
 
   #renderList() {
@@ -718,8 +780,10 @@ export class SimilarSongsElement extends HTMLElement {
       this.#rows = [];
       ui.listTitle.textContent = '';
     }
+    const minConfidence = this.#indexInfo?.tempo?.minConfidence;
     ui.list.replaceChildren(...this.#rows.map(({ track, hit }, i) => trackRow(track, hit, i, {
       predictedCategories: this.#predictedCategories,
+      bpm: minConfidence === undefined ? null : clearBpm(track.tempo, minConfidence),
       playing: this.#player.isPlaying(track.id),
       polarity: this.#refs.polarityOf(track.id),
       onPlay: (e) => {
@@ -746,7 +810,10 @@ export class SimilarSongsElement extends HTMLElement {
     })));
     ui.more.hidden = Boolean(this.#hits) || !this.hasAttribute('browse') || this.#browse.total <= this.#rows.length;
     ui.empty.hidden = this.#rows.length > 0 || (!this.#hits && !this.hasAttribute('browse'));
-    ui.empty.textContent = this.#hits ? 'No similar songs with these tags. Try “Outside these tags” or fewer tags.' : 'No tracks carry all the chosen tags.';
+    const tempo = this.#bpm || this.#similarTempo;
+    ui.empty.textContent = this.#hits
+      ? (tempo ? 'No similar songs with these tags and tempi. Try a wider tempo range or fewer tags.' : 'No similar songs with these tags. Try “Outside these tags” or fewer tags.')
+      : (tempo ? 'No tracks carry all the chosen tags at these tempi.' : 'No tracks carry all the chosen tags.');
     ui.listTitle.hidden = !ui.listTitle.textContent;
     const keep = this.#rows.findIndex((r) => r.track.id === keepId);
     this.#selected = -1;

@@ -39,6 +39,20 @@ struct PartsInfo<'a> {
     tags: std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>,
     predicted_tags: std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>,
     part_bytes: std::collections::BTreeMap<&'static str, u64>,
+    tempo: TempoInfo,
+}
+
+/// What the page needs for its tempo filter.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TempoInfo {
+    /// A track's predicted tempo counts (is shown, is filtered by) from this confidence.
+    min_confidence: f32,
+    /// Live tracks with a clear predicted tempo.
+    tracks: usize,
+    /// The slowest and fastest of them, in whole BPM (0 when there are none).
+    slowest_bpm: f32,
+    fastest_bpm: f32,
 }
 
 /// The fields the page knows from the one-file header, for continuity.
@@ -133,6 +147,7 @@ impl CatalogParts {
             tags: self.index.tag_counts(false),
             predicted_tags: self.index.tag_counts(true),
             part_bytes,
+            tempo: self.tempo_info(),
         };
         Ok(info.serialize(&json_compatible())?)
     }
@@ -232,6 +247,25 @@ impl CatalogParts {
     /// The index inside (for tests).
     pub fn inner(&self) -> &PartedIndex {
         &self.index
+    }
+
+    /// The live tracks' clear tempi, from the search parts' tempo bytes.
+    fn tempo_info(&self) -> TempoInfo {
+        let bpms = (0..self.index.len() as u32)
+            .filter(|&p| !self.index.is_removed(p))
+            .filter_map(|p| self.index.tempo_bpm(p));
+        let (mut tracks, mut slowest, mut fastest) = (0, f32::MAX, 0.0f32);
+        for bpm in bpms {
+            tracks += 1;
+            slowest = slowest.min(bpm);
+            fastest = fastest.max(bpm);
+        }
+        TempoInfo {
+            min_confidence: crate::tempo::MIN_CONFIDENCE,
+            tracks,
+            slowest_bpm: if tracks > 0 { slowest } else { 0.0 },
+            fastest_bpm: fastest,
+        }
     }
 }
 
