@@ -51,6 +51,8 @@ test('the demo page lists the catalog, as text (and warns when the model is untr
   const page = await openDemo();
   // Chromium has relaxed SIMD: the worker loads that build of the engine.
   assert.equal((await page.nthEvent('modelready')).engineBuild, 'relaxed-simd');
+  // The catalog's first page may arrive after the model is ready (the worker does both).
+  await page.waitForFunction(() => document.querySelector('similar-songs').shadowRoot.querySelectorAll('.row').length === 8);
   const titles = await rowTitles(page);
   assert.equal(titles.length, 8);
   assert.ok(titles.includes('Theme <b>bold</b>'), 'markup in titles is shown as text');

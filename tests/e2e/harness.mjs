@@ -1,12 +1,13 @@
 // Shared set-up for the browser tests and the browser benchmark: the static server (with the
 // strict CSP) plus a test catalog, Debian's Chromium through playwright-core, and a page that
 // records console errors, page errors and CSP violations.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer } from '../../scripts/serve.mjs';
-import { buildCatalog, MODEL, ROOT } from './catalog.mjs';
+import { buildCatalog, INDEX_MODEL, MODEL, ROOT } from './catalog.mjs';
 
 export { MODEL, ROOT };
 export const ARTIFACTS = join(ROOT, 'test-artifacts');
@@ -81,6 +82,16 @@ export async function newPage(env, viewport = { width: 1100, height: 900 }) {
 }
 
 /** The demo page over the fixture catalog. */
+/**
+ * What the native CLI answers for `simsong query <the test catalog> ARGS -k 20`: [[id, score]],
+ * best first: the ranking a page must show for the same references and filters.
+ */
+export function cliRanking(env, args) {
+  const out = execFileSync(process.env.SIMSONG_BIN, ['query', join(env.catalogDir, 'catalog'), ...args, '-k', '20', '--json',
+    '--model', join(ROOT, INDEX_MODEL)], { encoding: 'utf8' });
+  return JSON.parse(out).map((x) => [x.hit.id, x.hit.score]);
+}
+
 export function demoUrl(env, extra = '') {
   return `${env.origin}/?model=/${MODEL}&index=/e2e/catalog/index.json${extra}`;
 }

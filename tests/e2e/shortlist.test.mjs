@@ -4,10 +4,8 @@
 // API with a song from disk among the references.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ARTIFACTS, ROOT, demoUrl, newPage, setUp } from './harness.mjs';
-import { INDEX_MODEL } from './catalog.mjs';
+import { ARTIFACTS, ROOT, cliRanking as cliRankingOf, demoUrl, newPage, setUp } from './harness.mjs';
 
 const skip = !process.env.SIMSONG_BIN && 'SIMSONG_BIN (the native CLI) is needed to build the test catalog';
 const el = 'similar-songs';
@@ -19,12 +17,7 @@ before(async () => {
 });
 after(() => env?.close());
 
-/** The CLI's ranking for the same references: [[id, score]]. */
-function cliRanking(args) {
-  const out = execFileSync(process.env.SIMSONG_BIN, ['query', join(env.catalogDir, 'catalog'), ...args, '-k', '20', '--json',
-    '--model', join(ROOT, INDEX_MODEL)], { encoding: 'utf8' });
-  return JSON.parse(out).map((x) => [x.hit.id, x.hit.score]);
-}
+const cliRanking = (args) => cliRankingOf(env, args);
 
 const pageRanking = (page) => page.evaluate(() => document.querySelector('similar-songs').results.map((h) => [h.id, h.score]));
 

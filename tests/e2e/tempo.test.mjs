@@ -3,10 +3,7 @@
 // attributes, each checked against the native CLI on the same published index.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-import { ROOT, demoUrl, newPage, setUp } from './harness.mjs';
-import { INDEX_MODEL } from './catalog.mjs';
+import { cliRanking, demoUrl, newPage, setUp } from './harness.mjs';
 
 const skip = !process.env.SIMSONG_BIN && 'SIMSONG_BIN (the native CLI) is needed to build the test catalog';
 const el = 'similar-songs';
@@ -17,12 +14,7 @@ before(async () => {
 });
 after(() => env?.close());
 
-/** The CLI's result ids and scores for these arguments on the same published index. */
-function cli(args) {
-  const out = execFileSync(process.env.SIMSONG_BIN, ['query', join(env.catalogDir, 'catalog'), ...args, '-k', '20', '--json',
-    '--model', join(ROOT, INDEX_MODEL)], { encoding: 'utf8' });
-  return JSON.parse(out).map((x) => [x.hit.id, x.hit.score]);
-}
+const cli = (args) => cliRanking(env, args);
 
 const titles = (page) => page.locator(`${el} >> .row .title`).allTextContents();
 const results = (page) => page.evaluate(() => document.querySelector('similar-songs').results.map((h) => [h.id, h.score]));
