@@ -150,29 +150,19 @@ fn tempo_is_stored_and_filters_both_index_forms_alike() {
     }
 
     // A reference without a clear tempo cannot ask for similar tempi; a bad range is refused.
+    let idx = idx.to_str().unwrap();
+    let e = refused(&["query", idx, "--id", "noise", "--similar-tempo"]);
+    assert!(e.contains("track `noise` has no clear tempo"), "{e}");
+    let e = refused(&["query", idx, "--id", "noise", "--bpm", "120-90"]);
+    assert!(e.contains("reversed"), "{e}");
+}
+
+/// Runs the CLI expecting a refusal; returns what it said on stderr.
+fn refused(args: &[&str]) -> String {
     let o = Command::new(env!("CARGO_BIN_EXE_simsong"))
-        .args([
-            "query",
-            idx.to_str().unwrap(),
-            "--id",
-            "noise",
-            "--similar-tempo",
-        ])
+        .args(args)
         .output()
-        .unwrap();
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("track `noise` has no clear tempo"));
-    let o = Command::new(env!("CARGO_BIN_EXE_simsong"))
-        .args([
-            "query",
-            idx.to_str().unwrap(),
-            "--id",
-            "noise",
-            "--bpm",
-            "120-90",
-        ])
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("reversed"));
+        .expect("the CLI runs");
+    assert!(!o.status.success(), "simsong {args:?} succeeded");
+    String::from_utf8_lossy(&o.stderr).into_owned()
 }
