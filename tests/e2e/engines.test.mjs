@@ -235,6 +235,26 @@ for (const engine of chosen) {
       await assertClean(page);
     });
 
+    onDemo('a tempo range narrows the catalog; "Similar tempo" ranks as the CLI ranks it', async (page) => {
+      const rows = (n) => page.waitFor((count) => document.querySelector('similar-songs').shadowRoot.querySelectorAll('.row').length === count, n, `${n} rows`);
+      await rows(8);
+      await page.evaluate(() => { document.querySelector('similar-songs').bpm = '100-140'; });
+      await rows(2);
+      assert.deepEqual((await page.rowTitles()).sort(), ['Menu theme', 'Menu theme (FLAC master)']);
+      assert.equal(await page.text('.tag.tempo'), '120 BPM (predicted)');
+      await page.evaluate(() => { document.querySelector('similar-songs').bpm = null; });
+      await rows(8);
+      await page.click('.similar', { row: 'Menu theme' });
+      await page.nthEvent('results');
+      await page.click('input.similar-tempo');
+      const similar = await page.nthEvent('results', 2);
+      const cli = JSON.parse(execFileSync(process.env.SIMSONG_BIN, ['query', join(catalogDir, 'catalog'), '--id', 'menu',
+        '--similar-tempo', '-k', '20', '--json'], { encoding: 'utf8' })).map((x) => x.hit.id);
+      assert.deepEqual(similar.ids, cli);
+      assert.deepEqual(similar.ids, ['menu-flac']);
+      await assertClean(page);
+    });
+
     onDemo('keyboard: arrows move the selection and play, Enter searches similar songs', async (page) => {
       await page.evaluate(() => document.querySelector('similar-songs').shadowRoot.querySelector('.list').focus());
       const selected = () => page.text('.row[aria-selected="true"] .title');
