@@ -5,19 +5,13 @@ mod common;
 
 use std::process::Command;
 
-use common::{fixture, read};
+use common::{fixture, read, tmp};
 
 fn simsong(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_simsong"))
         .args(args)
         .output()
         .expect("run simsong")
-}
-
-fn tmp(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("simsong-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use common::fixture;
+use common::{fixture, tmp};
 
 fn simsong(args: &[&str]) -> std::process::Output {
     let o = Command::new(env!("CARGO_BIN_EXE_simsong"))
@@ -19,12 +19,6 @@ fn simsong(args: &[&str]) -> std::process::Output {
         String::from_utf8_lossy(&o.stderr)
     );
     o
-}
-
-fn tmp(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("simsong-tempo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
 }
 
 /// Ids of a `query --json` answer, best first.
