@@ -7,9 +7,11 @@
 // Attributes, events, CSS properties and the JS API are documented in README.md ("The widget")
 // and typed in similar-songs.d.ts.
 import { EngineClient } from './engine-client.js';
-import { decodeInBrowser, isUnsupportedFormat } from './browser-decode.js';
+import { isUnsupportedFormat } from './browser-decode.js';
+import { readSong, UnreadableFile } from './song-file.js';
 import { formatFilter, isEmpty, parseFilter, requestFilter, formatDuration } from './tags.js';
-import { filterControls, showReference, showSteering, showTrackPicture, skeleton, trackRow } from './similar-songs-view.js';
+import { filterControls, showReference, showSteering, showTrackPicture, skeleton } from './similar-songs-view.js';
+import { TrackList } from './track-list.js';
 import { ReferenceSet, parseIds } from './references.js';
 import { PreviewPlayer } from './preview-player.js';
 import { StatusLine } from './status-line.js';
@@ -43,8 +45,7 @@ export class SimilarSongsElement extends HTMLElement {
   #refs = new ReferenceSet(); // the shortlist that steers the ranking (references.js)
   #workerFile = null; // the analysed song whose analysis the worker holds (searched as { file: true })
   #hits = null; // null: browsing
-  #rows = []; // what the list shows: [{ track, hit }]
-  #selected = -1;
+  #list = null; // the rows shown, their selection and keyboard (track-list.js)
   #player = null;
   #status = null; // the status line (status-line.js)
   #parts = null; // the part-of-song selector on the spectrogram (part-select.js)
@@ -63,7 +64,14 @@ export class SimilarSongsElement extends HTMLElement {
     this.#started = true;
     if (!this.#ui) {
       this.#ui = skeleton(this.shadowRoot, CSS_URL);
-      this.#player = new PreviewPlayer(this.#ui.audio, this.#ui.nowPlaying, () => this.#markPlaying());
+      this.#player = new PreviewPlayer(this.#ui.audio, this.#ui.nowPlaying, () => this.#list.markPlaying());
+      this.#list = new TrackList(this.#ui, this.#player, {
+        play: (track, hit, start) => this.#play(track, hit, start),
+        similar: (id) => this.searchByTrack(id).catch(() => {}),
+        toggle: (id, polarity) => this.#toggleReference(id, polarity),
+        polarityOf: (id) => this.#refs.polarityOf(id),
+        choose: (track, hit) => this.#emit('trackchoose', { track, hit }),
+      });
       this.#status = new StatusLine(this.#ui, this);
       // Choosing a part of a dropped song on its spectrogram (part-select.js).
       this.#parts = new PartSelector(this.#ui.mel, (from, to) => this.searchByPart(from, to).catch(() => {}));
@@ -192,28 +200,17 @@ export class SimilarSongsElement extends HTMLElement {
   async searchByFile(file, { start, end } = {}) {
     const ticket = ++this.#ticket;
     const name = file.name || 'your file';
-    const bytes = await file.arrayBuffer();
-    if (ticket !== this.#ticket) return null;
-    // A second copy stays here for the browser-decoding fallback; the first moves to the worker.
-    const spare = bytes.slice(0);
     const reference = { kind: 'file', name, blob: file, part: partOf(start, end) };
     try {
-      return await this.#analyze(reference, { type: 'analyzeFile', bytes, name, part: reference.part }, [bytes]);
+      return await readSong(file, {
+        isCurrent: () => ticket === this.#ticket,
+        viaBytes: (bytes) => this.#analyze(reference, { type: 'analyzeFile', bytes, name, part: reference.part }, [bytes]),
+        viaPcm: ({ samples, sampleRate, channels }) => this.#analyze({ ...reference, decodedBy: 'browser' },
+          { type: 'analyzePcm', samples, sampleRate, channels, name, part: reference.part }, [samples.buffer]),
+      });
     } catch (e) {
-      if (!isUnsupportedFormat(e.message)) throw e;
-      let pcm;
-      if (ticket !== this.#ticket) return null;
-      try {
-        pcm = await decodeInBrowser(spare);
-      } catch {
-        const message = `“${name}” is not an audio file this page can read (${e.message}). ` +
-          'Try an MP3, Ogg Vorbis, FLAC, WAV or AAC/M4A file.';
-        this.#fail('analysis', message);
-        throw new Error(message);
-      }
-      return this.#analyze({ ...reference, decodedBy: 'browser' },
-        { type: 'analyzePcm', samples: pcm.samples, sampleRate: pcm.sampleRate, channels: pcm.channels, name, part: reference.part },
-        [pcm.samples.buffer]);
+      if (e instanceof UnreadableFile) this.#fail('analysis', e.message);
+      throw e;
     }
   }
 
@@ -323,9 +320,7 @@ export class SimilarSongsElement extends HTMLElement {
 
   /** Plays catalog track `id` from `startSeconds` with the built-in player (see `trackplay`). */
   play(id, startSeconds) {
-    const i = this.#rows.findIndex((r) => r.track.id === id);
-    if (i >= 0) this.#select(i, { play: true, start: startSeconds });
-    else if (this.#tracks.has(id)) this.#play(this.#tracks.get(id), null, startSeconds);
+    if (!this.#list.playTrack(id, startSeconds) && this.#tracks.has(id)) this.#play(this.#tracks.get(id), null, startSeconds);
   }
 
   // ---- loading -------------------------------------------------------------------------
@@ -600,9 +595,6 @@ export class SimilarSongsElement extends HTMLElement {
   // the browser, as for searchByFile.
   async #embed(file, ticket) {
     const name = file.name || 'your file';
-    const bytes = await file.arrayBuffer();
-    if (ticket !== this.#ticket) return null;
-    const spare = bytes.slice(0);
     const ref = { kind: 'file', name, blob: file };
     const busy = `Analysing “${name}”…`;
     const started = performance.now();
@@ -610,30 +602,30 @@ export class SimilarSongsElement extends HTMLElement {
     const ask = (message, transfer) => this.#engine.query(message, transfer, (p) => this.#showProgress(busy, p, started));
     let answer;
     try {
-      answer = await ask({ type: 'embedFile', bytes, name }, [bytes]);
+      answer = await readSong(file, {
+        isCurrent: () => ticket === this.#ticket,
+        viaBytes: (bytes) => ask({ type: 'embedFile', bytes, name }, [bytes]),
+        viaPcm: ({ samples, sampleRate, channels }) => {
+          ref.decodedBy = 'browser';
+          return ask({ type: 'embedPcm', samples, sampleRate, channels, name }, [samples.buffer]);
+        },
+      });
     } catch (e) {
-      if (!isUnsupportedFormat(e.message)) {
-        const text = `Cannot analyse “${name}”: ${e.message}`;
-        this.#fail('analysis', text);
-        throw new Error(text);
-      }
-      let pcm;
-      try {
-        pcm = await decodeInBrowser(spare);
-      } catch {
-        const text = `“${name}” is not an audio file this page can read (${e.message}).`;
-        this.#fail('analysis', text);
-        throw new Error(text);
-      }
-      if (ticket !== this.#ticket) return null;
-      ref.decodedBy = 'browser';
-      answer = await ask({ type: 'embedPcm', samples: pcm.samples, sampleRate: pcm.sampleRate, channels: pcm.channels, name }, [pcm.samples.buffer]);
+      const text = e instanceof UnreadableFile ? e.message : `Cannot analyse “${name}”: ${e.message}`;
+      this.#fail('analysis', text);
+      throw new Error(text);
     }
     if (!answer || ticket !== this.#ticket) return null;
     ref.analysis = answer.analysis;
     ref.embedding = answer.analysis.embedding;
     this.#workerFile = ref;
     return ref;
+  }
+
+  // ＋ / − on a track: onto the shortlist with that polarity, or off it when it already is.
+  #toggleReference(id, polarity) {
+    const on = this.#refs.polarityOf(id) === polarity;
+    (on ? this.removeReference(id) : this.addReference(id, polarity)).catch(() => {});
   }
 
   #filtersChanged() {
@@ -767,72 +759,34 @@ export class SimilarSongsElement extends HTMLElement {
   }
 
   #renderList() {
-    const ui = this.#ui;
-    const keepId = this.#rows[this.#selected]?.track.id;
+    const browsing = !this.#hits && this.hasAttribute('browse');
+    let rows = [];
+    let title = '';
     if (this.#hits) {
-      this.#rows = this.#hits.filter((h) => h.track).map((hit) => ({ track: hit.track, hit }));
-      ui.listTitle.textContent = this.#outside ? 'Similar songs outside your tags' : 'Similar songs';
-    } else if (this.hasAttribute('browse')) {
-      this.#rows = this.#browse.rows.map((track) => ({ track, hit: null }));
-      const count = this.#browse.total > this.#rows.length ? ` (${this.#rows.length} of ${this.#browse.total})` : '';
-      ui.listTitle.textContent = (isEmpty(this.#filter) ? 'Catalog' : `Catalog, ${this.#outside ? 'outside' : 'with'} the chosen tags`) + count;
-    } else {
-      this.#rows = [];
-      ui.listTitle.textContent = '';
+      rows = this.#hits.filter((h) => h.track).map((hit) => ({ track: hit.track, hit }));
+      title = this.#outside ? 'Similar songs outside your tags' : 'Similar songs';
+    } else if (browsing) {
+      rows = this.#browse.rows.map((track) => ({ track, hit: null }));
+      const count = this.#browse.total > rows.length ? ` (${rows.length} of ${this.#browse.total})` : '';
+      title = (isEmpty(this.#filter) ? 'Catalog' : `Catalog, ${this.#outside ? 'outside' : 'with'} the chosen tags`) + count;
+    }
+    const tempo = this.#bpm || this.#similarTempo;
+    let empty = null;
+    if (this.#hits) {
+      empty = tempo ? 'No similar songs with these tags and tempi. Try a wider tempo range or fewer tags.'
+        : 'No similar songs with these tags. Try “Outside these tags” or fewer tags.';
+    } else if (browsing) {
+      empty = tempo ? 'No tracks carry all the chosen tags at these tempi.' : 'No tracks carry all the chosen tags.';
     }
     const minConfidence = this.#indexInfo?.tempo?.minConfidence;
-    ui.list.replaceChildren(...this.#rows.map(({ track, hit }, i) => trackRow(track, hit, i, {
+    this.#list.show(rows, {
+      title,
+      empty,
+      more: browsing && this.#browse.total > rows.length,
+      results: Boolean(this.#hits),
+      bpmOf: (track) => (minConfidence === undefined ? null : clearBpm(track.tempo, minConfidence)),
       predictedCategories: this.#predictedCategories,
-      bpm: minConfidence === undefined ? null : clearBpm(track.tempo, minConfidence),
-      playing: this.#player.isPlaying(track.id),
-      polarity: this.#refs.polarityOf(track.id),
-      onPlay: (e) => {
-        e.stopPropagation();
-        if (this.#player.isPlaying(track.id)) this.#player.pause();
-        else this.#select(i, { play: true });
-      },
-      onSimilar: (e) => {
-        e.stopPropagation();
-        this.#select(i);
-        this.searchByTrack(track.id).catch(() => {});
-      },
-      // Pressed again, a ＋ or − takes the track off the shortlist.
-      onMore: (e) => {
-        e.stopPropagation();
-        const on = this.#refs.polarityOf(track.id) === 'positive';
-        (on ? this.removeReference(track.id) : this.addReference(track.id, 'positive')).catch(() => {});
-      },
-      onLess: (e) => {
-        e.stopPropagation();
-        const on = this.#refs.polarityOf(track.id) === 'negative';
-        (on ? this.removeReference(track.id) : this.addReference(track.id, 'negative')).catch(() => {});
-      },
-    })));
-    ui.more.hidden = Boolean(this.#hits) || !this.hasAttribute('browse') || this.#browse.total <= this.#rows.length;
-    ui.empty.hidden = this.#rows.length > 0 || (!this.#hits && !this.hasAttribute('browse'));
-    const tempo = this.#bpm || this.#similarTempo;
-    ui.empty.textContent = this.#hits
-      ? (tempo ? 'No similar songs with these tags and tempi. Try a wider tempo range or fewer tags.' : 'No similar songs with these tags. Try “Outside these tags” or fewer tags.')
-      : (tempo ? 'No tracks carry all the chosen tags at these tempi.' : 'No tracks carry all the chosen tags.');
-    ui.listTitle.hidden = !ui.listTitle.textContent;
-    const keep = this.#rows.findIndex((r) => r.track.id === keepId);
-    this.#selected = -1;
-    if (this.#hits && this.#rows.length) this.#select(0, { scroll: false });
-    else if (keep >= 0) this.#select(keep, { scroll: false });
-  }
-
-  #select(i, { play = false, start, scroll = true, user = false } = {}) {
-    if (i < 0 || i >= this.#rows.length) return;
-    const list = this.#ui.list;
-    list.querySelector('[aria-selected="true"]')?.setAttribute('aria-selected', 'false');
-    this.#selected = i;
-    const row = list.children[i];
-    row.setAttribute('aria-selected', 'true');
-    list.setAttribute('aria-activedescendant', row.id);
-    if (scroll) row.scrollIntoView({ block: 'nearest' });
-    const { track, hit } = this.#rows[i];
-    if (user) this.#emit('trackchoose', { track, hit });
-    if (play) this.#play(track, hit, start);
+    });
   }
 
   // ---- playback ------------------------------------------------------------------------
@@ -843,17 +797,6 @@ export class SimilarSongsElement extends HTMLElement {
     const go = this.#emit('trackplay', { track, hit, url, startSeconds }, true);
     if (!go || !url || this.getAttribute('player') === 'none') return;
     this.#player.start(url, startSeconds, track.id, `${track.title}${startSeconds ? ` — from ${formatDuration(startSeconds)}` : ''}`);
-  }
-
-  #markPlaying() {
-    for (const [i, { track }] of this.#rows.entries()) {
-      const button = this.#ui.list.children[i]?.querySelector('.play');
-      if (!button) continue;
-      const on = this.#player.isPlaying(track.id);
-      button.textContent = on ? '❚❚' : '▶';
-      button.classList.toggle('playing', on);
-      button.setAttribute('aria-label', `${on ? 'Pause' : 'Play'} ${track.title}`);
-    }
   }
 
   #previewBase() {
@@ -897,37 +840,6 @@ export class SimilarSongsElement extends HTMLElement {
       const r = this.#reference;
       if (r?.blobUrl) this.#player.start(r.blobUrl, 0, null, `${r.name} (your file)`);
     });
-    ui.list.addEventListener('click', (e) => {
-      const row = e.target.closest('.row');
-      if (row) this.#select(Number(row.dataset.index), { user: true });
-      ui.list.focus({ preventScroll: true });
-    });
-    ui.list.addEventListener('keydown', (e) => this.#onKey(e));
-  }
-
-  #onKey(e) {
-    const n = this.#rows.length;
-    if (!n) return;
-    const moves = { ArrowDown: this.#selected + 1, ArrowUp: this.#selected - 1, Home: 0, End: n - 1 };
-    if (e.key in moves) {
-      e.preventDefault();
-      this.#select(Math.max(0, Math.min(n - 1, moves[e.key])), { play: true, user: true });
-    } else if (e.key === 'Enter' && this.#selected >= 0) {
-      e.preventDefault();
-      this.searchByTrack(this.#rows[this.#selected].track.id).catch(() => {});
-    } else if ((e.key === '+' || e.key === '-') && this.#selected >= 0) {
-      // ＋ / − on the selected row: more or less like it (again: off the shortlist).
-      e.preventDefault();
-      const id = this.#rows[this.#selected].track.id;
-      const polarity = e.key === '+' ? 'positive' : 'negative';
-      (this.#refs.polarityOf(id) === polarity ? this.removeReference(id) : this.addReference(id, polarity)).catch(() => {});
-    } else if (e.key === ' ' && this.#selected >= 0) {
-      e.preventDefault();
-      const { track, hit } = this.#rows[this.#selected];
-      if (this.#player.isPlaying(track.id)) this.#player.pause();
-      else if (this.#player.isLoaded(track.id)) this.#player.resume(track.title);
-      else this.#play(track, hit);
-    }
   }
 
   #emit(type, detail, cancelable = false) {

@@ -1,0 +1,36 @@
+// A song file of the user's, read for analysis: its bytes go to the worker, whose Rust decoder
+// gives the same numbers as the CLI; a format that decoder does not know is decoded by the
+// browser instead (browser-decode.js) and the worker gets PCM.
+import { decodeInBrowser, isUnsupportedFormat } from './browser-decode.js';
+
+/** Thrown when neither the worker's decoder nor the browser's reads a file. */
+export class UnreadableFile extends Error {}
+
+/**
+ * Reads `file` (a File or Blob) and resolves to `viaBytes(bytes)` (the bytes may be
+ * transferred); when the worker's decoder does not know the format, to `viaPcm({ samples,
+ * sampleRate, channels })` of the browser's decoding. Resolves to null as soon as `isCurrent()`
+ * turns false (a newer search replaced this one). Throws UnreadableFile, with the message the
+ * page shows, when neither decoder reads the file; other errors as `viaBytes` threw them.
+ */
+export async function readSong(file, { isCurrent, viaBytes, viaPcm }) {
+  const bytes = await file.arrayBuffer();
+  if (!isCurrent()) return null;
+  // A second copy stays here for the browser's decoder; the first may move to the worker.
+  const spare = bytes.slice(0);
+  try {
+    return await viaBytes(bytes);
+  } catch (e) {
+    if (!isUnsupportedFormat(e.message)) throw e;
+    if (!isCurrent()) return null;
+    let pcm;
+    try {
+      pcm = await decodeInBrowser(spare);
+    } catch {
+      throw new UnreadableFile(`“${file.name || 'your file'}” is not an audio file this page can read (${e.message}). ` +
+        'Try an MP3, Ogg Vorbis, FLAC, WAV or AAC/M4A file.');
+    }
+    if (!isCurrent()) return null;
+    return viaPcm(pcm);
+  }
+}
