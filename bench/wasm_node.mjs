@@ -1,9 +1,9 @@
-// The wasm build in Node: log-mel of the 16 kHz clip, the whole analysis of the same length of
-// 44.1 kHz stereo PCM, and one patch through each model. Same timing rule as benches/pipeline.rs.
+// The wasm build in Node: log-mel of the 16 kHz clip, the tempo of the long clip (mel included),
+// the whole analysis of the same length of 44.1 kHz stereo PCM, and one patch through each model. Same timing rule as benches/pipeline.rs.
 // Usage: node bench/wasm_node.mjs CLIP16K.wav LONG_CLIP16K.wav CLIP44K.wav MODEL.onnx...   → JSON on stdout
 // (the wasm engine loads each model's NNEF export, MODEL.nnef.tar, made by `simsong model-export`)
 import { readFileSync } from 'node:fs';
-import { initSync, logMelSpectrogram, SimilarityEngine } from '../pkg/simsong.js';
+import { initSync, logMelSpectrogram, SimilarityEngine, tempoOfSamples } from '../pkg/simsong.js';
 import { timeMs } from './page/common.js';
 
 initSync({ module: readFileSync(new URL('../pkg/simsong_bg.wasm', import.meta.url)) });
@@ -28,6 +28,7 @@ const report = {
   logmel_ms: timeMs(30, () => logMelSpectrogram(y16.samples)),
   long_clip_seconds: long.samples.length / 16000,
   logmel_long_ms: timeMs(10, () => logMelSpectrogram(long.samples)),
+  tempo_of_samples_long_ms: timeMs(10, () => tempoOfSamples(long.samples)),
   patch_ms: {},
   analyze_ms: {},
 };

@@ -16,7 +16,7 @@ use common::time_ms;
 use simsong::audio::decode_mono;
 use simsong::mel::{log_mel_spectrogram, melspectrogram};
 use simsong::model::Model;
-use simsong::tempo::{OnsetStrength, TempoEstimate};
+use simsong::tempo::{TempoEstimate, tempo_of_samples};
 use simsong::{AnalysisParams, Engine};
 
 fn main() {
@@ -48,14 +48,12 @@ fn main() {
     });
     let power = melspectrogram(&long, &params).unwrap();
     report["tempo_long_ms"] = time_ms(10, || {
-        let mut onsets = OnsetStrength::new(params.n_mels);
-        for t in 0..power.n_frames() {
-            onsets.push(power.frame(t));
-        }
-        std::hint::black_box(TempoEstimate::from_onsets(
-            &onsets.finish(),
-            1.0 / params.hop_seconds(),
-        ));
+        std::hint::black_box(TempoEstimate::from_mel_power(&power, &params));
+    });
+    // The same as the wasm benchmark measures it (no mel power export there): the tempo of the
+    // samples, mel included, and the log-mel alone.
+    report["tempo_of_samples_long_ms"] = time_ms(10, || {
+        std::hint::black_box(tempo_of_samples(&long, &params).unwrap());
     });
     let (mut patch_ms, mut analyze_ms) = (serde_json::Map::new(), serde_json::Map::new());
     for path in models {

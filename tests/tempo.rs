@@ -89,20 +89,70 @@ fn a_tempo_change_is_found_where_it_happens() {
     );
 }
 
+/// Onset times at random gaps of `shortest..longest` seconds: onsets, but no beat.
+fn free_time(rng: &mut Rng, seconds: f64, shortest: f64, longest: f64) -> Vec<f64> {
+    let mut t = 0.0;
+    let mut onsets = Vec::new();
+    while t < seconds - 0.5 {
+        onsets.push(t);
+        t += shortest + (longest - shortest) * f64::from(rng.next_f32());
+    }
+    onsets
+}
+
+/// Decaying notes of random pitch (two harmonics, 110–880 Hz) at `onsets`: rubato playing.
+fn notes_at(rng: &mut Rng, onsets: &[f64], seconds: f64) -> Vec<f32> {
+    let n = (seconds * f64::from(RATE)) as usize;
+    let mut y = vec![0.0f32; n];
+    for &t in onsets {
+        let f = 110.0 * 2f64.powf(f64::from((rng.next_f32() * 36.0).floor()) / 12.0);
+        let start = (t * f64::from(RATE)) as usize;
+        for i in 0..(3 * RATE as usize / 2).min(n - start) {
+            let s = i as f64 / f64::from(RATE);
+            let w = 2.0 * std::f64::consts::PI * f * s;
+            y[start + i] += (0.2 * (w.sin() + 0.3 * (2.0 * w).sin()) * (-3.0 * s).exp()) as f32;
+        }
+    }
+    y
+}
+
 #[test]
 fn noise_free_time_a_held_chord_and_short_clips_have_no_clear_tempo() {
     let mut rng = Rng(7);
-    let noise: Vec<f32> = (0..RATE as usize * 20)
+    let mut inputs: Vec<(String, Vec<f32>)> = Vec::new();
+    let white: Vec<f32> = (0..RATE as usize * 20)
         .map(|_| 0.2 * (rng.next_f32() - 0.5))
         .collect();
-    // Clicks at random gaps of 0.3–1.2 s: onsets, but no beat.
-    let mut t = 0.0;
-    let mut beats = Vec::new();
-    while t < 19.0 {
-        beats.push(t);
-        t += 0.3 + 0.9 * f64::from(rng.next_f32());
+    // Brown noise (integrated white, its drift removed): slow swells, no onsets.
+    let mut level = 0.0f32;
+    let brown: Vec<f32> = white
+        .iter()
+        .map(|w| {
+            level = 0.999 * level + w;
+            0.05 * level
+        })
+        .collect();
+    inputs.push(("white noise".into(), white));
+    inputs.push(("brown noise".into(), brown));
+    // Free time: clicks and decaying notes at random gaps, sparse and dense, 20–60 s. One lag
+    // lines up by chance now and then; the comb of four multiples does not.
+    for (k, (shortest, longest, seconds)) in [
+        (0.3, 1.2, 20.0),
+        (0.15, 0.6, 20.0),
+        (0.5, 2.0, 30.0),
+        (0.2, 1.0, 60.0),
+        (0.3, 1.2, 30.0),
+        (0.15, 0.6, 60.0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let onsets = free_time(&mut rng, seconds, shortest, longest);
+        inputs.push((format!("free-time clicks {k}"), clicks_at(onsets, seconds)));
+        let onsets = free_time(&mut rng, seconds, 0.2, 1.5);
+        let notes = notes_at(&mut rng, &onsets, seconds);
+        inputs.push((format!("free-time notes {k}"), notes));
     }
-    let free_time = clicks_at(beats, 20.0);
     // A chord swelling slowly: the STFT's ripple on steady sines is periodic but is no onset.
     let chord: Vec<f32> = (0..RATE as usize * 20)
         .map(|i| {
@@ -115,11 +165,8 @@ fn noise_free_time_a_held_chord_and_short_clips_have_no_clear_tempo() {
             (0.2 * swell * tone) as f32
         })
         .collect();
-    for (what, pcm) in [
-        ("noise", noise),
-        ("free time", free_time),
-        ("held chord", chord),
-    ] {
+    inputs.push(("held chord".into(), chord));
+    for (what, pcm) in inputs {
         let t = tempo_of_pcm(&pcm);
         assert!(!t.is_clear(), "{what}: {t:?}");
         assert!(

@@ -149,6 +149,34 @@ fn tempo_is_stored_and_filters_both_index_forms_alike() {
     assert!(e.contains("track `noise` has no clear tempo"), "{e}");
     let e = refused(&["query", idx, "--id", "noise", "--bpm", "120-90"]);
     assert!(e.contains("reversed"), "{e}");
+
+    // An index whose tempi another estimator computed is refused, in both forms: a dropped
+    // file's tempo would be compared with numbers this build does not give its tracks.
+    let current = simsong::tempo::ESTIMATOR_VERSION;
+    let stale = format!("\"tempoVersion\": {}", current - 1);
+    let manifest_path = published.join("index.json");
+    let text = std::fs::read_to_string(&manifest_path).unwrap();
+    let now = format!("\"tempoVersion\": {current}");
+    assert!(text.contains(&now), "{text}");
+    std::fs::write(&manifest_path, text.replace(&now, &stale)).unwrap();
+    let e = refused(&["query", published.to_str().unwrap(), "--id", "bach96"]);
+    assert!(
+        e.contains(&format!("tempo estimator version {}", current - 1))
+            && e.contains("build the index again"),
+        "{e}"
+    );
+    // The one-file loader reassembles through `from_parts`, which checks the header.
+    let index = simsong::index::CatalogIndex::from_bytes(&std::fs::read(idx).unwrap()).unwrap();
+    let mut header = index.header().clone();
+    header.tempo_version = current - 1;
+    let e = simsong::index::CatalogIndex::from_parts(
+        header,
+        index.tracks().to_vec(),
+        index.embeddings().clone(),
+        index.segments().clone(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("tempo estimator version"), "{e}");
 }
 
 /// Runs the CLI expecting a refusal; returns what it said on stderr.

@@ -54,7 +54,7 @@ export type Reference =
       part: { start: number; end: number } | null;
       /**
        * Its predicted tempo: `bpm` in beats per minute, or null when there is no clear tempo
-       * (noise, free time, a held chord, under 5 s); `confidence` 0–1 (a tempo is named from 0.12).
+       * (noise, free time, a held chord, under 5 s); `confidence` 0–1 (a tempo is named from 0.10).
        */
       tempo: { bpm: number | null; confidence: number } | null;
     };

@@ -8,7 +8,12 @@
 
 Rendered with fluidsynth (both Debian soundfonts, alternating) to 44.1 kHz WAV, the first 30 s.
 
-Usage: python bench/tempo/make_set.py OUT_DIR [--mma N] [--music21 N]  → OUT_DIR/truth.csv
+Grooves and pieces are split once into two pools by a hash of their name: the tuning set draws
+from one, the held-out test set from the other, so nothing the estimator was tuned on (a
+groove's pattern, a piece) is heard again in the figures it is judged by.
+
+Usage: python bench/tempo/make_set.py OUT_DIR --pool tuning|test [--seed S] [--mma N] [--music21 N]
+  → OUT_DIR/truth.csv
 """
 
 import argparse
@@ -21,6 +26,7 @@ import re
 import subprocess
 import sys
 import wave
+import zlib
 
 import mido
 import numpy as np
@@ -31,17 +37,48 @@ SECONDS = 30.0
 RATE = 44100
 
 
+def in_pool(name, pool):
+    """Whether groove or piece `name` belongs to `pool`: a third of them, by hash, are "test"."""
+    return (zlib.crc32(name.encode()) % 3 == 0) == (pool == "test")
+
+
 def draw_bpm(rng):
     # Whole BPM: mma's Tempo takes whole numbers.
     return round(math.exp(rng.uniform(math.log(60), math.log(180))))
 
 
+def truncate(src, dst, seconds):
+    """`src` cut after `seconds` (fluidsynth renders a whole file; a slow symphony movement
+    would take minutes for the 30 s kept). The audio before the cut is unchanged."""
+    mid = mido.MidiFile(src)
+    out = mido.MidiFile(type=0, ticks_per_beat=mid.ticks_per_beat)
+    track = mido.MidiTrack()
+    out.tracks.append(track)
+    now, tempo = 0.0, 500000
+    for msg in mido.merge_tracks(mid.tracks):
+        now += mido.tick2second(msg.time, mid.ticks_per_beat, tempo)
+        if now > seconds or msg.type == "end_of_track":
+            break
+        if msg.type == "set_tempo":
+            tempo = msg.tempo
+        track.append(msg)
+    # Silence every channel at the cut: a held organ or sax note would otherwise never end,
+    # and fluidsynth renders until every voice has.
+    for channel in range(16):
+        for control in (123, 120):  # all notes off, all sound off
+            track.append(mido.Message("control_change", channel=channel, control=control, time=0))
+    out.save(dst)
+
+
 def render(mid, wav, soundfont):
     tmp = wav + ".full.wav"
+    short = wav + ".cut.mid"
+    truncate(mid, short, SECONDS + 5.0)
     subprocess.run(
-        ["fluidsynth", "-ni", "-g", "0.6", "-r", str(RATE), "-F", tmp, soundfont, mid],
+        ["fluidsynth", "-ni", "-g", "0.6", "-r", str(RATE), "-F", tmp, soundfont, short],
         check=True, capture_output=True,
     )
+    os.remove(short)
     with wave.open(tmp) as w:
         frames = w.readframes(min(w.getnframes(), int(SECONDS * RATE)))
         params = w.getparams()
@@ -51,13 +88,13 @@ def render(mid, wav, soundfont):
     os.remove(tmp)
 
 
-def mma_set(out, n, rng):
+def mma_set(out, n, rng, pool):
     files = sorted(glob.glob("/usr/share/mma/lib/stdlib/*.mma"))
     grooves = []
     for f in files:
         for line in open(f, errors="replace"):
             m = re.match(r"^\s*DefGroove\s+(\S+)", line, re.I)
-            if m:
+            if m and in_pool(os.path.basename(f), pool):
                 grooves.append((os.path.splitext(os.path.basename(f))[0], m.group(1)))
                 break
     rows = []
@@ -66,7 +103,8 @@ def mma_set(out, n, rng):
         src = os.path.join(out, f"mma-{name}.mma")
         mid = src[:-4] + ".mid"
         with open(src, "w") as f:
-            f.write(f"Tempo {bpm}\nGroove {groove}\n")
+            # mma humanises timing and velocity at random: seeded, a render is repeatable.
+            f.write(f"RndSeed {i + 1}\nTempo {bpm}\nGroove {groove}\n")
             f.writelines(f"{bar + 1} {CHORDS[bar]}\n" for bar in range(12))
         r = subprocess.run(["mma", "-f", mid, src], capture_output=True, text=True)
         if r.returncode != 0 or not os.path.exists(mid):
@@ -94,9 +132,10 @@ def steady(src, dst, bpm):
     mid.save(dst)
 
 
-def music21_set(out, n, rng):
+def music21_set(out, n, rng, pool):
     cache = os.environ.get("SIMSONG_CACHE", os.path.expanduser("~/.cache/simsong"))
     pieces = sorted(glob.glob(os.path.join(cache, "training-data", "midi", "music21", "*.mid")))
+    pieces = [p for p in pieces if in_pool(os.path.basename(p), pool)]
     rows = []
     for i, src in enumerate(rng.sample(pieces, min(n, len(pieces)))):
         bpm = draw_bpm(rng)
@@ -139,10 +178,14 @@ def main():
     ap.add_argument("--mma", type=int, default=40)
     ap.add_argument("--music21", type=int, default=24)
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--pool", choices=("tuning", "test"), required=True)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     rng = random.Random(args.seed)
-    rows = mma_set(args.out, args.mma, rng) + music21_set(args.out, args.music21, rng) + click_set(args.out)
+    rows = (
+        mma_set(args.out, args.mma, rng, args.pool)
+        + music21_set(args.out, args.music21, rng, args.pool)
+    ) + click_set(args.out)
     with open(os.path.join(args.out, "truth.csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["path", "bpm", "kind"])

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Tempo accuracy and cost, ours beside librosa: renders MIDI at known tempi twice (a tuning set,
-# seed 2026, on which the estimator's choices were made, and a held-out set, seed 7), then
-# bench/tempo/evaluate.py on each.
+# Tempo accuracy and cost, ours beside librosa: renders MIDI at known tempi twice, from disjoint
+# pools of grooves and pieces (make_set.py): a tuning set, on which the estimator's choices were
+# made, and a held-out set, evaluated once those choices were fixed; then bench/tempo/evaluate.py
+# on each.
 # Usage: bench/tempo/run.sh SIMSONG_BIN OUT_DIR   → OUT_DIR/tempo-{tuning,heldout}.json
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/env.sh"
@@ -13,8 +14,16 @@ if [ -n "${NEED_APT:-}" ]; then
     apt-get install -y -qq fluidsynth fluid-soundfont-gm timgm6mb-soundfont mma ffmpeg >&2
 fi
 PY=$(bash "$ROOT/scripts/pyenv.sh" "$ROOT/bench/tempo/requirements.txt" | tail -n 1)
-for set in tuning:2026 heldout:7; do
-    name=${set%%:*} seed=${set##*:}
-    [ -f "$out/tempo-$name/truth.csv" ] || "$PY" "$ROOT/bench/tempo/make_set.py" "$out/tempo-$name" --seed "$seed" >&2
-    "$PY" "$ROOT/bench/tempo/evaluate.py" "$bin" "$out/tempo-$name" "$out/clip180_44k.wav" > "$out/tempo-$name.json"
+for set in tuning:tuning:2026:80:80 heldout:test:7:43:70; do
+    IFS=: read -r name pool seed mma music21 <<< "$set"
+    dir=$out/tempo-$name args="--pool $pool --seed $seed --mma $mma --music21 $music21"
+    # A set rendered with other arguments or by another make_set.py is rendered again.
+    stamp="$args $(sha256sum "$ROOT/bench/tempo/make_set.py" | cut -c1-16)"
+    if [ "$(cat "$dir/stamp" 2>/dev/null)" != "$stamp" ] || [ ! -f "$dir/truth.csv" ]; then
+        rm -rf "$dir"
+        # shellcheck disable=SC2086 # $args is a list of words
+        "$PY" "$ROOT/bench/tempo/make_set.py" "$dir" $args >&2
+        echo "$stamp" > "$dir/stamp"
+    fi
+    "$PY" "$ROOT/bench/tempo/evaluate.py" "$bin" "$dir" "$out/clip180_44k.wav" > "$out/tempo-$name.json"
 done

@@ -32,6 +32,7 @@ fn empty() -> CatalogIndex {
     let header = IndexHeader {
         analysis: AnalysisParams::CURRENT,
         frontend_version: simsong::params::FRONTEND_VERSION,
+        tempo_version: simsong::tempo::ESTIMATOR_VERSION,
         model_name: "fuzz".into(),
         model_sha256: "0".repeat(64),
         embedding_dim: DIM as u32,

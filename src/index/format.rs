@@ -29,8 +29,9 @@ use crate::error::{Error, Result};
 
 /// First eight bytes of every index file.
 pub const MAGIC: [u8; 8] = *b"SIMSIDX\x1a";
-/// The format version this build writes and reads (2: tracks carry their predicted tempo).
-pub const FORMAT_VERSION: u32 = 2;
+/// The format version this build writes and reads (3: the header names the tempo
+/// estimator's version; 2: tracks carry their predicted tempo).
+pub const FORMAT_VERSION: u32 = 3;
 /// Bytes before the payload.
 pub const HEADER_LEN: usize = 40;
 

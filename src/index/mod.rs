@@ -103,6 +103,9 @@ pub struct IndexHeader {
     pub analysis: AnalysisParams,
     /// Front-end version the embeddings were computed with.
     pub frontend_version: u32,
+    /// Version of the tempo estimator the tracks' tempi were computed with
+    /// ([`crate::tempo::ESTIMATOR_VERSION`]).
+    pub tempo_version: u32,
     /// Name of the model (from its metadata).
     pub model_name: String,
     /// SHA-256 (hex) of the ONNX file that computed the embeddings.
@@ -155,6 +158,7 @@ impl CatalogIndex {
         let header = IndexHeader {
             analysis: model.analysis,
             frontend_version: model.frontend_version,
+            tempo_version: crate::tempo::ESTIMATOR_VERSION,
             model_name: model.name.clone(),
             model_sha256: model_sha256.to_string(),
             embedding_dim: dim as u32,
@@ -333,6 +337,7 @@ impl CatalogIndex {
         if a.model_sha256 != b.model_sha256
             || a.analysis != b.analysis
             || a.frontend_version != b.frontend_version
+            || a.tempo_version != b.tempo_version
             || a.embedding_dim != b.embedding_dim
         {
             return Err(Error::IndexModelMismatch {
@@ -400,6 +405,8 @@ impl CatalogIndex {
                 header.frontend_version
             ));
         }
+        crate::tempo::ensure_estimator_version(header.tempo_version)
+            .map_err(Error::InvalidIndex)?;
         header.analysis.validate()?;
         AnalysisParams::CURRENT.ensure_matches(&header.analysis, "the index")?;
         let dim = header.embedding_dim as usize;

@@ -81,6 +81,7 @@ pub fn publish_base(
         created_by: h.created_by.clone(),
         analysis: h.analysis,
         frontend_version: h.frontend_version,
+        tempo_version: h.tempo_version,
         model: ModelRef {
             name: h.model_name.clone(),
             sha256: h.model_sha256.clone(),

@@ -61,6 +61,7 @@ struct TempoInfo {
 struct HeaderInfo<'a> {
     analysis: &'a AnalysisParams,
     frontend_version: u32,
+    tempo_version: u32,
     model_name: &'a str,
     model_sha256: &'a str,
     embedding_dim: u32,
@@ -133,6 +134,7 @@ impl CatalogParts {
             header: HeaderInfo {
                 analysis: &m.analysis,
                 frontend_version: m.frontend_version,
+                tempo_version: m.tempo_version,
                 model_name: &m.model.name,
                 model_sha256: &m.model.sha256,
                 embedding_dim: m.model.embedding_dim,

@@ -345,23 +345,7 @@ impl Analysis {
     /// only the best candidate).
     #[wasm_bindgen(getter)]
     pub fn tempo(&self) -> Result<JsValue, JsError> {
-        // Spelt out rather than `#[serde(flatten)]`: serde-wasm-bindgen turns a flattened
-        // struct into a JS `Map`.
-        #[derive(serde::Serialize)]
-        struct Tempo<'a> {
-            bpm: f32,
-            confidence: f32,
-            clear: bool,
-            sections: &'a [crate::tempo::TempoSection],
-        }
-        let t = &self.inner.tempo;
-        let tempo = Tempo {
-            bpm: t.bpm,
-            confidence: t.confidence,
-            clear: t.is_clear(),
-            sections: &t.sections,
-        };
-        Ok(serde_wasm_bindgen::to_value(&tempo)?)
+        super::tempo_to_js(&self.inner.tempo)
     }
 
     /// What the decoder found: `{ codec, sample_rate_hz, channels, frames, decode_errors }`.

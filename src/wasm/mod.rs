@@ -49,6 +49,36 @@ pub fn log_mel_spectrogram(samples: &[f32]) -> Result<Vec<f32>, JsError> {
     Ok(mel.frames().to_vec())
 }
 
+/// The tempo of mono samples already at the analysis rate (16 kHz), from their mel power
+/// frames, without the model: `{ bpm, confidence, clear, sections }` as `Analysis.tempo`.
+#[wasm_bindgen(js_name = tempoOfSamples)]
+pub fn tempo_of_samples(samples: &[f32]) -> Result<JsValue, JsError> {
+    let tempo =
+        crate::tempo::tempo_of_samples(samples, &AnalysisParams::CURRENT).map_err(js_error)?;
+    tempo_to_js(&tempo)
+}
+
+/// `{ bpm, confidence, clear, sections: [{ startSeconds, endSeconds, bpm }] }`; `clear` is
+/// false when the onsets are not periodic enough to name a tempo.
+fn tempo_to_js(t: &crate::tempo::TempoEstimate) -> Result<JsValue, JsError> {
+    // Spelt out rather than `#[serde(flatten)]`: serde-wasm-bindgen turns a flattened struct
+    // into a JS `Map`.
+    #[derive(serde::Serialize)]
+    struct Tempo<'a> {
+        bpm: f32,
+        confidence: f32,
+        clear: bool,
+        sections: &'a [crate::tempo::TempoSection],
+    }
+    let tempo = Tempo {
+        bpm: t.bpm,
+        confidence: t.confidence,
+        clear: t.is_clear(),
+        sections: &t.sections,
+    };
+    Ok(serde_wasm_bindgen::to_value(&tempo)?)
+}
+
 /// Plain JS objects (not `Map`s) for maps, so results can cross `postMessage` and be read with
 /// dot syntax.
 fn json_compatible() -> serde_wasm_bindgen::Serializer {

@@ -7,7 +7,7 @@ import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initSync, SimilarityEngine, analysisParams } from '../../pkg/simsong.js';
+import { initSync, SimilarityEngine, analysisParams, tempoOfSamples } from '../../pkg/simsong.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const BIN = process.env.SIMSONG_BIN;
@@ -74,4 +74,24 @@ test('PCM in (from decodeAudioData) and the same file give the same embedding', 
   const fromFile = engine.analyzeFile(bytes, 'b.wav');
   assert.deepEqual(Array.from(fromPcm.embedding), Array.from(fromFile.embedding));
   assert.equal(fromPcm.durationSeconds, 6);
+});
+
+test('tempoOfSamples (no model) is the tempo an analysis gives, and says when there is none', () => {
+  // A click every 0.5 s at 16 kHz: 120 BPM.
+  const clicks = new Float32Array(16000 * 20);
+  for (let k = 0; k < 40; k++) {
+    const at = Math.round(k * 0.5 * 16000);
+    for (let j = 0; j < 320 && at + j < clicks.length; j++) clicks[at + j] = 0.8 * Math.sin(2 * Math.PI * 1500 * j / 16000) * Math.exp(-300 * j / 16000);
+  }
+  const tempo = tempoOfSamples(clicks);
+  assert.ok(tempo.clear && Math.abs(tempo.bpm - 120) < 1.2, JSON.stringify(tempo));
+  const engine = new SimilarityEngine(readFileSync(BROWSER_MODEL));
+  const a = engine.analyzePcm(clicks, 16000, 1);
+  // The analysis removes DC first (the clicks have none worth speaking of): the same beat.
+  assert.ok(Math.abs(a.tempo.bpm - tempo.bpm) < 0.5 && Math.abs(a.tempo.confidence - tempo.confidence) < 0.05,
+    `${JSON.stringify(a.tempo)} vs ${JSON.stringify(tempo)}`);
+  a.free();
+  const unclear = tempoOfSamples(new Float32Array(16000 * 3));
+  assert.equal(unclear.clear, false);
+  assert.equal(unclear.confidence, 0);
 });

@@ -165,6 +165,7 @@ pub fn empty_catalog(m: &Manifest) -> anyhow::Result<CatalogIndex> {
     let header = IndexHeader {
         analysis: m.analysis,
         frontend_version: m.frontend_version,
+        tempo_version: m.tempo_version,
         model_name: m.model.name.clone(),
         model_sha256: m.model.sha256.clone(),
         embedding_dim: m.model.embedding_dim,

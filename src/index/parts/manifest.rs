@@ -35,6 +35,9 @@ pub struct Manifest {
     pub analysis: AnalysisParams,
     /// The front-end version the embeddings were computed with.
     pub frontend_version: u32,
+    /// The tempo estimator's version the tracks' tempi were computed with
+    /// ([`crate::tempo::ESTIMATOR_VERSION`]).
+    pub tempo_version: u32,
     /// The model that computed the embeddings.
     pub model: ModelRef,
     /// How tracks are coded and parts are cut.
@@ -188,6 +191,8 @@ impl Manifest {
                 self.frontend_version
             ));
         }
+        crate::tempo::ensure_estimator_version(self.tempo_version)
+            .map_err(|why| Error::InvalidIndex(format!("manifest: {why}")))?;
         self.analysis.validate()?;
         AnalysisParams::CURRENT.ensure_matches(&self.analysis, "the index")?;
         if !is_hex(&self.index_id, 32) {

@@ -28,9 +28,10 @@ use crate::error::{Error, Result};
 
 /// First eight bytes of every part.
 pub const PART_MAGIC: [u8; 8] = *b"SIMSPRT\x1a";
-/// The published format's version, shared by the manifest and every part (4: a tempo byte per
-/// track in the search part, the predicted tempo in the metadata).
-pub const PARTS_FORMAT_VERSION: u32 = 4;
+/// The published format's version, shared by the manifest and every part (5: the manifest
+/// names the tempo estimator's version; 4: a tempo byte per track in the search part, the
+/// predicted tempo in the metadata).
+pub const PARTS_FORMAT_VERSION: u32 = 5;
 /// Bytes before a part's payload.
 pub const ENVELOPE_LEN: usize = 48;
 
@@ -78,7 +79,7 @@ impl PartKind {
 /// ```text
 /// offset  size  field
 ///      0     8  magic b"SIMSPRT\x1a"
-///      8     4  format version, u32 LE (3)
+///      8     4  format version, u32 LE (PARTS_FORMAT_VERSION)
 ///     12     4  part kind, u32 LE (1 search, 2 rerank, 3 segments, 4 meta, 5 ids)
 ///     16     4  generation, u32 LE
 ///     20     4  reserved, 0
