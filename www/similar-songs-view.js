@@ -214,6 +214,17 @@ export function showSteering(ui, refs, titleOf, onRemove) {
   ui.steer.replaceChildren(...(shown ? [side('More like', refs.positive, 'positive'), side('Less like', refs.negative, 'negative')].filter(Boolean) : []));
 }
 
+/**
+ * Keeps the place of a catalog reference's spectrogram while its preview is analysed (an empty
+ * dark strip), so that the list under the panel does not move when the picture arrives: a
+ * pointer on its way to a row's ＋ would land on the row below.
+ */
+export function reserveTrackPicture(ui, title) {
+  ui.mel.getContext('2d')?.clearRect(0, 0, ui.mel.width, ui.mel.height);
+  ui.mel.setAttribute('aria-label', `Spectrogram of ${title}: being computed from its preview`);
+  ui.mel.hidden = false;
+}
+
 /** A catalog reference's spectrogram (from its preview) in the reference panel. */
 export function showTrackPicture(ui, mel, title) {
   drawMel(ui.mel, mel);

@@ -10,7 +10,7 @@ import { EngineClient } from './engine-client.js';
 import { isUnsupportedFormat } from './browser-decode.js';
 import { readSong, UnreadableFile } from './song-file.js';
 import { formatFilter, isEmpty, parseFilter, requestFilter, formatDuration } from './tags.js';
-import { filterControls, showReference, showSteering, showTrackPicture, skeleton } from './similar-songs-view.js';
+import { filterControls, reserveTrackPicture, showReference, showSteering, showTrackPicture, skeleton } from './similar-songs-view.js';
 import { TrackList } from './track-list.js';
 import { ReferenceSet, parseIds } from './references.js';
 import { PreviewPlayer } from './preview-player.js';
@@ -695,19 +695,25 @@ export class SimilarSongsElement extends HTMLElement {
   async #showTrackPicture(reference, track) {
     const url = track.previewUrl ? new URL(track.previewUrl, this.#previewBase()).href : null;
     if (!url || !this.#modelInfo) return;
+    const title = track.title || track.id;
     let picture = this.#pictures.get(url);
     if (!picture) {
+      reserveTrackPicture(this.#ui, title);
       try {
         picture = await this.#engine.request({ type: 'overview', url });
       } catch {
-        return;
+        picture = null;
       }
-      if (!picture) return; // a newer reference asked for its own
-      this.#pictures.set(url, picture);
-      if (this.#pictures.size > 32) this.#pictures.delete(this.#pictures.keys().next().value);
+      if (picture) {
+        this.#pictures.set(url, picture);
+        if (this.#pictures.size > 32) this.#pictures.delete(this.#pictures.keys().next().value);
+      }
     }
     if (this.#reference !== reference) return;
-    showTrackPicture(this.#ui, picture.mel, track.title || track.id);
+    // No picture (the preview failed, or a newer request took the worker's place): the panel
+    // goes without, as it would without a model.
+    if (picture) showTrackPicture(this.#ui, picture.mel, title);
+    else this.#ui.mel.hidden = true;
   }
 
   #referenceDetail() {

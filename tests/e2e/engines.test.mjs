@@ -65,19 +65,34 @@ function helpers(page) {
     rowTitles: () => page.evaluate(() => [...document.querySelector('similar-songs').shadowRoot.querySelectorAll('.row .title')].map((t) => t.textContent)),
     /**
      * A real pointer click on the element's `sel` (inside the row titled `row`, or whose text
-     * includes `text`), scrolled into view first.
+     * includes `text`), scrolled into view first. The point is taken once the target stays put
+     * for two frames and is what is under it: the reference panel can still grow (a catalog
+     * reference's spectrogram arrives after its results), and a click measured before that lands
+     * on whatever moved under the pointer.
      */
     async click(sel, { row = null, text = null } = {}) {
-      const at = await page.evaluate(([s, r, t]) => {
+      const at = await page.evaluate(async ([s, r, t]) => {
         const root = document.querySelector('similar-songs').shadowRoot;
-        const scope = r === null ? [root] : [...root.querySelectorAll('.row')].filter((x) => x.querySelector('.title')?.textContent === r);
-        const target = scope.flatMap((x) => [...x.querySelectorAll(s)]).find((x) => t === null || x.textContent.includes(t));
-        if (!target) return null;
-        target.scrollIntoView({ block: 'center' });
-        const b = target.getBoundingClientRect();
-        return { x: b.left + b.width / 2, y: b.top + b.height / 2 };
+        const find = () => {
+          const scope = r === null ? [root] : [...root.querySelectorAll('.row')].filter((x) => x.querySelector('.title')?.textContent === r);
+          return scope.flatMap((x) => [...x.querySelectorAll(s)]).find((x) => t === null || x.textContent.includes(t));
+        };
+        const frames = () => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)));
+        let last = null;
+        for (let tries = 0; tries < 60; tries++) {
+          const target = find();
+          if (!target) return null;
+          target.scrollIntoView({ block: 'center' });
+          await frames();
+          const b = target.getBoundingClientRect();
+          const point = { x: b.left + b.width / 2, y: b.top + b.height / 2 };
+          const hit = root.elementFromPoint(point.x, point.y);
+          if (last && last.x === point.x && last.y === point.y && hit && target.contains(hit)) return point;
+          last = point;
+        }
+        return null;
       }, [sel, row, text]);
-      assert.ok(at, `nothing to click: ${sel} ${row ?? ''} ${text ?? ''}`);
+      assert.ok(at, `nothing to click, or it would not stay put: ${sel} ${row ?? ''} ${text ?? ''}`);
       await page.click(at.x, at.y);
     },
     /** Uncaught errors, console errors and CSP violations the page recorded. */
