@@ -111,20 +111,34 @@ async function launchWebKit() {
   process.env.WDIO_LOG_LEVEL ??= 'warn';
   const { default: WebDriver } = await import('webdriver');
   const display = await startXvfb();
-  const port = await freePort();
   const env = { ...process.env, DISPLAY: `:${display.number}` };
-  const driver = spawn(BINARIES.webkit, [`--port=${port}`, '--host=127.0.0.1'], { env, stdio: 'ignore' });
-  await waitForPort(port);
+  let port;
+  let driver;
+  const startDriver = async () => {
+    port = await freePort();
+    // Its own process group: killing it takes its MiniBrowsers along (a hung one left behind
+    // would slow every later page).
+    driver = spawn(BINARIES.webkit, [`--port=${port}`, '--host=127.0.0.1'], { env, stdio: 'ignore', detached: true });
+    await waitForPort(port);
+  };
+  const killDriver = () => {
+    try {
+      process.kill(-driver.pid, 'SIGKILL');
+    } catch {
+      driver.kill('SIGKILL');
+    }
+  };
+  await startDriver();
   const sessions = new Set();
   let version = null;
   const stop = async () => {
     for (const s of sessions) await s.deleteSession().catch(() => {});
-    driver.kill();
+    killDriver();
     display.process.kill();
   };
   // One MiniBrowser per page, so pages share nothing (as a new browser context does).
   const newSession = () => WebDriver.newSession({
-    hostname: '127.0.0.1', port, logLevel: 'warn', connectionRetryCount: 0,
+    hostname: '127.0.0.1', port, logLevel: 'warn', connectionRetryCount: 0, connectionRetryTimeout: 45000,
     capabilities: {
       // WebKitWebDriver speaks WebDriver classic; the client would otherwise ask for BiDi.
       'wdio:enforceWebDriverClassic': true,
@@ -143,7 +157,19 @@ async function launchWebKit() {
     engine: 'webkit',
     version: `WebKitGTK ${version}`,
     async newPage(viewport) {
-      const s = await newSession();
+      let s;
+      try {
+        s = await newSession();
+      } catch (e) {
+        // Now and then on a loaded machine WebKitWebDriver never answers a new session (the
+        // MiniBrowser it starts hangs); with one session at a time it then answers nothing.
+        // A fresh driver gets one more try; a second failure fails the test.
+        console.log(`# webkit: no session (${e.message}); starting WebKitWebDriver again`);
+        killDriver();
+        sessions.clear();
+        await startDriver();
+        s = await newSession();
+      }
       sessions.add(s);
       await s.setWindowRect(0, 0, viewport.width, viewport.height);
       const evaluate = async (fn, arg) => {
