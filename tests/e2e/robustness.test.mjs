@@ -228,12 +228,16 @@ test('twenty rapid clicks and drops end with the last one\'s results only', { sk
         host.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
         actions.push(`drop-${i}.wav`);
       } else {
-        // A click on a "Similar" button of whatever list is on screen now. The last click is on
-        // "Sine 440": a list still filling in its rows' details may not show it yet, so wait for it.
-        const title = i === 19 ? 'Sine 440' : titles.find((t) => root.querySelector(`button[aria-label="Find songs similar to ${t}"]`));
-        const button = () => root.querySelector(`button[aria-label="Find songs similar to ${title}"]`);
-        for (let wait = 0; i === 19 && !button() && wait < 100; wait++) await new Promise((r) => setTimeout(r, 20));
-        button().click();
+        // A click on a "Similar" button of whatever list is on screen now (the last one on "Sine
+        // 440"). A list still filling in its rows' details may show none of them yet: wait for one.
+        const button = (t) => root.querySelector(`button[aria-label="Find songs similar to ${t}"]`);
+        const pick = () => (i === 19 ? ['Sine 440'] : titles).find(button);
+        let title = pick();
+        for (let wait = 0; !title && wait < 100; wait++) {
+          await new Promise((r) => setTimeout(r, 20));
+          title = pick();
+        }
+        button(title).click();
         actions.push(title);
       }
       await new Promise((r) => setTimeout(r, 5));
