@@ -50,15 +50,45 @@ const stats = (xs) => {
   return { median: r(median), min: r(s[0]), max: r(s.at(-1)) };
 };
 
+// Where a cold start's time goes, in ms from the navigation (resource timing of the page and of
+// the worker, whose clock starts when it does): the page's modules, the engine's download and
+// streaming compilation (on the page), the worker's start, the model's download (in the worker).
+async function coldTimeline(page, worker, modelPath) {
+  const onPage = await page.evaluate(() => ({
+    origin: performance.timeOrigin,
+    res: performance.getEntriesByType('resource').map((e) => ({ name: e.name, start: e.startTime, end: e.responseEnd })),
+  }));
+  const inWorker = worker ? await worker.evaluate(() => ({
+    origin: performance.timeOrigin,
+    res: performance.getEntriesByType('resource').map((e) => ({ name: e.name, start: e.startTime, end: e.responseEnd })),
+  })) : null;
+  const wasm = onPage.res.find((r) => /_bg\.wasm$/.test(r.name));
+  // The page's own modules: those asked for before the engine (the worker's come later).
+  const js = onPage.res.filter((r) => /\/www\/.*\.js$/.test(r.name) && r.start < (wasm?.start ?? Infinity));
+  const shift = inWorker ? inWorker.origin - onPage.origin : NaN;
+  const model = inWorker?.res.find((r) => r.name.endsWith(modelPath));
+  const round = (x) => Math.round(x);
+  return {
+    pageModulesLoaded: round(Math.max(...js.map((r) => r.end))),
+    engineCompileStart: round(wasm?.start ?? NaN),
+    engineCompiled: round(wasm?.end ?? NaN),
+    workerStarted: round(shift),
+    modelFetched: round(model ? model.end + shift : NaN),
+  };
+}
+
 const runs = [];
 let info = null;
 try {
   for (let run = 0; run < RUNS; run++) {
     const page = await newPage(env); // a fresh context: empty HTTP and code caches
+    const workers = [];
+    page.on('worker', (w) => workers.push(w));
     await page.goto(url);
     // Event times are performance.now(): milliseconds since the navigation started.
     const ready = await page.nthEvent('ready', 1, 120000);
     const model = await page.nthEvent('modelready', 1, 120000);
+    const timeline = await coldTimeline(page, workers[0], modelUrl);
     info ||= await page.evaluate(() => {
       const host = document.querySelector('similar-songs');
       return { tracks: host.trackCount, model: host.modelInfo.model.name, trained: host.modelInfo.model.trained };
@@ -80,7 +110,7 @@ try {
       return { toResults: t1 - t0, toPaint: performance.now() - t0, analysisMs: Number(/analysed in (\d+) ms/.exec(facts)?.[1]) };
     }, mp3.toString('base64'));
     if (page.problems.length) throw new Error(`page problems: ${page.problems.join('; ')}`);
-    runs.push({ indexMs: ready.t, modelMs: model.t, ...drop });
+    runs.push({ indexMs: ready.t, modelMs: model.t, ...drop, timeline: { ...timeline, indexReady: ready.t, modelReady: model.t } });
     console.error(`run ${run + 1}/${RUNS}: index ${ready.t.toFixed(0)} ms, model ${model.t.toFixed(0)} ms, ` +
       `drop→results ${drop.toResults.toFixed(0)} ms (analysis ${drop.analysisMs} ms)`);
     await page.context().close();
@@ -103,6 +133,7 @@ const result = {
   dropToResultsMs: stats(runs.map((r) => r.toResults)),
   dropToPaintMs: stats(runs.map((r) => r.toPaint)),
   analysisMs: stats(runs.map((r) => r.analysisMs)),
+  coldTimeline: Object.fromEntries(Object.keys(runs[0].timeline).map((k) => [k, stats(runs.map((r) => r.timeline[k]))])),
   wasmBytes: statSync(join(ROOT, 'pkg/simsong_bg.wasm')).size,
 };
 writeFileSync(join(OUT, 'browser.json'), `${JSON.stringify(result, null, 2)}\n`);

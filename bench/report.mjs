@@ -385,6 +385,22 @@ if (browser) {
   row('page load → model ready (file search works)', browser.coldStart.modelMs);
   row('drop a 3-minute MP3 → results list', browser.dropToResultsMs);
   row('  of which analysis in the worker', browser.analysisMs);
+  const tl = browser.coldTimeline;
+  if (tl) {
+    out();
+    out('Where the cold start goes (median ms from the navigation; resource timing of the page and the worker):');
+    out();
+    out('| step | at |');
+    out('|---|---|');
+    const at = (name, s) => out(`| ${name} | ${s.median.toFixed(0)} ms (${s.min.toFixed(0)}–${s.max.toFixed(0)}) |`);
+    at('the page\'s modules loaded', tl.pageModulesLoaded);
+    at('engine download and streaming compilation start (on the page)', tl.engineCompileStart);
+    at('the worker running (its own clock starts)', tl.workerStarted);
+    at('engine downloaded and compiled', tl.engineCompiled);
+    at('model downloaded (in the worker)', tl.modelFetched);
+    at('index ready', tl.indexReady);
+    at('model ready: built once the index is in (or 300 ms after its bytes)', tl.modelReady);
+  }
   const modelFile = existsSync('models/simsong.nnef.tar') ? readFileSync('models/simsong.nnef.tar') : null;
   out();
   out('| file | raw | gzip |');
