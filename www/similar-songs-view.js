@@ -231,3 +231,61 @@ export function showTrackPicture(ui, mel, title) {
   ui.mel.setAttribute('aria-label', `Mel spectrogram of ${title} (from its preview)`);
   ui.mel.hidden = false;
 }
+
+/**
+ * The status line once the catalog is in: how many tracks, what can be done, and whether this
+ * browser runs the slower plain-SIMD engine. '' before the index is loaded.
+ */
+export function readyText(indexInfo, modelInfo, modelProblem) {
+  if (!indexInfo) return '';
+  const n = indexInfo.tracks;
+  const drop = modelProblem ? '' : ', or drop a song of your own';
+  const plain = modelInfo?.engineBuild === 'simd128'
+    ? ' (This browser has no relaxed SIMD: songs are analysed with the plain-SIMD engine, a little slower.)' : '';
+  return `${n} track${n === 1 ? '' : 's'}. Pick “Similar” on any of them${drop}.${plain}`;
+}
+
+/** Shows (or hides) the warning about the model: an untrained fixture, or why songs cannot be dropped. */
+export function showModelWarning(ui, modelInfo, modelProblem) {
+  const notes = [];
+  const model = modelInfo?.model;
+  if (model && !model.trained) {
+    notes.push(`Model “${model.name}” is an untrained test fixture: similarity scores and predicted tags are not meaningful yet.`);
+  }
+  if (modelProblem) notes.push(`Dropping a song will not work: ${modelProblem}. “Similar” on catalog tracks still works.`);
+  ui.warning.textContent = notes.join(' ');
+  ui.warning.hidden = notes.length === 0;
+}
+
+/**
+ * The element's own inputs: a chosen or dropped song (`onSong(file)`; the whole element is a
+ * drop target), a song added to the shortlist (`onAddSong(file)`), "Clear", "More" under the
+ * catalog list and the reference panel's play button.
+ */
+export function wireInputs(host, ui, { onSong, onAddSong, onClear, onMore, onPlayReference }) {
+  const chosen = (input, then) => input.addEventListener('change', () => {
+    const file = input.files[0];
+    input.value = ''; // choosing the same file again must fire `change` again
+    if (file) then(file);
+  });
+  chosen(ui.file, onSong);
+  chosen(ui.addFile, onAddSong);
+  host.addEventListener('dragover', (e) => {
+    if (![...(e.dataTransfer?.types || [])].includes('Files')) return;
+    e.preventDefault();
+    ui.drop.classList.add('over');
+  });
+  host.addEventListener('dragleave', (e) => {
+    if (!host.contains(e.relatedTarget)) ui.drop.classList.remove('over');
+  });
+  host.addEventListener('drop', (e) => {
+    const file = e.dataTransfer?.files?.[0];
+    ui.drop.classList.remove('over');
+    if (!file) return;
+    e.preventDefault();
+    onSong(file);
+  });
+  ui.clear.addEventListener('click', onClear);
+  ui.more.addEventListener('click', onMore);
+  ui.refPlay.addEventListener('click', onPlayReference);
+}

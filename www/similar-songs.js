@@ -6,17 +6,19 @@
 // The wasm engine and the index live in a Web Worker (engine-worker.js); this file only renders.
 // Attributes, events, CSS properties and the JS API are documented in README.md ("The widget")
 // and typed in similar-songs.d.ts.
-import { EngineClient } from './engine-client.js';
+import { EngineSession } from './engine-session.js';
 import { isUnsupportedFormat } from './browser-decode.js';
 import { readSong, UnreadableFile } from './song-file.js';
-import { formatFilter, isEmpty, parseFilter, requestFilter, formatDuration } from './tags.js';
-import { filterControls, reserveTrackPicture, showReference, showSteering, showTrackPicture, skeleton } from './similar-songs-view.js';
+import { formatDuration } from './tags.js';
+import { SearchFilter } from './search-filter.js';
+import { readyText, reserveTrackPicture, showModelWarning, showReference, showSteering, showTrackPicture, skeleton, wireInputs } from './similar-songs-view.js';
+import { TrackPictures } from './track-picture.js';
 import { TrackList } from './track-list.js';
 import { ReferenceSet, parseIds } from './references.js';
 import { PreviewPlayer } from './preview-player.js';
 import { StatusLine } from './status-line.js';
 import { PartSelector } from './part-select.js';
-import { clearBpm, formatBpm, parseBpm, tempoControls, tempoRequest } from './tempo-filter.js';
+import { clearBpm, formatBpm } from './tempo-filter.js';
 
 const CSS_URL = new URL('./similar-songs.css', import.meta.url).href;
 // Tracks per browse page (the catalog may hold hundreds of thousands: pages are fetched as asked).
@@ -25,22 +27,12 @@ const BROWSE_PAGE = 100;
 export class SimilarSongsElement extends HTMLElement {
   static observedAttributes = ['index', 'model', 'k', 'filter', 'outside', 'bpm', 'similar-tempo', 'track', 'positive', 'negative', 'browse'];
 
-  #engine = null;
+  #session; // the worker with the index and the model (engine-session.js)
   #ui = null;
   #started = false;
   #tracks = new Map(); // id → track: every track seen so far (browse pages, results, references)
   #browse = { rows: [], total: 0 }; // the catalog pages shown while browsing
-  #indexInfo = null;
-  #modelInfo = null;
-  #modelProblem = null; // why files cannot be analysed, or null
-  #indexReady = null;
-  #resolveIndexReady = null;
-  #filter = {};
-  #outside = false;
-  #bpm = null; // { min, max } in BPM, a bound null when open; null: no tempo range
-  #similarTempo = false;
-  #tempoProblem = ''; // why the bpm attribute is ignored, shown with every result
-  #predictedCategories = new Set();
+  #filters = new SearchFilter(); // tags, outside, tempo range, similar tempo (search-filter.js)
   #reference = null; // null | { kind: 'track', id } | { kind: 'file', name, blobUrl } | { kind: 'pcm', name }: #refs.primary
   #refs = new ReferenceSet(); // the shortlist that steers the ranking (references.js)
   #workerFile = null; // the analysed song whose analysis the worker holds (searched as { file: true })
@@ -49,14 +41,13 @@ export class SimilarSongsElement extends HTMLElement {
   #player = null;
   #status = null; // the status line (status-line.js)
   #parts = null; // the part-of-song selector on the spectrogram (part-select.js)
-  #pictures = new Map(); // preview URL → { mel }: catalog references' spectrograms, most recent 32
-  #restarts = 0; // worker restarts so far
+  #pictures = new TrackPictures((message) => this.#engine.request(message)); // catalog references' spectrograms
   #ticket = 0; // taken when a search is asked for, so the last call wins even if its set-up is slower
 
   constructor() {
     super();
     this.attachShadow({ mode: 'open' });
-    this.#indexReady = new Promise((resolve) => (this.#resolveIndexReady = resolve));
+    this.#session = new EngineSession(this.#sessionHost());
   }
 
   connectedCallback() {
@@ -78,9 +69,7 @@ export class SimilarSongsElement extends HTMLElement {
       this.#parts.mount();
       this.#wire();
     }
-    this.#filter = parseFilter(this.getAttribute('filter'));
-    this.#outside = this.hasAttribute('outside');
-    this.#readTempoAttributes();
+    this.#filters.readAttributes(this);
     // Start in a microtask, so that attributes which the creating script sets right after
     // inserting the element are seen.
     queueMicrotask(() => this.#start());
@@ -90,8 +79,7 @@ export class SimilarSongsElement extends HTMLElement {
     // Kept alive while attached elsewhere in the same task (moves); stopped otherwise.
     queueMicrotask(() => {
       if (!this.isConnected && this.#engine) {
-        this.#engine.terminate();
-        this.#engine = null;
+        this.#session.stop();
         this.#started = false;
         this.#player.pause();
       }
@@ -100,14 +88,13 @@ export class SimilarSongsElement extends HTMLElement {
 
   attributeChangedCallback(name, old, value) {
     if (!this.#engine || old === value) return;
-    if (name === 'index') this.#loadIndex();
-    else if (name === 'model') this.#loadModel();
+    if (name === 'index') this.#session.loadIndex();
+    else if (name === 'model') this.#session.loadModel();
     else if (name === 'filter' || name === 'outside') {
-      this.#filter = parseFilter(this.getAttribute('filter'));
-      this.#outside = this.hasAttribute('outside');
+      this.#filters.readTags(this);
       this.#filtersChanged();
     } else if (name === 'bpm' || name === 'similar-tempo') {
-      this.#readTempoAttributes();
+      this.#filters.readTempo(this);
       this.#filtersChanged();
     } else if (name === 'track' && value) this.searchByTrack(value).catch(() => {});
     else if (name === 'positive' || name === 'negative') this.#searchFromAttributes();
@@ -119,7 +106,7 @@ export class SimilarSongsElement extends HTMLElement {
 
   /** Resolves once the index is loaded (track searches work from then on). */
   get ready() {
-    return this.#indexReady;
+    return this.#session.ready;
   }
 
   /** The tracks loaded so far (browse pages, results, references), not the whole catalog. */
@@ -146,12 +133,13 @@ export class SimilarSongsElement extends HTMLElement {
   }
 
   get filter() {
-    return formatFilter(this.#filter);
+    return this.#filters.text;
   }
 
   /** The tempo range, `{ min, max }` in BPM (a bound null when open), or null. */
   get bpm() {
-    return this.#bpm && { ...this.#bpm };
+    const range = this.#filters.bpm;
+    return range && { ...range };
   }
 
   set bpm(range) {
@@ -162,7 +150,7 @@ export class SimilarSongsElement extends HTMLElement {
 
   /** Only tempi like the reference's (its double and half too): the `similar-tempo` attribute. */
   get similarTempo() {
-    return this.#similarTempo;
+    return this.#filters.similarTempo;
   }
 
   set similarTempo(on) {
@@ -185,7 +173,7 @@ export class SimilarSongsElement extends HTMLElement {
   /** Songs similar to catalog track `id`. Resolves to the hits, or null if a newer search replaced it. */
   async searchByTrack(id) {
     const ticket = ++this.#ticket;
-    await this.#indexReady;
+    await this.#session.ready;
     if (ticket !== this.#ticket) return null;
     id = String(id);
     const title = this.#tracks.get(id)?.title || id;
@@ -256,7 +244,7 @@ export class SimilarSongsElement extends HTMLElement {
    */
   async searchByReferences({ positive = [], negative = [] } = {}) {
     const ticket = ++this.#ticket;
-    await this.#indexReady;
+    await this.#session.ready;
     const pos = [];
     const neg = [];
     for (const [list, into] of [[positive, pos], [negative, neg]]) {
@@ -277,7 +265,7 @@ export class SimilarSongsElement extends HTMLElement {
    */
   async addReference(item, polarity = 'positive') {
     const ticket = ++this.#ticket;
-    await this.#indexReady;
+    await this.#session.ready;
     const ref = typeof item === 'string' ? { kind: 'track', id: item } : await this.#embed(item, ticket);
     if (ticket !== this.#ticket) return null;
     this.#refs.add(ref, polarity === 'negative' ? 'negative' : 'positive');
@@ -287,7 +275,7 @@ export class SimilarSongsElement extends HTMLElement {
   /** Takes a reference off the shortlist (a track id, or an entry of `references`); re-ranks. */
   async removeReference(item) {
     const ticket = ++this.#ticket;
-    await this.#indexReady;
+    await this.#session.ready;
     if (ticket !== this.#ticket) return null;
     const all = [...this.#refs.positive, ...this.#refs.negative];
     const ref = typeof item === 'string' ? { kind: 'track', id: item }
@@ -302,7 +290,7 @@ export class SimilarSongsElement extends HTMLElement {
    * server ignored Range requests, the wasm memory, the bytes of codes and cached parts).
    */
   async networkStats() {
-    await this.#indexReady;
+    await this.#session.ready;
     return this.#engine.request({ type: 'stats' });
   }
 
@@ -323,13 +311,48 @@ export class SimilarSongsElement extends HTMLElement {
     if (!this.#list.playTrack(id, startSeconds) && this.#tracks.has(id)) this.#play(this.#tracks.get(id), null, startSeconds);
   }
 
-  // ---- loading -------------------------------------------------------------------------
+  // ---- loading (engine-session.js) -----------------------------------------------------
+
+  get #engine() {
+    return this.#session.client;
+  }
+
+  get #indexInfo() {
+    return this.#session.indexInfo;
+  }
+
+  get #modelInfo() {
+    return this.#session.modelInfo;
+  }
+
+  get #modelProblem() {
+    return this.#session.modelProblem;
+  }
 
   #start() {
-    this.#engine = new EngineClient({ onRestart: (event) => this.#workerRestarted(event) });
-    this.#setStatus('Loading the catalog…', 'busy');
-    this.#loadIndex();
-    this.#loadModel();
+    this.#session.start();
+  }
+
+  // What the session shows through the element (see engine-session.js).
+  #sessionHost() {
+    return {
+      url: (attr) => this.#url(attr),
+      status: (text, kind, since) => this.#setStatus(text, kind, since),
+      progress: (text, progress, since) => this.#showProgress(text, progress, since),
+      fail: (stage, message) => this.#fail(stage, message),
+      emit: (type, detail) => this.#emit(type, detail),
+      indexLoaded: (info) => this.#indexLoaded(info),
+      modelReady: () => {
+        this.#showWarning();
+        this.#ui.drop.classList.toggle('disabled', Boolean(this.#modelProblem));
+        if (this.#indexInfo && !this.#reference) this.#setStatus(this.#readyText());
+      },
+      modelUnavailable: () => {
+        this.#ui.drop.classList.add('disabled');
+        this.#showWarning();
+      },
+      ticket: () => this.#ticket,
+    };
   }
 
   #url(attr) {
@@ -341,35 +364,16 @@ export class SimilarSongsElement extends HTMLElement {
     return url.href;
   }
 
-  async #loadIndex() {
-    const url = this.#url('index');
-    if (!url) {
-      this.#fail('index', 'no catalog: set the element’s index attribute to the URL of a catalog index');
-      return;
-    }
-    const started = performance.now();
-    try {
-      const { info } = await this.#engine.loadIndex(url, (p) => this.#showProgress('Loading the catalog…', p, started));
-      this.#indexLoaded(info);
-    } catch (e) {
-      // The worker died during the load (another request crashed it): the fresh worker loads
-      // the index again and #workerRestarted finishes the job.
-      if (e.workerFailed && this.#engine?.lastLoads.loadIndex === url) return;
-      this.#fail('index', `The catalog could not be loaded: ${e.message}`);
-    }
-  }
-
+  // A catalog is in (first load, another index, or a reload after a worker failure): show it,
+  // then run what the attributes ask for.
   #indexLoaded(info) {
-    this.#indexInfo = info;
     this.#tracks = new Map();
     this.#browse = { rows: [], total: 0 };
-    const catalogCats = new Set(Object.keys(info.tags || {}));
-    this.#predictedCategories = new Set(Object.keys(info.predictedTags || {}).filter((c) => !catalogCats.has(c)));
+    this.#filters.useIndex(info);
     this.#hits = null;
     this.#setReference(null);
     this.#setStatus(this.#readyText());
     this.#render();
-    this.#resolveIndexReady();
     this.#emit('ready', { index: info, tracks: info.tracks });
     const track = this.getAttribute('track');
     if (this.hasAttribute('positive')) this.#searchFromAttributes();
@@ -377,82 +381,12 @@ export class SimilarSongsElement extends HTMLElement {
     else if (this.hasAttribute('browse')) this.#loadBrowse();
   }
 
-  async #loadModel() {
-    const url = this.#url('model');
-    this.#modelInfo = null;
-    if (!url) {
-      this.#modelUnavailable('song analysis is off (no model attribute)');
-      return;
-    }
-    this.#modelProblem = 'the analysis model is still loading';
-    try {
-      const { info, indexMismatch } = await this.#engine.loadModel(url);
-      this.#modelInfo = info;
-      this.#modelProblem = indexMismatch && `the model does not match this catalog: ${indexMismatch}`;
-      this.#showWarning();
-      this.#ui.drop.classList.toggle('disabled', Boolean(this.#modelProblem));
-      this.#emit('modelready', { model: info });
-      if (this.#indexInfo && !this.#reference) this.#setStatus(this.#readyText());
-    } catch (e) {
-      this.#modelUnavailable(`song analysis is unavailable: ${e.message}`);
-      this.#emit('error', { stage: 'model', message: e.message });
-    }
-  }
-
-  // The worker died (see engine-client.js): whatever was running failed with its own message;
-  // the fresh worker reloads the index and model, and the view (list, results) stays as it was.
-  async #workerRestarted({ reason, restarted, loads }) {
-    const ticket = this.#ticket;
-    const restart = ++this.#restarts;
-    if (!restarted) {
-      this.#ui.drop.classList.add('disabled');
-      this.#fail('worker', `Search stopped working: ${this.#engine?.dead ?? reason}. Reload the page to try again.`);
-      return;
-    }
-    this.#emit('error', { stage: 'worker', message: `the analysis worker failed (${reason}); restarting it` });
-    const [index, model] = await Promise.allSettled([loads.loadIndex, loads.loadModel]);
-    if (restart !== this.#restarts) return; // it failed again meanwhile; the newer restart reports
-    if (loads.loadIndex && index.status === 'rejected') {
-      this.#fail('index', `The catalog could not be reloaded: ${index.reason.message}`);
-      return;
-    }
-    if (loads.loadIndex && !this.#indexInfo) {
-      // The first load was cut short by the failure: this one completes it.
-      this.#indexLoaded(index.value.info);
-    }
-    if (loads.loadModel && model.status === 'rejected') {
-      this.#modelUnavailable(`song analysis is unavailable: ${model.reason.message}`);
-    }
-    if (ticket === this.#ticket) {
-      this.#setStatus(`The analysis worker failed (${reason}) and was restarted. Search again.`, 'error');
-    }
-    this.#emit('workerrestart', { reason });
-  }
-
-  #modelUnavailable(why) {
-    this.#modelProblem = why;
-    this.#ui.drop.classList.add('disabled');
-    this.#showWarning();
-  }
-
   #showWarning() {
-    const notes = [];
-    const model = this.#modelInfo?.model;
-    if (model && !model.trained) {
-      notes.push(`Model “${model.name}” is an untrained test fixture: similarity scores and predicted tags are not meaningful yet.`);
-    }
-    if (this.#modelProblem) notes.push(`Dropping a song will not work: ${this.#modelProblem}. “Similar” on catalog tracks still works.`);
-    this.#ui.warning.textContent = notes.join(' ');
-    this.#ui.warning.hidden = notes.length === 0;
+    showModelWarning(this.#ui, this.#modelInfo, this.#modelProblem);
   }
 
   #readyText() {
-    if (!this.#indexInfo) return '';
-    const n = this.#indexInfo.tracks;
-    const drop = this.#modelProblem ? '' : ', or drop a song of your own';
-    const plain = this.#modelInfo?.engineBuild === 'simd128'
-      ? ' (This browser has no relaxed SIMD: songs are analysed with the plain-SIMD engine, a little slower.)' : '';
-    return `${n} track${n === 1 ? '' : 's'}. Pick “Similar” on any of them${drop}.${plain}`;
+    return readyText(this.#indexInfo, this.#modelInfo, this.#modelProblem);
   }
 
   // ---- searching -----------------------------------------------------------------------
@@ -467,16 +401,7 @@ export class SimilarSongsElement extends HTMLElement {
 
   // Tags and tempo, as the engine takes them (src/search/mod.rs TagFilter), or undefined.
   #requestFilter() {
-    const filter = requestFilter(this.#filter, this.#outside, this.#predictedCategories);
-    const tempo = tempoRequest(this.#bpm, this.#similarTempo, this.#referenceBpm());
-    return tempo ? { ...filter, tempo } : filter;
-  }
-
-  #readTempoAttributes() {
-    const text = this.getAttribute('bpm');
-    this.#bpm = parseBpm(text);
-    this.#tempoProblem = text && !this.#bpm ? `The tempo range “${text}” is not a BPM range such as 90-110; it is ignored.` : '';
-    this.#similarTempo = this.hasAttribute('similar-tempo');
+    return this.#filters.request(this.#referenceBpm());
   }
 
   // The reference's tempo as the index stores tempi (whole BPM, when clear), or null.
@@ -490,11 +415,12 @@ export class SimilarSongsElement extends HTMLElement {
 
   async #analyze(reference, message, transfer) {
     const ticket = this.#ticket;
-    await this.#indexReady;
+    await this.#session.ready;
     if (ticket !== this.#ticket) return null;
-    if (this.#modelProblem && this.#modelInfo === null && !/still loading/.test(this.#modelProblem)) {
-      this.#fail('analysis', `Cannot analyse “${reference.name}”: ${this.#modelProblem}`);
-      throw new Error(this.#modelProblem);
+    const refused = this.#session.analysisRefused;
+    if (refused) {
+      this.#fail('analysis', `Cannot analyse “${reference.name}”: ${refused}`);
+      throw new Error(refused);
     }
     this.#emit('analysisstart', { name: reference.name });
     this.#refs.reset([reference]);
@@ -537,7 +463,7 @@ export class SimilarSongsElement extends HTMLElement {
     this.#setReference(reference, answer.analysis);
     this.#hits = answer.hits.map((hit) => ({ ...hit, track: this.#remember(hit.track) || unavailable(hit) }));
     const ms = Math.round(performance.now() - started);
-    const said = [...(answer.notes || []), this.#tempoProblem].filter(Boolean);
+    const said = [...(answer.notes || []), this.#filters.tempoProblem].filter(Boolean);
     const notes = said.length ? ` ${said.join(' ')}` : '';
     this.#setStatus(`${this.#hits.length} similar song${this.#hits.length === 1 ? '' : 's'} (${ms} ms).${notes}`,
       notes ? 'warn' : 'info');
@@ -658,20 +584,6 @@ export class SimilarSongsElement extends HTMLElement {
     this.#renderList();
   }
 
-  #setFilter(category, values) {
-    this.#filter = { ...this.#filter, [category]: new Set(values) };
-    if (isEmpty(this.#filter)) this.#outside = false;
-    this.#syncFilterAttributes();
-  }
-
-  // Reflect the filter in the attributes (observers see it); attributeChangedCallback re-runs.
-  #syncFilterAttributes() {
-    const text = formatFilter(this.#filter);
-    const changed = text !== (this.getAttribute('filter') || '') || this.#outside !== this.hasAttribute('outside');
-    this.toggleAttribute('outside', this.#outside);
-    this.setAttribute('filter', text);
-    if (!changed) this.#filtersChanged();
-  }
 
   #setReference(reference, analysis = null) {
     const old = this.#reference;
@@ -696,19 +608,8 @@ export class SimilarSongsElement extends HTMLElement {
     const url = track.previewUrl ? new URL(track.previewUrl, this.#previewBase()).href : null;
     if (!url || !this.#modelInfo) return;
     const title = track.title || track.id;
-    let picture = this.#pictures.get(url);
-    if (!picture) {
-      reserveTrackPicture(this.#ui, title);
-      try {
-        picture = await this.#engine.request({ type: 'overview', url });
-      } catch {
-        picture = null;
-      }
-      if (picture) {
-        this.#pictures.set(url, picture);
-        if (this.#pictures.size > 32) this.#pictures.delete(this.#pictures.keys().next().value);
-      }
-    }
+    if (!this.#pictures.has(url)) reserveTrackPicture(this.#ui, title);
+    const picture = await this.#pictures.get(url);
     if (this.#reference !== reference) return;
     // No picture (the preview failed, or a newer request took the worker's place): the panel
     // goes without, as it would without a model.
@@ -739,29 +640,21 @@ export class SimilarSongsElement extends HTMLElement {
     this.#renderList();
   }
 
+  // The tag and tempo controls. A choice is written to the attributes (observers see it), and
+  // attributeChangedCallback re-runs the search; unchanged attributes re-run it from here.
   #renderFilters() {
-    const info = this.#indexInfo;
-    if (!info) return;
-    const categories = [
-      ...Object.entries(info.tags || {}).map(([name, counts]) => ({ name, counts, predicted: false })),
-      ...Object.entries(info.predictedTags || {}).filter(([name]) => this.#predictedCategories.has(name))
-        .map(([name, counts]) => ({ name, counts, predicted: true })),
-    ];
-    const tempo = tempoControls(info.tempo, this.#bpm, this.#similarTempo, this.#referenceBpm(), {
+    if (!this.#indexInfo) return;
+    const chose = (changed) => changed || this.#filtersChanged();
+    this.#ui.filters.replaceChildren(...this.#filters.controls(this.#indexInfo, this.#referenceBpm(), {
+      onTags: (category, values) => chose(this.#filters.choose(this, category, values)),
+      onOutside: (on) => chose(this.#filters.chooseOutside(this, on)),
       onRange: (range) => {
         this.bpm = range;
       },
       onSimilar: (on) => {
         this.similarTempo = on;
       },
-    });
-    this.#ui.filters.replaceChildren(...filterControls(categories, this.#filter, this.#outside, {
-      onChange: (category, values) => this.#setFilter(category, values),
-      onOutside: (on) => {
-        this.#outside = on;
-        this.#syncFilterAttributes();
-      },
-    }), ...(tempo ? [tempo] : []));
+    }));
   }
 
   #renderList() {
@@ -770,20 +663,13 @@ export class SimilarSongsElement extends HTMLElement {
     let title = '';
     if (this.#hits) {
       rows = this.#hits.filter((h) => h.track).map((hit) => ({ track: hit.track, hit }));
-      title = this.#outside ? 'Similar songs outside your tags' : 'Similar songs';
+      title = this.#filters.outside ? 'Similar songs outside your tags' : 'Similar songs';
     } else if (browsing) {
       rows = this.#browse.rows.map((track) => ({ track, hit: null }));
       const count = this.#browse.total > rows.length ? ` (${rows.length} of ${this.#browse.total})` : '';
-      title = (isEmpty(this.#filter) ? 'Catalog' : `Catalog, ${this.#outside ? 'outside' : 'with'} the chosen tags`) + count;
+      title = (this.#filters.hasTags ? `Catalog, ${this.#filters.outside ? 'outside' : 'with'} the chosen tags` : 'Catalog') + count;
     }
-    const tempo = this.#bpm || this.#similarTempo;
-    let empty = null;
-    if (this.#hits) {
-      empty = tempo ? 'No similar songs with these tags and tempi. Try a wider tempo range or fewer tags.'
-        : 'No similar songs with these tags. Try “Outside these tags” or fewer tags.';
-    } else if (browsing) {
-      empty = tempo ? 'No tracks carry all the chosen tags at these tempi.' : 'No tracks carry all the chosen tags.';
-    }
+    const empty = this.#hits || browsing ? this.#filters.emptyText(Boolean(this.#hits)) : null;
     const minConfidence = this.#indexInfo?.tempo?.minConfidence;
     this.#list.show(rows, {
       title,
@@ -791,7 +677,7 @@ export class SimilarSongsElement extends HTMLElement {
       more: browsing && this.#browse.total > rows.length,
       results: Boolean(this.#hits),
       bpmOf: (track) => (minConfidence === undefined ? null : clearBpm(track.tempo, minConfidence)),
-      predictedCategories: this.#predictedCategories,
+      predictedCategories: this.#filters.predictedCategories,
     });
   }
 
@@ -813,38 +699,15 @@ export class SimilarSongsElement extends HTMLElement {
   // ---- events and status ---------------------------------------------------------------
 
   #wire() {
-    const ui = this.#ui;
-    ui.file.addEventListener('change', () => {
-      const file = ui.file.files[0];
-      ui.file.value = ''; // choosing the same file again must fire `change` again
-      if (file) this.searchByFile(file).catch(() => {});
-    });
-    // The whole element is a drop target.
-    this.addEventListener('dragover', (e) => {
-      if (![...(e.dataTransfer?.types || [])].includes('Files')) return;
-      e.preventDefault();
-      ui.drop.classList.add('over');
-    });
-    this.addEventListener('dragleave', (e) => {
-      if (!this.contains(e.relatedTarget)) ui.drop.classList.remove('over');
-    });
-    this.addEventListener('drop', (e) => {
-      const file = e.dataTransfer?.files?.[0];
-      ui.drop.classList.remove('over');
-      if (!file) return;
-      e.preventDefault();
-      this.searchByFile(file).catch(() => {});
-    });
-    ui.clear.addEventListener('click', () => this.clear());
-    ui.addFile.addEventListener('change', () => {
-      const file = ui.addFile.files[0];
-      ui.addFile.value = '';
-      if (file) this.addReference(file, 'positive').catch(() => {});
-    });
-    ui.more.addEventListener('click', () => this.#loadBrowse(true));
-    ui.refPlay.addEventListener('click', () => {
-      const r = this.#reference;
-      if (r?.blobUrl) this.#player.start(r.blobUrl, 0, null, `${r.name} (your file)`);
+    wireInputs(this, this.#ui, {
+      onSong: (file) => this.searchByFile(file).catch(() => {}),
+      onAddSong: (file) => this.addReference(file, 'positive').catch(() => {}),
+      onClear: () => this.clear(),
+      onMore: () => this.#loadBrowse(true),
+      onPlayReference: () => {
+        const r = this.#reference;
+        if (r?.blobUrl) this.#player.start(r.blobUrl, 0, null, `${r.name} (your file)`);
+      },
     });
   }
 

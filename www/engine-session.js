@@ -1,0 +1,130 @@
+// The element's engine session: the worker (engine-client.js) with the catalog index and the
+// analysis model loaded into it, and what the element learns of them. When the worker dies the
+// client starts a fresh one and replays both loads; this finishes what the failure cut short and
+// says what was lost, while the view (list, results) stays as it was.
+//
+// The element is the `host`; it is told what to show:
+//   url(attr)                        the absolute URL in attribute 'index' | 'model', or null
+//   status(text, kind, since?)       the status line (kind 'info' | 'busy' | 'error')
+//   progress(text, progress, since)  progress of a load
+//   fail(stage, message)             an error: shown, and an `error` event
+//   emit(type, detail)               an event (`modelready`, `error`, `workerrestart`)
+//   indexLoaded(info)                a catalog is in: show it (track searches work from now)
+//   modelReady()                     the model is in (`modelProblem` says if it does not fit the catalog)
+//   modelUnavailable()               songs cannot be analysed (`modelProblem` says why)
+//   ticket()                         the element's latest search (a restart reports only if none came since)
+import { EngineClient } from './engine-client.js';
+
+export class EngineSession {
+  /** The worker's client, null until started and after it is stopped. */
+  client = null;
+  /** The loaded index's info (engine-worker.js `loadIndex`), or null. */
+  indexInfo = null;
+  /** The loaded model's info, or null. */
+  modelInfo = null;
+  /** Why files cannot be analysed, or null. */
+  modelProblem = null;
+  /** Resolves once an index is loaded. */
+  ready;
+  #resolveReady;
+  #host;
+  #restarts = 0; // worker restarts so far
+
+  constructor(host) {
+    this.#host = host;
+    this.ready = new Promise((resolve) => (this.#resolveReady = resolve));
+  }
+
+  start() {
+    this.client = new EngineClient({ onRestart: (event) => this.#workerRestarted(event) });
+    this.#host.status('Loading the catalog…', 'busy');
+    this.loadIndex();
+    this.loadModel();
+  }
+
+  stop() {
+    this.client?.terminate();
+    this.client = null;
+  }
+
+  async loadIndex() {
+    const url = this.#host.url('index');
+    if (!url) {
+      this.#host.fail('index', 'no catalog: set the element’s index attribute to the URL of a catalog index');
+      return;
+    }
+    const started = performance.now();
+    try {
+      const { info } = await this.client.loadIndex(url, (p) => this.#host.progress('Loading the catalog…', p, started));
+      this.#indexLoaded(info);
+    } catch (e) {
+      // The worker died during the load (another request crashed it): the fresh worker loads
+      // the index again and #workerRestarted finishes the job.
+      if (e.workerFailed && this.client?.lastLoads.loadIndex === url) return;
+      this.#host.fail('index', `The catalog could not be loaded: ${e.message}`);
+    }
+  }
+
+  async loadModel() {
+    const url = this.#host.url('model');
+    this.modelInfo = null;
+    if (!url) {
+      this.#modelUnavailable('song analysis is off (no model attribute)');
+      return;
+    }
+    this.modelProblem = 'the analysis model is still loading';
+    try {
+      const { info, indexMismatch } = await this.client.loadModel(url);
+      this.modelInfo = info;
+      this.modelProblem = indexMismatch && `the model does not match this catalog: ${indexMismatch}`;
+      this.#host.modelReady();
+      this.#host.emit('modelready', { model: info });
+    } catch (e) {
+      this.#modelUnavailable(`song analysis is unavailable: ${e.message}`);
+      this.#host.emit('error', { stage: 'model', message: e.message });
+    }
+  }
+
+  /** Whether a song can be analysed now, or why not (null while the model is still loading). */
+  get analysisRefused() {
+    const why = this.modelProblem;
+    return why && this.modelInfo === null && !/still loading/.test(why) ? why : null;
+  }
+
+  #indexLoaded(info) {
+    this.indexInfo = info;
+    this.#host.indexLoaded(info);
+    this.#resolveReady();
+  }
+
+  #modelUnavailable(why) {
+    this.modelProblem = why;
+    this.#host.modelUnavailable();
+  }
+
+  async #workerRestarted({ reason, restarted, loads }) {
+    const ticket = this.#host.ticket();
+    const restart = ++this.#restarts;
+    if (!restarted) {
+      this.#host.modelUnavailable();
+      this.#host.fail('worker', `Search stopped working: ${this.client?.dead ?? reason}. Reload the page to try again.`);
+      return;
+    }
+    this.#host.emit('error', { stage: 'worker', message: `the analysis worker failed (${reason}); restarting it` });
+    const [index, model] = await Promise.allSettled([loads.loadIndex, loads.loadModel]);
+    if (restart !== this.#restarts) return; // it failed again meanwhile; the newer restart reports
+    if (loads.loadIndex && index.status === 'rejected') {
+      this.#host.fail('index', `The catalog could not be reloaded: ${index.reason.message}`);
+      return;
+    }
+    // The first load was cut short by the failure: this one completes it.
+    if (loads.loadIndex && !this.indexInfo) this.#indexLoaded(index.value.info);
+    if (loads.loadModel && model.status === 'rejected') {
+      this.#modelUnavailable(`song analysis is unavailable: ${model.reason.message}`);
+    }
+    if (ticket === this.#host.ticket()) {
+      this.#host.status(`The analysis worker failed (${reason}) and was restarted. Search again.`, 'error');
+    }
+    this.#host.emit('workerrestart', { reason });
+  }
+}
