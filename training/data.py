@@ -72,6 +72,30 @@ def load_teacher(data, name):
     return out, (mu, sd)
 
 
+def load_codec_copies(data):
+    """track_id -> [(npy file, patch count)] of its lossy copies (training/codec_copies.py,
+    exported by `export_features.sh codecs`); empty when there are none."""
+    csv_path = os.path.join(data, "codecs.csv")
+    folder = os.path.join(data, "features", "codecs")
+    if not (os.path.exists(csv_path) and os.path.exists(os.path.join(folder, "index.csv"))):
+        return {}
+    index = load_feature_index(folder)
+    out = {}
+    for r in read_csv(csv_path):
+        if r["audio_path"] in index:
+            out.setdefault(r["track_id"], []).append(index[r["audio_path"]])
+    return out
+
+
+def same_places(idx, n, n_copy):
+    """The copy's patch indices at the places of the original's `idx`: both are evenly spread
+    over their file, and a copy is a few ms longer or shorter (encoder delay and padding), so
+    its patch count can differ by one."""
+    if n_copy == n or n <= 1:
+        return [min(i, n_copy - 1) for i in idx]
+    return [int(round(i * (n_copy - 1) / (n - 1))) for i in idx]
+
+
 def load_patches(npy, idx):
     a = np.load(npy, mmap_mode="r")
     return np.asarray(a[np.asarray(idx, dtype=np.int64)], dtype=np.float16)
@@ -109,6 +133,7 @@ def load_data(data, max_train_patches, eval_patches=16, render_patches=16):
         return item
 
     real_idx = load_feature_index(os.path.join(data, "features", "real"))
+    codec_copies = load_codec_copies(data)
     tracks = {s: [] for s in ("train", "val", "test")}
     for t in read_csv(os.path.join(data, "tracks.csv")):
         s = splits["real"]["track_split"].get(t["track_id"])
@@ -123,6 +148,10 @@ def load_data(data, max_train_patches, eval_patches=16, render_patches=16):
             idx = pick_patches(n, eval_patches, None)
         item = {"id": t["track_id"], "coll": f"{t['package']}/{t['collection']}",
                 "x": load_patches(npy, idx)}
+        if s == "train":
+            # the same patches of each lossy copy: "xc" [copies][patch] (float16)
+            item["xc"] = [load_patches(c_npy, same_places(idx, n, c_n))
+                          for c_npy, c_n in codec_copies.get(t["track_id"], []) if c_n > 0]
         tracks[s].append(with_teacher(item, teach_real, t["audio_path"], idx))
     rend_idx = load_feature_index(os.path.join(data, "features", "renders"))
     renders = {s: [] for s in ("train", "val", "test")}
@@ -137,6 +166,8 @@ def load_data(data, max_train_patches, eval_patches=16, render_patches=16):
         item = {"id": r["clip_id"], "y": CLASSES.index(r["class"]), "mix": r.get("mix", "0") == "1",
                 "x": load_patches(npy, idx)}
         renders[s].append(with_teacher(item, teach_rend, r["audio_path"], idx))
+    log(f"train: {sum(len(t.get('xc', [])) for t in tracks['train'])} lossy copies of "
+        f"{sum(1 for t in tracks['train'] if t.get('xc'))} tracks")
     for s in ("train", "val", "test"):
         tt = sum(int(np.isfinite(t["t"][:, 0].astype(np.float32)).sum()) for t in tracks[s])
         log(f"{s}: {len(tracks[s])} tracks ({sum(len(t['x']) for t in tracks[s])} patches, "

@@ -2,10 +2,13 @@
 # Export log-mel patches with the product's own Rust front end, so training sees exactly what
 # the shipped model sees.
 #
-# Usage: training/export_features.sh [real|renders|all]   (default: all)
+# Usage: training/export_features.sh [real|renders|codecs|all]   (default: all)
 #
 #   real    -> $DATA/features/real/    from tracks.csv  (--max-patches ${REAL_MAX_PATCHES:-64})
 #   renders -> $DATA/features/renders/ from renders.csv (--max-patches ${RENDER_MAX_PATCHES:-16})
+#   codecs  -> $DATA/features/codecs/  from codecs.csv  (training/codec_copies.py; as many patches
+#              as real, so the k-th patch of a copy lies where the original's k-th does, give or
+#              take the encoder's few ms of delay)
 #
 # Each output folder holds one NNNNN.npy per input (float32 [patches, 96, 187]) and index.csv
 # (path,npy,patches,duration_s,patch_starts_s). Join index.csv's `path` with the `audio_path`
@@ -66,9 +69,11 @@ mkdir -p "$data/features"
 case "$what" in
     real) export_set real "$data/tracks.csv" "${REAL_MAX_PATCHES:-64}" ;;
     renders) export_set renders "$data/renders.csv" "${RENDER_MAX_PATCHES:-16}" ;;
+    codecs) export_set codecs "$data/codecs.csv" "${REAL_MAX_PATCHES:-64}" ;;
     all)
         export_set real "$data/tracks.csv" "${REAL_MAX_PATCHES:-64}"
         export_set renders "$data/renders.csv" "${RENDER_MAX_PATCHES:-16}"
+        export_set codecs "$data/codecs.csv" "${REAL_MAX_PATCHES:-64}"
         ;;
-    *) echo "usage: $0 [real|renders|all]" >&2; exit 2 ;;
+    *) echo "usage: $0 [real|renders|codecs|all]" >&2; exit 2 ;;
 esac

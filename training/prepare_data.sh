@@ -59,6 +59,11 @@ step "splits"
 echo "splits: $((SECONDS - t)) s" >&2
 
 t=$SECONDS
+step "lossy copies (MP3, Ogg) of the train tracks"
+nice -n 19 "$PY" training/codec_copies.py --jobs "${JOBS:-2}" --seed "$seed"
+echo "codec copies: $((SECONDS - t)) s" >&2
+
+t=$SECONDS
 step "export log-mel features with the Rust front end"
 training/export_features.sh all
 echo "features: $((SECONDS - t)) s" >&2

@@ -23,7 +23,9 @@ Objectives, summed every step:
   * instrument cross-entropy on the labelled renders, solo and mixes (--inst-weight).
 Contrastive losses use a 2-layer projection of the embedding (training only, SimCLR-style).
 Augmentation (training/data.py): band limits and codec-like noise on mel power, re-normalised as
-the front end does, then time / frequency masks.
+the front end does, then time / frequency masks. Real codecs too: where training/codec_copies.py
+made MP3 / Ogg copies of a train track (48-128 kb/s), the second patch of its pair is, with
+probability --codec-view, the same patch of a copy.
 
 Stage 1 stops after --minutes of wall time (LR schedule by elapsed time; --steps N replays a run
 step for step), keeping the checkpoint with the best val P@10 + val instrument accuracy. Stage 2
@@ -82,8 +84,11 @@ def sample_batch(args, rng, train_t, by_coll, colls, coll_w, rend_t, rend_flat):
     for c in sorted(picked):
         for ti in rng.sample(by_coll[c], min(args.tracks_per_coll, len(by_coll[c]))):
             t = train_t[ti]
-            for j in rng.sample(range(len(t["x"])), 2):
-                xs.append(t["x"][j])
+            for k, j in enumerate(rng.sample(range(len(t["x"])), 2)):
+                # the second view is sometimes a lossy copy's patch: what a buyer's MP3 loses
+                # must not move the embedding (training/codec_copies.py)
+                copy = k == 1 and t.get("xc") and rng.random() < args.codec_view
+                xs.append(rng.choice(t["xc"])[j] if copy else t["x"][j])
                 ts.append(t["t"][j])
                 tid.append(ti)
                 cid.append(colls.index(c))
@@ -115,6 +120,8 @@ def main():
     ap.add_argument("--inst-weight", type=float, default=1.0)
     ap.add_argument("--distill-weight", type=float, default=2.0)
     ap.add_argument("--max-train-patches", type=int, default=32, help="patches kept per train track")
+    ap.add_argument("--codec-view", type=float, default=0.5,
+                    help="how often a track's second view is a lossy copy's patch (when it has copies)")
     ap.add_argument("--stages", default=None, help="JSON [[channels, stride], ...] (net.STAGES)")
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--name", default="simsong-cnn-v2")
