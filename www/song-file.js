@@ -34,3 +34,31 @@ export async function readSong(file, { isCurrent, viaBytes, viaPcm }) {
     return viaPcm(pcm);
   }
 }
+
+/**
+ * Analyses `file` for the shortlist (no search): `ask(message, transfer)` is the engine client's
+ * query (an `embedFile` or, for a format only the browser reads, an `embedPcm` message). Resolves
+ * to the reference `{ kind: 'file', name, blob, analysis, embedding, decodedBy? }`, or null when
+ * `isCurrent()` turned false; throws an Error with the message the page shows.
+ */
+export async function analyzeSong(file, { isCurrent, ask }) {
+  const name = file.name || 'your file';
+  const ref = { kind: 'file', name, blob: file };
+  let answer;
+  try {
+    answer = await readSong(file, {
+      isCurrent,
+      viaBytes: (bytes) => ask({ type: 'embedFile', bytes, name }, [bytes]),
+      viaPcm: ({ samples, sampleRate, channels }) => {
+        ref.decodedBy = 'browser';
+        return ask({ type: 'embedPcm', samples, sampleRate, channels, name }, [samples.buffer]);
+      },
+    });
+  } catch (e) {
+    throw new Error(e instanceof UnreadableFile ? e.message : `Cannot analyse “${name}”: ${e.message}`);
+  }
+  if (!answer || !isCurrent()) return null;
+  ref.analysis = answer.analysis;
+  ref.embedding = answer.analysis.embedding;
+  return ref;
+}

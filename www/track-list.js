@@ -137,3 +137,11 @@ export class TrackList {
     }
   }
 }
+
+/**
+ * A row's track when its metadata could not be had (its metadata shard failed to load: the search
+ * still ranked it), from what is known: the hit's `id`, or a browse row's `position`.
+ */
+export function unavailableTrack({ id } = {}) {
+  return { id: id || '', title: id ? `${id} (details unavailable)` : 'Track details unavailable', collection: '', tags: {}, predicted: {}, previewUrl: null };
+}
