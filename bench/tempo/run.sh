@@ -3,7 +3,7 @@
 # pools of grooves and pieces (make_set.py): a tuning set, on which the estimator's choices were
 # made, and a held-out set, evaluated once those choices were fixed; then bench/tempo/evaluate.py
 # on each.
-# Usage: bench/tempo/run.sh SIMSONG_BIN OUT_DIR   → OUT_DIR/tempo-{tuning,heldout}.json
+# Usage: bench/tempo/run.sh SIMSONG_BIN OUT_DIR   → OUT_DIR/tempo-{tuning,heldout,bad}.json
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/env.sh"
 bin=$1 out=$2
@@ -27,3 +27,16 @@ for set in tuning:tuning:2026:80:80 heldout:test:7:43:70; do
     fi
     "$PY" "$ROOT/bench/tempo/evaluate.py" "$bin" "$dir" "$out/clip180_44k.wav" > "$out/tempo-$name.json"
 done
+# Inputs that must give "no clear tempo", fresh seeded draws (make_bad.py) → OUT_DIR/tempo-bad.json
+bad_dirs=()
+for seed in 101 202; do
+    dir=$out/tempo-bad/s$seed
+    stamp="$seed $(sha256sum "$ROOT/bench/tempo/make_bad.py" | cut -c1-16)"
+    if [ "$(cat "$dir/stamp" 2>/dev/null)" != "$stamp" ] || [ ! -f "$dir/truth.csv" ]; then
+        rm -rf "$dir"
+        "$PY" "$ROOT/bench/tempo/make_bad.py" "$dir" "$seed"
+        echo "$stamp" > "$dir/stamp"
+    fi
+    bad_dirs+=("$dir")
+done
+"$PY" "$ROOT/bench/tempo/bad_inputs.py" "$bin" "${bad_dirs[@]}" > "$out/tempo-bad.json"
