@@ -120,7 +120,7 @@ export class SearchFlow {
     return this.#steer('Updating the results…');
   }
 
-  /** Takes a track id or a shortlist entry off; re-ranks. Resolves to `current` when it was not on. */
+  /** Takes a track id or a shortlist entry off; re-ranks. Resolves to `current()` when it was not on. */
   async remove(item, current) {
     const ticket = ++this.#ticket;
     await this.#host.session.ready;
@@ -128,7 +128,7 @@ export class SearchFlow {
     const all = [...this.refs.positive, ...this.refs.negative];
     const ref = typeof item === 'string' ? { kind: 'track', id: item }
       : all.find((r) => r === item || (r.kind === item?.kind && (r.kind === 'track' ? r.id === item.id : r.name === item.name)));
-    if (!ref || !this.refs.remove(ref)) return current;
+    if (!ref || !this.refs.remove(ref)) return current();
     return this.#steer('Updating the results…');
   }
 

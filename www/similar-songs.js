@@ -204,7 +204,7 @@ export class SimilarSongsElement extends HTMLElement {
   }
 
   removeReference(item) {
-    return this.#flow.remove(item, this.results);
+    return this.#flow.remove(item, () => this.results);
   }
 
   /**
