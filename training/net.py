@@ -1,4 +1,4 @@
-"""The student network (simsong-cnn-v2) and its ONNX export.
+"""The student network (simsong-cnn v2 and v3) and its ONNX export.
 
 A plain CNN shaped for tract's wasm kernels: no max-pool (tract runs its 2x2 pools with scalar
 code, 30% of v1's time per patch), down-sampling by stride-2 3x3 convolutions instead, channel
@@ -187,6 +187,6 @@ if __name__ == "__main__":
     torch.manual_seed(0)
     net = Net(stages)
     ex = fold(net)
-    ops = export_onnx(ex, sys.argv[1], "simsong-cnn-v2-untrained", trained=False, stages=stages)
+    ops = export_onnx(ex, sys.argv[1], "simsong-cnn-untrained", trained=False, stages=stages)
     print(f"{sys.argv[1]}: {sum(p.numel() for p in ex.parameters())} parameters, "
           f"{count_macs(stages) / 1e6:.1f} M MACs, ops {ops}")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Train the shipped embedding model (simsong-cnn-v2) on CPU and export it to ONNX.
+"""Train the shipped embedding model (simsong-cnn-v3) on CPU and export it to ONNX.
 
     PY=$(training/torchenv.sh | tail -n 1)
     nice -n 10 "$PY" training/train.py [--minutes 60] [--seed 1234] [--out models/simsong.onnx]
@@ -124,7 +124,7 @@ def main():
                     help="how often a track's second view is a lossy copy's patch (when it has copies)")
     ap.add_argument("--stages", default=None, help="JSON [[channels, stride], ...] (net.STAGES)")
     ap.add_argument("--eval-every", type=int, default=100)
-    ap.add_argument("--name", default="simsong-cnn-v2")
+    ap.add_argument("--name", default="simsong-cnn-v3")
     ap.add_argument("--log-json", default=None, help="write the training summary here")
     ap.add_argument("--no-whiten", action="store_true", help="skip the embedding whitening")
     ap.add_argument("--no-refit-head", action="store_true", help="skip the instrument-head refit")

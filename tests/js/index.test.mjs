@@ -141,7 +141,7 @@ test('damaged, foreign and lying parts are refused by name; a foreign model too'
   // nonsense.
   const other = new SimilarityEngine(readFileSync(join(ROOT, 'models/simsong.nnef.tar')));
   const index = open(dir);
-  assert.throws(() => index.checkModel(other), /built with model test-untrained .* loaded model is simsong-cnn-v2/);
+  assert.throws(() => index.checkModel(other), /built with model test-untrained .* loaded model is simsong-cnn-v3/);
   const a = other.analyzeFile(readFileSync(join(ROOT, 'tests/fixtures/audio/real_music_b_16k.wav')), 'b.wav');
   assert.throws(() => index.searchAnalysis(a, { k: 3 }), /rebuild the index or load the matching model/);
 });
