@@ -386,7 +386,7 @@ if (browser) {
   out();
   out('## In the browser: cold start and a dropped file');
   out();
-  out(`${browser.browser}, ${browser.runs} fresh browser contexts each (empty caches), catalog: ${browser.catalog.source}`);
+  out(`${browser.browser}, measured ${browser.date.slice(0, 16).replace('T', ' ')} UTC, ${browser.runs} fresh browser contexts each (empty caches), catalog: ${browser.catalog.source}`);
   out(`(${browser.catalog.tracks} tracks), model \`${browser.model.name}\`; input: ${browser.input.seconds} s ${browser.input.format} (${mb(browser.input.bytes)}).`);
   out();
   out('| measurement | median | min–max |');
@@ -399,18 +399,40 @@ if (browser) {
   const tl = browser.coldTimeline;
   if (tl) {
     out();
-    out('Where the cold start goes (median ms from the navigation; resource timing of the page and the worker):');
+    out('Where the cold start goes (median ms from the navigation; resource timing and `simsong:` performance marks');
+    out('of the page and the worker, in the order the steps usually end):');
     out();
     out('| step | at |');
     out('|---|---|');
-    const at = (name, s) => out(`| ${name} | ${s.median.toFixed(0)} ms (${s.min.toFixed(0)}–${s.max.toFixed(0)}) |`);
+    const at = (name, s) => s && Number.isFinite(s.median) && out(`| ${name} | ${s.median.toFixed(0)} ms (${s.min.toFixed(0)}–${s.max.toFixed(0)}) |`);
     at('the page\'s modules loaded', tl.pageModulesLoaded);
     at('engine download and streaming compilation start (on the page)', tl.engineCompileStart);
     at('the worker running (its own clock starts)', tl.workerStarted);
-    at('engine downloaded and compiled', tl.engineCompiled);
+    at('engine downloaded', tl.engineDownloaded ?? tl.engineCompiled);
+    if (tl.engineDownloaded) at('engine compiled (on the page)', tl.engineCompiled);
+    at('engine instantiated in the worker', tl.engineReadyInWorker);
+    at('model reader built, while the model downloads', tl.modelReaderBuilt);
     at('model downloaded (in the worker)', tl.modelFetched);
-    at('index ready', tl.indexReady);
-    at('model ready: built once the index is in (or 300 ms after its bytes)', tl.modelReady);
+    at('index loaded (in the worker)', tl.indexLoaded);
+    at('index ready (the page has it)', tl.indexReady);
+    at('model built (in the worker): once the index is in, or 300 ms after its bytes', tl.modelBuilt);
+    at('model ready (the page has it)', tl.modelReady);
+  }
+  const slow = browser.slowModel;
+  if (slow) {
+    const t = slow.timeline;
+    out();
+    out(`The same cold start with the model sent at ${(slow.bytesPerSecond / 1e6).toFixed(1)} MB/s (a 20 Mbit/s visitor; ${mb(slow.modelBytes)}`);
+    out('uncompressed), where the worker waits for the model and builds tract\'s model reader meanwhile:');
+    out();
+    out('| step | at |');
+    out('|---|---|');
+    const at = (name, s) => s && Number.isFinite(s.median) && out(`| ${name} | ${s.median.toFixed(0)} ms (${s.min.toFixed(0)}–${s.max.toFixed(0)}) |`);
+    at('index ready', slow.indexMs);
+    at('model reader built (in the worker)', t.modelReaderBuilt);
+    at('model downloaded (in the worker)', t.modelFetched);
+    at('model built (in the worker)', t.modelBuilt);
+    at('model ready (the page has it)', slow.modelMs);
   }
   const modelFile = existsSync('models/simsong.nnef.tar') ? readFileSync('models/simsong.nnef.tar') : null;
   out();

@@ -26,3 +26,13 @@ export function chooseEngineBuild(validate = (bytes) => WebAssembly.validate(byt
   if (validate(SIMD_PROBE)) return 'simd128';
   return null;
 }
+
+/**
+ * A performance mark `simsong:NAME`, for the cold-start timeline (bench/browser_bench.mjs reads
+ * the page's and the worker's). Never fails: marks are only for measuring.
+ */
+export function mark(name) {
+  try {
+    performance.mark(`simsong:${name}`);
+  } catch {}
+}

@@ -13,7 +13,7 @@
 // The engine's wasm is compiled here, on the page, as soon as the client exists: a worker would
 // start fetching it only once its own module scripts have loaded, and a replacement worker gets
 // the same compiled module instead of compiling again.
-import { chooseEngineBuild, engineUrl } from './engine-build.js';
+import { chooseEngineBuild, engineUrl, mark } from './engine-build.js';
 
 const MAX_RESTARTS = 3;
 const RESTART_WINDOW_MS = 60_000;
@@ -159,10 +159,10 @@ async function compileEngine(url) {
     const response = await fetch(url);
     if (!response.ok) return null;
     // Streaming compilation overlaps the download; it needs the right MIME type.
-    if (typeof WebAssembly.compileStreaming === 'function' && response.headers.get('Content-Type')?.split(';')[0].trim() === 'application/wasm') {
-      return await WebAssembly.compileStreaming(response);
-    }
-    return await WebAssembly.compile(await response.arrayBuffer());
+    const streaming = typeof WebAssembly.compileStreaming === 'function' && response.headers.get('Content-Type')?.split(';')[0].trim() === 'application/wasm';
+    const module = await (streaming ? WebAssembly.compileStreaming(response) : WebAssembly.compile(await response.arrayBuffer()));
+    mark('engine-compiled');
+    return module;
   } catch {
     return null;
   }

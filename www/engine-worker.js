@@ -36,7 +36,7 @@
 // running analysis after its current step (tens of ms).
 import init, { SimilarityEngine, CatalogParts } from '../pkg/simsong.js';
 import { PartFetcher } from './catalog-fetch.js';
-import { chooseEngineBuild, engineUrl } from './engine-build.js';
+import { chooseEngineBuild, engineUrl, mark } from './engine-build.js';
 
 // Two builds of the engine ship (scripts/build-wasm.sh): with relaxed SIMD and with plain SIMD
 // for engines that lack it (www/engine-build.js decides). The page (engine-client.js) starts
@@ -50,10 +50,12 @@ let engineGiven;
 const engineMessage = new Promise((resolve) => {
   engineGiven = resolve;
 });
-const wasmReady = engineMessage.then(({ build, module }) => {
+const wasmReady = engineMessage.then(async ({ build, module }) => {
   engineBuild = build ?? chooseEngineBuild();
   if (!engineBuild) throw new Error('this browser lacks WebAssembly SIMD, which the analysis engine needs (Chrome 91+, Firefox 89+, Safari 16.4+ have it)');
-  return init({ module_or_path: module ?? engineUrl(engineBuild) });
+  const ready = await init({ module_or_path: module ?? engineUrl(engineBuild) });
+  mark('engine-ready');
+  return ready;
 });
 wasmReady.catch(() => {}); // each request reports the failure itself
 let parts = null;
@@ -111,6 +113,7 @@ async function loadIndex(url, id) {
   }
   parts?.free();
   parts = loaded;
+  mark('index-ready');
   fetcher = source;
   source.prune(loaded.partFiles()).catch(() => {});
   return { info: parts.info, fetched: source.bytesFetched, fromCache: source.bytesFromCache, rangeIgnored: source.rangeIgnored };
@@ -125,13 +128,25 @@ function firstFailure(index, generations) {
 }
 
 async function loadModel(url) {
-  const bytes = await fetchBytes(url, 'analysis model');
+  let downloaded = false;
+  const download = fetchBytes(url, 'analysis model').finally(() => {
+    downloaded = true;
+  });
+  download.catch(() => {}); // reported below
   await wasmReady;
   // Building the engine is one synchronous wasm call (~60 ms warm, 300 ms on a cold page while
   // the wasm JIT warms up) that would hold back a catalog about to be ready: let the catalog go
   // first, as "Similar" on a track is what most visitors use, but never wait long for it.
   await Promise.race([indexLoading.catch(() => {}), new Promise((r) => setTimeout(r, INDEX_FIRST_MAX_WAIT_MS))]);
+  // Still downloading (a real network: 2.8 MB): build tract's model reader in the idle time,
+  // a part of the build that needs no model bytes (see prepareLoading).
+  if (!downloaded) {
+    SimilarityEngine.prepareLoading();
+    mark('model-reader');
+  }
+  const bytes = await download;
   const loaded = new SimilarityEngine(bytes);
+  mark('model-built');
   engine?.free();
   engine = loaded;
   return { info: { ...engine.info, engineBuild }, indexMismatch: await modelMismatch() };

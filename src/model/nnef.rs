@@ -10,6 +10,7 @@
 //! edited archive is refused instead of silently giving other numbers under the same identity.
 
 use std::io::Read;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -33,6 +34,20 @@ struct Manifest {
     source_sha256: String,
     /// Hex SHA-256 binding the identity, the metadata and the other entries ([`content_digest`]).
     content_sha256: String,
+}
+
+/// tract's NNEF reader, built once per process. Building it parses NNEF's standard library of
+/// fragments: about 20 ms natively and 100 ms or more in a browser whose wasm code is still
+/// cold, which every model load would otherwise pay again.
+fn reader() -> &'static tract_nnef::internal::Nnef {
+    static READER: OnceLock<tract_nnef::internal::Nnef> = OnceLock::new();
+    READER.get_or_init(tract_nnef::nnef)
+}
+
+/// Builds the NNEF reader ahead of the first model load, so that a page can do it while the
+/// model is still downloading (see `www/engine-worker.js`). Loading works without it.
+pub fn prepare_reader() {
+    reader();
 }
 
 /// Whether `bytes` look like a tar archive (the NNEF form).
@@ -123,7 +138,7 @@ pub(super) fn read(bytes: &[u8]) -> Result<LoadedGraph> {
         )));
     }
     let meta = parse_metadata(Some(&manifest.metadata.to_string()))?;
-    let mut model = tract_nnef::nnef()
+    let mut model = reader()
         .model_for_read(&mut &bytes[..])
         .map_err(|e| Error::InvalidModel(format!("unreadable NNEF model: {e:#}")))?;
     select_io(&mut model, &meta)?;

@@ -25,7 +25,16 @@ struct EngineInfo<'a> {
 
 #[wasm_bindgen]
 impl SimilarityEngine {
-    /// Loads an ONNX model (its bytes) and checks its analysis numbers against this build's.
+    /// Builds, once, what reading a model needs (tract's NNEF reader: a parse of NNEF's
+    /// standard library, ~100 ms on a cold page). A page calls it while the model downloads;
+    /// the constructor does it itself when it has not been done.
+    #[wasm_bindgen(js_name = prepareLoading)]
+    pub fn prepare_loading() {
+        crate::model::nnef::prepare_reader();
+    }
+
+    /// Loads a model (the NNEF archive `simsong model-export` writes) and checks its analysis
+    /// numbers against this build's.
     #[wasm_bindgen(constructor)]
     pub fn new(model_bytes: &[u8]) -> Result<SimilarityEngine, JsError> {
         Ok(SimilarityEngine {
