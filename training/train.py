@@ -19,7 +19,8 @@ Objectives, summed every step:
     game soundtrack) are positives. Batches are P collections x K tracks x 2 patches.
   * distillation (--distill-weight): a linear map of the embedding (training only) regresses the
     teacher's standardised 512-d embedding of the same audio (cosine loss), on every patch of
-    the batch, real or rendered, that the teacher saw.
+    the batch, real or rendered, that the teacher saw; with --teacher-target track, a real
+    patch's target is its track's mean teacher vector instead.
   * instrument cross-entropy on the labelled renders, solo and mixes (--inst-weight).
 Contrastive losses use a 2-layer projection of the embedding (training only, SimCLR-style).
 Augmentation (training/data.py): band limits and codec-like noise on mel power, re-normalised as
@@ -75,6 +76,28 @@ def distillation(e, teacher, to_teacher):
     return (1 - F.cosine_similarity(to_teacher(e[ok]), teacher[ok], dim=1)).mean()
 
 
+def teacher_targets(tracks, mode):
+    """The distillation targets of real patches, in place. "patch": each patch's own teacher
+    vector (standardised, see data.load_teacher). "track": every patch of a track gets its
+    track's mean teacher vector, normalised (the teacher ranks tracks by that mean, which is
+    where it beats the student: eval_teacher.py), so the student learns the teacher's view of
+    the whole track rather than of one 3 s patch; with it, every patch of a track the teacher saw
+    has a target, not only the 8 per track the teacher ran on. Renders keep per-patch targets."""
+    if mode == "patch":
+        return None
+    covered = 0
+    for split in tracks.values():
+        for t in split:
+            v = t["t"].astype(np.float32)
+            ok = np.isfinite(v[:, 0])
+            if ok.any():
+                m = v[ok].mean(0)
+                v[:] = m / (np.linalg.norm(m) + 1e-12)
+                t["t"] = v.astype(np.float16)
+                covered += 1
+    return {"mode": mode, "tracks_with_target": covered}
+
+
 def sample_batch(args, rng, train_t, by_coll, colls, coll_w, rend_t, rend_flat):
     """P collections x K tracks x 2 patches of real music, then render patches."""
     picked = set()
@@ -120,6 +143,8 @@ def main():
     ap.add_argument("--inst-weight", type=float, default=1.0)
     ap.add_argument("--distill-weight", type=float, default=2.0)
     ap.add_argument("--max-train-patches", type=int, default=32, help="patches kept per train track")
+    ap.add_argument("--teacher-target", choices=("patch", "track"), default="patch",
+                    help="distil each real patch's own teacher vector, or its track's mean one")
     ap.add_argument("--codec-view", type=float, default=0.5,
                     help="how often a track's second view is a lossy copy's patch (when it has copies)")
     ap.add_argument("--stages", default=None, help="JSON [[channels, stride], ...] (net.STAGES)")
@@ -141,6 +166,9 @@ def main():
     t_start = time.time()
     tracks, renders = load_data(args.data, args.max_train_patches)
     log(f"data loaded in {time.time() - t_start:.0f}s")
+    targets = teacher_targets(tracks, args.teacher_target)
+    if targets:
+        log(f"teacher targets: {targets}")
 
     model = Net(stages)
     n_params = sum(p.numel() for p in model.parameters())
