@@ -396,6 +396,8 @@ if (browser) {
   row('page load → model ready (file search works)', browser.coldStart.modelMs);
   row('drop a 3-minute MP3 → results list', browser.dropToResultsMs);
   row('  of which analysis in the worker', browser.analysisMs);
+  // A timeline row: the step's median time from the navigation, with min–max.
+  const at = (name, s) => s && Number.isFinite(s.median) && out(`| ${name} | ${s.median.toFixed(0)} ms (${s.min.toFixed(0)}–${s.max.toFixed(0)}) |`);
   const tl = browser.coldTimeline;
   if (tl) {
     out();
@@ -404,7 +406,6 @@ if (browser) {
     out();
     out('| step | at |');
     out('|---|---|');
-    const at = (name, s) => s && Number.isFinite(s.median) && out(`| ${name} | ${s.median.toFixed(0)} ms (${s.min.toFixed(0)}–${s.max.toFixed(0)}) |`);
     at('the page\'s modules loaded', tl.pageModulesLoaded);
     at('engine download and streaming compilation start (on the page)', tl.engineCompileStart);
     at('the worker running (its own clock starts)', tl.workerStarted);
@@ -427,7 +428,6 @@ if (browser) {
     out();
     out('| step | at |');
     out('|---|---|');
-    const at = (name, s) => s && Number.isFinite(s.median) && out(`| ${name} | ${s.median.toFixed(0)} ms (${s.min.toFixed(0)}–${s.max.toFixed(0)}) |`);
     at('index ready', slow.indexMs);
     at('model reader built (in the worker)', t.modelReaderBuilt);
     at('model downloaded (in the worker)', t.modelFetched);
