@@ -239,7 +239,10 @@ export function showTrackPicture(ui, mel, title) {
 export function readyText(indexInfo, modelInfo, modelProblem) {
   if (!indexInfo) return '';
   const n = indexInfo.tracks;
-  const drop = modelProblem ? '' : ', or drop a song of your own';
+  // A song dropped while the model is still downloading waits for it (engine-worker.js).
+  const loading = !modelInfo && /still loading/.test(modelProblem ?? '');
+  const drop = loading ? ', or drop a song of your own (analysed once the song analyser has loaded)'
+    : modelProblem ? '' : ', or drop a song of your own';
   const plain = modelInfo?.engineBuild === 'simd128'
     ? ' (This browser has no relaxed SIMD: songs are analysed with the plain-SIMD engine, a little slower.)' : '';
   return `${n} track${n === 1 ? '' : 's'}. Pick “Similar” on any of them${drop}.${plain}`;

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../../scripts/serve.mjs';
@@ -25,6 +25,8 @@ let server;
 let origin;
 let catalogDir;
 let medley; // 6 s of "Menu theme" then 6 s of "Theme <b>bold</b>" (16 kHz mono WAV)
+// While set, the model is sent at this many bytes per second (a visitor on a slow network).
+let modelBytesPerSecond = null;
 before(async () => {
   if (noCli) return;
   catalogDir = mkdtempSync(join(tmpdir(), 'simsong-engines-'));
@@ -32,6 +34,7 @@ before(async () => {
   server = await startServer(0, '127.0.0.1', {
     mounts: { 'e2e/': catalogDir, 'probe/': join(ROOT, 'tests/e2e/engines') },
     inject: '/probe/page-probe.js',
+    faults: (path) => (modelBytesPerSecond && path === MODEL ? { bytesPerSecond: modelBytesPerSecond } : null),
   });
   origin = `http://127.0.0.1:${server.address().port}`;
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -111,19 +114,23 @@ for (const engine of chosen) {
     });
     after(() => browser?.close());
 
-    // Runs `scenario` on a fresh demo page (catalog listed, model ready) and closes the page
-    // whatever happens (WebKitWebDriver allows one session at a time).
-    function onDemo(name, scenario) {
+    // Runs `scenario` on a fresh demo page (catalog listed, model ready unless `slowModel`: then
+    // the model is sent over `slowModel` seconds and the scenario starts as soon as the catalog
+    // is listed) and closes the page whatever happens (WebKitWebDriver allows one session at a
+    // time).
+    function onDemo(name, scenario, { slowModel = 0 } = {}) {
       test(name, async () => {
         const page = helpers(await browser.newPage({ width: 1100, height: 900 }));
+        modelBytesPerSecond = slowModel ? Math.ceil(statSync(join(ROOT, MODEL)).size / slowModel) : null;
         try {
           await page.goto(`${origin}/?model=/${MODEL}&index=/e2e/catalog/index.json`);
           await page.nthEvent('ready');
-          await page.nthEvent('modelready');
+          if (!slowModel) await page.nthEvent('modelready');
           // The rows come with the browse part, just after "ready".
           await page.waitFor(() => document.querySelector('similar-songs').shadowRoot.querySelectorAll('.row').length > 0, null, 'the catalog rows');
           await scenario(page);
         } finally {
+          modelBytesPerSecond = null;
           await page.close();
         }
       });
@@ -194,6 +201,28 @@ for (const engine of chosen) {
       assert.equal(dropped.ids[0], 'lugaru', 'the dropped recording finds itself in the catalog');
       await assertClean(page);
     });
+
+    // A real network: the 2.8 MB model is still arriving when the catalog is in. The catalog
+    // works at once, the page says songs wait for the model, and a song chosen meanwhile is
+    // analysed as soon as the model is built. The worker builds tract's model reader in that wait
+    // (engine-worker.js, prepareLoading), the branch a localhost page never takes.
+    onDemo('with a slow model, the catalog works first and a song chosen meanwhile is searched once it is in', async (page) => {
+      assert.deepEqual(await page.events('modelready'), [], 'the model is still downloading');
+      assert.equal(await page.text('.status'), '8 tracks. Pick “Similar” on any of them, or drop a song of your own (analysed once the song analyser has loaded).');
+      await page.click('.similar', { row: 'Menu theme' });
+      assert.equal((await page.nthEvent('results')).ids[0], 'menu-flac', 'track search without the model');
+      await page.setInputFile('.drop input[type=file]', join(AUDIO, 'real_music_a_44k.ogg'));
+      const results = await page.nthEvent('results', 2);
+      assert.equal(results.reference, 'real_music_a_44k.ogg');
+      assert.deepEqual(results.ids.slice(0, 2).sort(), ['menu', 'menu-flac'], 'the same music ranks first');
+      const [ready, model] = [(await page.events('ready'))[0], (await page.events('modelready'))[0]];
+      assert.ok(model.t - ready.t > 1000, `the model came ${Math.round(model.t - ready.t)} ms after the catalog`);
+      assert.ok(model.t < results.t);
+      assert.doesNotMatch(await page.text('.warning'), /still loading/);
+      await page.click('.clear');
+      assert.match(await page.text('.status'), /^8 tracks\. Pick “Similar” on any of them, or drop a song of your own\.( \(This browser has no relaxed SIMD|$)/);
+      await assertClean(page);
+    }, { slowModel: 3 });
 
     onDemo('＋ and − on the rows steer the ranking as the CLI ranks the same references', async (page) => {
       await page.click('.similar', { row: 'Menu theme' });
