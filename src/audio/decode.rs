@@ -6,7 +6,7 @@ use std::io::Cursor;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use symphonia::core::audio::SampleBuffer;
+use symphonia::core::audio::{AudioBufferRef, SampleBuffer, Signal};
 use symphonia::core::codecs::{CODEC_TYPE_NULL, Decoder, DecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader};
@@ -15,7 +15,7 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
 use super::limits::{MAX_CHANNELS, MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ};
-use super::{SourceInfo, downmix_into};
+use super::{SourceInfo, downmix_into, downmix_planes_into};
 use crate::error::{Error, Result};
 
 /// Receives decoded audio, block by block.
@@ -310,16 +310,26 @@ impl StreamDecoder {
         if decoded.frames() == 0 {
             return Ok(true);
         }
-        let buf = match &mut self.interleaved {
-            Some((b, c)) if *c == channels && b.capacity() >= decoded.capacity() * channels => b,
-            slot => {
-                &mut slot
-                    .insert((SampleBuffer::new(decoded.capacity() as u64, spec), channels))
-                    .0
-            }
-        };
-        buf.copy_interleaved_ref(decoded);
-        downmix_into(buf.samples(), channels, &mut self.mono);
+        if let AudioBufferRef::F32(planar) = &decoded {
+            // MP3, Vorbis and AAC decode to planar f32: average the channels straight from
+            // their planes, without first interleaving a copy (the same sums in the same order
+            // as `downmix_into`, so the same samples).
+            let planes: Vec<&[f32]> = (0..channels).map(|c| planar.chan(c)).collect();
+            downmix_planes_into(&planes, &mut self.mono);
+        } else {
+            let buf = match &mut self.interleaved {
+                Some((b, c)) if *c == channels && b.capacity() >= decoded.capacity() * channels => {
+                    b
+                }
+                slot => {
+                    &mut slot
+                        .insert((SampleBuffer::new(decoded.capacity() as u64, spec), channels))
+                        .0
+                }
+            };
+            buf.copy_interleaved_ref(decoded);
+            downmix_into(buf.samples(), channels, &mut self.mono);
+        }
         info.frames += self.mono.len() as u64;
         self.packets_ok += 1;
         sink.push(&self.mono)?;

@@ -92,6 +92,28 @@ pub fn downmix_into(interleaved: &[f32], channels: usize, mono: &mut Vec<f32>) {
     );
 }
 
+/// Like [`downmix_into`] for audio held as one slice per channel (planar), all of the same
+/// length in frames: the same sums in the same channel order, so the same samples.
+pub fn downmix_planes_into(planes: &[&[f32]], mono: &mut Vec<f32>) {
+    mono.clear();
+    let Some((first, rest)) = planes.split_first() else {
+        return;
+    };
+    mono.extend_from_slice(first);
+    if rest.is_empty() {
+        return;
+    }
+    for plane in rest {
+        for (m, &s) in mono.iter_mut().zip(plane.iter()) {
+            *m += s;
+        }
+    }
+    let scale = 1.0 / planes.len() as f32;
+    for m in mono.iter_mut() {
+        *m *= scale;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +125,29 @@ mod tests {
         assert_eq!(mono, vec![2.0, 0.0]);
         downmix_into(&[0.5, 0.25], 1, &mut mono);
         assert_eq!(mono, vec![0.5, 0.25]);
+    }
+
+    #[test]
+    fn planar_downmix_gives_the_interleaved_samples() {
+        // Values whose sums round: the order of the additions shows in the bits.
+        let planes: Vec<Vec<f32>> = (0..3)
+            .map(|c| {
+                (0..257)
+                    .map(|i| ((i * 7 + c * 13) as f32).sin() * 0.3)
+                    .collect()
+            })
+            .collect();
+        for channels in 1..=3 {
+            let interleaved: Vec<f32> = (0..257)
+                .flat_map(|i| planes[..channels].iter().map(move |p| p[i]))
+                .collect();
+            let (mut a, mut b) = (vec![1.0], vec![2.0]);
+            downmix_into(&interleaved, channels, &mut a);
+            let refs: Vec<&[f32]> = planes[..channels].iter().map(|p| &p[..]).collect();
+            downmix_planes_into(&refs, &mut b);
+            assert_eq!(a.len(), 257);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a), bits(&b), "{channels} channels");
+        }
     }
 }
