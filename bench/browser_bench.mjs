@@ -78,6 +78,7 @@ async function coldTimeline(page, worker, modelPath) {
     engineReadyInWorker: inWorkerAt('engine-ready'),
     modelReaderBuilt: inWorkerAt('model-reader'),
     modelFetched: round(model ? model.end + shift : NaN),
+    modelBuildStart: inWorkerAt('model-build-start'),
     modelBuilt: inWorkerAt('model-built'),
     indexLoaded: inWorkerAt('index-ready'),
   };
@@ -143,7 +144,12 @@ try {
   await env.close();
 }
 
-const timelineStats = (rs) => Object.fromEntries(Object.keys(rs[0].timeline).map((k) => [k, stats(rs.map((r) => r.timeline[k]))]));
+// Over the runs in which the step happened (the model reader is built only when the model is
+// still downloading once the catalog is in), with how many those were.
+const timelineStats = (rs) => Object.fromEntries(Object.keys(rs[0].timeline).map((k) => {
+  const seen = rs.map((r) => r.timeline[k]).filter(Number.isFinite);
+  return [k, seen.length ? { ...stats(seen), runs: seen.length } : null];
+}));
 const result = {
   date: new Date().toISOString(),
   browser: `Chromium ${env.browser.version()} (headless, Debian)`,

@@ -9,44 +9,33 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { initSync, logMelSpectrogram, SimilarityEngine } from '../pkg/simsong.js';
 import { setUp, newPage, ROOT } from '../tests/e2e/harness.mjs';
-import { timeMs, wavSamples, repeatTo, patchFrom } from './page/common.js';
+import { interleaved, wavSamples, repeatTo, patchFrom } from './page/common.js';
 
 const modelPath = process.argv[2];
 const modelBytes = readFileSync(modelPath);
 const require = createRequire(join(ROOT, 'bench/ort/package.json'));
-
-async function timeAsync(runs, f) {
-  await f();
-  const t = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    await f();
-    t.push(performance.now() - start);
-  }
-  t.sort((a, b) => a - b);
-  return { median: t[t.length >> 1], min: t[0], max: t[t.length - 1], runs };
-}
 
 initSync({ module: readFileSync(join(ROOT, 'pkg/simsong_bg.wasm')) });
 const fixture = readFileSync(join(ROOT, 'tests/fixtures/audio/real_music_a_16k.wav'));
 const audio = wavSamples(fixture.buffer.slice(fixture.byteOffset, fixture.byteOffset + fixture.length));
 const patch = patchFrom(logMelSpectrogram(repeatTo(audio, 3 * 16000)));
 
-const node = {};
 // tract (wasm) loads the NNEF export beside the ONNX file, as the browser engine does.
 const engine = new SimilarityEngine(readFileSync(modelPath.replace(/\.onnx$/, '.nnef.tar')));
-node.tract_wasm = timeMs(30, () => engine.embedPatch(patch));
-
 const ortWeb = require('onnxruntime-web');
 ortWeb.env.wasm.numThreads = 1;
 const webSession = await ortWeb.InferenceSession.create(modelBytes, { executionProviders: ['wasm'] });
 const webFeeds = { mel: new ortWeb.Tensor('float32', patch, [1, 1, 96, 187]) };
-node.ort_web_wasm = await timeAsync(30, () => webSession.run(webFeeds));
-
 const ortNode = require('onnxruntime-node');
 const nodeSession = await ortNode.InferenceSession.create(modelBytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
 const nodeFeeds = { mel: new ortNode.Tensor('float32', patch, [1, 1, 96, 187]) };
-node.ort_node_native = await timeAsync(30, () => nodeSession.run(nodeFeeds));
+// As in the Chromium page (bench/page/inference.js): every engine warmed up alike, then timed
+// in interleaved rounds.
+const node = await interleaved({
+  tract_wasm: async () => engine.embedPatch(patch),
+  ort_web_wasm: () => webSession.run(webFeeds),
+  ort_node_native: () => nodeSession.run(nodeFeeds),
+});
 
 // Same embedding from both engines (the comparison is only fair if they compute the same thing).
 const ours = engine.embedPatch(patch);
@@ -64,7 +53,8 @@ try {
   chromium = await page.evaluate(() => window.__result);
   if (chromium.error) throw new Error(chromium.error);
   chromium.problems = page.problems;
+  chromium.browser = `Chromium ${env.browser.version()} (headless, Debian)`;
 } finally {
   await env.close();
 }
-console.log(JSON.stringify({ model: modelPath, ort: JSON.parse(readFileSync(join(ROOT, 'bench/ort/node_modules/onnxruntime-web/package.json'), 'utf8')).version, max_abs_diff_tract_vs_ort: maxDiff, node, chromium }, null, 2));
+console.log(JSON.stringify({ date: new Date().toISOString(), model: modelPath, ort: JSON.parse(readFileSync(join(ROOT, 'bench/ort/node_modules/onnxruntime-web/package.json'), 'utf8')).version, max_abs_diff_tract_vs_ort: maxDiff, node, chromium }, null, 2));

@@ -28,7 +28,10 @@ out('Written by `npm run bench` (`scripts/bench.sh`) from the JSON in `bench/res
 out('Each figure is the median of');
 out('repeated runs after one warm-up, with min–max in brackets; ratios compare medians from the same run.');
 out();
-out(`- Date: ${new Date().toISOString().slice(0, 10)}`);
+// The full run's date (scripts/bench.sh writes run.json); sections rerun alone since then state
+// their own measurement time.
+const run = maybe('run.json');
+out(`- Date: ${run?.date ?? new Date().toISOString().slice(0, 10)}${run ? ' (the full run; a section that names its own time was rerun alone then)' : ''}`);
 out(`- Machine: ${cpus()[0].model}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${sh('uname -sr')}`);
 out(`- Toolchain: ${sh('rustc --version')}; Node ${process.version}; librosa ${librosa.librosa}`);
 out(`- wasm: \`pkg/simsong_bg.wasm\` ${(wasmBytes.length / 2 ** 20).toFixed(1)} MiB, ${(gzipSync(wasmBytes, { level: 9 }).length / 2 ** 20).toFixed(1)} MiB gzip, the package build with \`+simd128\` (a \`+relaxed-simd\` twin for browsers that have it); single-threaded everywhere`);
@@ -337,10 +340,17 @@ if (inference) {
   out();
   out(`## The shipped model against onnxruntime ${inference.ort} (one 3 s patch, batch 1, one thread)`);
   out();
+  if (inference.date) out(`Measured ${inference.date.slice(0, 16).replace('T', ' ')} UTC, ${inference.chromium.browser ?? 'headless Chromium'}.`);
+  if (inference.date) out();
   out(`onnxruntime runs the ONNX file (\`${inference.model}\`), tract its NNEF export (what the page loads: same weights); same`);
   out(`input, and the two engines' embeddings differ by at most ${inference.max_abs_diff_tract_vs_ort.toExponential(1)}. onnxruntime-web uses its wasm backend with SIMD`);
   out('and `numThreads = 1`. In Chromium tract runs the build the page loads there (relaxed SIMD); the plain-SIMD');
   out('build (browsers without relaxed SIMD, and Node 20) is shown too.');
+  const runs = inference.chromium.patch_ms.ort_web?.runs;
+  if (runs > 30) {
+    out(`In Node and in Chromium every engine runs 10 patches first (V8 recompiles hot wasm functions optimised meanwhile), then`);
+    out(`${runs} timed patches each in interleaved rounds, so that a busier moment of the machine falls on all of them.`);
+  }
   out();
   out('| where | this project (tract) | onnxruntime | ours / theirs |');
   out('|---|---|---|---|');
@@ -397,7 +407,8 @@ if (browser) {
   row('drop a 3-minute MP3 → results list', browser.dropToResultsMs);
   row('  of which analysis in the worker', browser.analysisMs);
   // A timeline row: the step's median time from the navigation, with min–max.
-  const at = (name, s) => s && Number.isFinite(s.median) && out(`| ${name} | ${s.median.toFixed(0)} ms (${s.min.toFixed(0)}–${s.max.toFixed(0)}) |`);
+  const at = (name, s, of = browser.runs) => s && Number.isFinite(s.median) &&
+    out(`| ${name} | ${s.median.toFixed(0)} ms (${s.min.toFixed(0)}–${s.max.toFixed(0)})${s.runs < of ? `, in ${s.runs} of ${of} runs` : ''} |`);
   const tl = browser.coldTimeline;
   if (tl) {
     out();
@@ -416,7 +427,8 @@ if (browser) {
     at('model downloaded (in the worker)', tl.modelFetched);
     at('index loaded (in the worker)', tl.indexLoaded);
     at('index ready (the page has it)', tl.indexReady);
-    at('model built (in the worker): once the index is in, or 300 ms after its bytes', tl.modelBuilt);
+    at('model build starts (in the worker): once the index is in, or 300 ms after its bytes', tl.modelBuildStart);
+    at(tl.modelBuildStart ? 'model built (in the worker)' : 'model built (in the worker): once the index is in, or 300 ms after its bytes', tl.modelBuilt);
     at('model ready (the page has it)', tl.modelReady);
   }
   const slow = browser.slowModel;
@@ -431,6 +443,7 @@ if (browser) {
     at('index ready', slow.indexMs);
     at('model reader built (in the worker)', t.modelReaderBuilt);
     at('model downloaded (in the worker)', t.modelFetched);
+    at('model build starts (in the worker)', t.modelBuildStart);
     at('model built (in the worker)', t.modelBuilt);
     at('model ready (the page has it)', slow.modelMs);
   }

@@ -4,9 +4,11 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
-bash scripts/setup.sh
+bash scripts/setup.sh --browser # the inference and cold-start figures run in Chromium
 OUT=bench/out
 mkdir -p "$OUT"
+# The full run's date, for BENCHMARKS.md's header (a section rerun alone states its own time).
+printf '{ "date": "%s" }\n' "$(date -u +%Y-%m-%d)" > "$OUT/run.json"
 PY=$(bash scripts/pyenv.sh tests/fixtures/requirements.txt | tail -n 1)
 
 step "benchmark inputs: clips and an untrained 0.6 M-parameter CNN of realistic shape"

@@ -145,6 +145,7 @@ async function loadModel(url) {
     mark('model-reader');
   }
   const bytes = await download;
+  mark('model-build-start');
   const loaded = new SimilarityEngine(bytes);
   mark('model-built');
   engine?.free();

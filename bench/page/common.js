@@ -13,6 +13,30 @@ export function timeMs(runs, f) {
   return { median: t[t.length >> 1], min: t[0], max: t[t.length - 1], runs };
 }
 
+/**
+ * Per-call timings of several engines doing the same work (`runners`: name → async function):
+ * each warmed up with `warmup` calls (V8 recompiles hot wasm functions optimised meanwhile),
+ * then `rounds` rounds of `perRound` timed calls each, the engines taking turns, so that a busier
+ * moment of a shared machine falls on all of them. Returns name → { median, min, max, runs }.
+ */
+export async function interleaved(runners, { warmup = 10, rounds = 5, perRound = 10 } = {}) {
+  const times = Object.fromEntries(Object.keys(runners).map((k) => [k, []]));
+  for (const run of Object.values(runners)) for (let i = 0; i < warmup; i++) await run();
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, run] of Object.entries(runners)) {
+      for (let i = 0; i < perRound; i++) {
+        const start = performance.now();
+        await run();
+        times[name].push(performance.now() - start);
+      }
+    }
+  }
+  return Object.fromEntries(Object.entries(times).map(([name, t]) => {
+    t.sort((a, b) => a - b);
+    return [name, { median: t[t.length >> 1], min: t[0], max: t.at(-1), runs: t.length }];
+  }));
+}
+
 /** Mono samples of a 16-bit PCM WAV with a 44-byte header (the fixtures are written so). */
 export function wavSamples(buffer) {
   const view = new DataView(buffer);

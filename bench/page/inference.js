@@ -4,7 +4,7 @@
 // export beside it (`simsong model-export`, the form the browser engine loads; same weights, same
 // outputs). Result in window.__result.
 import init, { logMelSpectrogram, SimilarityEngine } from '/pkg/simsong.js';
-import { timeMs, wavSamples, repeatTo, patchFrom } from './common.js';
+import { interleaved, timeMs, wavSamples, repeatTo, patchFrom } from './common.js';
 
 const params = new URLSearchParams(location.search);
 const modelUrl = params.get('model');
@@ -24,33 +24,30 @@ try {
   // Both builds the page can load (scripts/build-wasm.sh), each in its own instance of the glue.
   const mp3 = params.get('mp3') && new Uint8Array(await (await fetch(params.get('mp3'))).arrayBuffer());
   result.analyze_mp3_ms = {};
+  const runners = {};
+  const engines = [];
   for (const [build, file] of [['simd128', 'simsong_bg.wasm'], ['relaxed_simd', 'simsong_relaxed_bg.wasm']]) {
     if (build === 'relaxed_simd' && !result.relaxed_simd_supported) continue;
     const glue = await import(`/pkg/simsong.js?build=${build}`);
     await glue.default({ module_or_path: `/pkg/${file}` });
     const engine = new glue.SimilarityEngine(nnefBytes);
-    result.patch_ms[`tract_${build}`] = timeMs(30, () => engine.embedPatch(patch));
-    // A whole file: decode, resample, log-mel, every patch through the model.
-    if (mp3) result.analyze_mp3_ms[build] = timeMs(5, () => engine.analyzeFile(mp3, 'clip.mp3').free());
-    engine.free();
+    engines.push([build, engine]);
+    runners[`tract_${build}`] = async () => engine.embedPatch(patch);
   }
-  result.patch_ms.tract = result.patch_ms.tract_relaxed_simd ?? result.patch_ms.tract_simd128;
-
   const ort = await import('/ort/ort.wasm.min.mjs');
   ort.env.wasm.numThreads = 1;
   ort.env.wasm.simd = true;
   ort.env.wasm.wasmPaths = `${location.origin}/ort/`;
   const session = await ort.InferenceSession.create(modelBytes, { executionProviders: ['wasm'] });
   const feeds = { mel: new ort.Tensor('float32', patch, [1, 1, 96, 187]) };
-  const runs = [];
-  await session.run(feeds);
-  for (let i = 0; i < 30; i++) {
-    const t0 = performance.now();
-    await session.run(feeds);
-    runs.push(performance.now() - t0);
+  runners.ort_web = () => session.run(feeds);
+  Object.assign(result.patch_ms, await interleaved(runners));
+  result.patch_ms.tract = result.patch_ms.tract_relaxed_simd ?? result.patch_ms.tract_simd128;
+  // A whole file: decode, resample, log-mel, every patch through the model.
+  for (const [build, engine] of engines) {
+    if (mp3) result.analyze_mp3_ms[build] = timeMs(11, () => engine.analyzeFile(mp3, 'clip.mp3').free());
+    engine.free();
   }
-  runs.sort((a, b) => a - b);
-  result.patch_ms.ort_web = { median: runs[15], min: runs[0], max: runs[29], runs: 30 };
   result.userAgent = navigator.userAgent;
   window.__result = result;
   status.textContent = 'done';
