@@ -163,6 +163,12 @@ if (tempoSets.length) {
   out();
   out('## Tempo: `simsong tempo` beside `librosa.feature.tempo`');
   out();
+  const tempoDate = tempoSets[0][1].date;
+  if (tempoDate && tempoDate !== run?.date) {
+    out(`The accuracy sets and their timings were measured ${tempoDate} and not rerun since (\`bench/tempo/run.sh\` needs the`);
+    out('music21 MIDI of the training data for them); what tempo adds to an analysis is from the full run.');
+  }
+  if (tempoDate && tempoDate !== run?.date) out();
   out(`\`bench/tempo/run.sh\`: audio at known, steady tempi (log-uniform 60–180 BPM, whole numbers) from allowed sources only:`);
   out('mma grooves (Debian `mma`, drums included), music21 corpus pieces (no drums) with one steady tempo,');
   out('and click tracks, rendered with fluidsynth, 30 s each. Acc1: within 4% of the tempo; Acc2: within 4%');

@@ -108,6 +108,7 @@ def main():
             "librosa_seconds": median_seconds(lib_run),
         }
     json.dump({
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
         "librosa": librosa.__version__,
         "set": os.path.basename(os.path.normpath(set_dir)),
         "timing": timing,
