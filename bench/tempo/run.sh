@@ -14,20 +14,26 @@ if [ -n "${NEED_APT:-}" ]; then
     apt-get install -y -qq fluidsynth fluid-soundfont-gm timgm6mb-soundfont mma ffmpeg >&2
 fi
 PY=$(bash "$ROOT/scripts/pyenv.sh" "$ROOT/bench/tempo/requirements.txt" | tail -n 1)
-# Half of each set is music21 pieces, converted to MIDI by the training's data step: without
-# them the sets would silently shrink to other files, and their figures mean something else.
+# Half of each set is music21 pieces, converted to MIDI as the training's data step does (same
+# seeded sample, same folder, so either reuses the other's): without them the sets would
+# silently shrink to other files, and their figures would mean something else.
 m21="$SIMSONG_CACHE/training-data/midi/music21"
 if ! compgen -G "$m21/*.mid" > /dev/null; then
-    echo "tempo sets skipped: they need the music21 MIDI that training/prepare_data.sh writes to $m21;" \
-        "the committed tempo-{tuning,heldout}.json stay as they are" >&2
+    echo "converting the music21 corpus sample to MIDI (once, ~6 min)" >&2
+    PYT=$(bash "$ROOT/scripts/pyenv.sh" "$ROOT/training/requirements.txt" | tail -n 1)
+    (cd "$ROOT/training" && "$PYT" -c 'import render_midi as r; r.music21_pieces(r.DEFAULT_OUT, 1234, 2, 0.5)') >&2 || true
+fi
+if ! compgen -G "$m21/*.mid" > /dev/null; then
+    echo "tempo sets skipped: no music21 MIDI in $m21; the committed tempo-{tuning,heldout}.json stay" >&2
     skip_sets=1
 fi
 for set in tuning:tuning:2026:80:80 heldout:test:7:43:70; do
     [ -n "${skip_sets:-}" ] && break
     IFS=: read -r name pool seed mma music21 <<< "$set"
     dir=$out/tempo-$name args="--pool $pool --seed $seed --mma $mma --music21 $music21"
-    # A set rendered with other arguments or by another make_set.py is rendered again.
-    stamp="$args $(sha256sum "$ROOT/bench/tempo/make_set.py" | cut -c1-16)"
+    # A set rendered with other arguments, by another make_set.py or from another music21
+    # sample is rendered again.
+    stamp="$args $(sha256sum "$ROOT/bench/tempo/make_set.py" | cut -c1-16) m21:$(find "$m21" -name '*.mid' | wc -l)"
     if [ "$(cat "$dir/stamp" 2>/dev/null)" != "$stamp" ] || [ ! -f "$dir/truth.csv" ]; then
         rm -rf "$dir"
         # shellcheck disable=SC2086 # $args is a list of words
