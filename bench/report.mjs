@@ -165,10 +165,10 @@ if (tempoSets.length) {
   out();
   const tempoDate = tempoSets[0][1].date;
   if (tempoDate && tempoDate !== run?.date) {
-    out(`The accuracy sets and their timings were measured ${tempoDate} and not rerun since (\`bench/tempo/run.sh\` needs the`);
-    out('music21 MIDI of the training data for them); what tempo adds to an analysis is from the full run.');
+    out(`The accuracy sets and their timings were measured ${tempoDate}, not in the full run; what tempo adds to an`);
+    out('analysis is from the full run.');
+    out();
   }
-  if (tempoDate && tempoDate !== run?.date) out();
   out(`\`bench/tempo/run.sh\`: audio at known, steady tempi (log-uniform 60–180 BPM, whole numbers) from allowed sources only:`);
   out('mma grooves (Debian `mma`, drums included), music21 corpus pieces (no drums) with one steady tempo,');
   out('and click tracks, rendered with fluidsynth, 30 s each. Acc1: within 4% of the tempo; Acc2: within 4%');
@@ -346,8 +346,10 @@ if (inference) {
   out();
   out(`## The shipped model against onnxruntime ${inference.ort} (one 3 s patch, batch 1, one thread)`);
   out();
-  if (inference.date) out(`Measured ${inference.date.slice(0, 16).replace('T', ' ')} UTC, ${inference.chromium.browser ?? 'headless Chromium'}.`);
-  if (inference.date) out();
+  if (inference.date) {
+    out(`Measured ${inference.date.slice(0, 16).replace('T', ' ')} UTC, ${inference.chromium.browser ?? 'headless Chromium'}.`);
+    out();
+  }
   out(`onnxruntime runs the ONNX file (\`${inference.model}\`), tract its NNEF export (what the page loads: same weights); same`);
   out(`input, and the two engines' embeddings differ by at most ${inference.max_abs_diff_tract_vs_ort.toExponential(1)}. onnxruntime-web uses its wasm backend with SIMD`);
   out('and `numThreads = 1`. In Chromium tract runs the build the page loads there (relaxed SIMD); the plain-SIMD');

@@ -15,6 +15,9 @@
 //   ticket()                         the element's latest search (a restart reports only if none came since)
 import { EngineClient } from './engine-client.js';
 
+/** `modelProblem` while the model downloads and builds: a song dropped then waits for it. */
+export const MODEL_LOADING = 'the analysis model is still loading';
+
 export class EngineSession {
   /** The worker's client, null until started and after it is stopped. */
   client = null;
@@ -72,7 +75,7 @@ export class EngineSession {
       this.#modelUnavailable('song analysis is off (no model attribute)');
       return;
     }
-    this.modelProblem = 'the analysis model is still loading';
+    this.modelProblem = MODEL_LOADING;
     try {
       const { info, indexMismatch } = await this.client.loadModel(url);
       this.modelInfo = info;
@@ -88,7 +91,7 @@ export class EngineSession {
   /** Whether a song can be analysed now, or why not (null while the model is still loading). */
   get analysisRefused() {
     const why = this.modelProblem;
-    return why && this.modelInfo === null && !/still loading/.test(why) ? why : null;
+    return why && this.modelInfo === null && why !== MODEL_LOADING ? why : null;
   }
 
   #indexLoaded(info) {

@@ -1,6 +1,7 @@
 // The element's DOM: the static skeleton, track rows, filter controls and the reference panel.
 // Everything from the catalog is set as text (see dom.js).
 import { h } from './dom.js';
+import { MODEL_LOADING } from './engine-session.js';
 import { drawMel } from './mel-image.js';
 import { formatDuration } from './tags.js';
 
@@ -240,8 +241,7 @@ export function readyText(indexInfo, modelInfo, modelProblem) {
   if (!indexInfo) return '';
   const n = indexInfo.tracks;
   // A song dropped while the model is still downloading waits for it (engine-worker.js).
-  const loading = !modelInfo && /still loading/.test(modelProblem ?? '');
-  const drop = loading ? ', or drop a song of your own (analysed once the song analyser has loaded)'
+  const drop = modelProblem === MODEL_LOADING ? ', or drop a song of your own (analysed once the song analyser has loaded)'
     : modelProblem ? '' : ', or drop a song of your own';
   const plain = modelInfo?.engineBuild === 'simd128'
     ? ' (This browser has no relaxed SIMD: songs are analysed with the plain-SIMD engine, a little slower.)' : '';
