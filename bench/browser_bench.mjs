@@ -76,6 +76,7 @@ async function coldTimeline(page, worker, modelPath) {
     engineCompiled: round(onPage.marks['simsong:engine-compiled'] ?? NaN),
     workerStarted: round(shift),
     engineReadyInWorker: inWorkerAt('engine-ready'),
+    analyserReady: inWorkerAt('analyser-ready'),
     modelReaderBuilt: inWorkerAt('model-reader'),
     modelFetched: round(model ? model.end + shift : NaN),
     modelBuildStart: inWorkerAt('model-build-start'),
@@ -94,6 +95,11 @@ async function coldRun(drop) {
   await page.goto(url);
   // Event times are performance.now(): milliseconds since the navigation started.
   const ready = await page.nthEvent('ready', 1, 120000);
+  // The analyser loads only once a visitor starts to bring a song: here, as soon as the catalog
+  // is in (the earliest a drop can come).
+  await page.evaluate(() => {
+    document.querySelector('similar-songs').prepareAnalysis();
+  });
   const model = await page.nthEvent('modelready', 1, 120000);
   const timeline = await coldTimeline(page, workers[0], modelUrl);
   info ||= await page.evaluate(() => {

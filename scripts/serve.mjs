@@ -109,7 +109,17 @@ export function startServer(port = PORT, host = HOST, { mounts = {}, faults = ()
       res.writeHead(fault.status, { 'Content-Security-Policy': CSP }).end();
       return;
     }
+    // A validator, as a CDN sends: a file asked for again (the page and the worker each import
+    // a shared module; a returning visitor revalidates `no-cache` files) costs a 304, not its
+    // bytes.
+    const etag = `"${stat.size.toString(36)}-${Math.round(stat.mtimeMs).toString(36)}"`;
+    if (!fault.body && Object.keys(fault).length === 0 && req.headers['if-none-match'] === etag) {
+      record(304, 0);
+      res.writeHead(304, { ETag: etag, 'Content-Security-Policy': CSP }).end();
+      return;
+    }
     const headers = {
+      ETag: etag,
       'Content-Type': TYPES[extname(file)] || 'application/octet-stream',
       'Content-Security-Policy': CSP,
       'X-Content-Type-Options': 'nosniff',

@@ -4,7 +4,7 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
-[ -f pkg/simsong_bg.wasm ] && [ -f pkg/simsong_relaxed_bg.wasm ] || bash scripts/build-wasm.sh
+[ -f pkg/simsong_search_bg.wasm ] && [ -f pkg/simsong_bg.wasm ] && [ -f pkg/simsong_relaxed_bg.wasm ] || bash scripts/build-wasm.sh
 [ -x "$CARGO_TARGET_DIR/release/simsong" ] || cargo build --release --features cli --bin simsong
 [ -d node_modules/playwright-core ] && [ -d node_modules/puppeteer-core ] && [ -d node_modules/webdriver ] || npm ci --no-audit --no-fund
 step "browser end-to-end tests: Chromium (Playwright), and the core journeys in Firefox ESR (WebDriver BiDi) and WebKitGTK (WebDriver, Xvfb) too; screenshots in test-artifacts/"

@@ -13,6 +13,8 @@ step "clippy (native with the CLI, the Python module, and wasm32), warnings are 
 cargo clippy --release --features cli --all-targets -- -D warnings
 cargo clippy --release --features python --lib -- -D warnings
 cargo clippy --release --target wasm32-unknown-unknown --all-targets -- -D warnings
+# The search module: the crate without its analysis pipeline.
+cargo clippy --release --target wasm32-unknown-unknown --lib --no-default-features --features search-bindings -- -D warnings
 
 step "native tests"
 cargo test --release --features cli

@@ -127,6 +127,7 @@ impl Error {
     }
 }
 
+#[cfg(feature = "analysis")]
 /// The message of a caught panic (`std::panic::catch_unwind`'s payload), for error reports.
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
     payload

@@ -21,21 +21,32 @@
 //! - [`catalog`] (native, `catalog` feature): manifests of a store's tracks, analysed into an
 //!   index whole or a share at a time, and the index files.
 //!
+//! Without the default `analysis` feature only [`params`], [`index`], [`search`] and the
+//! tempo codes and filters are built: the search engine alone, which is the small wasm module
+//! a page loads for searches by catalog track (no decoders, resampler, FFT or model).
+//!
 //! Thin layers sit on top: `wasm` (wasm-bindgen API, on `wasm32` only), `python` (the PyO3
 //! module of the `simsong` wheel, `python` feature) and the `simsong` command-line tool
 //! (`cli` feature).
 
+#[cfg(feature = "analysis")]
 pub mod audio;
 #[cfg(all(feature = "catalog", not(target_arch = "wasm32")))]
 pub mod catalog;
+#[cfg(feature = "analysis")]
 pub mod embed;
 pub mod error;
+#[cfg(feature = "analysis")]
 pub mod frontend;
 pub mod index;
+#[cfg(feature = "analysis")]
 pub mod mel;
+#[cfg(feature = "analysis")]
 pub mod mfcc;
+#[cfg(feature = "analysis")]
 pub mod model;
 pub mod params;
+#[cfg(feature = "analysis")]
 pub mod patches;
 pub mod search;
 pub mod tempo;
@@ -45,6 +56,7 @@ mod python;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
+#[cfg(feature = "analysis")]
 pub use embed::{Engine, HeadSummary, Segment, TrackAnalysis};
 pub use error::{Error, Result};
 pub use index::{CatalogIndex, TrackMeta};

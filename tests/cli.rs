@@ -56,6 +56,7 @@ fn embed_writes_csv_with_header_and_one_normalised_row_per_input() {
 fn embed_npy_and_unreadable_inputs() {
     let model = fixture("models/test-untrained.onnx");
     let out = tmp("emb.npy");
+    let segments = tmp("emb-segments.npy");
     let good = fixture("audio/real_music_a_44k.ogg");
     let bad = fixture("audio/bad/text.mp3");
     let o = simsong(&[
@@ -66,6 +67,8 @@ fn embed_npy_and_unreadable_inputs() {
         model.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
+        "--segments",
+        segments.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(2), "a failed input sets exit code 2");
     let stderr = String::from_utf8_lossy(&o.stderr);
@@ -77,6 +80,22 @@ fn embed_npy_and_unreadable_inputs() {
     assert_eq!(array.shape(), &[1, 32]);
     let paths = std::fs::read_to_string(format!("{}.paths.txt", out.display())).unwrap();
     assert_eq!(paths.trim(), good.to_str().unwrap());
+    // The segments of the one file embedded: two 3 s patches, whose normalised mean is the
+    // track's embedding.
+    let segs: ndarray::Array2<f32> = ndarray_npy::read_npy(&segments).unwrap();
+    assert_eq!(segs.shape(), &[2, 32]);
+    let index = std::fs::read_to_string(segments.with_extension("csv")).unwrap();
+    let rows: Vec<&str> = index.lines().collect();
+    assert_eq!(rows[0], "row,start_seconds");
+    assert!(
+        rows[1].starts_with("0,0") && rows[2].starts_with("0,2.99"),
+        "{index}"
+    );
+    let mut mean = segs.sum_axis(ndarray::Axis(0));
+    let norm = mean.dot(&mean).sqrt();
+    mean /= norm;
+    let track = array.row(0);
+    assert!(mean.iter().zip(track).all(|(a, b)| (a - b).abs() < 1e-5));
 }
 
 #[test]

@@ -10,10 +10,11 @@
 // the outcome. More than MAX_RESTARTS failures within RESTART_WINDOW_MS stop the restarts: a
 // worker that keeps failing is reported, not respawned forever.
 //
-// The engine's wasm is compiled here, on the page, as soon as the client exists: a worker would
-// start fetching it only once its own module scripts have loaded, and a replacement worker gets
-// the same compiled module instead of compiling again.
-import { chooseEngineBuild, engineUrl, mark } from './engine-build.js';
+// The search module's wasm is compiled here, on the page, as soon as the client exists: a worker
+// would start fetching it only once its own module scripts have loaded, and a replacement worker
+// gets the same compiled module instead of compiling again. The analysis module is the worker's
+// to load, when a model is asked for (loadModel): only a visitor who brings a song pays for it.
+import { chooseEngineBuild, mark, searchEngineUrl } from './engine-build.js';
 
 const MAX_RESTARTS = 3;
 const RESTART_WINDOW_MS = 60_000;
@@ -27,7 +28,7 @@ export class EngineClient {
   constructor({ workerUrl = null, onRestart = () => {} } = {}) {
     this.workerUrl = workerUrl;
     this.engineBuild = chooseEngineBuild();
-    this.engineModule = this.engineBuild ? compileEngine(engineUrl(this.engineBuild)) : Promise.resolve(null);
+    this.engineModule = this.engineBuild ? compileEngine(searchEngineUrl()) : Promise.resolve(null);
     this.onRestart = onRestart;
     this.pending = new Map();
     this.nextId = 1;
@@ -124,10 +125,13 @@ export class EngineClient {
     return this.#send({ type: 'loadIndex', url }, [], onProgress);
   }
 
-  /** Loads the model: `{ info, indexMismatch }`. */
-  loadModel(url) {
+  /**
+   * Loads the analysis module and the model (once a visitor brings a song): `{ info,
+   * indexMismatch }`. `onProgress({ stage: 'model', loaded, total })` hears their bytes arrive.
+   */
+  loadModel(url, onProgress) {
     this.lastLoads.loadModel = url;
-    return this.#send({ type: 'loadModel', url });
+    return this.#send({ type: 'loadModel', url }, [], onProgress);
   }
 
   /** A query that supersedes every earlier one; resolves to null when a newer query replaced it. */
@@ -153,7 +157,7 @@ export class EngineClient {
   }
 }
 
-/** Fetches and compiles the engine's wasm; null when that fails (the worker then retries and reports). */
+/** Fetches and compiles the search module; null when that fails (the worker then retries and reports). */
 async function compileEngine(url) {
   try {
     const response = await fetch(url);

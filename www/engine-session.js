@@ -1,5 +1,8 @@
-// The element's engine session: the worker (engine-client.js) with the catalog index and the
-// analysis model loaded into it, and what the element learns of them. When the worker dies the
+// The element's engine session: the worker (engine-client.js) with the catalog index and, once a
+// visitor starts to bring a song, the analysis engine and model loaded into it, and what the
+// element learns of them. The catalog loads at once (track searches, browsing, filters); the
+// analyser (megabytes: the analysis module and the model) only on `prepareAnalysis()`, which the
+// element calls when a file is dragged over it, its file chooser opens or a song is searched by. When the worker dies the
 // client starts a fresh one and replays both loads; this finishes what the failure cut short and
 // says what was lost, while the view (list, results) stays as it was.
 //
@@ -10,6 +13,7 @@
 //   fail(stage, message)             an error: shown, and an `error` event
 //   emit(type, detail)               an event (`modelready`, `error`, `workerrestart`)
 //   indexLoaded(info)                a catalog is in: show it (track searches work from now)
+//   modelProgress(progress, since)   bytes of the analyser and model arriving ({ stage: 'model', loaded, total })
 //   modelReady()                     the model is in (`modelProblem` says if it does not fit the catalog)
 //   modelUnavailable()               songs cannot be analysed (`modelProblem` says why)
 //   ticket()                         the element's latest search (a restart reports only if none came since)
@@ -27,6 +31,10 @@ export class EngineSession {
   modelInfo = null;
   /** Why files cannot be analysed, or null. */
   modelProblem = null;
+  /** The model's load in flight or done (a promise of its info), or null until asked for. */
+  #modelLoad = null;
+  /** Asked for before the session started: start() loads it and resolves this (null: not asked). */
+  #analysisWanted = null;
   /** Resolves once an index is loaded. */
   ready;
   #resolveReady;
@@ -42,7 +50,40 @@ export class EngineSession {
     this.client = new EngineClient({ onRestart: (event) => this.#workerRestarted(event) });
     this.#host.status('Loading the catalog…', 'busy');
     this.loadIndex();
-    this.loadModel();
+    this.#modelLoad = null;
+    this.modelInfo = null;
+    this.modelProblem = null;
+    if (!this.#host.url('model')) this.#modelUnavailable('song analysis is off (no model attribute)');
+    if (this.#analysisWanted) this.#analysisWanted.resolve(this.prepareAnalysis());
+    this.#analysisWanted = null;
+  }
+
+  /**
+   * Starts loading the analyser and the model, once (a visitor is bringing a song); resolves to
+   * the model's info, or null when songs cannot be analysed (`modelProblem` says why).
+   */
+  prepareAnalysis() {
+    if (!this.client) {
+      if (!this.#analysisWanted) {
+        let resolve;
+        const promise = new Promise((ok) => (resolve = ok));
+        this.#analysisWanted = { promise, resolve };
+      }
+      return this.#analysisWanted.promise;
+    }
+    this.#modelLoad ??= this.loadModel();
+    return this.#modelLoad;
+  }
+
+  /** The `model` attribute changed: a model already asked for is loaded again from there. */
+  modelChanged() {
+    if (this.#modelLoad) {
+      this.#modelLoad = this.loadModel();
+      return;
+    }
+    this.modelProblem = null;
+    if (!this.#host.url('model')) this.#modelUnavailable('song analysis is off (no model attribute)');
+    else this.#host.modelReady(); // songs can be brought again: the drop zone and warning say so
   }
 
   stop() {
@@ -68,23 +109,27 @@ export class EngineSession {
     }
   }
 
+  /** Loads the analyser and the model now (see prepareAnalysis); resolves to its info or null. */
   async loadModel() {
     const url = this.#host.url('model');
     this.modelInfo = null;
     if (!url) {
       this.#modelUnavailable('song analysis is off (no model attribute)');
-      return;
+      return null;
     }
     this.modelProblem = MODEL_LOADING;
+    const started = performance.now();
     try {
-      const { info, indexMismatch } = await this.client.loadModel(url);
+      const { info, indexMismatch } = await this.client.loadModel(url, (p) => this.#host.modelProgress(p, started));
       this.modelInfo = info;
       this.modelProblem = indexMismatch && `the model does not match this catalog: ${indexMismatch}`;
       this.#host.modelReady();
       this.#host.emit('modelready', { model: info });
+      return info;
     } catch (e) {
       this.#modelUnavailable(`song analysis is unavailable: ${e.message}`);
       this.#host.emit('error', { stage: 'model', message: e.message });
+      return null;
     }
   }
 

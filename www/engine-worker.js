@@ -1,8 +1,10 @@
-// Dedicated worker that owns the wasm engine (model) and the catalog index; the page only renders.
+// Dedicated worker that owns the catalog index (the search module) and, once a visitor brings a
+// song, the analysis engine (the analysis module and the model); the page only renders.
 //
 // Messages in:  { type: 'engine', build, module } first (see below), then { id, type, gen?, ... } where type is
 //   loadIndex { url }              → { info, fetched }        url: the published index's index.json
-//   loadModel { url }              → { info, indexMismatch: string | null }
+//   loadModel { url }              → { info, indexMismatch: string | null }: loads the analysis module
+//                                    and the model (progress: { stage: 'model', loaded, total } bytes)
 //   search { reference, request }  → { hits, approximate, notes, reranked, reference, fetched, engineMs }
 //                                    reference: { track } | { file: true, part? } (the last analysed song,
 //                                    or its part { start, end } in seconds) |
@@ -20,13 +22,16 @@
 //   cancel { gen }                 → no answer; queries older than gen become stale
 // Messages out: { id, gen, ok: true, ... } | { id, gen, ok: false, error, fatal? } | { id, gen, superseded: true }
 //               and, while parts download, { id, progress: { stage, loaded, total } }
-//               (stage 'index' | 'search' | 'browse' | 'lookup'), while a file is analysed,
+//               (stage 'index' | 'search' | 'browse' | 'lookup' | 'model'), while a file is analysed,
 //               { id, gen, progress: { stage: 'decode' | 'analysis', fraction } } (fraction 0..1,
 //               null when the file's length is unknown)
 //
-// The index is published in parts (see docs/index-format.md): the manifest and the search parts
-// load first; a search job then asks for what it needs (id shards, re-ranking blocks, metadata
-// shards, segment rows), which catalog-fetch.js fetches and the wasm side checks.
+// Two wasm modules (src/wasm/mod.rs): the search module holds the published index (see
+// docs/index-format.md): the manifest and the search parts load first; a search job then asks
+// for what it needs (id shards, re-ranking blocks, metadata shards, segment rows), which
+// catalog-fetch.js fetches and the wasm side checks. The analysis module (decoders, front end,
+// model: megabytes) is imported only when a model is asked for; an analysed song's embedding
+// is searched in the search module as an `{ embedding }` reference.
 //
 // `fatal` marks a trap inside wasm (a Rust panic, or memory exhausted): the instance's state can
 // no longer be trusted, so the client replaces this worker (see engine-client.js).
@@ -34,17 +39,18 @@
 // Queries carry a generation number `gen`. Queries waiting in the queue when a newer one arrives
 // are answered `superseded` without being run; a running query stops at its next fetch, and a
 // running analysis after its current step (tens of ms).
-import init, { SimilarityEngine, CatalogParts } from '../pkg/simsong.js';
+import initSearch, { CatalogParts } from '../pkg/simsong_search.js';
 import { PartFetcher } from './catalog-fetch.js';
-import { chooseEngineBuild, engineUrl, mark } from './engine-build.js';
+import { chooseEngineBuild, engineUrl, mark, searchEngineUrl } from './engine-build.js';
 
-// Two builds of the engine ship (scripts/build-wasm.sh): with relaxed SIMD and with plain SIMD
-// for engines that lack it (www/engine-build.js decides). The page (engine-client.js) starts
-// compiling the chosen build before this worker's own scripts have loaded and sends the
-// compiled module as the first message, `{ type: 'engine', build, module }`; a module of null
-// (the page could not compile it) makes the worker fetch and compile the build itself, which
-// reports the failure in its own words. Without wasm SIMD at all nothing can run, and the page
-// says why instead of failing to compile.
+const NO_SIMD = 'this browser lacks WebAssembly SIMD, which the search engine needs (Chrome 91+, Firefox 89+, Safari 16.4+ have it)';
+
+// The page (engine-client.js) starts compiling the search module before this worker's own
+// scripts have loaded and sends the compiled module as the first message, `{ type: 'engine',
+// build, module }` (`build`: which analysis build this browser runs, www/engine-build.js); a
+// module of null (the page could not compile it) makes the worker fetch and compile it itself,
+// which reports the failure in its own words. Without wasm SIMD at all nothing can run, and the
+// page says why instead of failing to compile.
 let engineBuild = null;
 let engineGiven;
 const engineMessage = new Promise((resolve) => {
@@ -52,8 +58,8 @@ const engineMessage = new Promise((resolve) => {
 });
 const wasmReady = engineMessage.then(async ({ build, module }) => {
   engineBuild = build ?? chooseEngineBuild();
-  if (!engineBuild) throw new Error('this browser lacks WebAssembly SIMD, which the analysis engine needs (Chrome 91+, Firefox 89+, Safari 16.4+ have it)');
-  const ready = await init({ module_or_path: module ?? engineUrl(engineBuild) });
+  if (!engineBuild) throw new Error(NO_SIMD);
+  const ready = await initSearch({ module_or_path: module ?? searchEngineUrl() });
   mark('engine-ready');
   return ready;
 });
@@ -62,13 +68,13 @@ let parts = null;
 let fetcher = null;
 let engine = null;
 let indexLoading = Promise.resolve();
-const INDEX_FIRST_MAX_WAIT_MS = 300;
 let modelLoading = null; // null until a model was asked for
 let fileAnalysis = null; // the last analysed file, kept for re-searches with other filters
 
 const progressOf = (id, stage) => ({ loaded, total }) => self.postMessage({ id, progress: { stage, loaded, total } });
 
-async function fetchBytes(url, what) {
+// The bytes at `url`; `onBytes(loaded, total)` hears them arrive, when given.
+async function fetchBytes(url, what, onBytes = null) {
   let response;
   try {
     response = await fetch(url);
@@ -76,7 +82,8 @@ async function fetchBytes(url, what) {
     throw new Error(`cannot load the ${what} from ${url}: ${e.message}`);
   }
   if (!response.ok) throw new Error(`cannot load the ${what} from ${url} (HTTP ${response.status})`);
-  return new Uint8Array(await response.arrayBuffer());
+  if (!onBytes || !response.body) return new Uint8Array(await response.arrayBuffer());
+  return new Uint8Array(await new Response(countBytes(response, onBytes)).arrayBuffer());
 }
 
 // Fetches `needs` and hands every piece to the index (or records why it could not be had).
@@ -127,30 +134,89 @@ function firstFailure(index, generations) {
   return 'the catalog could not be loaded';
 }
 
-async function loadModel(url) {
+// The analysis module: its JS bindings, and its instance's exports (for the memory figure);
+// `analyserLoading` while it loads (once per worker).
+let analyser = null;
+let analyserWasm = null;
+let analyserLoading = null;
+
+async function loadAnalyser(onBytes) {
+  const [bindings, module] = await Promise.all([import('../pkg/simsong.js'), compileAnalyser(engineUrl(engineBuild), onBytes)]);
+  analyserWasm = await bindings.default({ module_or_path: module });
+  analyser = bindings;
+  mark('analyser-ready');
+}
+
+// Loads the analysis module (the build this browser runs) and the model together, reporting
+// their bytes as they arrive; builds the engine.
+async function loadModel(url, id) {
+  await wasmReady;
+  // Bytes of both downloads; the total only while both announce theirs (compressed answers don't).
+  const sizes = new Map();
+  const report = (what) => (loaded, total) => {
+    sizes.set(what, { loaded, total });
+    const all = [...sizes.values()];
+    const sum = (f) => all.reduce((a, x) => a + f(x), 0);
+    const known = all.every((x) => x.total != null);
+    self.postMessage({ id, progress: { stage: 'model', loaded: sum((x) => x.loaded), total: known ? sum((x) => x.total) : null } });
+  };
   let downloaded = false;
-  const download = fetchBytes(url, 'analysis model').finally(() => {
+  const download = fetchBytes(url, 'analysis model', report('model')).finally(() => {
     downloaded = true;
   });
   download.catch(() => {}); // reported below
-  await wasmReady;
-  // Building the engine is one synchronous wasm call (~60 ms warm, 300 ms on a cold page while
-  // the wasm JIT warms up) that would hold back a catalog about to be ready: let the catalog go
-  // first, as "Similar" on a track is what most visitors use, but never wait long for it.
-  await Promise.race([indexLoading.catch(() => {}), new Promise((r) => setTimeout(r, INDEX_FIRST_MAX_WAIT_MS))]);
-  // Still downloading (a real network: 2.8 MB): build tract's model reader in the idle time,
-  // a part of the build that needs no model bytes (see prepareLoading).
+  analyserLoading ??= loadAnalyser(report('engine'));
+  try {
+    await analyserLoading;
+  } catch (e) {
+    analyserLoading = null; // another try may work (a network blip)
+    throw e;
+  }
+  // Still downloading (a real network: megabytes): build tract's model reader in the idle
+  // time, a part of the build that needs no model bytes (see prepareLoading).
   if (!downloaded) {
-    SimilarityEngine.prepareLoading();
+    analyser.SimilarityEngine.prepareLoading();
     mark('model-reader');
   }
   const bytes = await download;
   mark('model-build-start');
-  const loaded = new SimilarityEngine(bytes);
+  const loaded = new analyser.SimilarityEngine(bytes);
   mark('model-built');
   engine?.free();
   engine = loaded;
   return { info: { ...engine.info, engineBuild }, indexMismatch: await modelMismatch() };
+}
+
+// Fetches and compiles the analysis module, streaming where the server allows it.
+async function compileAnalyser(url, onBytes) {
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new Error(`cannot load the song analyser from ${url}: ${e.message}`);
+  }
+  if (!response.ok) throw new Error(`cannot load the song analyser from ${url} (HTTP ${response.status})`);
+  const counted = new Response(countBytes(response, onBytes), { headers: { 'Content-Type': 'application/wasm' } });
+  // Streaming compilation overlaps the download (seconds on a phone's network).
+  if (typeof WebAssembly.compileStreaming === 'function') return WebAssembly.compileStreaming(counted);
+  return WebAssembly.compile(await counted.arrayBuffer());
+}
+
+// The body of `response`, reporting `(loaded, total)` bytes as they arrive (`total`: the
+// announced length when the body is not compressed, else null).
+function countBytes(response, onBytes) {
+  const encoded = response.headers.get('Content-Encoding');
+  const length = Number(response.headers.get('Content-Length'));
+  const total = !encoded && length > 0 ? length : null;
+  let loaded = 0;
+  onBytes(0, total);
+  return response.body.pipeThrough(new TransformStream({
+    transform(chunk, controller) {
+      loaded += chunk.byteLength;
+      onBytes(loaded, total);
+      controller.enqueue(chunk);
+    },
+  }));
 }
 
 // Why the model cannot search this index (another model built it), or null.
@@ -158,7 +224,8 @@ async function modelMismatch() {
   await indexLoading.catch(() => {});
   if (!parts || !engine) return null;
   try {
-    parts.checkModel(engine);
+    const { model, modelSha256 } = engine.info;
+    parts.checkModelHash(modelSha256, model.name);
     return null;
   } catch (e) {
     return e.message;
@@ -203,11 +270,13 @@ async function runJob(job, data, stage) {
 // Resolves to the search's answer, with `partEmbedding` (the part's embedding, for the page to
 // search by later) when there is a part.
 async function searchAnalysis(index, analysis, part, request, data) {
-  if (!part) return runJob(index.searchAnalysis(analysis, request), data, 'search');
-  const partEmbedding = analysis.embeddingBetween(part.start, part.end);
-  const job = index.search({ ...request, positive: [{ embedding: Array.from(partEmbedding) }, ...(request.positive || [])] });
+  // The analysis comes from the other wasm module: the index checks that its model built it.
+  index.checkModelHash(analysis.modelSha256, analysis.modelName);
+  const partEmbedding = part ? analysis.embeddingBetween(part.start, part.end) : null;
+  const embedding = Array.from(partEmbedding ?? analysis.embedding);
+  const job = index.search({ ...request, positive: [{ embedding }, ...(request?.positive || [])] });
   const found = await runJob(job, data, 'search');
-  return found && { ...found, partEmbedding };
+  return found && (partEmbedding ? { ...found, partEmbedding } : found);
 }
 
 // wasm memory never shrinks: its size after an analysis is the peak of every analysis so far.
@@ -265,7 +334,7 @@ async function analyze(data, start, search = true) {
       job.free();
     } catch {}
   }
-  const analysis = summarize(a, performance.now() - started, (await wasmReady).memory.buffer.byteLength);
+  const analysis = summarize(a, performance.now() - started, analyserWasm.memory.buffer.byteLength);
   fileAnalysis?.free();
   fileAnalysis = a;
   if (!search) return { result: { analysis }, transfer: [analysis.embedding.buffer, analysis.mel.columns.buffer] };
@@ -302,7 +371,7 @@ async function overview(data) {
 const handlers = {
   overview,
   loadIndex: (d) => (indexLoading = loadIndex(d.url, d.id)),
-  loadModel: (d) => (modelLoading = loadModel(d.url)),
+  loadModel: (d) => (modelLoading = loadModel(d.url, d.id)),
   async search(data) {
     const { reference, request } = data;
     const idx = await needIndex();
@@ -339,7 +408,8 @@ const handlers = {
     return runJob(idx.lookup(data.ids), data, 'lookup');
   },
   async stats() {
-    const memory = (await wasmReady).memory.buffer.byteLength;
+    // Both modules' memories (the analysis module's only once loaded).
+    const memory = (await wasmReady).memory.buffer.byteLength + (analyserWasm?.memory.buffer.byteLength ?? 0);
     return {
       fetched: fetcher?.bytesFetched ?? 0,
       fromCache: fetcher?.bytesFromCache ?? 0,

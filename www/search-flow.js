@@ -143,6 +143,7 @@ export class SearchFlow {
   // A track id as a reference, or a song analysed for the shortlist (null when superseded).
   async #reference(item, ticket) {
     if (typeof item === 'string') return { kind: 'track', id: item };
+    this.#host.session.prepareAnalysis();
     const busy = `Analysing “${item.name || 'your file'}”…`;
     const since = this.#host.busy(busy);
     let ref;
@@ -161,6 +162,7 @@ export class SearchFlow {
 
   async #analyze(reference, message, transfer) {
     const ticket = this.#ticket;
+    this.#host.session.prepareAnalysis();
     await this.#host.session.ready;
     if (ticket !== this.#ticket) return null;
     const refused = this.#host.session.analysisRefused;

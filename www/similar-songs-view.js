@@ -248,10 +248,12 @@ export function readyText(indexInfo, modelInfo, modelProblem) {
   return `${n} track${n === 1 ? '' : 's'}. Pick “Similar” on any of them${drop}.${plain}`;
 }
 
-/** Shows (or hides) the warning about the model: an untrained fixture, or why songs cannot be dropped. */
-export function showModelWarning(ui, modelInfo, modelProblem) {
+/**
+ * Shows (or hides) the warning about the model (`{ name, trained }`, or null): an untrained
+ * fixture, or why songs cannot be dropped.
+ */
+export function showModelWarning(ui, model, modelProblem) {
   const notes = [];
-  const model = modelInfo?.model;
   if (model && !model.trained) {
     notes.push(`Model “${model.name}” is an untrained test fixture: similarity scores and predicted tags are not meaningful yet.`);
   }
@@ -263,9 +265,10 @@ export function showModelWarning(ui, modelInfo, modelProblem) {
 /**
  * The element's own inputs: a chosen or dropped song (`onSong(file)`; the whole element is a
  * drop target), a song added to the shortlist (`onAddSong(file)`), "Clear", "More" under the
- * catalog list and the reference panel's play button.
+ * catalog list and the reference panel's play button. `onIntent()` hears a visitor start to
+ * bring a song (files dragged over the element, a file chooser opened): the analyser loads then.
  */
-export function wireInputs(host, ui, { onSong, onAddSong, onClear, onMore, onPlayReference }) {
+export function wireInputs(host, ui, { onIntent, onSong, onAddSong, onClear, onMore, onPlayReference }) {
   const chosen = (input, then) => input.addEventListener('change', () => {
     const file = input.files[0];
     input.value = ''; // choosing the same file again must fire `change` again
@@ -273,6 +276,11 @@ export function wireInputs(host, ui, { onSong, onAddSong, onClear, onMore, onPla
   });
   chosen(ui.file, onSong);
   chosen(ui.addFile, onAddSong);
+  ui.file.addEventListener('click', onIntent);
+  ui.addFile.addEventListener('click', onIntent);
+  host.addEventListener('dragenter', (e) => {
+    if ([...(e.dataTransfer?.types || [])].includes('Files')) onIntent();
+  });
   host.addEventListener('dragover', (e) => {
     if (![...(e.dataTransfer?.types || [])].includes('Files')) return;
     e.preventDefault();

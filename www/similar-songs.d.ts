@@ -107,7 +107,7 @@ export interface ModelInfo {
 
 /** The `progress` event's detail. */
 export interface ProgressDetail {
-  stage: 'decode' | 'analysis' | 'index' | 'search' | 'browse' | 'lookup';
+  stage: 'decode' | 'analysis' | 'index' | 'search' | 'browse' | 'lookup' | 'model';
   /** Done of this stage, 0..1, or null when unknown. */
   fraction: number | null;
   /** Bytes received so far (part downloads only, else null). */
@@ -129,7 +129,11 @@ export interface References {
 export interface SimilarSongsEventMap {
   /** The index is loaded (manifest and search parts): track searches work. `tracks`: how many. */
   ready: CustomEvent<{ index: IndexInfo; tracks: number }>;
-  /** The model is loaded: files and PCM can be analysed. */
+  /**
+   * The song analyser (the analysis module and the model) is loaded: files and PCM can be
+   * analysed. It loads only once a visitor starts to bring a song (a file dragged over the
+   * element, its file chooser, a search by file or PCM) or `prepareAnalysis()` asks for it.
+   */
   modelready: CustomEvent<{ model: ModelInfo }>;
   /** A file or PCM analysis started (in the worker). */
   analysisstart: CustomEvent<{ name: string }>;
@@ -137,7 +141,9 @@ export interface SimilarSongsEventMap {
    * Work in progress, several times a second: a file's analysis (`decode`: reading the audio and
    * its log-mel patches; `analysis`: the model on the patches) with `fraction` done of that
    * stage, or catalog parts arriving for a load or a search (`index`, `search`, `browse`,
-   * `lookup`) with `loaded` of `total` bytes. `fraction` is null when the length is unknown.
+   * `lookup`) with `loaded` of `total` bytes, or the song analyser and the model arriving
+   * (`model`: `loaded` bytes, `total` null when the server compresses them). `fraction` is null
+   * when the length is unknown.
    */
   progress: CustomEvent<ProgressDetail>;
   /**
@@ -215,6 +221,12 @@ export class SimilarSongsElement extends HTMLElement {
   addReference(reference: string | Blob, polarity?: 'positive' | 'negative'): Promise<Hit[] | null>;
   /** Takes a track id or a `references` entry off the shortlist; re-ranks (back to browsing when no positive one is left). */
   removeReference(reference: string | ShortlistEntry): Promise<Hit[] | null>;
+  /**
+   * Loads the song analyser (the analysis module and the model) now, as the element does itself
+   * once a visitor starts to bring a song; resolves to the model's info, or null when songs
+   * cannot be analysed (the element's warning says why).
+   */
+  prepareAnalysis(): Promise<ModelInfo | null>;
   /** What the engine fetched and holds. */
   networkStats(): Promise<NetworkStats>;
   /** Back to browsing; cancels pending searches (a running file analysis stops within a step). */

@@ -91,7 +91,7 @@ export class SimilarSongsElement extends HTMLElement {
   attributeChangedCallback(name, old, value) {
     if (!this.#engine || old === value) return;
     if (name === 'index') this.#session.loadIndex();
-    else if (name === 'model') this.#session.loadModel();
+    else if (name === 'model') this.#session.modelChanged();
     else if (name === 'filter' || name === 'outside') {
       this.#filters.readTags(this);
       this.#filtersChanged();
@@ -208,6 +208,16 @@ export class SimilarSongsElement extends HTMLElement {
   }
 
   /**
+   * Loads the song analyser (the analysis module and the model) now, as the element does itself
+   * when a file is dragged over it, its file chooser opens or a song is searched by. Resolves to
+   * the model's info, or null when songs cannot be analysed (the warning says why). Called
+   * before the element is connected, it loads once the element starts.
+   */
+  prepareAnalysis() {
+    return this.#session.prepareAnalysis();
+  }
+
+  /**
    * What the engine fetched and holds: `{ fetched, requests, rangeIgnored, wasmMemoryBytes,
    * heldBytes }` (bytes of catalog parts read from the network so far, HTTP requests, whether the
    * server ignored Range requests, the wasm memory, the bytes of codes and cached parts).
@@ -265,10 +275,15 @@ export class SimilarSongsElement extends HTMLElement {
       fail: (stage, message) => this.#fail(stage, message),
       emit: (type, detail) => this.#emit(type, detail),
       indexLoaded: (info) => this.#indexLoaded(info),
+      // The analyser's bytes, shown while a song waits for it (else only the `progress` event).
+      modelProgress: (p, since) => {
+        if (this.hasAttribute('busy')) this.#showProgress('Loading the song analyser…', p, since);
+        else this.#emit('progress', { stage: p.stage, fraction: null, loaded: p.loaded, total: p.total ?? null });
+      },
       modelReady: () => {
         this.#showWarning();
         this.#ui.drop.classList.toggle('disabled', Boolean(this.#modelProblem));
-        if (this.#indexInfo && !this.#reference) this.#setStatus(this.#readyText());
+        if (this.#indexInfo && !this.#reference && !this.hasAttribute('busy')) this.#setStatus(this.#readyText());
       },
       modelUnavailable: () => {
         this.#ui.drop.classList.add('disabled');
@@ -296,6 +311,7 @@ export class SimilarSongsElement extends HTMLElement {
     this.#hits = null;
     this.#setReference(null);
     this.#setStatus(this.#readyText());
+    this.#showWarning();
     this.#render();
     this.#emit('ready', { index: info, tracks: info.tracks });
     const track = this.getAttribute('track');
@@ -305,7 +321,10 @@ export class SimilarSongsElement extends HTMLElement {
   }
 
   #showWarning() {
-    showModelWarning(this.#ui, this.#modelInfo, this.#modelProblem);
+    // Before the model is loaded, the index says which model built it.
+    const header = this.#indexInfo?.header;
+    const model = this.#modelInfo?.model ?? (header && { name: header.modelName, trained: header.modelTrained });
+    showModelWarning(this.#ui, model, this.#modelProblem);
   }
 
   #readyText() {
@@ -499,6 +518,7 @@ export class SimilarSongsElement extends HTMLElement {
 
   #wire() {
     wireInputs(this, this.#ui, {
+      onIntent: () => this.#session.prepareAnalysis(),
       onSong: (file) => this.searchByFile(file).catch(() => {}),
       onAddSong: (file) => this.addReference(file, 'positive').catch(() => {}),
       onClear: () => this.clear(),

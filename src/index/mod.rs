@@ -30,9 +30,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "analysis")]
 use crate::embed::TrackAnalysis;
 use crate::error::{Error, Result};
-use crate::model::{ModelMetadata, l2_normalize};
+use crate::index::vectors::l2_normalize;
+#[cfg(feature = "analysis")]
+use crate::model::ModelMetadata;
 use crate::params::{AnalysisParams, FRONTEND_VERSION};
 pub use vectors::{Precision, VectorStore};
 
@@ -153,6 +156,7 @@ pub const DEFAULT_MAX_SEGMENTS: usize = 64;
 impl CatalogIndex {
     /// An empty index for embeddings from the model described by `model` (its ONNX SHA-256 is
     /// `model_sha256`), stored at `precision`.
+    #[cfg(feature = "analysis")]
     pub fn new(model: &ModelMetadata, model_sha256: &str, precision: Precision) -> Self {
         let dim = model.embedding_dim;
         let header = IndexHeader {
@@ -233,6 +237,7 @@ impl CatalogIndex {
 
     /// Adds a track analysed by the engine that this index belongs to; keeps at most
     /// `max_segments` segment embeddings (evenly spaced).
+    #[cfg(feature = "analysis")]
     pub fn add_track(
         &mut self,
         meta: TrackMeta,

@@ -344,6 +344,14 @@ fn retain_chunks<T: Copy>(data: &mut Vec<T>, width: usize, keep: &[bool]) {
     data.truncate(out * width);
 }
 
+/// Scales `v` to unit Euclidean length; a zero vector stays zero.
+pub fn l2_normalize(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 && norm.is_finite() {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -305,13 +305,8 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Scales `v` to unit Euclidean length; a zero vector stays zero.
-pub fn l2_normalize(v: &mut [f32]) {
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 && norm.is_finite() {
-        v.iter_mut().for_each(|x| *x /= norm);
-    }
-}
+/// Scales `v` to unit length in place (see [`crate::index::vectors::l2_normalize`]).
+pub use crate::index::vectors::l2_normalize;
 
 /// Turns logits into probabilities in place (numerically stable softmax).
 pub fn softmax(v: &mut [f32]) {

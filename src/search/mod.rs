@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::index::vectors::QuantizedQuery;
+use crate::index::vectors::l2_normalize;
 use crate::index::{CatalogIndex, Postings, Tags, TrackMeta, VectorStore};
-use crate::model::l2_normalize;
 use crate::tempo::filter::TempoFilter;
 
 pub mod parted;

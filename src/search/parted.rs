@@ -283,7 +283,7 @@ fn track_vector(index: &PartedIndex, position: u32) -> Vec<f32> {
         Some((scale, codes)) => codes.iter().map(|&c| scale * f32::from(c)).collect(),
         None => decode_code(index, position),
     };
-    crate::model::l2_normalize(&mut v);
+    crate::index::vectors::l2_normalize(&mut v);
     v
 }
 

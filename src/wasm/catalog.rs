@@ -4,12 +4,11 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use super::engine::{Analysis, SimilarityEngine};
 use super::{js_error, json_compatible};
 use crate::index::parted::{PartKey, PartedIndex};
 use crate::params::AnalysisParams;
 use crate::search::parted::{BrowseRow, BrowseTask, LookupTask, SearchTask, Step};
-use crate::search::{Reference, SearchRequest, TagFilter};
+use crate::search::{SearchRequest, TagFilter};
 
 /// A published catalog index (format 3), as far as it is fetched. It does no I/O: the worker
 /// asks it what to fetch (`loadNeeds`, or a job's `step`), fetches, and hands the bytes back
@@ -171,42 +170,19 @@ impl CatalogParts {
         self.index.held_bytes()
     }
 
-    /// Throws unless `engine` holds the model that built this index.
-    #[wasm_bindgen(js_name = checkModel)]
-    pub fn check_model(&self, engine: &SimilarityEngine) -> Result<(), JsError> {
-        let m = &self.index.manifest().model;
-        check_model_sha(
-            m,
-            engine.engine.model_sha256(),
-            &engine.engine.model_metadata().name,
-        )
+    /// Throws unless the model with this SHA-256 (hex, of its ONNX file) and name built this
+    /// index: the check for an embedding computed by the analysis module (`SimilarityEngine`
+    /// in `pkg/simsong.js`, a separate wasm instance) before it is searched as an
+    /// `{ embedding }` reference.
+    #[wasm_bindgen(js_name = checkModelHash)]
+    pub fn check_model_hash(&self, sha256: &str, name: &str) -> Result<(), JsError> {
+        check_model_sha(&self.index.manifest().model, sha256, name)
     }
 
     /// A search job for `{ positive, negative, k, filter, exclude, excludeReferences }`, whose
     /// references are `{ track: id }` or `{ embedding: [...] }`.
     pub fn search(&mut self, request: JsValue) -> Result<SearchJob, JsError> {
         let request: SearchRequest = serde_wasm_bindgen::from_value(request)?;
-        self.start(request)
-    }
-
-    /// Like [`search`](Self::search) with the analysed file as the first positive reference;
-    /// throws if the analysis comes from another model than the index's.
-    #[wasm_bindgen(js_name = searchAnalysis)]
-    pub fn search_analysis(
-        &mut self,
-        analysis: &Analysis,
-        request: JsValue,
-    ) -> Result<SearchJob, JsError> {
-        let m = &self.index.manifest().model;
-        check_model_sha(m, &analysis.model_sha256, &analysis.model_name)?;
-        let mut request: SearchRequest = if request.is_undefined() || request.is_null() {
-            SearchRequest::default()
-        } else {
-            serde_wasm_bindgen::from_value(request)?
-        };
-        request
-            .positive
-            .insert(0, Reference::Embedding(analysis.inner.embedding.clone()));
         self.start(request)
     }
 

@@ -301,6 +301,12 @@ impl Analysis {
         self.model_sha256.clone()
     }
 
+    /// Name of the model that computed this analysis (from its metadata).
+    #[wasm_bindgen(getter, js_name = modelName)]
+    pub fn model_name(&self) -> String {
+        self.model_name.clone()
+    }
+
     /// Length of each embedding.
     #[wasm_bindgen(getter, js_name = embeddingDim)]
     pub fn embedding_dim(&self) -> usize {

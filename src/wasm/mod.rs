@@ -1,23 +1,34 @@
-//! The WebAssembly API (wasm-bindgen): a thin layer over [`Engine`].
+//! The WebAssembly API (wasm-bindgen), built as two modules from this crate
+//! (`scripts/build-wasm.sh`):
+//!
+//! - **the search module** (`pkg/simsong_search.js`: no `analysis` feature, `search-bindings`):
+//!   [`CatalogParts`], a published index and its search, browse and lookup jobs. A search by
+//!   catalog track needs nothing else, so this is all a page loads for it.
+//! - **the analysis module** (`pkg/simsong.js`, default features): [`SimilarityEngine`],
+//!   decoding, the front end and the model (no index: a page holds one, in the search module),
+//!   loaded only when a visitor brings a song of their own; its embedding is searched through the search module's `CatalogParts` as an
+//!   `{ embedding }` reference (checked with `CatalogParts.checkModelHash`).
 //!
 //! ```js
 //! import init, { SimilarityEngine } from './pkg/simsong.js';
 //! await init();
-//! const engine = new SimilarityEngine(new Uint8Array(await (await fetch('model.onnx')).arrayBuffer()));
+//! const engine = new SimilarityEngine(new Uint8Array(await (await fetch('models/simsong.nnef.tar')).arrayBuffer()));
 //! const a = engine.analyzeFile(new Uint8Array(await file.arrayBuffer()), file.name);
 //! a.embedding;           // Float32Array, L2-normalised track embedding
 //! a.melColumns;          // Float32Array, frame-major display spectrogram
 //! ```
-//! The index needs no model to search by catalog track, so a page can answer "similar to this
-//! track" before the model has even downloaded. It is published in parts ([`CatalogParts`]):
-//! the worker fetches what a search job asks for and hands the bytes back (see
-//! `www/engine-worker.js`).
-//! Errors are thrown as JS `Error`s whose message says what is wrong with the input.
+//! The worker fetches what a search job asks for and hands the bytes back (see
+//! `www/engine-worker.js`). Errors are thrown as JS `Error`s whose message says what is wrong
+//! with the input.
 
+#[cfg(feature = "search-bindings")]
 mod catalog;
+#[cfg(feature = "analysis")]
 mod engine;
 
+#[cfg(feature = "search-bindings")]
 pub use catalog::{BrowseJob, CatalogParts, LookupJob, SearchJob};
+#[cfg(feature = "analysis")]
 pub use engine::{Analysis, AnalysisJob, SimilarityEngine};
 
 use wasm_bindgen::prelude::*;
@@ -30,6 +41,7 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+#[cfg(any(feature = "analysis", feature = "search-bindings"))]
 fn js_error(e: crate::Error) -> JsError {
     JsError::new(&e.to_string())
 }
@@ -40,6 +52,7 @@ pub fn analysis_params() -> Result<JsValue, JsError> {
     Ok(serde_wasm_bindgen::to_value(&AnalysisParams::CURRENT)?)
 }
 
+#[cfg(feature = "analysis")]
 /// Log-mel spectrogram (the model's input scale) of mono samples already at the analysis rate
 /// (16 kHz), frame-major: `frames × n_mels` values. For display and benchmarks.
 #[wasm_bindgen(js_name = logMelSpectrogram)]
@@ -49,6 +62,7 @@ pub fn log_mel_spectrogram(samples: &[f32]) -> Result<Vec<f32>, JsError> {
     Ok(mel.frames().to_vec())
 }
 
+#[cfg(feature = "analysis")]
 /// The tempo of mono samples already at the analysis rate (16 kHz), from their mel power
 /// frames, without the model: `{ bpm, confidence, clear, sections }` as `Analysis.tempo`.
 #[wasm_bindgen(js_name = tempoOfSamples)]
@@ -58,6 +72,7 @@ pub fn tempo_of_samples(samples: &[f32]) -> Result<JsValue, JsError> {
     tempo_to_js(&tempo)
 }
 
+#[cfg(feature = "analysis")]
 /// `{ bpm, confidence, clear, sections: [{ startSeconds, endSeconds, bpm }] }`; `clear` is
 /// false when the onsets are not periodic enough to name a tempo.
 fn tempo_to_js(t: &crate::tempo::TempoEstimate) -> Result<JsValue, JsError> {
@@ -79,6 +94,7 @@ fn tempo_to_js(t: &crate::tempo::TempoEstimate) -> Result<JsValue, JsError> {
     Ok(serde_wasm_bindgen::to_value(&tempo)?)
 }
 
+#[cfg(feature = "search-bindings")]
 /// Plain JS objects (not `Map`s) for maps, so results can cross `postMessage` and be read with
 /// dot syntax.
 fn json_compatible() -> serde_wasm_bindgen::Serializer {

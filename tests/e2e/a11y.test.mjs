@@ -19,7 +19,7 @@ after(() => env?.close());
 async function openWithResults(viewport) {
   const page = await newPage(env, viewport);
   await page.goto(demoUrl(env));
-  await page.nthEvent('modelready');
+  await page.prepareAnalysis();
   await page.setInputFiles(`${el} >> .drop input[type=file]`, join(ROOT, 'tests/fixtures/audio/real_music_a_44k.wav'));
   await page.nthEvent('results');
   await page.locator(`${el} >> .row >> nth=1 >> .more-like`).click();

@@ -20,6 +20,7 @@ const VITE = 'vite@8.4.0';
 const el = 'similar-songs';
 let env;
 let assets;
+const requests = []; // every answer of the server: { path, range, status, bytes }
 
 before(async () => {
   if (skip) return;
@@ -45,6 +46,7 @@ before(async () => {
   // The built app at the root; the catalog and the model beside it, as a store hosts them.
   const server = await startServer(0, '127.0.0.1', {
     mounts: { 'catalog/': join(catalogDir, 'catalog'), 'models/': join(ROOT, 'models'), 'tests/': join(ROOT, 'tests'), '': join(app, 'dist') },
+    requests,
   });
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
   env = {
@@ -59,25 +61,29 @@ before(async () => {
 after(() => env?.close());
 
 test('a Vite-built store app runs the packed element: worker and wasm bundled, search and analysis work under the CSP', { skip }, async () => {
-  // Vite found the worker and both engine builds through their literal URLs.
+  // Vite found the worker, the search module and both analysis builds through their literal URLs.
   assert.ok(assets.some((f) => /^engine-worker-.*\.js$/.test(f)), `the worker is bundled: ${assets}`);
+  assert.ok(assets.some((f) => /^simsong_search_bg-.*\.wasm$/.test(f)), `the search module: ${assets}`);
   assert.ok(assets.some((f) => /^simsong_relaxed_bg-.*\.wasm$/.test(f)) && assets.some((f) => /^simsong_bg-.*\.wasm$/.test(f)), `both wasm builds: ${assets}`);
 
   const page = await newPage(env);
   await page.goto(env.origin);
   assert.equal((await page.nthEvent('ready')).tracks, 8);
-  assert.equal((await page.nthEvent('modelready')).engineBuild, 'relaxed-simd');
-  const loaded = await page.evaluate(() => performance.getEntriesByType('resource').map((r) => new URL(r.name).pathname));
-  assert.ok(loaded.some((p) => /^\/assets\/simsong_relaxed_bg-.*\.wasm$/.test(p)), `the bundled wasm is what loads: ${loaded}`);
-
   await page.locator(`${el} >> .row:has-text("Menu theme") >> .similar`).first().click();
   const results = await page.nthEvent('results');
   assert.equal(results.reference, 'menu');
   assert.equal(results.ids[0], 'menu-flac');
+  // A search by catalog track loads the bundled search module, not the analyser or the model
+  // (the server sees the worker's fetches too).
+  const paths = () => requests.map((r) => r.path);
+  assert.ok(paths().some((p) => /^assets\/simsong_search_bg-.*\.wasm$/.test(p)), `the bundled search module loads: ${paths()}`);
+  assert.ok(!paths().some((p) => /^assets\/simsong(_relaxed)?_bg-.*\.wasm$/.test(p) || p.startsWith('models/')), `no analyser yet: ${paths()}`);
 
   await page.setInputFiles(`${el} >> .drop input[type=file]`, join(ROOT, 'tests/fixtures/audio/real_music_b_16k.wav'));
   const file = await page.nthEvent('results', 2);
   assert.equal(file.ids[0], 'lugaru', 'the file is analysed by the bundled worker and finds itself');
+  assert.equal((await page.nthEvent('modelready')).engineBuild, 'relaxed-simd');
+  assert.ok(paths().some((p) => /^assets\/simsong_relaxed_bg-.*\.wasm$/.test(p)), `the bundled analyser is what loads: ${paths()}`);
   await page.screenshot({ path: join(ARTIFACTS, 'vite-store-app.png'), fullPage: true });
   assert.deepEqual(page.problems, []);
   assert.deepEqual(await page.cspViolations(), [], 'the strict CSP holds for the bundled app');

@@ -31,7 +31,7 @@ async function openDemo(extra = '') {
   const page = await newPage(env);
   await page.goto(demoUrl(env, extra));
   await page.nthEvent('ready');
-  await page.nthEvent('modelready');
+  await page.prepareAnalysis();
   return page;
 }
 
@@ -293,6 +293,9 @@ test('without a model, the page says so and track search still works', { skip },
   const page = await newPage(env);
   await page.goto(`${env.origin}/?index=/e2e/catalog/index.json&model=/models/missing.onnx`);
   await page.nthEvent('ready');
+  // The model is asked for only when a song is brought: until then nothing is amiss.
+  assert.deepEqual(await page.events('error'), []);
+  assert.equal(await page.evaluate(() => document.querySelector('similar-songs').prepareAnalysis()), null);
   const error = await page.nthEvent('error');
   assert.equal(error.stage, 'model');
   assert.match(await page.locator(`${el} >> .warning`).textContent(),

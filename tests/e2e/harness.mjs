@@ -78,6 +78,15 @@ export async function newPage(env, viewport = { width: 1100, height: 900 }) {
     await page.waitForFunction(([t, k]) => window.__events.filter((e) => e.type === t).length >= k, [type, n], { timeout });
     return (await page.events(type))[n - 1];
   };
+  // What a visitor does by starting to bring a song (dragging a file over the element, opening
+  // its file chooser): the analyser and the model load. Resolves with the `modelready` event.
+  page.prepareAnalysis = async (selector = 'similar-songs') => {
+    await page.evaluate(async (s) => {
+      await customElements.whenDefined('similar-songs');
+      document.querySelector(s).prepareAnalysis();
+    }, selector);
+    return page.nthEvent('modelready');
+  };
   return page;
 }
 

@@ -29,7 +29,7 @@ async function open(url) {
 async function openDemo() {
   const page = await open(demoUrl(env));
   await page.nthEvent('ready');
-  await page.nthEvent('modelready');
+  await page.prepareAnalysis();
   return page;
 }
 
@@ -126,6 +126,8 @@ test('damaged or foreign indexes and models are reported; what can work keeps wo
     ['edited.nnef.tar', /song analysis is unavailable: .*damaged or was edited/]]) {
     const page = await open(`${env.origin}/?model=/e2e/${model}&index=/e2e/catalog/index.json`);
     await page.nthEvent('ready');
+    // (A visitor starts to bring a song: only then is the model fetched and checked.)
+    await page.evaluate(() => document.querySelector('similar-songs').prepareAnalysis());
     const warning = page.locator(`${el} >> .warning`);
     await warning.waitFor({ state: 'visible' });
     assert.match(await warning.textContent(), problem, model);

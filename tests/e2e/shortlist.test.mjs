@@ -99,7 +99,7 @@ test('a song from disk among the references: the panel\'s "add a song" and the J
   const page = await newPage(env);
   await page.goto(demoUrl(env));
   await page.nthEvent('ready');
-  await page.nthEvent('modelready');
+  await page.prepareAnalysis();
   await rowButton(page, 'Theme <b>bold</b>', 'similar').click();
   await page.nthEvent('results');
   // "Add a song of yours" analyses it in the worker and ranks by both.

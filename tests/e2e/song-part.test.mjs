@@ -40,7 +40,7 @@ function assertSame(got, want, what) {
 test('a part of a dropped song, chosen by dragging, by keyboard and by the API, ranks as the CLI ranks that part', { skip }, async () => {
   const page = await newPage(env);
   await page.goto(demoUrl(env));
-  await page.nthEvent('modelready');
+  await page.prepareAnalysis();
   await page.setInputFiles(`${el} >> .drop input[type=file]`, medley);
   const whole = await page.nthEvent('results');
   assert.equal(whole.reference, 'medley.wav');
@@ -106,7 +106,7 @@ test('a part of a dropped song, chosen by dragging, by keyboard and by the API, 
 test('a catalog reference shows the spectrogram of its preview: the same picture its file gives', { skip }, async () => {
   const page = await newPage(env);
   await page.goto(demoUrl(env));
-  await page.nthEvent('modelready');
+  await page.prepareAnalysis();
   const pixels = () => page.locator(`${el} >> canvas.mel`).evaluate((c) => {
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
     let sum = 0;

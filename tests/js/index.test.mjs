@@ -1,6 +1,8 @@
 // An index published by the native CLI (format 3: manifest + parts) is loaded and searched by
-// the wasm build: same hits, same scores as the CLI's query on the same parts; damaged parts and
-// a foreign model are refused with readable errors that name the part.
+// the wasm search module: same hits, same scores as the CLI's query on the same parts; damaged
+// parts and a foreign model are refused with readable errors that name the part. A dropped file
+// is analysed by the analysis module (another wasm instance, as in the worker) and its embedding
+// searched in the search module.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -8,7 +10,8 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initSync, SimilarityEngine, CatalogParts } from '../../pkg/simsong.js';
+import { initSync, SimilarityEngine } from '../../pkg/simsong.js';
+import { initSync as initSearchSync, CatalogParts } from '../../pkg/simsong_search.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const BIN = process.env.SIMSONG_BIN;
@@ -17,6 +20,15 @@ const BROWSER_MODEL = join(ROOT, 'tests/fixtures/models/test-untrained.nnef.tar'
 const skip = !BIN && 'SIMSONG_BIN not set';
 
 initSync({ module: readFileSync(join(ROOT, 'pkg/simsong_bg.wasm')) });
+initSearchSync({ module: readFileSync(join(ROOT, 'pkg/simsong_search_bg.wasm')) });
+
+// What the worker does with an analysis: the index checks the model, then searches its embedding.
+function searchAnalysis(parts, a, request) {
+  parts.checkModelHash(a.modelSha256, a.modelName);
+  return parts.search({ ...request, positive: [{ embedding: Array.from(a.embedding) }] });
+}
+
+const checkModel = (parts, engine) => parts.checkModelHash(engine.info.modelSha256, engine.info.model.name);
 
 let built = null;
 function buildIndex() {
@@ -103,9 +115,9 @@ test('a dropped file is searched with the model that built the index', { skip },
   const dir = buildIndex();
   const parts = open(dir);
   const engine = new SimilarityEngine(readFileSync(BROWSER_MODEL));
-  parts.checkModel(engine);
+  checkModel(parts, engine);
   const a = engine.analyzeFile(readFileSync(join(ROOT, 'tests/fixtures/audio/real_music_a_44k.mp3')), 'a.mp3');
-  const { hits } = run(parts, parts.searchAnalysis(a, { k: 3 }), dir);
+  const { hits } = run(parts, searchAnalysis(parts, a, { k: 3 }), dir);
   assert.equal(hits[0].id, 'a', 'the same file is its own best match');
   assert.ok(hits[0].score > 0.999);
   assert.throws(() => run(parts, parts.search({ positive: [{ track: 'zzz' }], k: 3 }), dir), /no track with id `zzz`/);
@@ -141,7 +153,7 @@ test('damaged, foreign and lying parts are refused by name; a foreign model too'
   // nonsense.
   const other = new SimilarityEngine(readFileSync(join(ROOT, 'models/simsong.nnef.tar')));
   const index = open(dir);
-  assert.throws(() => index.checkModel(other), /built with model test-untrained .* loaded model is simsong-cnn-v3/);
+  assert.throws(() => checkModel(index, other), /built with model test-untrained .* loaded model is simsong-cnn-v3/);
   const a = other.analyzeFile(readFileSync(join(ROOT, 'tests/fixtures/audio/real_music_b_16k.wav')), 'b.wav');
-  assert.throws(() => index.searchAnalysis(a, { k: 3 }), /rebuild the index or load the matching model/);
+  assert.throws(() => searchAnalysis(index, a, { k: 3 }), /rebuild the index or load the matching model/);
 });

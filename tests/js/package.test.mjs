@@ -25,7 +25,7 @@ test('npm pack ships every file the element loads', { skip: !existsSync(join(ROO
   const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }));
   const packed = new Set(pack.files.map((f) => f.path));
   const needed = [...loadedBy(join(ROOT, 'www/similar-songs.js'))].map((f) => relative(ROOT, f));
-  for (const f of ['pkg/simsong_bg.wasm', 'www/similar-songs.css', 'www/engine-worker.js', 'www/similar-songs.d.ts']) {
+  for (const f of ['pkg/simsong_search_bg.wasm', 'pkg/simsong_search.js', 'pkg/simsong.js', 'pkg/simsong_bg.wasm', 'www/similar-songs.css', 'www/engine-worker.js', 'www/similar-songs.d.ts']) {
     assert.ok(needed.includes(f) || f.endsWith('.d.ts'), `${f} is found by the scan`);
   }
   // Both engine builds (engine-client.js picks one by name).

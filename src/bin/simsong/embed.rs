@@ -22,6 +22,11 @@ pub struct EmbedArgs {
     /// Model file (ONNX); the shipped model built into this binary when omitted.
     #[arg(long)]
     model: Option<PathBuf>,
+    /// Also write every file's segment embeddings (one per 3 s patch, L2-normalised) to this
+    /// `.npy` (float32 `[segments, D]`, files in output order), and beside it the same name in
+    /// `.csv` (`row,start_seconds`: the output row of its file and where the segment starts).
+    #[arg(long)]
+    segments: Option<PathBuf>,
 }
 
 pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
@@ -36,7 +41,14 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
         .files
         .par_iter()
         .map(|path| {
-            let r = engine.analyze_path(path).map(|a| a.embedding);
+            let r = engine.analyze_path(path).map(|a| {
+                let segments: Vec<(f64, Vec<f32>)> = a
+                    .segments
+                    .into_iter()
+                    .map(|s| (s.start_seconds, s.embedding))
+                    .collect();
+                (a.embedding, segments)
+            });
             bar.inc(1);
             r
         })
@@ -44,10 +56,14 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
 
     let mut rows = Vec::new();
+    let mut segments = Vec::new();
     let mut failed = 0;
     for (path, result) in args.files.iter().zip(results) {
         match result {
-            Ok(embedding) => rows.push((path.as_path(), embedding)),
+            Ok((embedding, segs)) => {
+                segments.extend(segs.into_iter().map(|(start, e)| (rows.len(), start, e)));
+                rows.push((path.as_path(), embedding));
+            }
             Err(e) => {
                 failed += 1;
                 eprintln!("{}: {e}", path.display());
@@ -60,6 +76,14 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
         _ => write_npy(&args.out, dim, &rows)?,
     }
     eprintln!("wrote {} embeddings to {}", rows.len(), args.out.display());
+    if let Some(out) = &args.segments {
+        write_segments(out, dim, &segments)?;
+        eprintln!(
+            "wrote {} segment embeddings to {}",
+            segments.len(),
+            out.display()
+        );
+    }
     if failed > 0 {
         eprintln!(
             "{failed} of {} files could not be embedded",
@@ -103,6 +127,26 @@ fn write_npy(out: &Path, dim: usize, rows: &[(&Path, Vec<f32>)]) -> anyhow::Resu
         .map(|(p, _)| format!("{}\n", p.display()))
         .collect();
     std::fs::write(&paths_file, paths)?;
+    Ok(())
+}
+
+/// Segment rows `(output row of the file, start seconds, embedding)` as `.npy` plus `.csv`.
+fn write_segments(out: &Path, dim: usize, rows: &[(usize, f64, Vec<f32>)]) -> anyhow::Result<()> {
+    if out.extension().and_then(|e| e.to_str()) != Some("npy") {
+        bail!("--segments must end in .npy");
+    }
+    let flat: Vec<f32> = rows
+        .iter()
+        .flat_map(|(_, _, e)| e.iter().copied())
+        .collect();
+    let array = ndarray::Array2::from_shape_vec((rows.len(), dim), flat)?;
+    ndarray_npy::write_npy(out, &array)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    let mut index = String::from("row,start_seconds\n");
+    for (row, start, _) in rows {
+        index.push_str(&format!("{row},{start}\n"));
+    }
+    std::fs::write(out.with_extension("csv"), index)?;
     Ok(())
 }
 

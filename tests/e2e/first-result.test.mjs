@@ -1,0 +1,87 @@
+// What a visitor's browser fetches before the first result list, counted at the server (a
+// page-level DevTools session does not see the worker's fetches), on a page throttled to 4G
+// (9 Mbps, 60 ms) through the DevTools protocol: the fetch plan of a search by catalog track
+// (which files, in which order, how many bytes on the wire), and that the song analyser (the
+// analysis module and the model: megabytes) loads only once a visitor starts to bring a song.
+// Times are for the benchmark (bench/first-result), not for tests.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MODEL, demoUrl, newPage, setUp } from './harness.mjs';
+
+const skip = !process.env.SIMSONG_BIN && 'SIMSONG_BIN (the native CLI) is needed to build the test catalog';
+const requests = []; // every answer of the server: { path, range, status, bytes }
+let env;
+
+before(async () => {
+  if (!skip) env = await setUp({ requests });
+});
+after(() => env?.close());
+
+/** The search module's ceiling on the wire (gzip): what every page pays before any search. */
+const SEARCH_MODULE_MAX_BYTES = 150_000;
+/** Everything a "Similar" fetches before its first result on the fixture catalog (8 tracks). */
+const FIRST_RESULT_MAX_BYTES = 300_000;
+const ANALYSER = /^pkg\/simsong(_relaxed)?(_bg\.wasm|\.js)$/;
+
+async function throttleTo4G(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false, latency: 60, downloadThroughput: (9e6 / 8), uploadThroughput: (9e6 / 8),
+  });
+}
+
+test('"Similar" on a catalog track fetches the search module and the parts it reads, not the analyser', { skip }, async () => {
+  const page = await newPage(env);
+  await throttleTo4G(page);
+  requests.length = 0;
+  await page.goto(demoUrl(env, '&like=menu'));
+  const results = await page.nthEvent('results');
+  assert.equal(results.ids[0], 'menu-flac');
+  const before = requests.slice();
+  const paths = before.map((r) => r.path);
+
+  // Nothing of the analyser: no analysis module, no model.
+  assert.deepEqual(paths.filter((p) => ANALYSER.test(p) || p === MODEL), [], 'the analyser is not fetched');
+  const search = before.filter((r) => r.path === 'pkg/simsong_search_bg.wasm');
+  assert.equal(search.length, 1, 'the search module, once');
+  assert.ok(search[0].bytes <= SEARCH_MODULE_MAX_BYTES, `search module: ${search[0].bytes} bytes on the wire`);
+  assert.ok(paths.includes('pkg/simsong_search.js'));
+
+  // The catalog's pieces, in the order a search needs them: the manifest, the search part (and
+  // the heads of the range-read parts), the reference's id shard, re-ranking blocks, then the
+  // hits' metadata and segments.
+  const first = (re) => paths.findIndex((p) => re.test(p));
+  const order = [/^e2e\/catalog\/index\.json$/, /^e2e\/catalog\/parts\/search-/, /^e2e\/catalog\/parts\/ids-/, /^e2e\/catalog\/parts\/meta-/];
+  const at = order.map(first);
+  assert.ok(at.every((i) => i >= 0), `every piece is fetched: ${paths.join(' ')}`);
+  assert.deepEqual(at, [...at].sort((a, b) => a - b), `in order: ${paths.join(' ')}`);
+  const ranges = before.filter((r) => /parts\/(rerank|segments)-/.test(r.path));
+  assert.ok(ranges.length > 0 && ranges.every((r) => r.status === 206 && r.range), 're-ranking rows and segments by range');
+  // Nothing downloaded twice (a module imported by the page and by the worker is revalidated:
+  // a 304 without a body).
+  const downloads = before.filter((r) => r.status !== 304).map((r) => `${r.path} ${r.range ?? ''}`);
+  assert.equal(new Set(downloads).size, downloads.length, `nothing downloaded twice: ${downloads.join(', ')}`);
+
+  const total = before.reduce((a, r) => a + r.bytes, 0);
+  console.log(`before the first result: ${requests.length} answers, ${total} bytes (search module ${search[0].bytes})`);
+  assert.ok(total <= FIRST_RESULT_MAX_BYTES, `${total} bytes before the first result`);
+  assert.deepEqual(await page.events('modelready'), [], 'no model');
+
+  // A visitor drags a file over the element: the analyser and the model load, with progress.
+  const count = requests.length;
+  await page.evaluate(() => {
+    const data = new DataTransfer();
+    data.items.add(new File([new Uint8Array(4)], 'song.mp3', { type: 'audio/mpeg' }));
+    document.querySelector('similar-songs').dispatchEvent(new DragEvent('dragenter', { dataTransfer: data, bubbles: true }));
+  });
+  const ready = await page.nthEvent('modelready');
+  assert.equal(ready.engineBuild, 'relaxed-simd');
+  const later = requests.slice(count).map((r) => r.path);
+  assert.ok(later.includes('pkg/simsong_relaxed_bg.wasm') && later.includes('pkg/simsong.js') && later.includes(MODEL), `then the analyser: ${later.join(' ')}`);
+  assert.ok(!later.includes('pkg/simsong_bg.wasm'), 'only the build this browser runs');
+  assert.ok((await page.events('progress')).some((p) => p.stage === 'model' && p.loaded > 0), 'its bytes are reported');
+  assert.deepEqual(page.problems, []);
+  assert.deepEqual(await page.cspViolations(), []);
+  await page.context().close();
+});
