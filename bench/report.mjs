@@ -241,10 +241,12 @@ if (sizes.length) {
   out();
   out(`## A store-scale catalog in parts (${k(sizes.at(-1))} tracks)`);
   out();
-  out('Synthetic catalogs from `scripts/synth_catalog.py`: a Gaussian mixture fitted to the demo catalog\'s 240');
-  out('real track embeddings (BIC picks one full-covariance component on 240 × 128-d), tracks in albums of');
-  out('1 + Poisson(11) sharing part of their deviation so that tracks of one album are as alike as tracks of');
-  out('one game in the demo (mean cosine 0.19), store-like metadata with gaps, and a tag `use:wedding` on');
+  out('Synthetic catalogs from `scripts/synth_catalog.py`, drawn from the shipped model\'s embeddings of the');
+  out('allowed real music (603 tracks of 32 Debian packages and 16 segments each, `bench/synth/real-embeddings.npz`):');
+  out('a song is a run of one real track\'s segments, half of them blended with another track of the same');
+  out('package, plus noise; albums of 1 + Poisson(11) songs from one package; a quarter of the songs with');
+  out('1-3 versions (15/30/60 s cut-downs, loops, alternative mixes); three packages held out of the catalog');
+  out('for the dropped-file queries; store-like metadata with gaps, and a tag `use:wedding` on');
   out(`${(100 * N.filter.share).toFixed(1)}% of the tracks for the filtered searches. 8 segment rows per track (a real 2.5-min track has`);
   out('about 50: 6.8 kB per track in the segment part, fetched per hit only). Queries: catalog tracks, each');
   out(`search leaving its reference out; ${N.queries} for recall, 4 fresh browser contexts for the first search.`);

@@ -10,8 +10,8 @@
 #     pkg/simsong_bg.wasm          +simd128               (every browser with wasm SIMD)
 #     pkg/simsong_relaxed_bg.wasm  +simd128,+relaxed-simd (fused multiply-add in tract's kernels)
 #
-#   scripts/build-wasm.sh            release profile (tests, npm start)
-#   scripts/build-wasm.sh --package  the package a store hosts (npm pack): size-tuned profile
+#   scripts/build-wasm.sh            release profile (tests)
+#   scripts/build-wasm.sh --package  the package a store hosts (npm pack, npm start): size-tuned profile
 #                                    `wasm-package` (Cargo.toml). binaryen's wasm-opt is not run:
 #                                    measured on this module, -Oz cut the raw size 11% but grew
 #                                    the gzip size 2.5% (and took 4.5 min).

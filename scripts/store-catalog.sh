@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A synthetic store catalog for the store example page (not committed: generated here).
 #   scripts/store-catalog.sh [TRACKS]   (default 600000; ~3 GB on disk and ~6 min at 600k)
-# Generates TRACKS tracks whose embeddings follow the demo catalog's (scripts/synth_catalog.py),
+# Generates TRACKS tracks drawn from the shipped model's embeddings of real music (scripts/synth_catalog.py),
 # imports them and publishes them into demo-data/store/parts/, then prints the page's URL.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"

@@ -51,8 +51,9 @@ export function buildCatalog(dir, bin = process.env.SIMSONG_BIN) {
 }
 
 /**
- * A synthetic store catalog of `n` tracks (scripts/synth_catalog.py: embeddings that follow the
- * demo catalog's, store-like metadata), imported and published into `dir/parts/`; also keeps
+ * A synthetic store catalog of `n` tracks (scripts/synth_catalog.py: embeddings drawn from the
+ * shipped model's embeddings of the allowed real music, with versions; store-like metadata),
+ * imported and published into `dir/parts/`; also keeps
  * `dir/catalog.idx`. Returns the parts folder. Needs the Python environment of
  * bench/synth/requirements.txt (installed here once) and models/simsong.onnx.
  */
