@@ -14,6 +14,7 @@ const maybe = (file) => { try { return load(file); } catch { return null; } };
 const inference = maybe('inference.json');
 const browser = maybe('browser.json');
 const wasmSize = maybe('wasm-size.json');
+const firstResult = maybe('first-result.json');
 
 const sh = (cmd) => { try { return execSync(cmd, { encoding: 'utf8' }).trim(); } catch { return 'unknown'; } };
 const f = (t) => `${t.median.toFixed(2)} ms (${t.min.toFixed(2)}–${t.max.toFixed(2)})`;
@@ -37,14 +38,36 @@ out(`- Toolchain: ${sh('rustc --version')}; Node ${process.version}; librosa ${l
 out(`- wasm: \`pkg/simsong_bg.wasm\` ${(wasmBytes.length / 2 ** 20).toFixed(1)} MiB, ${(gzipSync(wasmBytes, { level: 9 }).length / 2 ** 20).toFixed(1)} MiB gzip, the package build with \`+simd128\` (a \`+relaxed-simd\` twin for browsers that have it); single-threaded everywhere`);
 out(`- Clip: ${native.clip_seconds} s of real music (the 6 s fixture \`real_music_a\` repeated), 16 kHz mono for the log-mel, 44.1 kHz stereo PCM for the whole analysis`);
 out();
+if (firstResult) {
+  out('## The visitor\'s wait: the first result list');
+  out();
+  out('`bench/first-result/run.mjs` in Chromium, each run a fresh context (cold caches), median of the runs: everything');
+  out('the page and its worker fetch, counted at the server (bodies as sent: scripts, wasm and model gzip-compressed,');
+  out('catalog parts as stored; headers not counted), on a network emulated at the server (one downlink shared by');
+  out('every answer, one round trip per request and two on a new connection; HTTP/1.1, as `scripts/serve.mjs` serves).');
+  out('"Similar": the demo page opened on a shared search (`?like=ID`) until its results. File: a 30 s 44.1 kHz stereo');
+  out('128 kb/s MP3 dropped on the page once the catalog is in, until its results (the analyser and the model load on');
+  out('the drop). Targets at 600k: "Similar" ≤ 500 kB and ≤ 1.0 s on 4G, ≤ 3 s on slow 4G; a file ≤ 4 s on 4G.');
+  out();
+  out('| tracks | network | "Similar": time | bytes | requests | file: time | bytes | recall@10 |');
+  out('|---|---|---|---|---|---|---|---|');
+  for (const size of firstResult.sizes) {
+    for (const p of size.profiles) {
+      const net = p.down_mbps ? `${p.name} (${p.down_mbps} Mbps, ${p.rtt_ms} ms)` : p.name;
+      out(`| ${size.tracks.toLocaleString('en')} | ${net} | ${(p.similar_ms / 1000).toFixed(2)} s | ${(p.similar_bytes / 1e3).toFixed(0)} kB | ${p.similar_requests} | ${(p.file_ms / 1000).toFixed(2)} s | ${(p.file_bytes / 1e6).toFixed(2)} MB | ${size.recall_at_10 == null ? '–' : size.recall_at_10.toFixed(3)} |`);
+    }
+  }
+  out();
+}
 if (wasmSize) {
   out('## Engine size');
   out();
-  out('What a page downloads: the package build (`scripts/build-wasm.sh --package`: profile `wasm-package`,');
+  out('What a page downloads: the search module (`simsong_search_bg.wasm`, profile `wasm-search`: fat LTO, `opt-level = "z"`;');
+  out('every page) and, once a visitor brings a song, one build of the analysis module (`scripts/build-wasm.sh --package`: profile `wasm-package`,');
   out('`opt-level = "z"` except tract-linalg, rustfft, realfft, rubato, the symphonia decoders and our crate; `"s"` gave 2.51 MB;');
   out('binaryen\'s `wasm-opt -Oz` was measured and left out: 11% smaller raw but 2.5% larger gzip). The decoders at `"z"`');
   out('made a 30 s MP3 60 ms slower in wasm (Node, 2026-12-01: 222 vs 160 ms for the whole analysis); at 3 they cost 22 kB gzip.');
-  out('The model is loaded in its NNEF form, so the wasm has no ONNX reader. Target: ≤ 2.5 MB gzip.');
+  out('The model is loaded in its NNEF form, so the wasm has no ONNX reader. Targets: analysis module ≤ 2.5 MB gzip, search module ≤ 150 kB.');
   out();
   out('| file | raw | gzip |');
   out('|---|---|---|');

@@ -67,10 +67,15 @@ function gzipOf(file, stat) {
 //   { bytesPerSecond: n } send the body slowly
 //   { stall: true }       send the headers, then nothing
 //   { body: Buffer }      send these bytes instead of the file's (headers as for the file)
-// `requests` (an array) records `{ path, range, status, bytes }` of every answer. `inject` (a
+// `requests` (an array) records `{ path, range, status, bytes, at }` of every answer (`at`:
+// Date.now() when its last byte was handed to the network). `inject` (a
 // same-origin script URL) is put first in <head> of every HTML page: the cross-engine tests load
 // their page probe that way, as WebDriver classic has no init scripts.
-export function startServer(port = PORT, host = HOST, { mounts = {}, faults = () => null, requests = null, inject = null } = {}) {
+// `link` ({ bytesPerSecond, rttMs }) emulates a visitor's network for the benchmarks, here at the
+// server, so that the worker's fetches are shaped too: every answer starts one round trip after
+// its request (two on a new connection: the TCP handshake), and all bodies share one downlink.
+export function startServer(port = PORT, host = HOST, { mounts = {}, faults = () => null, requests = null, inject = null, link = null } = {}) {
+  const shaper = link && new LinkShaper(link);
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://localhost');
     let path;
@@ -103,7 +108,7 @@ export function startServer(port = PORT, host = HOST, { mounts = {}, faults = ()
     if (inject && extname(file) === '.html' && !fault.body) {
       fault.body = Buffer.from(readFileSync(file, 'utf8').replace('<head>', `<head>\n<script src="${inject}"></script>`));
     }
-    const record = (status, bytes) => requests?.push({ path: safe, range: req.headers.range || null, status, bytes });
+    const record = (status, bytes) => requests?.push({ path: safe, range: req.headers.range || null, status, bytes, at: Date.now() });
     if (fault.status) {
       record(fault.status, 0);
       res.writeHead(fault.status, { 'Content-Security-Policy': CSP }).end();
@@ -139,8 +144,14 @@ export function startServer(port = PORT, host = HOST, { mounts = {}, faults = ()
         res.writeHead(500).end('cannot read the file');
         return;
       }
+      const head = { ...headers, 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding', 'Content-Length': bytes.length };
+      if (shaper) {
+        await shaper.send(req, res, 200, head, bytes);
+        record(200, bytes.length);
+        return;
+      }
       record(200, bytes.length);
-      res.writeHead(200, { ...headers, 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding', 'Content-Length': bytes.length });
+      res.writeHead(200, head);
       res.end(bytes);
       return;
     }
@@ -161,6 +172,12 @@ export function startServer(port = PORT, host = HOST, { mounts = {}, faults = ()
       headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
     }
     const length = end - start + 1;
+    if (shaper && !fault.body && Object.keys(fault).length === 0) {
+      const bytes = length > 0 ? readFileSync(file).subarray(start, end + 1) : Buffer.alloc(0);
+      await shaper.send(req, res, status, { ...headers, 'Content-Length': length }, bytes);
+      record(status, length);
+      return;
+    }
     res.writeHead(status, { ...headers, 'Content-Length': length });
     const sent = fault.truncate != null ? Math.min(fault.truncate, length) : length;
     record(status, sent);
@@ -181,6 +198,36 @@ export function startServer(port = PORT, host = HOST, { mounts = {}, faults = ()
   });
   return new Promise((ok) => server.listen(port, host, () => ok(server)));
 }
+
+// One emulated downlink shared by every answer (see startServer's `link`).
+class LinkShaper {
+  #freeAt = 0; // when the link has sent everything queued so far (ms, Date.now())
+  #sockets = new WeakSet(); // connections that have seen their handshake's round trip
+
+  constructor({ bytesPerSecond, rttMs }) {
+    this.bytesPerSecond = bytesPerSecond;
+    this.rttMs = rttMs;
+  }
+
+  /** Answers after the round trip(s), then sends `bytes` at the link's pace, 16 kB at a time. */
+  async send(req, res, status, headers, bytes) {
+    const trips = this.#sockets.has(req.socket) ? 1 : 2;
+    this.#sockets.add(req.socket);
+    await sleep(trips * this.rttMs);
+    res.writeHead(status, headers);
+    const slice = 16 * 1024;
+    for (let at = 0; at < bytes.length && !res.destroyed; at += slice) {
+      const chunk = bytes.subarray(at, at + slice);
+      const start = Math.max(Date.now(), this.#freeAt);
+      this.#freeAt = start + (1000 * chunk.length) / this.bytesPerSecond;
+      await sleep(this.#freeAt - Date.now());
+      res.write(chunk);
+    }
+    res.end();
+  }
+}
+
+const sleep = (ms) => new Promise((ok) => setTimeout(ok, Math.max(0, ms)));
 
 // Writes `bytes` in 10 slices a second, `bytesPerSecond` in all.
 function sendSlowly(res, bytes, bytesPerSecond) {

@@ -2,7 +2,8 @@
 # The published index at 10k, 100k and 600k synthetic tracks: generate (scripts/synth_catalog.py),
 # import, publish (timed), then measure natively (benches/parts.rs), against faiss
 # (bench/parts/faiss_bench.py) and in Chromium (bench/parts/browser.mjs; at 600k also the
-# bytes of a 10,000-track delta for a returning visitor). JSON into OUT/parts-*.json.
+# bytes of a 10,000-track delta for a returning visitor, and the first result on emulated 4G and
+# slow 4G: bench/first-result/run.mjs). JSON into OUT/parts-*.json, OUT/first-result-*.json.
 # The catalogs (≈ 2.5 GB at 600k) live in OUT/synth-N and are deleted afterwards.
 # Usage: bench/parts/run.sh OUT [SIZES...]
 set -euo pipefail
@@ -48,5 +49,9 @@ for n in "${SIZES[@]}"; do
         delta=(--delta "$dir/add.idx" --bin "$BIN")
     fi
     node bench/parts/browser.mjs "$dir" "${delta[@]}" > "$OUT/parts-browser-$n.json"
+    if [ "$n" -ge 600000 ]; then
+        step "the visitor's wait: first results on emulated networks ($n tracks)"
+        node bench/first-result/run.mjs --index "$dir/parts" --track bgm-0000042 --runs 3 --out "$OUT/first-result-$n.json"
+    fi
     rm -rf "$dir"
 done
