@@ -127,6 +127,8 @@ export class EngineSession {
       this.#host.emit('modelready', { model: info });
       return info;
     } catch (e) {
+      // The next visitor's song tries again (a network blip need not last the page's life).
+      this.#modelLoad = null;
       this.#modelUnavailable(`song analysis is unavailable: ${e.message}`);
       this.#host.emit('error', { stage: 'model', message: e.message });
       return null;

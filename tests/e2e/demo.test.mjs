@@ -300,6 +300,9 @@ test('without a model, the page says so and track search still works', { skip },
   assert.equal(error.stage, 'model');
   assert.match(await page.locator(`${el} >> .warning`).textContent(),
     /Dropping a song will not work: song analysis is unavailable: cannot load the analysis model from .*missing\.onnx \(HTTP 404\)\. “Similar” on catalog tracks still works\./);
+  // A failed load is tried again when a song is brought again (a network blip need not last).
+  assert.equal(await page.evaluate(() => document.querySelector('similar-songs').prepareAnalysis()), null);
+  assert.equal((await page.nthEvent('error', 2)).stage, 'model');
   // the row of the track titled "Theme <b>bold</b>" (id lugaru); browse order follows the index
   await page.locator(`${el} >> .row:has-text("Theme <b>bold</b>") >> .similar`).click();
   assert.equal((await page.nthEvent('results')).reference, 'lugaru');
