@@ -73,8 +73,8 @@ let fileAnalysis = null; // the last analysed file, kept for re-searches with ot
 
 const progressOf = (id, stage) => ({ loaded, total }) => self.postMessage({ id, progress: { stage, loaded, total } });
 
-// The bytes at `url`; `onBytes(loaded, total)` hears them arrive, when given.
-async function fetchBytes(url, what, onBytes = null) {
+// The answer for `url`, or an error that names `what` could not be loaded and why.
+async function fetchOk(url, what) {
   let response;
   try {
     response = await fetch(url);
@@ -82,6 +82,12 @@ async function fetchBytes(url, what, onBytes = null) {
     throw new Error(`cannot load the ${what} from ${url}: ${e.message}`);
   }
   if (!response.ok) throw new Error(`cannot load the ${what} from ${url} (HTTP ${response.status})`);
+  return response;
+}
+
+// The bytes at `url`; `onBytes(loaded, total)` hears them arrive, when given.
+async function fetchBytes(url, what, onBytes = null) {
+  const response = await fetchOk(url, what);
   if (!onBytes || !response.body) return new Uint8Array(await response.arrayBuffer());
   return new Uint8Array(await new Response(countBytes(response, onBytes)).arrayBuffer());
 }
@@ -150,7 +156,6 @@ async function loadAnalyser(onBytes) {
 // Loads the analysis module (the build this browser runs) and the model together, reporting
 // their bytes as they arrive; builds the engine.
 async function loadModel(url, id) {
-  await wasmReady;
   // Bytes of both downloads; the total only while both announce theirs (compressed answers don't).
   const sizes = new Map();
   const report = (what) => (loaded, total) => {
@@ -165,6 +170,7 @@ async function loadModel(url, id) {
     downloaded = true;
   });
   download.catch(() => {}); // reported below
+  await wasmReady; // (it knows which analysis build this browser runs)
   analyserLoading ??= loadAnalyser(report('engine'));
   try {
     await analyserLoading;
@@ -189,13 +195,7 @@ async function loadModel(url, id) {
 
 // Fetches and compiles the analysis module, streaming where the server allows it.
 async function compileAnalyser(url, onBytes) {
-  let response;
-  try {
-    response = await fetch(url);
-  } catch (e) {
-    throw new Error(`cannot load the song analyser from ${url}: ${e.message}`);
-  }
-  if (!response.ok) throw new Error(`cannot load the song analyser from ${url} (HTTP ${response.status})`);
+  const response = await fetchOk(url, 'song analyser');
   const counted = new Response(countBytes(response, onBytes), { headers: { 'Content-Type': 'application/wasm' } });
   // Streaming compilation overlaps the download (seconds on a phone's network).
   if (typeof WebAssembly.compileStreaming === 'function') return WebAssembly.compileStreaming(counted);
