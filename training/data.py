@@ -115,10 +115,11 @@ def pick_patches(n, limit, rng, prefer=()):
     return sorted(taken | set(rest))
 
 
-def load_data(data, max_train_patches, eval_patches=16, render_patches=16):
+def load_data(data, max_train_patches, eval_patches=16, render_patches=16, splits_path=None):
     """Tracks and render clips per split, each with `x` (patches, float16), the teacher's
-    vectors `t` (NaN where the teacher saw no such patch) and labels."""
-    splits = json.load(open(os.path.join(data, "splits.json")))
+    vectors `t` (NaN where the teacher saw no such patch) and labels. `splits_path`: another
+    split file of the same form (default DATA/splits.json; training/cv.py writes one per fold)."""
+    splits = json.load(open(splits_path or os.path.join(data, "splits.json")))
     rng = np.random.default_rng(0)
     teach_real, _ = load_teacher(data, "real")
     teach_rend, _ = load_teacher(data, "renders")

@@ -9,6 +9,11 @@ mean + max pooling, a linear embedding and an MLP instrument head on the pooled 
 convolutions are unpadded and stride-1 ones padded by 1: tract runs a conv's padding as a
 separate Pad op (8% of the time per patch when every conv was padded), and the down-sampling
 convolutions lose only a border frame by it.
+
+A stride of "pool" (training only, for recipe comparisons: `V1_STAGES`, `train.py --arch v1`)
+is a padded stride-1 conv followed by a 2x2 max-pool, v1's blocks; such a net is not exported
+to ONNX (`export_onnx` refuses MaxPool). `inst_on="embedding"` puts a linear instrument head on
+the embedding instead of the MLP on the pooled features (v1's stage 1).
 """
 import json
 import os
@@ -19,6 +24,8 @@ import torch.nn as nn
 N_MELS, FRAMES = 96, 187
 CLASSES = ["piano", "acoustic_guitar", "electric_guitar", "synth", "strings", "brass"]
 STAGES = [(16, 2), (32, 2), (64, 2), (96, 1), (128, 2), (160, 1), (160, 1)]
+# simsong-cnn-v1 (commit 7073101): 3x3 conv + BN + ReLU + 2x2 max-pool x4, then one more conv
+V1_STAGES = [(16, "pool"), (32, "pool"), (64, "pool"), (128, "pool"), (128, 1)]
 EMBED_DIM = 128
 HEAD_HIDDEN = 128
 ANALYSIS = {"sample_rate_hz": 16000, "n_fft": 512, "hop_length": 256, "n_mels": 96,
@@ -32,24 +39,36 @@ def padding(stride):
     return 0 if stride == 2 else 1
 
 
+def conv_stride(stride):
+    return 1 if stride == "pool" else stride
+
+
 def conv_out(n, stride):
-    return (n + 2 * padding(stride) - 3) // stride + 1
+    """Size after the conv (before a "pool" stage's max-pool)."""
+    return (n + 2 * padding(stride) - 3) // conv_stride(stride) + 1
+
+
+def stage_out(n, stride):
+    """Size after the whole stage."""
+    return conv_out(n, stride) // 2 if stride == "pool" else conv_out(n, stride)
 
 
 class Net(nn.Module):
     """Training graph: conv + BN + ReLU stages, pooled features, embedding, instrument head."""
 
-    def __init__(self, stages=STAGES, dim=EMBED_DIM, n_classes=len(CLASSES)):
+    def __init__(self, stages=STAGES, dim=EMBED_DIM, n_classes=len(CLASSES), inst_on="pooled"):
         super().__init__()
         layers, cin = [], 1
         for c, s in stages:
-            layers.append(nn.Sequential(nn.Conv2d(cin, c, 3, stride=s, padding=padding(s), bias=False),
-                                        nn.BatchNorm2d(c), nn.ReLU(inplace=True)))
+            block = [nn.Conv2d(cin, c, 3, stride=conv_stride(s), padding=padding(s), bias=False),
+                     nn.BatchNorm2d(c), nn.ReLU(inplace=True)]
+            layers.append(nn.Sequential(*block, *([nn.MaxPool2d(2)] if s == "pool" else [])))
             cin = c
         self.blocks = nn.Sequential(*layers)
         self.width = cin
         self.fc = nn.Linear(2 * cin, dim)
-        self.instrument = head_mlp(2 * cin, n_classes)
+        self.inst_on_embedding = inst_on == "embedding"
+        self.instrument = nn.Linear(dim, n_classes) if self.inst_on_embedding else head_mlp(2 * cin, n_classes)
 
     def pooled(self, x):
         h = self.blocks(x)
@@ -57,7 +76,8 @@ class Net(nn.Module):
 
     def forward(self, x):
         p = self.pooled(x)
-        return self.fc(p), self.instrument(p)
+        e = self.fc(p)
+        return e, self.instrument(e if self.inst_on_embedding else p)
 
 
 def head_mlp(n_in, n_classes=len(CLASSES), hidden=HEAD_HIDDEN):
@@ -73,10 +93,11 @@ class Export(nn.Module):
         from torch.nn.utils.fusion import fuse_conv_bn_eval
         blocks = []
         for b in net.blocks:
-            blocks += [fuse_conv_bn_eval(b[0].eval(), b[1].eval()), nn.ReLU()]
+            blocks += [fuse_conv_bn_eval(b[0].eval(), b[1].eval()), nn.ReLU(), *b[3:]]
         self.blocks = nn.Sequential(*blocks)
         self.fc = net.fc
         self.instrument = net.instrument
+        self.inst_on_embedding = getattr(net, "inst_on_embedding", False)
 
     def pooled(self, mel):
         h = self.blocks(mel)
@@ -85,7 +106,8 @@ class Export(nn.Module):
 
     def forward(self, mel):
         p = self.pooled(mel)
-        return self.fc(p), self.instrument(p)
+        e = self.fc(p)
+        return e, self.instrument(e if self.inst_on_embedding else p)
 
 
 def fold(model, check=True):
@@ -105,8 +127,8 @@ def fold(model, check=True):
 def count_macs(stages=STAGES, dim=EMBED_DIM):
     macs, f, t, cin = 0, N_MELS, FRAMES, 1
     for c, s in stages:
-        f, t = conv_out(f, s), conv_out(t, s)
-        macs += f * t * c * cin * 9
+        macs += conv_out(f, s) * conv_out(t, s) * c * cin * 9
+        f, t = stage_out(f, s), stage_out(t, s)
         cin = c
     return macs + 2 * cin * dim + 2 * cin * HEAD_HIDDEN + HEAD_HIDDEN * len(CLASSES)
 

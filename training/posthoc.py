@@ -112,6 +112,12 @@ def whiten_embedding(ex, tracks, shrinkages=(0.0, 0.1, 0.5, 1.0)):
         w, b = ex.fc.weight.clone(), ex.fc.bias.clone()
         ex.fc.weight.copy_(P @ w)
         ex.fc.bias.copy_(P @ (b - torch.from_numpy(mu).float()))
+        if getattr(ex, "inst_on_embedding", False):
+            # a linear instrument head on the embedding (train.py --inst-head embedding) keeps
+            # seeing the embedding it was trained on: e_old = P^-1 e_new + mu
+            lw = ex.instrument.weight.clone()
+            ex.instrument.bias += lw @ torch.from_numpy(mu).float()
+            ex.instrument.weight.copy_(lw @ torch.linalg.inv(P))
     return ex, {"shrinkage": best, "val_p10": report}
 
 
@@ -133,7 +139,9 @@ def refit_head(ex, renders, seed, epochs=150):
     va_f, va_o = pooled_features(ex, renders["val"])
     tr_y = torch.tensor([r["y"] for r in renders["train"]])[tr_o]
     va_y = torch.tensor([r["y"] for r in renders["val"]])
-    joint = clip_accuracy(ex.instrument, va_f, va_o, va_y)
+    on_emb = getattr(ex, "inst_on_embedding", False)
+    with torch.no_grad():
+        joint = clip_accuracy(ex.instrument, ex.fc(va_f) if on_emb else va_f, va_o, va_y)
     mu, sd = tr_f.mean(0), tr_f.std(0) + 1e-5
     head = head_mlp(tr_f.shape[1])
     opt = torch.optim.AdamW(head.parameters(), lr=1e-3, weight_decay=1e-2)
@@ -161,4 +169,5 @@ def refit_head(ex, renders, seed, epochs=150):
         lin.bias -= (lin.weight * (mu / sd)).sum(1)
         lin.weight /= sd
     ex.instrument = head.eval()
+    ex.inst_on_embedding = False  # the refit head reads the pooled features
     return ex, {"refit": True, "val_acc_joint": joint, "val_acc_refit": best}

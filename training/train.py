@@ -33,6 +33,12 @@ step for step), keeping the checkpoint with the best val P@10 + val instrument a
 (training/posthoc.py): embedding whitening with train statistics (shrinkage by val P@10) and an
 instrument-head refit on the frozen trunk, each kept only if it helps on val. Exported with
 opset 17 and the `simsong` metadata the Rust loader checks.
+
+Recipe comparisons (training/cv.py, grouped cross-validation): --splits another split file,
+--resume-state a file the loop saves every --save-every steps and picks up again (the run
+continues step for step), --final-model the stage-2 model as a torch file, --no-onnx, and the
+v1 recipe's differences: --arch v1 (max-pool blocks, net.V1_STAGES), --inst-head embedding,
+--aug-bandlimit 0 --aug-codec 0 (with --distill-weight 0 --codec-view 0).
 """
 import argparse
 import json
@@ -48,7 +54,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from data import augment, load_data, log
-from net import EMBED_DIM, STAGES, Net, count_macs, export_onnx, fold
+from net import EMBED_DIM, STAGES, V1_STAGES, Net, count_macs, export_onnx, fold
 from posthoc import evaluate, refit_head, whiten_embedding
 
 CACHE = os.environ.get("SIMSONG_CACHE", os.path.expanduser("~/.cache/simsong"))
@@ -153,8 +159,23 @@ def main():
     ap.add_argument("--log-json", default=None, help="write the training summary here")
     ap.add_argument("--no-whiten", action="store_true", help="skip the embedding whitening")
     ap.add_argument("--no-refit-head", action="store_true", help="skip the instrument-head refit")
+    ap.add_argument("--splits", default=None, help="split file (default DATA/splits.json)")
+    ap.add_argument("--arch", choices=("v3", "v1"), default="v3",
+                    help="v3: net.STAGES (strided convs); v1: net.V1_STAGES (max-pool blocks, not exportable)")
+    ap.add_argument("--inst-head", choices=("pooled", "embedding"), default="pooled",
+                    help="instrument head while training: MLP on the pooled features, or linear on the embedding (v1)")
+    ap.add_argument("--aug-bandlimit", type=float, default=0.35, help="probability of the band-limit augmentation")
+    ap.add_argument("--aug-codec", type=float, default=0.35, help="probability of the codec-noise augmentation")
+    ap.add_argument("--checkpoint", default=None, help="stage-1 checkpoint file (default DATA/checkpoints/NAME-seedS.pt)")
+    ap.add_argument("--resume-state", default=None,
+                    help="save the training state here every --save-every steps, and resume from it when it exists")
+    ap.add_argument("--save-every", type=int, default=100)
+    ap.add_argument("--final-model", default=None, help="also save the stage-2 model (torch) here")
+    ap.add_argument("--no-onnx", action="store_true", help="do not export ONNX (--out is ignored)")
+    ap.add_argument("--no-test-eval", action="store_true",
+                    help="skip the closing python evaluation of the test split (cv.py scores it itself)")
     args = ap.parse_args()
-    stages = json.loads(args.stages) if args.stages else STAGES
+    stages = json.loads(args.stages) if args.stages else (V1_STAGES if args.arch == "v1" else STAGES)
 
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -164,13 +185,13 @@ def main():
     rng = random.Random(args.seed)
 
     t_start = time.time()
-    tracks, renders = load_data(args.data, args.max_train_patches)
+    tracks, renders = load_data(args.data, args.max_train_patches, splits_path=args.splits)
     log(f"data loaded in {time.time() - t_start:.0f}s")
     targets = teacher_targets(tracks, args.teacher_target)
     if targets:
         log(f"teacher targets: {targets}")
 
-    model = Net(stages)
+    model = Net(stages, inst_on=args.inst_head)
     n_params = sum(p.numel() for p in model.parameters())
     log(f"model: {n_params} parameters (incl. BN), {count_macs(stages) / 1e6:.1f} M MACs per patch")
     proj = nn.Sequential(nn.Linear(EMBED_DIM, EMBED_DIM), nn.ReLU(), nn.Linear(EMBED_DIM, EMBED_DIM))
@@ -190,6 +211,26 @@ def main():
     budget = args.minutes * 60
     best, best_state, history = -1.0, None, []
     step, t0, warmup = 0, time.time(), 50
+    modules = {"model": model, "proj": proj, "to_teacher": to_teacher, "opt": opt}
+    if args.resume_state and os.path.exists(args.resume_state):
+        st = torch.load(args.resume_state)
+        for k, m in modules.items():
+            m.load_state_dict(st[k])
+        rng.setstate(st["rng"])
+        gen.set_state(st["gen"])
+        torch.set_rng_state(st["torch_rng"])
+        step, best, best_state, history = st["step"], st["best"], st["best_state"], st["history"]
+        t0 = time.time() - st["elapsed"]
+        log(f"resumed from {args.resume_state} at step {step}")
+
+    def save_state():
+        st = {k: m.state_dict() for k, m in modules.items()}
+        st.update({"rng": rng.getstate(), "gen": gen.get_state(), "torch_rng": torch.get_rng_state(),
+                   "step": step, "best": best, "best_state": best_state, "history": history,
+                   "elapsed": time.time() - t0})
+        torch.save(st, args.resume_state + ".tmp")
+        os.replace(args.resume_state + ".tmp", args.resume_state)
+
     while True:
         elapsed = time.time() - t0
         if args.steps > 0:
@@ -205,7 +246,7 @@ def main():
             g["lr"] = lr
         model.train()
         x, teach, tid, cid, ys = sample_batch(args, rng, train_t, by_coll, colls, coll_w, rend_t, rend_flat)
-        e, logits = model(augment(x, gen))
+        e, logits = model(augment(x, gen, args.aug_bandlimit, args.aug_codec))
         n_real = len(tid)
         z = F.normalize(proj(e[:n_real]), dim=1)
         same_t = tid[:, None] == tid[None, :]
@@ -233,6 +274,8 @@ def main():
             if score > best:
                 best = score
                 best_state = {k: v.clone() for k, v in model.state_dict().items()}
+        if args.resume_state and step % args.save_every == 0:
+            save_state()
     train_s = time.time() - t0
     log(f"trained {step} steps in {train_s / 60:.1f} min")
     p, acc = evaluate(model, tracks["val"], renders["val"])
@@ -241,7 +284,7 @@ def main():
     if best_state is not None and p[10] + acc < best:
         log("restoring the best validation checkpoint")
         model.load_state_dict(best_state)
-    ckpt = os.path.join(args.data, "checkpoints", f"{args.name}-seed{args.seed}.pt")
+    ckpt = args.checkpoint or os.path.join(args.data, "checkpoints", f"{args.name}-seed{args.seed}.pt")
     os.makedirs(os.path.dirname(ckpt), exist_ok=True)
     torch.save({"model": model.state_dict(), "stages": stages, "args": vars(args)}, ckpt)
     log(f"checkpoint (with BatchNorm): {ckpt}")
@@ -254,13 +297,24 @@ def main():
     if not args.no_refit_head:
         ex, summary["head_refit"] = refit_head(ex, renders, args.seed)
     p, acc = evaluate(ex, tracks["val"], renders["val"])
-    pt, acct = evaluate(ex, tracks["test"], renders["test"])
-    log(f"shipped model: VAL P@10 {p[10]:.3f} acc {acc:.3f} | TEST (python) P@10 {pt[10]:.3f} acc {acct:.3f}")
-    summary.update({"val": {"p": p, "acc": acc}, "test_python": {"p": pt, "acc": acct}, "args": vars(args)})
-    ops = export_onnx(ex, args.out, args.name, stages=stages)
+    summary.update({"val": {"p": p, "acc": acc}, "args": vars(args)})
+    if args.no_test_eval:
+        log(f"shipped model: VAL P@10 {p[10]:.3f} acc {acc:.3f}")
+    else:
+        pt, acct = evaluate(ex, tracks["test"], renders["test"])
+        log(f"shipped model: VAL P@10 {p[10]:.3f} acc {acc:.3f} | TEST (python) P@10 {pt[10]:.3f} acc {acct:.3f}")
+        summary["test_python"] = {"p": pt, "acc": acct}
     summary["params_exported"] = sum(q.numel() for q in ex.parameters())
-    log(f"exported {args.out}: {os.path.getsize(args.out) / 1e6:.2f} MB, "
-        f"{summary['params_exported']} parameters, ops {ops}")
+    if args.final_model:
+        tmp = args.final_model + ".tmp"
+        torch.save({"state": ex.state_dict(), "stages": stages, "inst_on_embedding": ex.inst_on_embedding,
+                    "summary": summary}, tmp)
+        os.replace(tmp, args.final_model)
+        log(f"final model (torch): {args.final_model}")
+    if not args.no_onnx:
+        ops = export_onnx(ex, args.out, args.name, stages=stages)
+        log(f"exported {args.out}: {os.path.getsize(args.out) / 1e6:.2f} MB, "
+            f"{summary['params_exported']} parameters, ops {ops}")
     if args.log_json:
         with open(args.log_json, "w") as f:
             json.dump(summary, f, indent=1)
