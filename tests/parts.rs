@@ -125,6 +125,13 @@ fn catalog_range(
     index
 }
 
+/// Parts cut as by default, without neighbour lists (searches by track run on the search part).
+const WITHOUT_LISTS: PartSizes = PartSizes {
+    rerank_block_rows: 16,
+    meta_shard_tracks: 256,
+    neighbours: 0,
+};
+
 fn publish(index: &CatalogIndex, sizes: PartSizes) -> Published {
     let mut vectors = Vec::new();
     for i in 0..index.len() {
@@ -238,6 +245,14 @@ fn best_segment_scores_and_references_behave_as_in_the_exact_search() {
     assert!(e.to_string().contains("no track with id `nope`"), "{e}");
 }
 
+/// A published part by name, for the neighbour lists of a delta.
+fn read_published(files: &HashMap<String, Vec<u8>>, name: &str) -> simsong::Result<Vec<u8>> {
+    files
+        .get(name)
+        .cloned()
+        .ok_or_else(|| simsong::Error::InvalidIndex(format!("{name} is not published")))
+}
+
 #[test]
 fn deltas_add_and_remove_without_touching_published_parts() {
     let base = catalog(2000, 20, 3, "a");
@@ -246,9 +261,10 @@ fn deltas_add_and_remove_without_touching_published_parts() {
     let before: HashMap<String, Vec<u8>> = server.files.clone();
     let mut parted = server.open();
     let quantizer = {
-        server
-            .search(&mut parted, SearchRequest::similar_to_track("a000001", 1))
-            .unwrap();
+        for f in parted.load_needs() {
+            let bytes = server.read(&f).unwrap();
+            parted.provide(f.key.parse().unwrap(), &bytes).unwrap();
+        }
         parted.quantizer().unwrap().clone()
     };
     let added = catalog(300, 20, 3, "b");
@@ -258,11 +274,16 @@ fn deltas_add_and_remove_without_touching_published_parts() {
         &added,
         Vec::new(),
         PartSizes::default(),
+        &|name| read_published(&before, name),
     )
     .unwrap();
     for (name, bytes) in &delta.files {
         assert!(!before.contains_key(name), "a delta rewrote {name}");
-        assert!(bytes.len() < 200_000);
+        // The neighbour lists are rewritten whole (every list may gain the new tracks); the
+        // delta's own parts are small.
+        if !name.starts_with("parts/neighbours-") {
+            assert!(bytes.len() < 200_000, "{name}");
+        }
     }
     server.update(&delta);
     // b000005 has the same vector as a000005 (same seed): it is found, and by its new id.
@@ -279,7 +300,7 @@ fn deltas_add_and_remove_without_touching_published_parts() {
         ..Default::default()
     };
     let browse = {
-        let mut task = BrowseTask::new(&parted, &calm, 0, 100);
+        let mut task = BrowseTask::new(&calm, 0, 100);
         run_to_end(&mut parted, |i| task.step(i), |f| server.read(f)).unwrap()
     };
     assert_eq!(browse.total, 20 + 3);
@@ -301,6 +322,7 @@ fn deltas_add_and_remove_without_touching_published_parts() {
         &empty,
         positions.to_vec(),
         PartSizes::default(),
+        &|name| read_published(&server.files, name),
     )
     .unwrap();
     server.update(&removal);
@@ -418,9 +440,111 @@ fn damaged_foreign_and_lying_parts_are_refused_by_name() {
 }
 
 #[test]
+fn neighbour_lists_answer_similar_as_the_search_part_does_without_it() {
+    let index = catalog(3000, 30, 17, "t");
+    let with = Server::new(&publish(&index, PartSizes::default()));
+    let without = Server::new(&publish(&index, WITHOUT_LISTS));
+    let fetched = std::cell::RefCell::new(Vec::new());
+    for q in [5usize, 700, 2999] {
+        let id = format!("t{q:06}");
+        let request = SearchRequest::similar_to_track(&id, 10);
+        let mut parted = with.open();
+        let mut task = SearchTask::new(request.clone()).unwrap();
+        fetched.borrow_mut().clear();
+        let fast = run_to_end(
+            &mut parted,
+            |i| task.step(i),
+            |f| {
+                fetched.borrow_mut().push((f.key.clone(), f.length));
+                with.read(f)
+            },
+        )
+        .unwrap();
+        assert!(
+            fast.from_neighbours && fast.notes.is_empty(),
+            "{:?}",
+            fast.notes
+        );
+        assert_eq!(fast.reference_track.as_ref().unwrap().id, id);
+        let keys: Vec<String> = fetched.borrow().iter().map(|(k, _)| k.clone()).collect();
+        assert!(
+            keys.iter()
+                .all(|k| !k.starts_with("search:") && !k.starts_with("meta:")),
+            "no search part, no metadata shard: {keys:?}"
+        );
+        let bytes: u64 = fetched.borrow().iter().map(|(_, n)| n).sum();
+        assert!(bytes < 20_000, "{bytes} bytes of catalog data");
+        // The same hits, scores and best segments as a re-ranked search of the search part.
+        let full = without.search(&mut without.open(), request).unwrap();
+        assert!(!full.from_neighbours);
+        let ids = |o: &SearchOutcome| o.hits.iter().map(|h| h.hit.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&fast), ids(&full));
+        for (a, b) in fast.hits.iter().zip(&full.hits) {
+            assert!((a.hit.score - b.hit.score).abs() < 1e-5);
+            assert_eq!(a.hit.best_segment_seconds, b.hit.best_segment_seconds);
+            assert_eq!(a.track, b.track);
+        }
+    }
+    // A filter, or more hits than listed: the search part answers.
+    let mut parted = with.open();
+    let long = with
+        .search(&mut parted, SearchRequest::similar_to_track("t000005", 65))
+        .unwrap();
+    assert!(!long.from_neighbours && long.hits.len() == 65);
+    // Without the neighbours part: the search part answers, and says why.
+    let mut broken = Server::new(&publish(&index, PartSizes::default()));
+    let m = PartedIndex::new(&broken.manifest)
+        .unwrap()
+        .manifest()
+        .clone();
+    let lists = m
+        .neighbours
+        .as_ref()
+        .unwrap()
+        .file
+        .file_name(simsong::index::parts::PartKind::Neighbours);
+    broken.files.remove(&lists);
+    let outcome = broken
+        .search(
+            &mut broken.open(),
+            SearchRequest::similar_to_track("t000005", 10),
+        )
+        .unwrap();
+    assert!(!outcome.from_neighbours && outcome.hits.len() == 10);
+    assert!(
+        outcome
+            .notes
+            .iter()
+            .any(|n| n.contains("neighbour list could not be fetched") && n.contains(&lists)),
+        "{:?}",
+        outcome.notes
+    );
+    // A damaged list is refused the same way.
+    let mut damaged = with.files[&lists].clone();
+    let record = simsong::index::parts::neighbours::record_bytes(64) as usize;
+    for p in 0..3000 {
+        damaged[48 + p * record + 20] ^= 1;
+    }
+    broken.files.insert(lists.clone(), damaged);
+    let outcome = broken
+        .search(
+            &mut broken.open(),
+            SearchRequest::similar_to_track("t000005", 10),
+        )
+        .unwrap();
+    assert!(
+        outcome.notes.iter().any(|n| n.contains("checksum")),
+        "{:?}",
+        outcome.notes
+    );
+}
+
+#[test]
 fn missing_parts_degrade_the_answer_or_fail_it_by_name() {
     let index = catalog(3000, 30, 13, "t");
-    let published = publish(&index, PartSizes::default());
+    // Without neighbour lists: every search runs on the search part (the lists' own losses are
+    // in the test below).
+    let published = publish(&index, WITHOUT_LISTS);
     let mut server = Server::new(&published);
     let g = &published.manifest.generations[0];
     // Without the re-ranking part: ranked by the codes, and said so.
@@ -533,6 +657,11 @@ fn write_fuzz_seeds() {
             );
         }
     }
+    write(
+        "parts_neighbours",
+        "lists.bin",
+        [vec![0], payload(PartKind::Neighbours, 1, 0)].concat(),
+    );
     for g in 0..2u8 {
         write(
             "parts_rows",

@@ -8,7 +8,7 @@
 //   a larger part is not downloaded and its pieces fail with a message that says why.
 // - A response larger than the manifest says is cut off as soon as it is, never read to the end.
 // - No byte for `stallMs` aborts a request ("no data for 20 s"); the rest go on.
-// - Parts fetched whole (search parts, metadata and id shards) are kept in the Cache Storage
+// - Parts fetched whole (search parts, metadata shards) are kept in the Cache Storage
 //   (`simsong-parts`), keyed by URL: their names are their checksums, so an entry never goes
 //   stale, and a returning visitor (an index that only got a delta) fetches just the new parts.
 //   The HTTP cache cannot be relied on for this: browsers keep entries of many MB only in a

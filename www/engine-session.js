@@ -99,8 +99,10 @@ export class EngineSession {
     }
     const started = performance.now();
     try {
-      const { info } = await this.client.loadIndex(url, (p) => this.#host.progress('Loading the catalog…', p, started));
+      const client = this.client;
+      const { info } = await client.loadIndex(url, (p) => this.#host.progress('Loading the catalog…', p, started));
       this.#indexLoaded(info);
+      if (!info.complete) this.#completeIndex(client, url);
     } catch (e) {
       // The worker died during the load (another request crashed it): the fresh worker loads
       // the index again and #workerRestarted finishes the job.
@@ -139,6 +141,18 @@ export class EngineSession {
   get analysisRefused() {
     const why = this.modelProblem;
     return why && this.modelInfo === null && why !== MODEL_LOADING ? why : null;
+  }
+
+  // An index answered from its manifest (neighbour lists): the worker loads the rest when idle;
+  // the tags and tempi it brings then reach the element. A failure here is the next search's to
+  // report (its job asks for the same parts).
+  async #completeIndex(client, url) {
+    try {
+      const { info } = await client.request({ type: 'completeIndex' });
+      if (client !== this.client || this.#host.url('index') !== url) return;
+      this.indexInfo = info;
+      this.#host.indexCompleted(info);
+    } catch {}
   }
 
   #indexLoaded(info) {

@@ -2,7 +2,11 @@
 // song, the analysis engine (the analysis module and the model); the page only renders.
 //
 // Messages in:  { type: 'engine', build, module } first (see below), then { id, type, gen?, ... } where type is
-//   loadIndex { url }              → { info, fetched }        url: the published index's index.json
+//   loadIndex { url }              → { info, fetched }        url: the published index's index.json;
+//                                    with neighbour lists, answered from the manifest alone
+//                                    (info.complete false: no tag or tempo figures yet)
+//   completeIndex                  → { info }: once the worker has been idle for a second, loads
+//                                    every search part (info.complete true)
 //   loadModel { url }              → { info, indexMismatch: string | null }: loads the analysis module
 //                                    and the model (progress: { stage: 'model', loaded, total } bytes)
 //   search { reference, request }  → { hits, approximate, notes, reranked, reference, fetched, engineMs }
@@ -27,8 +31,9 @@
 //               null when the file's length is unknown)
 //
 // Two wasm modules (src/wasm/mod.rs): the search module holds the published index (see
-// docs/index-format.md): the manifest and the search parts load first; a search job then asks
-// for what it needs (id shards, re-ranking blocks, metadata shards, segment rows), which
+// docs/index-format.md): the manifest loads first, and the search parts with it unless the
+// index has neighbour lists (then at idle, or when a job needs them); a search job asks for what
+// it needs (id buckets, neighbour lists, re-ranking blocks, metadata, segment rows), which
 // catalog-fetch.js fetches and the wasm side checks. The analysis module (decoders, front end,
 // model: megabytes) is imported only when a model is asked for; an analysed song's embedding
 // is searched in the search module as an `{ embedding }` reference.
@@ -118,18 +123,62 @@ async function loadIndex(url, id) {
   const manifest = await source.manifest();
   await wasmReady;
   const loaded = new CatalogParts(manifest);
-  await satisfy(loaded, loaded.loadNeeds(), source, progressOf(id, 'index'));
-  if (!loaded.searchable) {
-    const why = firstFailure(loaded, loaded.info.generations);
-    loaded.free();
-    throw new Error(why);
-  }
+  // With neighbour lists, "Similar" on a catalog track needs none of the search parts (at
+  // 600k tracks, 13 MB): the index is ready at once and the rest loads when the worker is
+  // idle, or when a job needs it (completeIndex).
+  const early = loaded.hasNeighbourLists;
+  if (!early) await completeParts(loaded, source, id);
   parts?.free();
   parts = loaded;
-  mark('index-ready');
   fetcher = source;
-  source.prune(loaded.partFiles()).catch(() => {});
+  indexComplete = early ? null : Promise.resolve();
+  mark('index-ready');
+  if (!early) source.prune(loaded.partFiles()).catch(() => {});
   return { info: parts.info, fetched: source.bytesFetched, fromCache: source.bytesFromCache, rangeIgnored: source.rangeIgnored };
+}
+
+// Loads every search part (and the heads of the parts read by range); throws the first failure.
+async function completeParts(index, source, id) {
+  await satisfy(index, index.loadNeeds(), source, progressOf(id, 'index'));
+  if (!index.searchable) {
+    const why = firstFailure(index, index.info.generations);
+    index.free();
+    throw new Error(why);
+  }
+}
+
+// The whole index: resolves once every search part is in (started at most once per index; a
+// failed try is tried again by the next caller).
+let indexComplete = Promise.resolve();
+function completeIndex(id) {
+  if (indexComplete) return indexComplete;
+  const index = parts;
+  const source = fetcher;
+  indexComplete = (async () => {
+    await satisfy(index, index.loadNeeds(), source, id === undefined ? () => {} : progressOf(id, 'index'));
+    if (!index.searchable) throw new Error(firstFailure(index, index.info.generations));
+    source.prune(index.partFiles()).catch(() => {});
+    mark('index-complete');
+  })();
+  indexComplete.catch(() => {
+    if (parts === index) indexComplete = null;
+  });
+  return indexComplete;
+}
+
+// Resolves once no query has run or waited for `quietMs` (the background loads wait for it, so
+// that they never share the network with a visitor's first answer).
+let lastQueryAt = 0;
+let queriesRunning = 0;
+function whenIdle(quietMs = 1000) {
+  return new Promise((resolve) => {
+    const check = () => {
+      const quiet = performance.now() - lastQueryAt;
+      if (queriesRunning === 0 && queue.length === 0 && quiet >= quietMs) resolve();
+      else setTimeout(check, Math.max(50, quietMs - quiet));
+    };
+    setTimeout(check, quietMs);
+  });
 }
 
 function firstFailure(index, generations) {
@@ -238,6 +287,13 @@ async function needIndex() {
   return parts;
 }
 
+// The index with every search part in (browsing, lookups: they need the removals and tags).
+async function needWholeIndex(id) {
+  const index = await needIndex();
+  await completeIndex(id);
+  return index;
+}
+
 async function needEngine() {
   if (!modelLoading) throw new Error('song analysis is off: no model was given');
   await modelLoading;
@@ -258,6 +314,12 @@ async function runJob(job, data, stage) {
       const s = job.step(index);
       engineMs += performance.now() - t0;
       if (s.done) return { ...s, fetched: source.bytesFetched - before, engineMs };
+      // The search parts come whole, once, for every job that needs them.
+      if (s.needs.some((n) => n.key.startsWith('search:'))) {
+        await completeIndex(data.id);
+        if (isStale(data) || index !== parts) return null;
+        continue;
+      }
       if (!(await satisfy(index, s.needs, source, onProgress, () => isStale(data) || index !== parts))) return null;
     }
   } finally {
@@ -384,7 +446,9 @@ const handlers = {
     }
     const found = await runJob(idx.search({ ...request, positive: [{ track: reference.track }, ...(request.positive || [])] }), data, 'search');
     if (!found) return null;
-    // The reference's own details, for the page to show; the hits stand without them.
+    // The reference's own details, for the page to show; the hits stand without them. An
+    // answer from a neighbour list brought them along.
+    if (found.referenceTrack) return { ...found, reference: found.referenceTrack };
     let track = null;
     try {
       const looked = await runJob(idx.lookup([reference.track]), data, 'search');
@@ -399,12 +463,18 @@ const handlers = {
   analyzePcm: (d) => analyze(d, (eng) => eng.startPcm(d.samples, d.sampleRate, d.channels)),
   embedFile: (d) => analyze(d, (eng) => eng.startFile(new Uint8Array(d.bytes), d.name), false),
   embedPcm: (d) => analyze(d, (eng) => eng.startPcm(d.samples, d.sampleRate, d.channels), false),
+  async completeIndex(data) {
+    await needIndex();
+    await whenIdle();
+    await completeIndex();
+    return { info: parts.info };
+  },
   async browse(data) {
-    const idx = await needIndex();
+    const idx = await needWholeIndex(data.id);
     return runJob(idx.browse(data.filter, data.offset, data.limit), data, 'browse');
   },
   async lookup(data) {
-    const idx = await needIndex();
+    const idx = await needWholeIndex(data.id);
     return runJob(idx.lookup(data.ids), data, 'lookup');
   },
   async stats() {
@@ -446,7 +516,15 @@ self.onmessage = ({ data }) => {
 };
 
 async function drain() {
-  while (queue.length) await run(queue.shift());
+  while (queue.length) {
+    queriesRunning++;
+    try {
+      await run(queue.shift());
+    } finally {
+      queriesRunning--;
+      lastQueryAt = performance.now();
+    }
+  }
   draining = false;
 }
 

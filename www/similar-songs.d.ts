@@ -72,10 +72,16 @@ export interface IndexInfo {
   /** category → value → number of tracks. */
   tags: Record<string, Record<string, number>>;
   predictedTags: Record<string, Record<string, number>>;
-  /** Bytes of every kind of part on the server: search, rerank, segments, meta, ids. */
+  /** Bytes of every kind of part on the server: search, rerank, segments, meta, ids, neighbours. */
   partBytes: Record<string, number>;
   /** The predicted tempi: the confidence from which one counts, how many live tracks have a clear one, and their range in whole BPM. */
   tempo: { minConfidence: number; tracks: number; slowestBpm: number; fastestBpm: number };
+  /**
+   * False while only the manifest is loaded (an index with neighbour lists answers "Similar" on
+   * a catalog track without its search parts): `tags`, `predictedTags` and `tempo` are empty
+   * until the `indexcomplete` event brings them.
+   */
+  complete: boolean;
 }
 
 /** What the engine fetched and holds (`networkStats()`). */
@@ -127,8 +133,14 @@ export interface References {
 }
 
 export interface SimilarSongsEventMap {
-  /** The index is loaded (manifest and search parts): track searches work. `tracks`: how many. */
+  /**
+   * The index is loaded: track searches work. `tracks`: how many. With neighbour lists this comes
+   * after the manifest alone (`index.complete` false); the search parts follow when the page is
+   * idle.
+   */
   ready: CustomEvent<{ index: IndexInfo; tracks: number }>;
+  /** Every search part is in (`index.complete` true): tag and tempo filters can be offered. */
+  indexcomplete: CustomEvent<{ index: IndexInfo; tracks: number }>;
   /**
    * The song analyser (the analysis module and the model) is loaded: files and PCM can be
    * analysed. It loads only once a visitor starts to bring a song (a file dragged over the
@@ -149,9 +161,10 @@ export interface SimilarSongsEventMap {
   /**
    * A new result list is shown (never one of a superseded search). `notes` say what could not
    * be fetched and what that cost; `approximate` when some scores come from the compact codes
-   * only. `fetchedBytes`: what this search downloaded; `searchMs`: its time in the engine.
+   * only. `fetchedBytes`: what this search downloaded; `searchMs`: its time in the engine;
+   * `fromNeighbours`: answered from the reference's precomputed neighbour list (no search part).
    */
-  results: CustomEvent<{ reference: Reference; hits: Hit[]; approximate: boolean; notes: string[]; fetchedBytes: number; searchMs: number }>;
+  results: CustomEvent<{ reference: Reference; hits: Hit[]; approximate: boolean; notes: string[]; fetchedBytes: number; searchMs: number; fromNeighbours: boolean }>;
   /** The buyer selected a track in the list (click, or arrow keys). */
   trackchoose: CustomEvent<{ track: Track; hit: Hit | null }>;
   /** A preview is about to play; cancelable: preventDefault() stops the built-in player. */

@@ -275,6 +275,7 @@ export class SimilarSongsElement extends HTMLElement {
       fail: (stage, message) => this.#fail(stage, message),
       emit: (type, detail) => this.#emit(type, detail),
       indexLoaded: (info) => this.#indexLoaded(info),
+      indexCompleted: (info) => this.#indexCompleted(info),
       // The analyser's bytes, shown while a song waits for it (else only the `progress` event).
       modelProgress: (p, since) => {
         if (this.hasAttribute('busy')) this.#showProgress('Loading the song analyser…', p, since);
@@ -314,10 +315,19 @@ export class SimilarSongsElement extends HTMLElement {
     this.#showWarning();
     this.#render();
     this.#emit('ready', { index: info, tracks: info.tracks });
+    if (info.complete) this.#emit('indexcomplete', { index: info, tracks: info.tracks });
     const track = this.getAttribute('track');
     if (this.hasAttribute('positive')) this.#searchFromAttributes();
     else if (track) this.searchByTrack(track).catch(() => {});
     else if (this.hasAttribute('browse')) this.#loadBrowse();
+  }
+
+  // The rest of an index answered from its manifest arrived: the tag and tempo filters can be
+  // offered now; hits, reference and status stay.
+  #indexCompleted(info) {
+    this.#filters.useIndex(info);
+    this.#render();
+    this.#emit('indexcomplete', { index: info, tracks: info.tracks });
   }
 
   #showWarning() {
@@ -393,7 +403,7 @@ export class SimilarSongsElement extends HTMLElement {
     this.#render();
     this.#emit('results', {
       reference: this.#panel.detail(), hits: this.results, approximate: Boolean(answer.approximate), notes: answer.notes || [],
-      fetchedBytes: answer.fetched ?? 0, searchMs: answer.engineMs ?? 0,
+      fetchedBytes: answer.fetched ?? 0, searchMs: answer.engineMs ?? 0, fromNeighbours: Boolean(answer.fromNeighbours),
     });
     return this.results;
   }

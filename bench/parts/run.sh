@@ -33,7 +33,9 @@ for n in "${SIZES[@]}"; do
         const wall = (Number(process.argv[3]) - Number(process.argv[2])) / 1e9;
         const train = Number(/trained the codebooks .* in ([\d.]+) s/.exec(log)[1]);
         const code = Number(/coded and cut into parts in ([\d.]+) s/.exec(log)[1]);
-        console.log(JSON.stringify({ tracks: n, train_seconds: train, code_seconds: code, wall_seconds: wall }));
+        const lists = /neighbour lists: (\d+) per track, ([\d.]+) MB, computed in ([\d.]+) s; recall@10 against an exhaustive scan ([\d.]+)/.exec(log);
+        const neighbours = lists && { k: Number(lists[1]), megabytes: Number(lists[2]), seconds: Number(lists[3]), recall_at_10: Number(lists[4]) };
+        console.log(JSON.stringify({ tracks: n, train_seconds: train, code_seconds: code, wall_seconds: wall, neighbours }));
     ' "$dir/publish.log" "$started" "$ended" "$n" > "$OUT/parts-publish-$n.json"
     step "native: recall, bytes, time ($n tracks)"
     cargo bench --features cli --bench parts -- "$dir/catalog.idx" "$dir/parts" 200 > "$OUT/parts-native-$n.json"

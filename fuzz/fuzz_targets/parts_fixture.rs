@@ -95,15 +95,29 @@ pub fn fixture() -> &'static Fixture {
         let sizes = PartSizes {
             rerank_block_rows: 4,
             meta_shard_tracks: 16,
-            id_shard_tracks: 16,
+            neighbours: 8,
         };
         let mut base = empty();
         tracks(&mut base, 0..60);
         let first = publish_base(&base, quantizer.clone(), sizes).unwrap();
         let mut added = empty();
         tracks(&mut added, 100..112);
-        let delta =
-            publish_delta(&first.manifest, &quantizer, &added, vec![1, 7, 30], sizes).unwrap();
+        let earlier: HashMap<String, Vec<u8>> = first.files.iter().cloned().collect();
+        let read = |name: &str| {
+            earlier
+                .get(name)
+                .cloned()
+                .ok_or_else(|| simsong::Error::InvalidIndex(format!("{name} is missing")))
+        };
+        let delta = publish_delta(
+            &first.manifest,
+            &quantizer,
+            &added,
+            vec![1, 7, 30],
+            sizes,
+            &read,
+        )
+        .unwrap();
         let files = first.files.into_iter().chain(delta.files).collect();
         Fixture {
             manifest: delta.manifest,
@@ -125,7 +139,14 @@ impl Fixture {
             PartKind::Rerank => &generation.rerank,
             PartKind::Segments => &generation.segments,
             PartKind::Meta => &generation.meta[s],
-            PartKind::Ids => &generation.ids[s],
+            PartKind::Ids => {
+                &generation
+                    .ids
+                    .as_ref()
+                    .expect("tracks in every generation")
+                    .file
+            }
+            PartKind::Neighbours => &m.neighbours.as_ref().expect("lists").file,
         }
     }
 
@@ -143,13 +164,17 @@ impl Fixture {
             bytes: bytes.len() as u64,
             xxh3: checksum_hex(&bytes),
         };
+        if kind == PartKind::Neighbours {
+            manifest.neighbours.as_mut().expect("lists").file = entry.clone();
+        }
         let generation = &mut manifest.generations[g];
         match kind {
             PartKind::Search => generation.search = entry.clone(),
             PartKind::Rerank => generation.rerank = entry.clone(),
             PartKind::Segments => generation.segments = entry.clone(),
             PartKind::Meta => generation.meta[s] = entry.clone(),
-            PartKind::Ids => generation.ids[s] = entry.clone(),
+            PartKind::Ids => generation.ids.as_mut().expect("tracks").file = entry.clone(),
+            PartKind::Neighbours => {}
         }
         let mut files = Files::new(&self.files);
         files.extra.push((entry.file_name(kind), bytes));
@@ -244,7 +269,7 @@ impl Ops {
     pub fn reading(kind: PartKind) -> Ops {
         match kind {
             PartKind::Search => Ops::ALL,
-            PartKind::Rerank | PartKind::Segments => Ops {
+            PartKind::Rerank | PartKind::Segments | PartKind::Neighbours => Ops {
                 search: true,
                 browse: false,
                 lookup: false,
@@ -268,10 +293,14 @@ pub fn fuzz_part(kind: PartKind, data: &[u8]) {
         return;
     };
     let fx = fixture();
-    let g = (pick & 1) as usize;
+    // The neighbours part is one for the whole index, its envelope the last generation's.
+    let g = if kind == PartKind::Neighbours {
+        fx.manifest.neighbours_generation() as usize
+    } else {
+        (pick & 1) as usize
+    };
     let shards = match kind {
         PartKind::Meta => fx.manifest.generations[g].meta.len(),
-        PartKind::Ids => fx.manifest.generations[g].ids.len(),
         _ => 1,
     };
     let s = (pick >> 1) as usize % shards.max(1);
@@ -327,7 +356,7 @@ pub fn exercise_index(mut index: PartedIndex, files: &Files, ops: Ops) {
         }
     }
     if ops.browse {
-        let mut browse = BrowseTask::new(&index, &TagFilter::default(), 10, 30);
+        let mut browse = BrowseTask::new(&TagFilter::default(), 10, 30);
         drive(&mut index, files, |x| browse.step(x));
     }
     if ops.lookup {

@@ -1,5 +1,5 @@
-//! Any bytes as an id shard (sorted ids and positions), reaching the decoder and every check after it, then
-//! looked up: answers or errors, never a panic (see `parts_fixture::fuzz_part`). Seeds:
+//! Any bytes as a generation's id buckets (fixed-size, each with its own checksum), read by
+//! range, then looked up: answers or errors, never a panic (see `parts_fixture::fuzz_part`). Seeds:
 //! fuzz/seeds/parts_ids.
 #![no_main]
 

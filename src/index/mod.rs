@@ -17,6 +17,7 @@
 //! - [`parted`]: [`parted::PartedIndex`], a published index as far as a page has fetched it.
 
 pub mod format;
+pub mod neighbour_lists;
 pub mod parted;
 pub mod parts;
 pub mod postings;

@@ -15,12 +15,14 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use super::parts::ids::{IdShard, shard_of};
+use super::parts::ids::IdBucket;
 use super::parts::manifest::{Manifest, PartFile, rerank_row_bytes, segment_row_bytes};
 use super::parts::meta::MetaShard;
+use super::parts::neighbours::{NeighbourList, TrackLocator, check_meta, record_bytes};
 use super::parts::search::{SearchPart, TagPostings};
 use super::parts::{
-    ENVELOPE_LEN, PartKind, block_checksum, checksum_hex, decode_payload, rerank, segments,
+    ENVELOPE_LEN, PartKind, block_checksum, checksum_hex, decode_payload, range_seed, rerank,
+    segments,
 };
 use super::quantizer::Quantizer;
 use super::{Postings, TrackMeta};
@@ -28,7 +30,8 @@ use crate::error::{Error, Result};
 
 /// What a piece of a published index is, for [`Fetch`] and [`PartedIndex::provide`]. Its text
 /// form (`search:0`, `rerank:0:17`, `meta:1:3`, `ids:0:9`, `segments:123456`, `rerank-head:0`,
-/// `segments-head:0`) travels through JavaScript unchanged.
+/// `segments-head:0`, `neighbours:123456`, `record:123456`) travels through JavaScript
+/// unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PartKey {
     /// Generation `g`'s search part.
@@ -42,10 +45,15 @@ pub enum PartKey {
     RerankBlock(u32, u32),
     /// Metadata shard `s` of generation `g`.
     Meta(u32, u32),
-    /// Id shard `s` of generation `g`.
+    /// Id bucket `b` of generation `g`.
     Ids(u32, u32),
     /// The segment rows of the track at a global position.
     Segments(u32),
+    /// The neighbour list of the track at a global position.
+    Neighbours(u32),
+    /// The metadata of the track at a global position alone, fetched by range from its
+    /// shard file where a neighbour list located it.
+    Record(u32),
 }
 
 impl fmt::Display for PartKey {
@@ -58,6 +66,8 @@ impl fmt::Display for PartKey {
             PartKey::Meta(g, s) => write!(f, "meta:{g}:{s}"),
             PartKey::Ids(g, s) => write!(f, "ids:{g}:{s}"),
             PartKey::Segments(p) => write!(f, "segments:{p}"),
+            PartKey::Neighbours(p) => write!(f, "neighbours:{p}"),
+            PartKey::Record(p) => write!(f, "record:{p}"),
         }
     }
 }
@@ -79,6 +89,8 @@ impl FromStr for PartKey {
             ("meta", [g, s]) => PartKey::Meta(*g, *s),
             ("ids", [g, s]) => PartKey::Ids(*g, *s),
             ("segments", [p]) => PartKey::Segments(*p),
+            ("neighbours", [p]) => PartKey::Neighbours(*p),
+            ("record", [p]) => PartKey::Record(*p),
             _ => return Err(bad()),
         })
     }
@@ -106,8 +118,10 @@ pub struct Fetch {
 /// Most cached pieces of each kind; caches are trimmed when a task starts, never during one.
 const MAX_RERANK_BLOCKS: usize = 8192;
 const MAX_META_SHARDS: usize = 96;
-const MAX_ID_SHARDS: usize = 96;
+const MAX_ID_BUCKETS: usize = 4096;
 const MAX_SEGMENT_TRACKS: usize = 4096;
+const MAX_NEIGHBOUR_LISTS: usize = 256;
+const MAX_RECORDS: usize = 4096;
 
 /// A generation's search part, integrated.
 #[derive(Debug)]
@@ -131,8 +145,12 @@ pub struct PartedIndex {
     heads_checked: Vec<PartKey>,
     rerank: Cache<(u32, u32), Vec<u8>>,
     meta: Cache<(u32, u32), MetaShard>,
-    ids: Cache<(u32, u32), IdShard>,
+    ids: Cache<(u32, u32), IdBucket>,
     segments: Cache<u32, Vec<u8>>,
+    /// Neighbour lists fetched: also where their tracks' metadata and segments are, and the
+    /// checksum of their own track's re-ranking block (for blocks read before the search part).
+    neighbours: Cache<u32, NeighbourList>,
+    records: Cache<u32, TrackMeta>,
     failed: HashMap<PartKey, String>,
 }
 
@@ -156,8 +174,10 @@ impl PartedIndex {
             heads_checked: Vec::new(),
             rerank: Cache::new(MAX_RERANK_BLOCKS),
             meta: Cache::new(MAX_META_SHARDS),
-            ids: Cache::new(MAX_ID_SHARDS),
+            ids: Cache::new(MAX_ID_BUCKETS),
             segments: Cache::new(MAX_SEGMENT_TRACKS),
+            neighbours: Cache::new(MAX_NEIGHBOUR_LISTS),
+            records: Cache::new(MAX_RECORDS),
             failed: HashMap::new(),
         }
     }
@@ -223,6 +243,8 @@ impl PartedIndex {
             PartKey::Meta(g, s) => self.meta.contains(&(g, s)),
             PartKey::Ids(g, s) => self.ids.contains(&(g, s)),
             PartKey::Segments(p) => self.segments.contains(&p),
+            PartKey::Neighbours(p) => self.neighbours.contains(&p),
+            PartKey::Record(p) => self.records.contains(&p) || self.track(p).is_some(),
         }
     }
 
@@ -250,11 +272,24 @@ impl PartedIndex {
         if let PartKey::Segments(p) = key {
             let (g, local) = self.locate(p)?;
             let shard_size = self.manifest.layout.meta_shard_tracks;
-            let shard = self.meta.get(&(g, local / shard_size))?;
-            let (first, count) = shard.segment_rows((local % shard_size) as usize);
+            let (first, count) = match self.meta.get(&(g, local / shard_size)) {
+                Some(shard) => shard.segment_rows((local % shard_size) as usize),
+                None => {
+                    let l = self.locator(p)?;
+                    (u64::from(l.segment_first_row), u64::from(l.segment_count))
+                }
+            };
             let (offset, length) = segments::rows_range(first, count, self.dim());
             let part = &self.manifest.generations[g as usize].segments;
             return Some(self.fetch_range(key, part, PartKind::Segments, offset, length));
+        }
+        if let PartKey::Record(p) = key {
+            let (g, local) = self.locate(p)?;
+            let l = self.locator(p)?;
+            let shard = local / self.manifest.layout.meta_shard_tracks;
+            let part = &self.manifest.generations[g as usize].meta[shard as usize];
+            let (offset, length) = (u64::from(l.meta_offset), u64::from(l.meta_len));
+            return Some(self.fetch_range(key, part, PartKind::Meta, offset, length));
         }
         Some(self.fetch(key))
     }
@@ -273,8 +308,14 @@ impl PartedIndex {
                         .div_ceil(u64::from(self.manifest.layout.rerank_block_rows))
             }),
             PartKey::Meta(g, s) => generation(g).is_some_and(|x| (s as usize) < x.meta.len()),
-            PartKey::Ids(g, s) => generation(g).is_some_and(|x| (s as usize) < x.ids.len()),
-            PartKey::Segments(p) => p < self.manifest.total_positions(),
+            PartKey::Ids(g, b) => {
+                generation(g).is_some_and(|x| x.ids.as_ref().is_some_and(|i| b < i.layout.buckets))
+            }
+            PartKey::Segments(p) | PartKey::Record(p) => p < self.manifest.total_positions(),
+            PartKey::Neighbours(p) => self
+                .manifest
+                .usable_neighbours()
+                .is_some_and(|nb| p < nb.positions),
         }
     }
 
@@ -292,7 +333,24 @@ impl PartedIndex {
         match key {
             PartKey::Search(g) => whole(&gens[g as usize].search, PartKind::Search),
             PartKey::Meta(g, s) => whole(&gens[g as usize].meta[s as usize], PartKind::Meta),
-            PartKey::Ids(g, s) => whole(&gens[g as usize].ids[s as usize], PartKind::Ids),
+            PartKey::Ids(g, b) => {
+                let ids = gens[g as usize]
+                    .ids
+                    .as_ref()
+                    .expect("key_exists checked it");
+                let (offset, length) = ids.layout.bucket_range(b);
+                self.fetch_range(key, &ids.file, PartKind::Ids, offset, length)
+            }
+            PartKey::Neighbours(p) => {
+                let nb = self
+                    .manifest
+                    .neighbours
+                    .as_ref()
+                    .expect("key_exists checked it");
+                let rb = record_bytes(nb.k);
+                let offset = ENVELOPE_LEN as u64 + u64::from(p) * rb;
+                self.fetch_range(key, &nb.file, PartKind::Neighbours, offset, rb)
+            }
             PartKey::RerankHead(g) => {
                 self.fetch_range(key, &gens[g as usize].rerank, PartKind::Rerank, 0, 48)
             }
@@ -311,7 +369,9 @@ impl PartedIndex {
                     length,
                 )
             }
-            PartKey::Segments(_) => unreachable!("segments are fetched through fetch_for"),
+            PartKey::Segments(_) | PartKey::Record(_) => {
+                unreachable!("segments and records are fetched through fetch_for")
+            }
         }
     }
 
@@ -365,7 +425,6 @@ impl PartedIndex {
             let expected = match key {
                 PartKey::Search(g) => &gens[g as usize].search,
                 PartKey::Meta(g, s) => &gens[g as usize].meta[s as usize],
-                PartKey::Ids(g, s) => &gens[g as usize].ids[s as usize],
                 _ => unreachable!("only these are fetched whole"),
             };
             if checksum_hex(bytes) != expected.xxh3 {
@@ -393,10 +452,14 @@ impl PartedIndex {
                 Ok(())
             }
             PartKey::RerankBlock(g, b) => {
-                let loaded = self.generations[g as usize]
-                    .as_ref()
-                    .ok_or_else(|| Error::PartNotLoaded(format!("search:{g}")))?;
-                if loaded.rerank_checksums.get(b as usize) != Some(&block_checksum(bytes)) {
+                let expected = match &self.generations[g as usize] {
+                    Some(loaded) => loaded.rerank_checksums.get(b as usize).copied(),
+                    None => Some(
+                        self.listed_block_checksum(g, b)
+                            .ok_or_else(|| Error::PartNotLoaded(format!("search:{g}")))?,
+                    ),
+                };
+                if expected != Some(block_checksum(bytes)) {
                     return Err(bad(format!(
                         "re-ranking block {b} does not match its checksum: the file is damaged \
                          or from another build"
@@ -428,28 +491,57 @@ impl PartedIndex {
                 self.meta.insert((g, s), shard);
                 Ok(())
             }
-            PartKey::Ids(g, s) => {
-                let payload = self
+            PartKey::Ids(g, b) => {
+                let ids = gens[g as usize]
+                    .ids
+                    .as_ref()
+                    .expect("key_exists checked it");
+                let seed = range_seed(&self.manifest.index_id_bytes());
+                let tracks = gens[g as usize].tracks;
+                let bucket = IdBucket::parse(bytes, b, ids.layout, tracks, seed, &part)?;
+                self.ids.insert((g, b), bucket);
+                Ok(())
+            }
+            PartKey::Neighbours(p) => {
+                let nb = self
                     .manifest
-                    .envelope(PartKind::Ids, g)
-                    .open(bytes, &part)?;
-                let shard: IdShard = decode_payload(payload, &part)?;
-                let shards = gens[g as usize].ids.len();
-                shard.validate(s as usize, shards, gens[g as usize].tracks, &part)?;
-                self.ids.insert((g, s), shard);
+                    .neighbours
+                    .as_ref()
+                    .expect("key_exists checked it");
+                let seed = range_seed(&self.manifest.index_id_bytes());
+                let list = NeighbourList::parse(bytes, p, nb.k, nb.positions, seed, &part)?;
+                self.neighbours.insert(p, list);
+                Ok(())
+            }
+            PartKey::Record(p) => {
+                let l = self.locator(p).expect("fetch_for found it");
+                if !check_meta(bytes, &l) {
+                    return Err(bad(format!(
+                        "the metadata of position {p} does not match its checksum: the file is \
+                         damaged or from another build"
+                    )));
+                }
+                let track: TrackMeta = decode_payload(bytes, &part)?;
+                if track.id.is_empty() || !track.duration_seconds.is_finite() {
+                    return Err(bad("a track has no id or a non-finite duration".into()));
+                }
+                self.records.insert(p, track);
                 Ok(())
             }
             PartKey::Segments(p) => {
                 let (g, local) = self.locate(p).expect("fetch_for located it");
                 let size = self.manifest.layout.meta_shard_tracks;
-                let shard = self
-                    .meta
-                    .get(&(g, local / size))
-                    .expect("fetch_for found it");
-                if shard.segment_checksums[(local % size) as usize] != block_checksum(bytes) {
+                let expected = match self.meta.get(&(g, local / size)) {
+                    Some(shard) => shard.segment_checksums[(local % size) as usize],
+                    None => {
+                        self.locator(p)
+                            .expect("fetch_for found it")
+                            .segment_checksum
+                    }
+                };
+                if expected != block_checksum(bytes) {
                     return Err(bad(format!(
-                        "the segments of track `{}` do not match their checksum",
-                        shard.tracks[(local % size) as usize].id
+                        "the segments of the track at position {p} do not match their checksum"
                     )));
                 }
                 let width = segment_row_bytes(self.dim());
@@ -585,36 +677,70 @@ impl PartedIndex {
         self.generations.get(g).and_then(Option::as_ref)
     }
 
-    /// The id shards (one per generation with tracks) that may hold `id`.
+    /// The id buckets (one per generation with tracks) that may hold `id`.
     pub fn id_keys(&self, id: &str) -> Vec<PartKey> {
         self.manifest
             .generations
             .iter()
-            .filter(|g| !g.ids.is_empty())
-            .map(|g| PartKey::Ids(g.generation, shard_of(id, g.ids.len()) as u32))
+            .filter_map(|g| {
+                let ids = g.ids.as_ref()?;
+                Some(PartKey::Ids(g.generation, ids.layout.bucket_of(id)))
+            })
             .collect()
     }
 
-    /// The live global position of `id`; `Ok(None)` when no generation holds it (or it was
-    /// removed). Errors when a shard it needs is not loaded.
-    pub fn position_of(&self, id: &str) -> Result<Option<u32>> {
-        let mut found = None;
+    /// Every global position that `id` was given (one per generation that added it), removed
+    /// or not, oldest first. Errors when a bucket it needs is not loaded.
+    pub fn positions_of(&self, id: &str) -> Result<Vec<u32>> {
+        let mut found = Vec::new();
         for key in self.id_keys(id) {
-            let PartKey::Ids(g, s) = key else {
+            let PartKey::Ids(g, b) = key else {
                 unreachable!()
             };
-            let shard = self
+            let bucket = self
                 .ids
-                .get(&(g, s))
+                .get(&(g, b))
                 .ok_or_else(|| Error::PartNotLoaded(key.to_string()))?;
-            if let Some(local) = shard.position(id) {
-                let global = self.manifest.generations[g as usize].first_position + local;
-                if !self.is_removed(global) {
-                    found = Some(global);
-                }
+            if let Some(local) = bucket.position(id) {
+                found.push(self.manifest.generations[g as usize].first_position + local);
             }
         }
         Ok(found)
+    }
+
+    /// The live global position of `id`; `Ok(None)` when no generation holds it (or it was
+    /// removed). Errors when a bucket it needs is not loaded.
+    pub fn position_of(&self, id: &str) -> Result<Option<u32>> {
+        Ok(self
+            .positions_of(id)?
+            .into_iter()
+            .rfind(|&p| !self.is_removed(p)))
+    }
+
+    /// Where the track at a global position keeps its metadata and segments, from a neighbour
+    /// list fetched that lists it.
+    fn locator(&self, position: u32) -> Option<TrackLocator> {
+        self.neighbours.values().find_map(|list| {
+            list.entries
+                .iter()
+                .find(|e| e.position == position)
+                .map(|e| e.locator)
+        })
+    }
+
+    /// The checksum of re-ranking block `b` of generation `g`, from a neighbour list fetched
+    /// whose own track's row lies in it.
+    fn listed_block_checksum(&self, g: u32, b: u32) -> Option<u32> {
+        self.neighbours.values().find_map(|list| {
+            let own = list.entries.first()?.position;
+            (self.rerank_key(own)? == PartKey::RerankBlock(g, b))
+                .then_some(list.rerank_block_checksum)
+        })
+    }
+
+    /// The neighbour list of a global position, if fetched.
+    pub fn neighbour_list(&self, position: u32) -> Option<&NeighbourList> {
+        self.neighbours.get(&position)
     }
 
     /// The re-ranking block key of a global position.
@@ -652,6 +778,7 @@ impl PartedIndex {
         self.meta
             .get(&(g, local / size))
             .map(|s| &s.tracks[(local % size) as usize])
+            .or_else(|| self.records.get(&position))
     }
 
     /// The segment rows of the track at a global position, if loaded: `(start seconds, scale,
@@ -672,6 +799,8 @@ impl PartedIndex {
         self.meta.trim();
         self.ids.trim();
         self.segments.trim();
+        self.neighbours.trim();
+        self.records.trim();
     }
 
     /// Bytes held in caches and codes, roughly (for memory reports).

@@ -8,15 +8,16 @@
 
 use std::collections::BTreeMap;
 
-use super::parts::ids::{IdShard, shard_of};
+use super::neighbour_lists::{DEFAULT_PROBES, NeighbourInput, nearest_neighbours, recall_at};
 use super::parts::manifest::{
-    Generation, Layout, MANIFEST_FORMAT, Manifest, ModelRef, PartFile, index_id_for,
+    Generation, IdsPart, Layout, MANIFEST_FORMAT, Manifest, ModelRef, PartFile, index_id_for,
 };
-use super::parts::meta::MetaShard;
+use super::parts::meta::{MetaShard, track_locators};
+use super::parts::neighbours::{Neighbour, NeighboursPart, TrackLocator, push_record};
 use super::parts::search::{SearchPart, TagPostings, TagValue};
 use super::parts::{
-    Envelope, PARTS_FORMAT_VERSION, PartKind, block_checksum, checksum_hex, encode_payload, rerank,
-    segments,
+    Envelope, PARTS_FORMAT_VERSION, PartKind, block_checksum, checksum_hex, decode_payload,
+    encode_payload, range_seed, rerank, segments,
 };
 use super::postings::PostingList;
 use super::quantizer::Quantizer;
@@ -33,8 +34,8 @@ pub struct PartSizes {
     pub rerank_block_rows: u32,
     /// Tracks per metadata shard.
     pub meta_shard_tracks: u32,
-    /// Tracks per id shard, on average.
-    pub id_shard_tracks: u32,
+    /// Neighbours listed per track in the neighbours part (0: no neighbours part).
+    pub neighbours: u32,
 }
 
 impl Default for PartSizes {
@@ -42,7 +43,7 @@ impl Default for PartSizes {
         PartSizes {
             rerank_block_rows: 16,
             meta_shard_tracks: 256,
-            id_shard_tracks: 4096,
+            neighbours: super::parts::neighbours::DEFAULT_K,
         }
     }
 }
@@ -58,6 +59,11 @@ pub struct Published {
     pub manifest: Manifest,
     /// `(relative file name, bytes)` of every part that this publication wrote.
     pub files: PartFiles,
+    /// Recall@10 of the neighbour lists against an exhaustive scan, on a sample of tracks
+    /// (`None` without lists).
+    pub neighbour_recall: Option<f64>,
+    /// Seconds spent computing the neighbour lists (0 without lists, and in wasm).
+    pub neighbour_seconds: f64,
 }
 
 /// Publishes `index` as a new base generation coded with `quantizer` (trained on it).
@@ -95,22 +101,41 @@ pub fn publish_base(
             meta_shard_tracks: sizes.meta_shard_tracks,
         },
         generations: Vec::new(),
+        neighbours: None,
     };
     let (entry, files) = generation(&manifest, index, &quantizer, true, Vec::new(), sizes)?;
     manifest.generations.push(entry);
-    manifest.validate()?;
-    Ok(Published { manifest, files })
+    let mut published = Published {
+        manifest,
+        files,
+        neighbour_recall: None,
+        neighbour_seconds: 0.0,
+    };
+    add_neighbours(
+        &mut published,
+        &|name| Err(missing_part(name)),
+        sizes.neighbours,
+    )?;
+    published.manifest.validate()?;
+    Ok(published)
+}
+
+fn missing_part(name: &str) -> Error {
+    Error::InvalidIndex(format!("{name}: a part of the published index is missing"))
 }
 
 /// Appends a delta generation to `manifest`: the tracks of `added` (coded with `quantizer`, the
 /// index's own) and the removal of the global positions `removed`. The parts already published
-/// stay as they are; only the delta's parts and the manifest are new.
+/// stay as they are; only the delta's parts, the neighbours part (every list, rewritten) and the
+/// manifest are new. `read_part` reads a part already published (by its relative file name,
+/// checked against the manifest), for the neighbour lists.
 pub fn publish_delta(
     manifest: &Manifest,
     quantizer: &Quantizer,
     added: &CatalogIndex,
     mut removed: Vec<u32>,
     sizes: PartSizes,
+    read_part: &dyn Fn(&str) -> Result<Vec<u8>>,
 ) -> Result<Published> {
     let h = added.header();
     if h.model_sha256 != manifest.model.sha256 || added.dim() != manifest.dim() {
@@ -129,8 +154,16 @@ pub fn publish_delta(
     };
     let (entry, files) = generation(&manifest, added, quantizer, false, removed, sizes)?;
     manifest.generations.push(entry);
-    manifest.validate()?;
-    Ok(Published { manifest, files })
+    manifest.neighbours = None;
+    let mut published = Published {
+        manifest,
+        files,
+        neighbour_recall: None,
+        neighbour_seconds: 0.0,
+    };
+    add_neighbours(&mut published, read_part, sizes.neighbours)?;
+    published.manifest.validate()?;
+    Ok(published)
 }
 
 /// Codes one generation: returns its manifest entry and its files.
@@ -222,22 +255,21 @@ fn generation(
         meta.push(file(PartKind::Meta, &encode_payload(&payload)?));
     }
 
-    // Id shards.
-    let id_shards = if n == 0 {
-        0
+    // Id buckets.
+    let ids = if n == 0 {
+        None
     } else {
-        n.div_ceil(sizes.id_shard_tracks as usize)
+        let in_order: Vec<&str> = order
+            .iter()
+            .map(|&i| index.tracks()[i].id.as_str())
+            .collect();
+        let (layout, payload) =
+            super::parts::ids::build(&in_order, range_seed(&manifest.index_id_bytes()))?;
+        Some(IdsPart {
+            file: file(PartKind::Ids, &payload),
+            layout,
+        })
     };
-    let mut by_shard: Vec<Vec<(String, u32)>> = vec![Vec::new(); id_shards];
-    for (position, &i) in order.iter().enumerate() {
-        let id = &index.tracks()[i].id;
-        by_shard[shard_of(id, id_shards)].push((id.clone(), position as u32));
-    }
-    let mut ids = Vec::new();
-    for mut entries in by_shard {
-        entries.sort();
-        ids.push(file(PartKind::Ids, &encode_payload(&IdShard { entries })?));
-    }
 
     let search_payload = SearchPart {
         quantizer: base.then(|| quantizer.clone()),
@@ -269,6 +301,131 @@ fn generation(
         ids,
     };
     Ok((entry, files))
+}
+
+/// Writes the neighbours part of `published` (lists of `k` for every position of every
+/// generation), replacing any it had; `k = 0` writes none. Parts not among `published.files`
+/// are read with `read_part`.
+fn add_neighbours(
+    published: &mut Published,
+    read_part: &dyn Fn(&str) -> Result<Vec<u8>>,
+    k: u32,
+) -> Result<()> {
+    if k == 0 {
+        return Ok(());
+    }
+    let m = &published.manifest;
+    let read = |part: &PartFile, kind: PartKind| -> Result<Vec<u8>> {
+        let name = part.file_name(kind);
+        let bytes = match published.files.iter().find(|(f, _)| *f == name) {
+            Some((_, b)) => b.clone(),
+            None => read_part(&name)?,
+        };
+        if checksum_hex(&bytes) != part.xxh3 {
+            return Err(Error::IndexPart {
+                part: name,
+                problem: "checksum mismatch: the file is damaged or from another build".into(),
+            });
+        }
+        Ok(bytes)
+    };
+    let dim = m.dim();
+    let n = m.total_positions() as usize;
+    let (mut rows, mut cells, mut live) = (Vec::with_capacity(n * dim), Vec::new(), vec![true; n]);
+    let mut locators: Vec<TrackLocator> = Vec::with_capacity(n);
+    let mut quantizer: Option<Quantizer> = None;
+    let mut block_sums = Vec::with_capacity(n);
+    let block_rows = m.layout.rerank_block_rows as usize;
+    for g in &m.generations {
+        let name = g.search.file_name(PartKind::Search);
+        let bytes = read(&g.search, PartKind::Search)?;
+        let search: SearchPart = decode_payload(
+            m.envelope(PartKind::Search, g.generation)
+                .open(&bytes, &name)?,
+            &name,
+        )?;
+        if let Some(q) = search.quantizer {
+            quantizer = Some(q);
+        }
+        for &p in &search.removed {
+            live[p as usize] = false;
+        }
+        block_sums.extend((0..g.tracks as usize).map(|i| search.rerank_checksums[i / block_rows]));
+        let m_codes = m.layout.code_bytes as usize;
+        cells.extend(search.codes.chunks_exact(m_codes).map(|c| c[0]));
+        let rerank_bytes = read(&g.rerank, PartKind::Rerank)?;
+        for row in rerank_bytes[super::parts::ENVELOPE_LEN..].chunks_exact(4 + dim) {
+            let (scale, codes) = rerank::split_row(row);
+            rows.extend(codes.iter().map(|&c| scale * f32::from(c)));
+        }
+        for shard in &g.meta {
+            let name = shard.file_name(PartKind::Meta);
+            let bytes = read(shard, PartKind::Meta)?;
+            let payload = m
+                .envelope(PartKind::Meta, g.generation)
+                .open(&bytes, &name)?;
+            let decoded: MetaShard = decode_payload(payload, &name)?;
+            locators.extend(track_locators(&decoded, &bytes, &name)?);
+        }
+    }
+    let quantizer = quantizer.ok_or_else(|| missing_part("the base search part"))?;
+    if rows.len() != n * dim || cells.len() != n || locators.len() != n || block_sums.len() != n {
+        return Err(Error::InvalidIndex(
+            "the parts do not hold the manifest's tracks".into(),
+        ));
+    }
+    let input = NeighbourInput {
+        dim,
+        rows: &rows,
+        live: &live,
+        cells: &cells,
+        centroids: quantizer.codebook(0),
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    let started = std::time::Instant::now();
+    let lists = nearest_neighbours(&input, k as usize, DEFAULT_PROBES);
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        published.neighbour_seconds = started.elapsed().as_secs_f64();
+    }
+    let sample: Vec<u32> = (0..n as u32)
+        .step_by((n / 200).max(1))
+        .filter(|&p| live[p as usize])
+        .collect();
+    published.neighbour_recall = Some(recall_at(&input, &lists, &sample, 10));
+    let seed = range_seed(&m.index_id_bytes());
+    let mut payload = Vec::with_capacity(n * super::parts::neighbours::record_bytes(k) as usize);
+    for (p, list) in lists.iter().enumerate() {
+        let entry = |score: f32, t: u32| Neighbour {
+            position: t,
+            score,
+            locator: locators[t as usize],
+        };
+        let record: Vec<Neighbour> = if live[p] {
+            std::iter::once(entry(1.0, p as u32))
+                .chain(list.iter().map(|&(s, t)| entry(s.clamp(-1.0, 1.0), t)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        push_record(&mut payload, p as u32, &record, block_sums[p], k, seed);
+    }
+    let bytes = m
+        .envelope(PartKind::Neighbours, m.neighbours_generation())
+        .wrap(&payload);
+    let file = PartFile {
+        bytes: bytes.len() as u64,
+        xxh3: checksum_hex(&bytes),
+    };
+    published
+        .files
+        .push((file.file_name(PartKind::Neighbours), bytes));
+    published.manifest.neighbours = Some(NeighboursPart {
+        file,
+        k,
+        positions: n as u32,
+    });
+    Ok(())
 }
 
 /// Posting lists of the catalog (or predicted) tags, in the generation's position order.

@@ -70,8 +70,15 @@ pub struct SearchOutcome {
     pub approximate: bool,
     /// What could not be fetched and what that cost, one sentence each.
     pub notes: Vec<String>,
-    /// Tracks re-scored with their re-ranking rows.
+    /// Tracks re-scored with their re-ranking rows (for an answer from a neighbour list: the
+    /// entries of the list, scored at publication).
     pub reranked: usize,
+    /// The reference track's metadata when the answer came from its neighbour list (which
+    /// fetches it anyway); `None` otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_track: Option<TrackMeta>,
+    /// True when the answer came from the reference's neighbour list.
+    pub from_neighbours: bool,
 }
 
 /// A search in progress (see the module docs).
@@ -84,6 +91,8 @@ pub struct SearchTask {
     ranked: Option<(Vec<(f32, u32)>, usize)>,
     approximate: bool,
     notes: BTreeSet<String>,
+    /// Whether the neighbour lists may still answer (see [`SearchTask::answer_from_neighbours`]).
+    neighbours_possible: bool,
 }
 
 #[derive(Debug)]
@@ -104,6 +113,7 @@ impl SearchTask {
             ranked: None,
             approximate: false,
             notes: BTreeSet::new(),
+            neighbours_possible: true,
         })
     }
 
@@ -116,6 +126,12 @@ impl SearchTask {
 
     /// Advances as far as the loaded parts allow.
     pub fn step(&mut self, index: &mut PartedIndex) -> Result<Step<SearchOutcome>> {
+        if self.neighbours_possible {
+            match self.answer_from_neighbours(index)? {
+                Some(step) => return Ok(step),
+                None => self.neighbours_possible = false,
+            }
+        }
         if !index.is_searchable() {
             return search_parts_needed(index).map(Step::Need);
         }
@@ -190,7 +206,137 @@ impl SearchTask {
             approximate: self.approximate,
             notes: self.notes.iter().cloned().collect(),
             reranked: *reranked,
+            reference_track: None,
+            from_neighbours: false,
         }))
+    }
+
+    /// Stage 0, "Similar" on one catalog track: the answer from the track's neighbour list
+    /// (computed at publication with the scores a re-ranked search gives), with the hits'
+    /// details fetched by range where the list locates them. `None` when the lists cannot
+    /// answer this request exactly (no lists, several references, a filter, exclusions, more
+    /// hits than listed) or the list could not be fetched: the stages above answer it.
+    fn answer_from_neighbours(
+        &mut self,
+        index: &mut PartedIndex,
+    ) -> Result<Option<Step<SearchOutcome>>> {
+        let r = &self.request;
+        let Some(nb) = index.manifest().usable_neighbours() else {
+            return Ok(None);
+        };
+        let listed = nb.k as usize + usize::from(!r.exclude_references);
+        let id = match r.positive.as_slice() {
+            [Reference::Track(id)]
+                if r.negative.is_empty()
+                    && r.filter.is_empty()
+                    && r.exclude.is_empty()
+                    && r.k <= listed =>
+            {
+                id.clone()
+            }
+            _ => return Ok(None),
+        };
+        let needs = missing(index, index.id_keys(&id).into_iter(), |_| false)?;
+        if !needs.is_empty() {
+            return Ok(Some(Step::Need(needs)));
+        }
+        let positions = index.positions_of(&id)?;
+        if positions.is_empty() {
+            return Err(Error::UnknownTrack(id));
+        }
+        let mut list_failed = None;
+        let keys = positions.iter().map(|&p| PartKey::Neighbours(p));
+        let needs = missing(index, keys, |problem| {
+            list_failed = Some(problem.to_string());
+            true
+        })?;
+        if let Some(problem) = list_failed {
+            self.notes.insert(format!(
+                "The track's neighbour list could not be fetched (the search part answered instead): {problem}"
+            ));
+            return Ok(None);
+        }
+        if !needs.is_empty() {
+            return Ok(Some(Step::Need(needs)));
+        }
+        let Some((reference, list)) = positions.iter().rev().find_map(|&p| {
+            index
+                .neighbour_list(p)
+                .filter(|l| !l.removed)
+                .map(|l| (p, l))
+        }) else {
+            return Err(Error::UnknownTrack(id));
+        };
+        let skip = usize::from(r.exclude_references);
+        let hits: Vec<(f32, u32)> = list
+            .entries
+            .iter()
+            .skip(skip)
+            .take(r.k)
+            .map(|e| (e.score, e.position))
+            .collect();
+        let listed = list.entries.len();
+        // The reference's row (its best segments' query), its details and the hits'.
+        let keys = index
+            .rerank_key(reference)
+            .into_iter()
+            .chain(std::iter::once(PartKey::Record(reference)))
+            .chain(hits.iter().map(|&(_, p)| PartKey::Record(p)));
+        let notes = &mut self.notes;
+        let needs = missing(index, keys, |problem| {
+            notes.insert(format!(
+                "Some track details could not be fetched: {problem}"
+            ));
+            true
+        })?;
+        if !needs.is_empty() {
+            return Ok(Some(Step::Need(needs)));
+        }
+        let query = index.rerank_row(reference).map(|(scale, codes)| {
+            let mut v: Vec<f32> = codes.iter().map(|&c| scale * f32::from(c)).collect();
+            crate::index::vectors::l2_normalize(&mut v);
+            v
+        });
+        if query.is_some() {
+            let keys = hits
+                .iter()
+                .filter(|&&(_, p)| index.track(p).is_some())
+                .map(|&(_, p)| PartKey::Segments(p));
+            let needs = missing(index, keys, |problem| {
+                notes.insert(format!(
+                    "Where in each song the match lies could not be fetched: {problem}"
+                ));
+                true
+            })?;
+            if !needs.is_empty() {
+                return Ok(Some(Step::Need(needs)));
+            }
+        }
+        let hits = hits
+            .iter()
+            .map(|&(score, p)| {
+                let track = index.track(p).cloned();
+                let best = query.as_deref().and_then(|q| best_segment(index, p, q));
+                PartedHit {
+                    hit: SearchHit {
+                        id: track.as_ref().map(|t| t.id.clone()).unwrap_or_default(),
+                        position: p as usize,
+                        score: score.clamp(-1.0, 1.0),
+                        best_segment_seconds: best.map(|b| b.0),
+                        best_segment_score: best.map(|b| b.1.clamp(-1.0, 1.0)),
+                    },
+                    track,
+                }
+            })
+            .collect();
+        Ok(Some(Step::Done(SearchOutcome {
+            hits,
+            approximate: false,
+            notes: self.notes.iter().cloned().collect(),
+            reranked: listed,
+            reference_track: index.track(reference).cloned(),
+            from_neighbours: true,
+        })))
     }
 
     /// Stage 1: the query vector and the excluded positions.
@@ -422,8 +568,11 @@ fn details_needs(
 /// order, `limit` of them from `offset` on.
 #[derive(Debug)]
 pub struct BrowseTask {
-    positions: Vec<u32>,
-    total: usize,
+    filter: TagFilter,
+    offset: usize,
+    limit: usize,
+    /// The page and the total, once the search parts are in.
+    page: Option<(Vec<u32>, usize)>,
     notes: BTreeSet<String>,
 }
 
@@ -451,21 +600,30 @@ pub struct BrowseRow {
 
 impl BrowseTask {
     /// The page `offset..offset + limit` of the tracks passing `filter`.
-    pub fn new(index: &PartedIndex, filter: &TagFilter, offset: usize, limit: usize) -> Self {
-        let mask = eligible_mask(index, filter, &[]);
-        let eligible =
-            (0..index.len() as u32).filter(|&p| mask[p as usize / 64] & (1 << (p % 64)) != 0);
-        let total = mask.iter().map(|w| w.count_ones() as usize).sum();
+    pub fn new(filter: &TagFilter, offset: usize, limit: usize) -> Self {
         BrowseTask {
-            positions: eligible.skip(offset).take(limit).collect(),
-            total,
+            filter: filter.clone(),
+            offset,
+            limit,
+            page: None,
             notes: BTreeSet::new(),
         }
     }
 
-    /// Advances: asks for metadata shards, then answers.
+    /// Advances: asks for the search parts (removals, tags), then metadata shards, then answers.
     pub fn step(&mut self, index: &mut PartedIndex) -> Result<Step<BrowseOutcome>> {
-        let keys = self.positions.iter().filter_map(|&p| index.meta_key(p));
+        if !index.is_searchable() {
+            return search_parts_needed(index).map(Step::Need);
+        }
+        let (positions, total) = self.page.get_or_insert_with(|| {
+            let mask = eligible_mask(index, &self.filter, &[]);
+            let eligible =
+                (0..index.len() as u32).filter(|&p| mask[p as usize / 64] & (1 << (p % 64)) != 0);
+            let total = mask.iter().map(|w| w.count_ones() as usize).sum();
+            (eligible.skip(self.offset).take(self.limit).collect(), total)
+        });
+        let (positions, total) = (positions.clone(), *total);
+        let keys = positions.iter().filter_map(|&p| index.meta_key(p));
         let notes = &mut self.notes;
         let needs = missing(index, keys, |problem| {
             notes.insert(format!(
@@ -477,9 +635,8 @@ impl BrowseTask {
             return Ok(Step::Need(needs));
         }
         Ok(Step::Done(BrowseOutcome {
-            total: self.total,
-            rows: self
-                .positions
+            total,
+            rows: positions
                 .iter()
                 .map(|&p| BrowseRow {
                     position: p,
@@ -503,9 +660,13 @@ impl LookupTask {
         LookupTask { ids }
     }
 
-    /// Advances: id shards, then metadata shards; answers one entry per id (`None`: no such
-    /// live track). A shard that cannot be fetched fails the lookup with its name.
+    /// Advances: the search parts (removals), id buckets, then metadata shards; answers one
+    /// entry per id (`None`: no such live track). A piece that cannot be fetched fails the
+    /// lookup with its name.
     pub fn step(&mut self, index: &mut PartedIndex) -> Result<Step<Vec<Option<BrowseRow>>>> {
+        if !index.is_searchable() {
+            return search_parts_needed(index).map(Step::Need);
+        }
         let keys: Vec<PartKey> = self.ids.iter().flat_map(|id| index.id_keys(id)).collect();
         let needs = missing(index, keys.into_iter(), |_| false)?;
         if !needs.is_empty() {

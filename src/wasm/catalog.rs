@@ -39,6 +39,8 @@ struct PartsInfo<'a> {
     predicted_tags: std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>,
     part_bytes: std::collections::BTreeMap<&'static str, u64>,
     tempo: TempoInfo,
+    /// False until every search part is in: the tag and tempo figures are empty until then.
+    complete: bool,
 }
 
 /// What the page needs for its tempo filter.
@@ -120,8 +122,16 @@ impl CatalogParts {
         self.index.is_searchable()
     }
 
-    /// `{ header, tracks, positions, generations, layout, tags, predictedTags, partBytes }`;
-    /// the tag maps count live tracks per category and value (complete once searchable).
+    /// True when the index has neighbour lists for every track: a search by one catalog track
+    /// needs no search part (the page may answer it before loading them).
+    #[wasm_bindgen(getter, js_name = hasNeighbourLists)]
+    pub fn has_neighbour_lists(&self) -> bool {
+        self.index.manifest().usable_neighbours().is_some()
+    }
+
+    /// `{ header, tracks, positions, generations, layout, tags, predictedTags, partBytes, tempo,
+    /// complete }`; the tag maps count live tracks per category and value, and like the tempo
+    /// figures are empty until every search part is in (`complete`).
     #[wasm_bindgen(getter)]
     pub fn info(&self) -> Result<JsValue, JsError> {
         let m = self.index.manifest();
@@ -149,6 +159,7 @@ impl CatalogParts {
             predicted_tags: self.index.tag_counts(true),
             part_bytes,
             tempo: self.tempo_info(),
+            complete: self.index.is_searchable(),
         };
         Ok(info.serialize(&json_compatible())?)
     }
@@ -201,7 +212,7 @@ impl CatalogParts {
         };
         self.index.trim_caches();
         Ok(BrowseJob {
-            task: BrowseTask::new(&self.index, &filter, offset, limit.min(1000)),
+            task: BrowseTask::new(&filter, offset, limit.min(1000)),
         })
     }
 

@@ -48,16 +48,18 @@ test('"Similar" on a catalog track fetches the search module and the parts it re
   assert.ok(search[0].bytes <= SEARCH_MODULE_MAX_BYTES, `search module: ${search[0].bytes} bytes on the wire`);
   assert.ok(paths.includes('pkg/simsong_search.js'));
 
-  // The catalog's pieces, in the order a search needs them: the manifest, the search part (and
-  // the heads of the range-read parts), the reference's id shard, re-ranking blocks, then the
-  // hits' metadata and segments.
+  // The catalog's pieces, in the order a search needs them: the manifest, the reference's id
+  // bucket, its neighbour list, then its re-ranking row and the hits' metadata and segments,
+  // all by range. No search part: the lists answer without it (it loads once the page is idle).
   const first = (re) => paths.findIndex((p) => re.test(p));
-  const order = [/^e2e\/catalog\/index\.json$/, /^e2e\/catalog\/parts\/search-/, /^e2e\/catalog\/parts\/ids-/, /^e2e\/catalog\/parts\/meta-/];
+  const order = [/^e2e\/catalog\/index\.json$/, /^e2e\/catalog\/parts\/ids-/, /^e2e\/catalog\/parts\/neighbours-/, /^e2e\/catalog\/parts\/meta-/];
   const at = order.map(first);
   assert.ok(at.every((i) => i >= 0), `every piece is fetched: ${paths.join(' ')}`);
   assert.deepEqual(at, [...at].sort((a, b) => a - b), `in order: ${paths.join(' ')}`);
-  const ranges = before.filter((r) => /parts\/(rerank|segments)-/.test(r.path));
-  assert.ok(ranges.length > 0 && ranges.every((r) => r.status === 206 && r.range), 're-ranking rows and segments by range');
+  assert.deepEqual(paths.filter((p) => /parts\/search-/.test(p)), [], 'no search part before the first result');
+  const ranges = before.filter((r) => /parts\/(ids|neighbours|rerank|segments|meta)-/.test(r.path));
+  assert.ok(ranges.length >= 5 && ranges.every((r) => r.status === 206 && r.range), `every catalog piece by range: ${ranges.map((r) => r.path).join(' ')}`);
+  assert.equal(results.fromNeighbours, true, 'answered from the neighbour list');
   // Nothing downloaded twice (a module imported by the page and by the worker is revalidated:
   // a 304 without a body).
   const downloads = before.filter((r) => r.status !== 304).map((r) => `${r.path} ${r.range ?? ''}`);
@@ -67,6 +69,12 @@ test('"Similar" on a catalog track fetches the search module and the parts it re
   console.log(`before the first result: ${requests.length} answers, ${total} bytes (search module ${search[0].bytes})`);
   assert.ok(total <= FIRST_RESULT_MAX_BYTES, `${total} bytes before the first result`);
   assert.deepEqual(await page.events('modelready'), [], 'no model');
+
+  // Once the page is idle, the search parts follow and the filters get their tags.
+  const complete = await page.nthEvent('indexcomplete');
+  assert.equal(complete.index.complete, true);
+  assert.ok(Object.keys(complete.index.tags).length > 0, 'the catalog tags arrive with the search parts');
+  assert.ok(requests.some((r) => /parts\/search-/.test(r.path)), 'the search part, after the first result');
 
   // A visitor drags a file over the element: the analyser and the model load, with progress.
   const count = requests.length;

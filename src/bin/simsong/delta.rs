@@ -22,6 +22,14 @@ pub fn existing_ids(path: &Path) -> anyhow::Result<HashSet<String>> {
     Ok(published::all_ids(&mut local)?.into_iter().collect())
 }
 
+/// A part file of the published index in `dir`, for the neighbour lists of a delta.
+fn read_local(dir: &Path, name: &str) -> simsong::Result<Vec<u8>> {
+    std::fs::read(dir.join(name)).map_err(|e| simsong::Error::IndexPart {
+        part: name.to_string(),
+        problem: format!("cannot read it: {e}"),
+    })
+}
+
 /// `index add` on a published index: `added` (same model) becomes a delta generation coded with
 /// the index's codebooks. Ids already in the index are refused.
 pub fn add(path: &Path, added: &CatalogIndex) -> anyhow::Result<()> {
@@ -49,6 +57,7 @@ pub fn add(path: &Path, added: &CatalogIndex) -> anyhow::Result<()> {
         added,
         Vec::new(),
         PartSizes::default(),
+        &|name| read_local(&local.dir, name),
     )?;
     report_delta(&local, &published, added.len(), 0)
 }
@@ -90,6 +99,7 @@ pub fn remove(path: &Path, ids: &[String]) -> anyhow::Result<ExitCode> {
         &empty,
         positions,
         PartSizes::default(),
+        &|name| read_local(&local.dir, name),
     )?;
     report_delta(&local, &published, 0, removed)?;
     Ok(if missing == 0 {
@@ -126,6 +136,7 @@ fn report_delta(
         manifest_bytes as f64 / 1e3,
         g.search.bytes as f64 / 1e3
     );
+    published::report_neighbours(published);
     if published.manifest.generations.len() > 8 {
         eprintln!(
             "hint: {} generations; `simsong index rebuild-codes` folds them into one",

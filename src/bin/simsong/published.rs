@@ -103,7 +103,21 @@ pub fn publish_catalog(
         timings.train_seconds
     );
     eprintln!("coded and cut into parts in {:.1} s", timings.cut_seconds);
+    report_neighbours(&published);
     Ok(published)
+}
+
+/// Says how large the neighbours part is and how well its lists match an exhaustive scan.
+pub fn report_neighbours(published: &Published) {
+    if let (Some(nb), Some(recall)) = (&published.manifest.neighbours, published.neighbour_recall) {
+        eprintln!(
+            "neighbour lists: {} per track, {:.1} MB, computed in {:.1} s; recall@10 against an \
+             exhaustive scan {recall:.3}",
+            nb.k,
+            nb.file.bytes as f64 / 1e6,
+            published.neighbour_seconds
+        );
+    }
 }
 
 /// Every live track of a published index, back in one [`CatalogIndex`] (embeddings from the
@@ -197,24 +211,24 @@ fn read_part(dir: &Path, name: &str, xxh3: &str) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The ids held by a published index: all id shards of every generation, loaded.
+/// The ids held by a published index: the live tracks' ids from every metadata shard.
 pub fn all_ids(local: &mut LocalIndex) -> anyhow::Result<Vec<String>> {
     let m = local.index.manifest().clone();
     let mut ids = Vec::new();
     for g in &m.generations {
-        for (s, part) in g.ids.iter().enumerate() {
-            let name = part.file_name(PartKind::Ids);
+        for (s, part) in g.meta.iter().enumerate() {
+            let name = part.file_name(PartKind::Meta);
             let bytes = read_part(&local.dir, &name, &part.xxh3)?;
             let payload = m
-                .envelope(PartKind::Ids, g.generation)
+                .envelope(PartKind::Meta, g.generation)
                 .open(&bytes, &name)?;
-            let shard: simsong::index::parts::ids::IdShard = decode_payload(payload, &name)?;
-            for (id, p) in shard.entries {
-                if !local.index.is_removed(g.first_position + p) {
-                    ids.push(id);
+            let shard: MetaShard = decode_payload(payload, &name)?;
+            for (i, track) in shard.tracks.into_iter().enumerate() {
+                let p = g.first_position + (s * m.layout.meta_shard_tracks as usize + i) as u32;
+                if !local.index.is_removed(p) {
+                    ids.push(track.id);
                 }
             }
-            let _ = s;
         }
     }
     Ok(ids)
@@ -228,6 +242,7 @@ pub fn bytes_by_kind(m: &Manifest) -> Vec<(PartKind, usize, u64)> {
         PartKind::Meta,
         PartKind::Segments,
         PartKind::Ids,
+        PartKind::Neighbours,
     ];
     kinds
         .iter()

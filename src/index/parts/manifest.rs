@@ -8,6 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ids::IdLayout;
+use super::neighbours::{NeighboursPart, record_bytes};
 use super::{ENVELOPE_LEN, Envelope, PARTS_FORMAT_VERSION, PartKind};
 use crate::error::{Error, Result};
 use crate::params::{AnalysisParams, FRONTEND_VERSION};
@@ -44,6 +46,10 @@ pub struct Manifest {
     pub layout: Layout,
     /// The base (generation 0), then one entry per delta, in order.
     pub generations: Vec<Generation>,
+    /// Every track's nearest neighbours, for "Similar" without the search part (absent in
+    /// indexes published without them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub neighbours: Option<NeighboursPart>,
 }
 
 /// The model behind an index.
@@ -94,8 +100,18 @@ pub struct Generation {
     pub segments: PartFile,
     /// Metadata shards, `ceil(tracks / meta_shard_tracks)` of them.
     pub meta: Vec<PartFile>,
-    /// Id shards (a track id lives in shard `xxh3_64(id) % ids.len()`).
-    pub ids: Vec<PartFile>,
+    /// The id buckets (absent when the generation adds no track).
+    pub ids: Option<IdsPart>,
+}
+
+/// A generation's id part and its shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IdsPart {
+    /// The part file.
+    pub file: PartFile,
+    /// Its buckets and slots.
+    pub layout: IdLayout,
 }
 
 /// Size and checksum of one part file.
@@ -152,14 +168,22 @@ impl Manifest {
                 "not a catalog manifest: the server sent a web page (HTML); check the URL".into(),
             );
         }
-        let value: serde_json::Value = serde_json::from_slice(bytes)
+        // The format and version first, so that another version is named as such rather than
+        // as malformed. (Read straight from the bytes, twice: a `serde_json::Value` in between
+        // would cost the search module kilobytes of code.)
+        #[derive(Deserialize)]
+        struct Head {
+            format: Option<String>,
+            version: Option<u64>,
+        }
+        let head: Head = serde_json::from_slice(bytes)
             .map_err(|e| Error::InvalidIndex(format!("the manifest is not valid JSON: {e}")))?;
-        if value.get("format").and_then(|f| f.as_str()) != Some(MANIFEST_FORMAT) {
+        if head.format.as_deref() != Some(MANIFEST_FORMAT) {
             return bad(format!(
                 "not a catalog manifest (its `format` is not \"{MANIFEST_FORMAT}\")"
             ));
         }
-        match value.get("version").and_then(|v| v.as_u64()) {
+        match head.version {
             Some(v) if v == u64::from(PARTS_FORMAT_VERSION) => {}
             Some(v) => {
                 return Err(Error::IndexVersion {
@@ -169,7 +193,7 @@ impl Manifest {
             }
             None => return bad("the manifest has no format version".into()),
         }
-        let manifest: Manifest = serde_json::from_value(value)
+        let manifest: Manifest = serde_json::from_slice(bytes)
             .map_err(|e| Error::InvalidIndex(format!("the manifest is malformed: {e}")))?;
         manifest.validate()?;
         Ok(manifest)
@@ -232,7 +256,7 @@ impl Manifest {
             let parts = std::iter::once(&g.search)
                 .chain([&g.rerank, &g.segments])
                 .chain(&g.meta)
-                .chain(&g.ids);
+                .chain(g.ids.as_ref().map(|i| &i.file));
             for p in parts {
                 if !is_hex(&p.xxh3, 32) || p.bytes < ENVELOPE_LEN as u64 || p.bytes > 1 << 40 {
                     return bad(name("a part's size or checksum is malformed"));
@@ -253,9 +277,24 @@ impl Manifest {
             if g.meta.len() as u64 != rows.div_ceil(u64::from(l.meta_shard_tracks)) {
                 return bad(name("wrong number of metadata shards"));
             }
-            if (rows > 0) == g.ids.is_empty() || g.ids.len() as u64 > rows.max(1) {
-                return bad(name("wrong number of id shards"));
+            match &g.ids {
+                None if rows == 0 => {}
+                Some(ids)
+                    if rows > 0
+                        && (1..=rows).contains(&u64::from(ids.layout.buckets))
+                        && (1..=1 << 16).contains(&ids.layout.slots)
+                        && ids.file.bytes == ids.layout.part_bytes() => {}
+                _ => return bad(name("the id part's shape is wrong")),
             }
+        }
+        if let Some(nb) = &self.neighbours
+            && (!is_hex(&nb.file.xxh3, 32)
+                || !(1..=1024).contains(&nb.k)
+                || nb.positions > self.total_positions()
+                || nb.file.bytes
+                    != ENVELOPE_LEN as u64 + u64::from(nb.positions) * record_bytes(nb.k))
+        {
+            return bad("the neighbours part's shape is wrong".into());
         }
         Ok(())
     }
@@ -289,6 +328,18 @@ impl Manifest {
         u64::from(self.total_positions()).saturating_sub(removed)
     }
 
+    /// The generation the neighbours part's envelope names: the last one, when it was written.
+    pub fn neighbours_generation(&self) -> u32 {
+        self.generations.len().saturating_sub(1) as u32
+    }
+
+    /// The neighbours part, when it covers every position (a page answers "Similar" from it).
+    pub fn usable_neighbours(&self) -> Option<&NeighboursPart> {
+        self.neighbours
+            .as_ref()
+            .filter(|nb| nb.positions == self.total_positions())
+    }
+
     /// Values per embedding.
     pub fn dim(&self) -> usize {
         self.model.embedding_dim as usize
@@ -302,7 +353,10 @@ impl Manifest {
             out.push((PartKind::Rerank, g.generation, &g.rerank));
             out.push((PartKind::Segments, g.generation, &g.segments));
             out.extend(g.meta.iter().map(|p| (PartKind::Meta, g.generation, p)));
-            out.extend(g.ids.iter().map(|p| (PartKind::Ids, g.generation, p)));
+            out.extend(g.ids.iter().map(|p| (PartKind::Ids, g.generation, &p.file)));
+        }
+        if let Some(nb) = &self.neighbours {
+            out.push((PartKind::Neighbours, self.neighbours_generation(), &nb.file));
         }
         out
     }

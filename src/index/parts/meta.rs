@@ -62,3 +62,39 @@ impl MetaShard {
         )
     }
 }
+
+/// Where each track of a shard is: the byte range of its metadata inside the shard file
+/// `file` (envelope included), and its segment rows. Errors when the file does not hold the
+/// shard's tracks where its encoding puts them.
+pub fn track_locators(
+    shard: &MetaShard,
+    file: &[u8],
+    part: &str,
+) -> Result<Vec<super::neighbours::TrackLocator>> {
+    let bad = || Error::IndexPart {
+        part: part.to_string(),
+        problem: "its tracks do not lie where their encoding puts them".into(),
+    };
+    // bincode writes a Vec as its length (a varint, as a u64 is written) and its items.
+    let mut at = super::ENVELOPE_LEN + super::encode_payload(&(shard.tracks.len() as u64))?.len();
+    let mut row = shard.segment_first_row;
+    let mut out = Vec::with_capacity(shard.tracks.len());
+    for (i, track) in shard.tracks.iter().enumerate() {
+        let bytes = super::encode_payload(track)?;
+        let stored = file.get(at..at + bytes.len()).ok_or_else(bad)?;
+        if stored != bytes.as_slice() {
+            return Err(bad());
+        }
+        out.push(super::neighbours::TrackLocator {
+            meta_offset: u32::try_from(at).map_err(|_| bad())?,
+            meta_len: bytes.len() as u32,
+            meta_checksum: super::block_checksum(&bytes),
+            segment_first_row: u32::try_from(row).map_err(|_| bad())?,
+            segment_count: shard.segment_counts[i],
+            segment_checksum: shard.segment_checksums[i],
+        });
+        row += u64::from(shard.segment_counts[i]);
+        at += bytes.len();
+    }
+    Ok(out)
+}

@@ -17,6 +17,7 @@
 pub mod ids;
 pub mod manifest;
 pub mod meta;
+pub mod neighbours;
 pub mod rerank;
 pub mod search;
 pub mod segments;
@@ -28,10 +29,11 @@ use crate::error::{Error, Result};
 
 /// First eight bytes of every part.
 pub const PART_MAGIC: [u8; 8] = *b"SIMSPRT\x1a";
-/// The published format's version, shared by the manifest and every part (5: the manifest
+/// The published format's version, shared by the manifest and every part (6: id buckets
+/// fetched by range instead of id shards, and the neighbours part; 5: the manifest
 /// names the tempo estimator's version; 4: a tempo byte per track in the search part, the
 /// predicted tempo in the metadata).
-pub const PARTS_FORMAT_VERSION: u32 = 5;
+pub const PARTS_FORMAT_VERSION: u32 = 6;
 /// Bytes before a part's payload.
 pub const ENVELOPE_LEN: usize = 48;
 
@@ -46,8 +48,10 @@ pub enum PartKind {
     Segments = 3,
     /// A metadata shard ([`meta::MetaShard`]).
     Meta = 4,
-    /// An id shard ([`ids::IdShard`]).
+    /// Id buckets ([`ids`]), fetched by range.
     Ids = 5,
+    /// The catalog's neighbour lists ([`neighbours`]), fetched by range.
+    Neighbours = 6,
 }
 
 impl PartKind {
@@ -59,6 +63,7 @@ impl PartKind {
             PartKind::Segments => "segments",
             PartKind::Meta => "meta",
             PartKind::Ids => "ids",
+            PartKind::Neighbours => "neighbours",
         }
     }
 
@@ -69,6 +74,7 @@ impl PartKind {
             3 => PartKind::Segments,
             4 => PartKind::Meta,
             5 => PartKind::Ids,
+            6 => PartKind::Neighbours,
             _ => return None,
         })
     }
@@ -187,8 +193,9 @@ pub fn encode_payload<T: Serialize>(value: &T) -> Result<Vec<u8>> {
         .map_err(|e| Error::InvalidIndex(format!("cannot encode a part: {e}")))
 }
 
-/// Decodes a bincode payload under a byte limit of twice its size (rounded up to a tier), so no
-/// length field inside can make the decoder allocate more than that. Errors name `part`.
+/// Decodes a bincode payload under a byte limit of twice its size rounded up to a tier (16 MiB,
+/// 1 GiB), so no length field inside can make the decoder allocate more than that. Errors name
+/// `part`.
 pub fn decode_payload<T: DeserializeOwned>(payload: &[u8], part: &str) -> Result<T> {
     fn decode<const LIMIT: usize, T: DeserializeOwned>(payload: &[u8]) -> Result<T, String> {
         let config = bincode::config::standard().with_limit::<LIMIT>();
@@ -202,11 +209,10 @@ pub fn decode_payload<T: DeserializeOwned>(payload: &[u8], part: &str) -> Result
         }
         Ok(value)
     }
+    // Few tiers: each is a copy of every decoder in the search module a page downloads first.
     const MIB: usize = 1 << 20;
     let result = match 2 * payload.len() {
-        n if n <= MIB => decode::<MIB, T>(payload),
         n if n <= 16 * MIB => decode::<{ 16 * MIB }, T>(payload),
-        n if n <= 128 * MIB => decode::<{ 128 * MIB }, T>(payload),
         n if n <= 1024 * MIB => decode::<{ 1024 * MIB }, T>(payload),
         _ => decode::<{ usize::MAX / 2 }, T>(payload),
     };
@@ -219,6 +225,25 @@ pub fn decode_payload<T: DeserializeOwned>(payload: &[u8], part: &str) -> Result
 /// XXH3-128 of a whole part file, as the manifest writes it (32 lowercase hex digits).
 pub fn checksum_hex(bytes: &[u8]) -> String {
     format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes))
+}
+
+/// The seed of the checksums of pieces fetched by range that are checked on their own (id
+/// buckets, neighbour records): the index id's first eight bytes, so that such a piece of
+/// another build is refused.
+pub fn range_seed(index_id: &[u8; 16]) -> u64 {
+    u64::from_le_bytes(index_id[..8].try_into().expect("8 bytes"))
+}
+
+/// The checksum of a piece read by range and checked on its own: [`block_checksum`] of its
+/// bytes, keyed with the index's `seed` ([`range_seed`]) and the piece's number (a bucket, a
+/// position), so that a piece of another build or read at the wrong offset is refused. (The
+/// key is mixed in by a second hash rather than `xxh3_64_with_seed`, whose separate code would
+/// grow the search module.)
+pub fn keyed_checksum(bytes: &[u8], seed: u64, number: u32) -> u32 {
+    let mut key = [0u8; 12];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    key[8..].copy_from_slice(&number.to_le_bytes());
+    block_checksum(bytes) ^ block_checksum(&key)
 }
 
 /// 32-bit checksum of a block of rows (the low half of XXH3-64): catches damage and rows from

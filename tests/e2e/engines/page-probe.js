@@ -26,15 +26,16 @@
         reference: r && (r.id || r.name), part: r?.part ?? null, seconds: r?.durationSeconds, memory: r?.engineMemoryBytes,
         tempo: r?.tempo ?? null,
         ids: d.hits.map((h) => h.id), approximate: d.approximate, notes: d.notes,
-        fetchedBytes: d.fetchedBytes, searchMs: d.searchMs,
+        fetchedBytes: d.fetchedBytes, searchMs: d.searchMs, fromNeighbours: d.fromNeighbours,
       };
     }
     if (type === 'trackplay' || type === 'trackchoose') return { id: d.track.id, startSeconds: d.startSeconds };
-    if (type === 'ready') return { tracks: d.tracks };
+    if (type === 'ready') return { tracks: d.tracks, complete: d.index.complete };
+    if (type === 'indexcomplete') return { tracks: d.tracks, index: { complete: d.index.complete, tags: d.index.tags } };
     if (type === 'modelready') return { name: d.model.model.name, engineBuild: d.model.engineBuild };
     return d;
   };
-  const types = ['ready', 'modelready', 'results', 'error', 'trackplay', 'trackchoose', 'analysisstart', 'workerrestart', 'progress', 'referenceschange'];
+  const types = ['ready', 'indexcomplete', 'modelready', 'results', 'error', 'trackplay', 'trackchoose', 'analysisstart', 'workerrestart', 'progress', 'referenceschange'];
   for (const type of types) {
     // The element's events are composed, so they reach the document.
     document.addEventListener(type, (e) => {

@@ -1,0 +1,194 @@
+//! Every track's nearest neighbours, computed at publication time for the neighbours part
+//! ([`super::parts::neighbours`]).
+//!
+//! Scores are what a page's re-ranked search computes: the cosine of the query track's int8
+//! row (dequantised, unit length) with each candidate's dequantised int8 row. Small catalogs
+//! are scanned exhaustively; larger ones probe the cells of the quantiser's first stage nearest
+//! to each track (an inverted file over codes the index already has), which holds the true top
+//! 10 for ≥ 0.99 of tracks at the default probe count (measured by [`recall_at`] in
+//! `bench/parts`, and in this module's tests).
+
+use super::vectors::{dot_f32, l2_normalize};
+use crate::search::TopK;
+
+/// Catalogs up to this many tracks are scanned exhaustively (exact lists).
+pub const EXACT_UP_TO: usize = 20_000;
+/// Cells probed per track in larger catalogs (of the first stage's 256 or fewer).
+pub const DEFAULT_PROBES: usize = 24;
+
+/// What the lists are computed from: every position's row and cell.
+pub struct NeighbourInput<'a> {
+    /// Values per row.
+    pub dim: usize,
+    /// Dequantised int8 rows, `positions × dim`, in global position order.
+    pub rows: &'a [f32],
+    /// False where the track was removed (it is neither listed nor given a list).
+    pub live: &'a [bool],
+    /// The first quantiser stage's code of each position.
+    pub cells: &'a [u8],
+    /// The first stage's centroids, `cells × dim`.
+    pub centroids: &'a [f32],
+}
+
+/// For every position, its `k` nearest live neighbours (itself excluded) as `(score,
+/// position)`, best first; empty for removed positions. `probes` cells are scanned per track
+/// once the catalog is larger than [`EXACT_UP_TO`].
+pub fn nearest_neighbours(input: &NeighbourInput, k: usize, probes: usize) -> Vec<Vec<(f32, u32)>> {
+    let n = input.live.len();
+    let dim = input.dim;
+    let exact = n <= EXACT_UP_TO;
+    let n_cells = input.centroids.len() / dim.max(1);
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); n_cells.max(1)];
+    for p in 0..n {
+        if input.live[p] {
+            let cell = if exact { 0 } else { input.cells[p] as usize };
+            members[cell.min(n_cells.saturating_sub(1))].push(p as u32);
+        }
+    }
+    let one = |p: usize| -> Vec<(f32, u32)> {
+        if !input.live[p] {
+            return Vec::new();
+        }
+        let mut q = input.rows[p * dim..(p + 1) * dim].to_vec();
+        l2_normalize(&mut q);
+        let cells: Vec<usize> = if exact {
+            vec![0]
+        } else {
+            let mut scored: Vec<(f32, usize)> = (0..n_cells)
+                .map(|c| (dot_f32(&input.centroids[c * dim..(c + 1) * dim], &q), c))
+                .collect();
+            scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+            scored.iter().take(probes.max(1)).map(|&(_, c)| c).collect()
+        };
+        let mut best = TopK::new(k);
+        let mut threshold = best.threshold();
+        for c in cells {
+            for &t in &members[c] {
+                if t as usize == p {
+                    continue;
+                }
+                let s = dot_f32(&input.rows[t as usize * dim..(t as usize + 1) * dim], &q);
+                if s > threshold {
+                    best.push(s, t as usize);
+                    threshold = best.threshold();
+                }
+            }
+        }
+        best.into_sorted()
+            .into_iter()
+            .map(|(s, t)| (s, t as u32))
+            .collect()
+    };
+    #[cfg(feature = "catalog")]
+    {
+        use rayon::prelude::*;
+        (0..n).into_par_iter().map(one).collect()
+    }
+    #[cfg(not(feature = "catalog"))]
+    {
+        (0..n).map(one).collect()
+    }
+}
+
+/// The share of the exact top `at` of `sample` positions found in their lists (a check of the
+/// cell probing against an exhaustive scan).
+pub fn recall_at(
+    input: &NeighbourInput,
+    lists: &[Vec<(f32, u32)>],
+    sample: &[u32],
+    at: usize,
+) -> f64 {
+    let exact_input = NeighbourInput {
+        centroids: &input.centroids[..0],
+        ..*input
+    };
+    let (mut found, mut total) = (0usize, 0usize);
+    for &p in sample {
+        let truth = exact_one(&exact_input, p as usize, at);
+        let got: std::collections::HashSet<u32> =
+            lists[p as usize].iter().take(at).map(|&(_, t)| t).collect();
+        total += truth.len();
+        found += truth.iter().filter(|t| got.contains(t)).count();
+    }
+    if total == 0 {
+        1.0
+    } else {
+        found as f64 / total as f64
+    }
+}
+
+fn exact_one(input: &NeighbourInput, p: usize, k: usize) -> Vec<u32> {
+    let dim = input.dim;
+    let mut q = input.rows[p * dim..(p + 1) * dim].to_vec();
+    l2_normalize(&mut q);
+    let mut best = TopK::new(k);
+    for t in 0..input.live.len() {
+        if t != p && input.live[t] {
+            best.push(dot_f32(&input.rows[t * dim..(t + 1) * dim], &q), t);
+        }
+    }
+    best.into_sorted()
+        .into_iter()
+        .map(|(_, t)| t as u32)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Clustered unit vectors with a k-means-like cell per cluster centre.
+    fn clustered(n: usize, dim: usize, clusters: usize) -> (Vec<f32>, Vec<u8>, Vec<f32>) {
+        let mut state = 12345u64;
+        let mut rand = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % 10_000) as f32 / 5_000.0 - 1.0
+        };
+        let mut centres = Vec::new();
+        for _ in 0..clusters {
+            let mut c: Vec<f32> = (0..dim).map(|_| rand()).collect();
+            l2_normalize(&mut c);
+            centres.extend(c);
+        }
+        let mut rows = Vec::new();
+        let mut cells = Vec::new();
+        for i in 0..n {
+            let c = i % clusters;
+            let mut v: Vec<f32> = (0..dim)
+                .map(|d| centres[c * dim + d] + 0.3 * rand())
+                .collect();
+            l2_normalize(&mut v);
+            rows.extend(v);
+            cells.push(c as u8);
+        }
+        (rows, cells, centres)
+    }
+
+    #[test]
+    fn probing_finds_what_an_exhaustive_scan_finds() {
+        let (n, dim) = (EXACT_UP_TO + 1000, 16);
+        let (rows, cells, centroids) = clustered(n, dim, 64);
+        let mut live = vec![true; n];
+        live[5] = false;
+        let input = NeighbourInput {
+            dim,
+            rows: &rows,
+            live: &live,
+            cells: &cells,
+            centroids: &centroids,
+        };
+        let lists = nearest_neighbours(&input, 10, 8);
+        assert!(lists[5].is_empty(), "a removed track has no list");
+        assert!(lists.iter().all(|l| l.iter().all(|&(_, t)| t != 5)));
+        assert!(
+            lists[0].iter().all(|&(_, t)| t != 0),
+            "not its own neighbour"
+        );
+        assert!(lists[0].windows(2).all(|w| w[0].0 >= w[1].0), "best first");
+        let sample: Vec<u32> = (0..n as u32).step_by(211).filter(|&p| p != 5).collect();
+        let recall = recall_at(&input, &lists, &sample, 10);
+        assert!(recall >= 0.99, "recall@10 {recall}");
+    }
+}

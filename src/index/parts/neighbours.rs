@@ -1,0 +1,265 @@
+//! Neighbour lists: every track's nearest catalog tracks, computed when the index is published,
+//! so that "Similar" on a catalog track reads one small record instead of the search part.
+//!
+//! One part for the whole catalog (all generations), rewritten by every publication. Records
+//! have a fixed size and sit in global position order, so a page fetches a track's record by
+//! range from its position alone. A record lists the track itself first (entry 0), then up to
+//! `k` neighbours best first, each with its score and where its metadata and segment rows are,
+//! so the hits' details are fetched by range too, without their metadata shards:
+//!
+//! ```text
+//! record of position p at 48 + p · record_bytes(k):
+//!   0  u16 entries used (1 + neighbours; 0 for a removed track)
+//!   2  u16 flags (1: the track was removed)
+//!   4  u32 p (the record's own position)
+//!   8  u32 checksum of the track's own re-ranking block (as the search part lists it), so that
+//!      the track's row can be checked without the search part
+//!  12  (k + 1) × entry, unused entries zero:
+//!        0 u32 position   4 f32 score (cosine of int8 rows, as a re-ranked search scores)
+//!        8 u32 offset of the track's metadata in its metadata shard file   12 u32 its length
+//!       16 u32 its checksum   20 u32 first segment row (in its generation's segment part)
+//!       24 u16 segment rows   26 u16 0   28 u32 checksum of its segment rows
+//!   end-4  u32 checksum: keyed_checksum(the bytes before, seed, p)  (super::keyed_checksum)
+//! ```
+//!
+//! Checksums are [`super::block_checksum`] of the bytes they cover; the seed is the index id's
+//! ([`super::range_seed`]), so a record of another build, or read at another position,
+//! is refused.
+
+use serde::{Deserialize, Serialize};
+
+use super::block_checksum;
+use crate::error::{Error, Result};
+
+/// Bytes of one entry.
+pub const ENTRY_BYTES: usize = 32;
+/// Neighbours per track when publishing: enough for the first result lists of any page size
+/// up to 64 (a longer list, or a filter, is answered from the search part).
+pub const DEFAULT_K: u32 = 64;
+
+/// Bytes of one record for lists of `k` neighbours.
+pub fn record_bytes(k: u32) -> u64 {
+    HEADER_BYTES as u64 + (u64::from(k) + 1) * ENTRY_BYTES as u64 + 4
+}
+
+/// Bytes before a record's entries.
+const HEADER_BYTES: usize = 12;
+
+/// Where a track's metadata and segment rows are: enough to fetch and check them by range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TrackLocator {
+    /// Byte offset of the track's metadata in its metadata shard file.
+    pub meta_offset: u32,
+    /// Its length in bytes.
+    pub meta_len: u32,
+    /// Its [`block_checksum`].
+    pub meta_checksum: u32,
+    /// First segment row in its generation's segment part.
+    pub segment_first_row: u32,
+    /// Segment rows.
+    pub segment_count: u16,
+    /// [`block_checksum`] of its segment rows.
+    pub segment_checksum: u32,
+}
+
+/// One entry of a list.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Neighbour {
+    /// Global position.
+    pub position: u32,
+    /// Cosine with the record's track (1 for the track itself).
+    pub score: f32,
+    /// Where its details are.
+    pub locator: TrackLocator,
+}
+
+/// A track's checked record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NeighbourList {
+    /// The track was removed: no entries.
+    pub removed: bool,
+    /// The track itself first, then its neighbours, best first.
+    pub entries: Vec<Neighbour>,
+    /// [`block_checksum`] of the re-ranking block that holds the track's row.
+    pub rerank_block_checksum: u32,
+}
+
+/// The part as the manifest records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NeighboursPart {
+    /// The part file.
+    pub file: super::manifest::PartFile,
+    /// Neighbours per record.
+    pub k: u32,
+    /// Records (the index's positions when it was written; a list that does not cover every
+    /// position is not used).
+    pub positions: u32,
+}
+
+fn record_checksum(bytes: &[u8], seed: u64, position: u32) -> u32 {
+    super::keyed_checksum(bytes, seed, position)
+}
+
+/// Appends the record of `position` to `out`: `list` is the track itself then its neighbours
+/// (at most `k + 1` entries), empty for a removed track; `rerank_block_checksum` is that of
+/// the re-ranking block holding the track's row.
+pub fn push_record(
+    out: &mut Vec<u8>,
+    position: u32,
+    list: &[Neighbour],
+    rerank_block_checksum: u32,
+    k: u32,
+    seed: u64,
+) {
+    assert!(list.len() <= k as usize + 1, "at most k neighbours");
+    let start = out.len();
+    out.extend_from_slice(&(list.len() as u16).to_le_bytes());
+    out.extend_from_slice(&u16::from(list.is_empty()).to_le_bytes());
+    out.extend_from_slice(&position.to_le_bytes());
+    out.extend_from_slice(&rerank_block_checksum.to_le_bytes());
+    for i in 0..=k as usize {
+        let Some(n) = list.get(i) else {
+            out.extend_from_slice(&[0; ENTRY_BYTES]);
+            continue;
+        };
+        let l = n.locator;
+        for v in [
+            n.position,
+            n.score.to_bits(),
+            l.meta_offset,
+            l.meta_len,
+            l.meta_checksum,
+            l.segment_first_row,
+        ] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&l.segment_count.to_le_bytes());
+        out.extend_from_slice(&[0, 0]);
+        out.extend_from_slice(&l.segment_checksum.to_le_bytes());
+    }
+    let sum = record_checksum(&out[start..], seed, position);
+    out.extend_from_slice(&sum.to_le_bytes());
+}
+
+impl NeighbourList {
+    /// Checks the record of `position` (its checksum, its own position, entries inside the
+    /// index's `positions`, finite scores in `[-1.01, 1.01]`). `part` names the file in errors.
+    pub fn parse(
+        bytes: &[u8],
+        position: u32,
+        k: u32,
+        positions: u32,
+        seed: u64,
+        part: &str,
+    ) -> Result<NeighbourList> {
+        let bad = |problem: String| Error::IndexPart {
+            part: part.to_string(),
+            problem: format!("the neighbour list of position {position}: {problem}"),
+        };
+        if bytes.len() as u64 != record_bytes(k) {
+            return Err(bad("wrong size".into()));
+        }
+        let (body, sum) = bytes.split_at(bytes.len() - 4);
+        if record_checksum(body, seed, position)
+            != u32::from_le_bytes(sum.try_into().expect("4 bytes"))
+        {
+            return Err(bad(
+                "it does not match its checksum: the file is damaged or from another build".into(),
+            ));
+        }
+        let u16_at = |at: usize| u16::from_le_bytes(body[at..at + 2].try_into().expect("2"));
+        let u32_at = |at: usize| u32::from_le_bytes(body[at..at + 4].try_into().expect("4"));
+        let used = u16_at(0) as usize;
+        let removed = u16_at(2) & 1 == 1;
+        if u32_at(4) != position || used > k as usize + 1 || (removed != (used == 0)) {
+            return Err(bad("its header is inconsistent".into()));
+        }
+        let mut entries = Vec::with_capacity(used);
+        for i in 0..used {
+            let at = HEADER_BYTES + i * ENTRY_BYTES;
+            let n = Neighbour {
+                position: u32_at(at),
+                score: f32::from_bits(u32_at(at + 4)),
+                locator: TrackLocator {
+                    meta_offset: u32_at(at + 8),
+                    meta_len: u32_at(at + 12),
+                    meta_checksum: u32_at(at + 16),
+                    segment_first_row: u32_at(at + 20),
+                    segment_count: u16_at(at + 24),
+                    segment_checksum: u32_at(at + 28),
+                },
+            };
+            if n.position >= positions || !(-1.01..=1.01).contains(&n.score) {
+                return Err(bad(
+                    "an entry points past the index or has no valid score".into()
+                ));
+            }
+            entries.push(n);
+        }
+        if entries.first().is_some_and(|e| e.position != position) {
+            return Err(bad("its first entry is not the track itself".into()));
+        }
+        Ok(NeighbourList {
+            removed,
+            entries,
+            rerank_block_checksum: u32_at(8),
+        })
+    }
+}
+
+/// Checks metadata bytes fetched by range against their locator.
+pub fn check_meta(bytes: &[u8], locator: &TrackLocator) -> bool {
+    bytes.len() == locator.meta_len as usize && block_checksum(bytes) == locator.meta_checksum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(position: u32, score: f32) -> Neighbour {
+        Neighbour {
+            position,
+            score,
+            locator: TrackLocator {
+                meta_offset: 100 + position,
+                meta_len: 50,
+                meta_checksum: 7,
+                segment_first_row: 3 * position,
+                segment_count: 3,
+                segment_checksum: 9,
+            },
+        }
+    }
+
+    #[test]
+    fn records_round_trip_and_refuse_what_is_wrong() {
+        let mut out = Vec::new();
+        let lists = [
+            vec![entry(0, 1.0), entry(2, 0.9), entry(1, 0.5)],
+            vec![],
+            vec![entry(2, 1.0), entry(0, 0.9)],
+        ];
+        for (p, l) in lists.iter().enumerate() {
+            push_record(&mut out, p as u32, l, 70 + p as u32, 4, 11);
+        }
+        let n = record_bytes(4) as usize;
+        assert_eq!(out.len(), 3 * n);
+        for (p, l) in lists.iter().enumerate() {
+            let got =
+                NeighbourList::parse(&out[p * n..(p + 1) * n], p as u32, 4, 3, 11, "nb").unwrap();
+            assert_eq!(&got.entries, l);
+            assert_eq!(got.rerank_block_checksum, 70 + p as u32);
+            assert_eq!(got.removed, l.is_empty());
+        }
+        // Read at another position, of another build, damaged: refused.
+        assert!(NeighbourList::parse(&out[..n], 1, 4, 3, 11, "nb").is_err());
+        assert!(NeighbourList::parse(&out[..n], 0, 4, 3, 12, "nb").is_err());
+        let mut damaged = out[..n].to_vec();
+        damaged[12] ^= 1;
+        let e = NeighbourList::parse(&damaged, 0, 4, 3, 11, "nb").unwrap_err();
+        assert!(e.to_string().contains("checksum"), "{e}");
+        // Entries past the index.
+        assert!(NeighbourList::parse(&out[..n], 0, 4, 2, 11, "nb").is_err());
+    }
+}
