@@ -268,14 +268,9 @@ fn deltas_add_and_remove_without_touching_published_parts() {
         parted.quantizer().unwrap().clone()
     };
     let added = catalog(300, 20, 3, "b");
-    let delta = publish_delta(
-        &first.manifest,
-        &quantizer,
-        &added,
-        Vec::new(),
-        PartSizes::default(),
-        &|name| read_published(&before, name),
-    )
+    let delta = publish_delta(&first.manifest, &quantizer, &added, Vec::new(), &|name| {
+        read_published(&before, name)
+    })
     .unwrap();
     for (name, bytes) in &delta.files {
         assert!(!before.contains_key(name), "a delta rewrote {name}");
@@ -316,14 +311,9 @@ fn deltas_add_and_remove_without_touching_published_parts() {
     });
     let manifest = parted.manifest().clone();
     let empty = catalog(0, 1, 1, "x");
-    let removal = publish_delta(
-        &manifest,
-        &quantizer,
-        &empty,
-        positions.to_vec(),
-        PartSizes::default(),
-        &|name| read_published(&server.files, name),
-    )
+    let removal = publish_delta(&manifest, &quantizer, &empty, positions.to_vec(), &|name| {
+        read_published(&server.files, name)
+    })
     .unwrap();
     server.update(&removal);
     let mut parted = server.open();
@@ -367,7 +357,7 @@ fn damaged_foreign_and_lying_parts_are_refused_by_name() {
     let server = Server::new(&published);
     let g = &published.manifest.generations[0];
     let search_name = g.search.file_name(simsong::index::parts::PartKind::Search);
-    let meta_name = g.meta[0].file_name(simsong::index::parts::PartKind::Meta);
+    let meta_name = g.meta.file_name(simsong::index::parts::PartKind::Meta);
 
     // A truncated search part: its name and the sizes.
     let mut parted = server.open();
@@ -388,30 +378,42 @@ fn damaged_foreign_and_lying_parts_are_refused_by_name() {
         .unwrap_err()
         .to_string();
     assert!(e.contains(&search_name) && e.contains("checksum"), "{e}");
-    // A shard from another build of the same size, renamed: the checksum, then the envelope.
+    // The metadata part is read by range: its shard table, then a shard, each checked on its
+    // own; damage and another build's table are refused by name.
     parted.provide(PartKey::Search(0), bytes).unwrap();
+    let table = server
+        .read(&parted.fetch_for(PartKey::MetaTable(0)).unwrap())
+        .unwrap();
+    let mut damaged = table.clone();
+    damaged[3] ^= 1;
+    let e = parted
+        .provide(PartKey::MetaTable(0), &damaged)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(&meta_name) && e.contains("checksum"), "{e}");
+    let foreign_name = other.manifest.generations[0]
+        .meta
+        .file_name(simsong::index::parts::PartKind::Meta);
     let foreign = &other
         .files
         .iter()
-        .find(|(n, _)| n.starts_with("parts/meta-"))
+        .find(|(n, _)| *n == foreign_name)
         .unwrap()
         .1;
     let e = parted
-        .provide(PartKey::Meta(0, 0), foreign)
+        .provide(PartKey::MetaTable(0), &foreign[48..48 + table.len()])
         .unwrap_err()
         .to_string();
-    assert!(e.contains(&meta_name), "{e}");
-    // A manifest that names the foreign shard's checksum gets past the checksum, not the
-    // envelope.
-    let mut lying = published.manifest.clone();
-    let foreign_entry = other.manifest.generations[0].meta[0].clone();
-    lying.generations[0].meta[0] = foreign_entry.clone();
-    let mut parted = PartedIndex::new(&lying.to_json()).unwrap();
+    assert!(e.contains("another build"), "{e}");
+    parted.provide(PartKey::MetaTable(0), &table).unwrap();
+    let shard = parted.fetch_for(PartKey::Meta(0, 0)).unwrap();
+    let mut damaged = server.read(&shard).unwrap();
+    damaged[10] ^= 1;
     let e = parted
-        .provide(PartKey::Meta(0, 0), foreign)
+        .provide(PartKey::Meta(0, 0), &damaged)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("belongs to another build"), "{e}");
+    assert!(e.contains(&meta_name) && e.contains("shard 0"), "{e}");
     // A manifest that lies about the re-ranking part's size is refused on parsing.
     let mut lying = published.manifest.clone();
     lying.generations[0].rerank.bytes += 7;
@@ -643,7 +645,7 @@ fn write_fuzz_seeds() {
         std::fs::write(dir.join(name), bytes).unwrap();
     };
     write("parts_manifest", "index.json", fx.manifest.to_json());
-    let payload = |kind, g, s| fx.part(kind, g, s)[ENVELOPE_LEN..].to_vec();
+    let payload = |kind, g| fx.part(kind, g)[ENVELOPE_LEN..].to_vec();
     for (target, kind) in [
         ("parts_search", PartKind::Search),
         ("parts_meta", PartKind::Meta),
@@ -653,25 +655,25 @@ fn write_fuzz_seeds() {
             write(
                 target,
                 &format!("g{g}.bin"),
-                [vec![g], payload(kind, g as usize, 0)].concat(),
+                [vec![g], payload(kind, g as usize)].concat(),
             );
         }
     }
     write(
         "parts_neighbours",
         "lists.bin",
-        [vec![0], payload(PartKind::Neighbours, 1, 0)].concat(),
+        [vec![0], payload(PartKind::Neighbours, 1)].concat(),
     );
     for g in 0..2u8 {
         write(
             "parts_rows",
             &format!("rerank-g{g}.bin"),
-            [vec![g], payload(PartKind::Rerank, g as usize, 0)].concat(),
+            [vec![g], payload(PartKind::Rerank, g as usize)].concat(),
         );
         write(
             "parts_rows",
             &format!("segments-g{g}.bin"),
-            [vec![g | 2], payload(PartKind::Segments, g as usize, 0)].concat(),
+            [vec![g | 2], payload(PartKind::Segments, g as usize)].concat(),
         );
     }
 }

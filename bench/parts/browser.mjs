@@ -132,7 +132,7 @@ try {
     report.delta = {
       added: g.tracks,
       // The neighbour lists are rewritten whole by every delta (counted apart).
-      new_parts_bytes: [g.search, g.rerank, g.segments, ...g.meta, ...(g.ids ? [g.ids.file] : [])].reduce((s, p) => s + p.bytes, 0),
+      new_parts_bytes: [g.search, g.rerank, g.segments, g.meta, ...(g.ids ? [g.ids.file] : [])].reduce((s, p) => s + p.bytes, 0),
       neighbours_part_bytes: after.neighbours?.file.bytes ?? 0,
       search_part_bytes: g.search.bytes,
       manifest_bytes_before: JSON.stringify(before).length,

@@ -109,15 +109,8 @@ pub fn fixture() -> &'static Fixture {
                 .cloned()
                 .ok_or_else(|| simsong::Error::InvalidIndex(format!("{name} is missing")))
         };
-        let delta = publish_delta(
-            &first.manifest,
-            &quantizer,
-            &added,
-            vec![1, 7, 30],
-            sizes,
-            &read,
-        )
-        .unwrap();
+        let delta =
+            publish_delta(&first.manifest, &quantizer, &added, vec![1, 7, 30], &read).unwrap();
         let files = first.files.into_iter().chain(delta.files).collect();
         Fixture {
             manifest: delta.manifest,
@@ -127,18 +120,18 @@ pub fn fixture() -> &'static Fixture {
 }
 
 impl Fixture {
-    /// The part of `kind` (generation `g`, shard `s`) as published.
-    pub fn part(&self, kind: PartKind, g: usize, s: usize) -> &Vec<u8> {
-        &self.files[&self.entry(&self.manifest, kind, g, s).file_name(kind)]
+    /// The part of `kind` of generation `g` as published.
+    pub fn part(&self, kind: PartKind, g: usize) -> &Vec<u8> {
+        &self.files[&self.entry(&self.manifest, kind, g).file_name(kind)]
     }
 
-    fn entry<'a>(&self, m: &'a Manifest, kind: PartKind, g: usize, s: usize) -> &'a PartFile {
+    fn entry<'a>(&self, m: &'a Manifest, kind: PartKind, g: usize) -> &'a PartFile {
         let generation = &m.generations[g];
         match kind {
             PartKind::Search => &generation.search,
             PartKind::Rerank => &generation.rerank,
             PartKind::Segments => &generation.segments,
-            PartKind::Meta => &generation.meta[s],
+            PartKind::Meta => &generation.meta,
             PartKind::Ids => {
                 &generation
                     .ids
@@ -150,15 +143,9 @@ impl Fixture {
         }
     }
 
-    /// The files where the part of `kind` (generation `g`, shard `s`) is `bytes`, and the
-    /// manifest that says so (size and checksum).
-    pub fn with_part(
-        &self,
-        kind: PartKind,
-        g: usize,
-        s: usize,
-        bytes: Vec<u8>,
-    ) -> (Manifest, Files<'_>) {
+    /// The files where the part of `kind` of generation `g` is `bytes`, and the manifest that
+    /// says so (size and checksum).
+    pub fn with_part(&self, kind: PartKind, g: usize, bytes: Vec<u8>) -> (Manifest, Files<'_>) {
         let mut manifest = self.manifest.clone();
         let entry = PartFile {
             bytes: bytes.len() as u64,
@@ -172,7 +159,7 @@ impl Fixture {
             PartKind::Search => generation.search = entry.clone(),
             PartKind::Rerank => generation.rerank = entry.clone(),
             PartKind::Segments => generation.segments = entry.clone(),
-            PartKind::Meta => generation.meta[s] = entry.clone(),
+            PartKind::Meta => generation.meta = entry.clone(),
             PartKind::Ids => generation.ids.as_mut().expect("tracks").file = entry.clone(),
             PartKind::Neighbours => {}
         }
@@ -299,17 +286,12 @@ pub fn fuzz_part(kind: PartKind, data: &[u8]) {
     } else {
         (pick & 1) as usize
     };
-    let shards = match kind {
-        PartKind::Meta => fx.manifest.generations[g].meta.len(),
-        _ => 1,
-    };
-    let s = (pick >> 1) as usize % shards.max(1);
     let bytes = if pick & 0x80 != 0 {
         payload.to_vec()
     } else {
         fx.manifest.envelope(kind, g as u32).wrap(payload)
     };
-    let (manifest, files) = fx.with_part(kind, g, s, bytes);
+    let (manifest, files) = fx.with_part(kind, g, bytes);
     exercise_index(
         PartedIndex::from_manifest(manifest),
         &files,

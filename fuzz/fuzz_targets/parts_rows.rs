@@ -14,10 +14,11 @@ use libfuzzer_sys::fuzz_target;
 use parts_fixture::{Ops, exercise_index};
 use simsong::index::parted::PartedIndex;
 use simsong::index::parts::manifest::{PartFile, rerank_row_bytes, segment_row_bytes};
-use simsong::index::parts::meta::MetaShard;
+use simsong::index::parts::meta::{MetaShard, build_part, read_shards};
 use simsong::index::parts::search::SearchPart;
 use simsong::index::parts::{
     ENVELOPE_LEN, PartKind, block_checksum, checksum_hex, decode_payload, encode_payload,
+    range_seed,
 };
 
 /// The fixture's search part and metadata shards of each generation, decoded once (each input
@@ -28,12 +29,14 @@ fn decoded() -> &'static Vec<(SearchPart, Vec<MetaShard>)> {
         let fx = parts_fixture::fixture();
         (0..fx.manifest.generations.len())
             .map(|g| {
-                let search = fx.part(PartKind::Search, g, 0);
-                let meta = (0..fx.manifest.generations[g].meta.len())
-                    .map(|s| {
-                        let bytes = fx.part(PartKind::Meta, g, s);
-                        decode_payload(&bytes[ENVELOPE_LEN..], "meta").unwrap()
-                    })
+                let search = fx.part(PartKind::Search, g);
+                let m = &fx.manifest;
+                let seed = range_seed(&m.index_id_bytes());
+                let shards = m.meta_shards(&m.generations[g]);
+                let meta = read_shards(fx.part(PartKind::Meta, g), shards, seed, g as u32, "meta")
+                    .unwrap()
+                    .into_iter()
+                    .map(|(_, shard)| shard)
                     .collect();
                 (
                     decode_payload(&search[ENVELOPE_LEN..], "search").unwrap(),
@@ -65,7 +68,7 @@ fuzz_target!(|data: &[u8]| {
             .map(block_checksum)
             .collect();
         let (mut manifest, mut files) =
-            fx.with_part(PartKind::Rerank, g, 0, env(PartKind::Rerank).wrap(&payload));
+            fx.with_part(PartKind::Rerank, g, env(PartKind::Rerank).wrap(&payload));
         let part = env(PartKind::Search).wrap(&encode_payload(&search).unwrap());
         let entry = PartFile {
             bytes: part.len() as u64,
@@ -80,27 +83,28 @@ fuzz_target!(|data: &[u8]| {
         let total = (generation.segments.bytes as usize - ENVELOPE_LEN) / width;
         let mut payload = rows.to_vec();
         payload.resize(total * width, 0);
-        let (mut manifest, mut files) = fx.with_part(
-            PartKind::Segments,
-            g,
-            0,
-            env(PartKind::Segments).wrap(&payload),
-        );
-        for (s, shard) in shards.iter().enumerate() {
-            let mut shard = shard.clone();
-            for i in 0..shard.tracks.len() {
-                let (first, count) = shard.segment_rows(i);
-                let range = first as usize * width..(first + count) as usize * width;
-                shard.segment_checksums[i] = block_checksum(&payload[range]);
-            }
-            let part = env(PartKind::Meta).wrap(&encode_payload(&shard).unwrap());
-            let entry = PartFile {
-                bytes: part.len() as u64,
-                xxh3: checksum_hex(&part),
-            };
-            files.insert(entry.file_name(PartKind::Meta), part);
-            manifest.generations[g].meta[s] = entry;
-        }
+        let (mut manifest, mut files) =
+            fx.with_part(PartKind::Segments, g, env(PartKind::Segments).wrap(&payload));
+        let shards: Vec<MetaShard> = shards
+            .iter()
+            .map(|shard| {
+                let mut shard = shard.clone();
+                for i in 0..shard.tracks.len() {
+                    let (first, count) = shard.segment_rows(i);
+                    let range = first as usize * width..(first + count) as usize * width;
+                    shard.segment_checksums[i] = block_checksum(&payload[range]);
+                }
+                shard
+            })
+            .collect();
+        let seed = range_seed(&m.index_id_bytes());
+        let part = env(PartKind::Meta).wrap(&build_part(&shards, seed, g as u32).unwrap());
+        let entry = PartFile {
+            bytes: part.len() as u64,
+            xxh3: checksum_hex(&part),
+        };
+        files.insert(entry.file_name(PartKind::Meta), part);
+        manifest.generations[g].meta = entry;
         (manifest, files)
     };
     exercise_index(

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::parts::ids::IdBucket;
 use super::parts::manifest::{Manifest, PartFile, rerank_row_bytes, segment_row_bytes};
-use super::parts::meta::MetaShard;
+use super::parts::meta::{MetaShard, ShardTable, table_range};
 use super::parts::neighbours::{NeighbourList, TrackLocator, check_meta, record_bytes};
 use super::parts::search::{SearchPart, TagPostings};
 use super::parts::{
@@ -29,7 +29,7 @@ use super::{Postings, TrackMeta};
 use crate::error::{Error, Result};
 
 /// What a piece of a published index is, for [`Fetch`] and [`PartedIndex::provide`]. Its text
-/// form (`search:0`, `rerank:0:17`, `meta:1:3`, `ids:0:9`, `segments:123456`, `rerank-head:0`,
+/// form (`search:0`, `rerank:0:17`, `meta-table:1`, `meta:1:3`, `ids:0:9`, `segments:123456`, `rerank-head:0`,
 /// `segments-head:0`, `neighbours:123456`, `record:123456`) travels through JavaScript
 /// unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -43,7 +43,9 @@ pub enum PartKey {
     SegmentsHead(u32),
     /// Re-ranking block `b` of generation `g`.
     RerankBlock(u32, u32),
-    /// Metadata shard `s` of generation `g`.
+    /// The shard table of generation `g`'s metadata part.
+    MetaTable(u32),
+    /// Metadata shard `s` of generation `g` (read where its table says).
     Meta(u32, u32),
     /// Id bucket `b` of generation `g`.
     Ids(u32, u32),
@@ -63,6 +65,7 @@ impl fmt::Display for PartKey {
             PartKey::RerankHead(g) => write!(f, "rerank-head:{g}"),
             PartKey::SegmentsHead(g) => write!(f, "segments-head:{g}"),
             PartKey::RerankBlock(g, b) => write!(f, "rerank:{g}:{b}"),
+            PartKey::MetaTable(g) => write!(f, "meta-table:{g}"),
             PartKey::Meta(g, s) => write!(f, "meta:{g}:{s}"),
             PartKey::Ids(g, s) => write!(f, "ids:{g}:{s}"),
             PartKey::Segments(p) => write!(f, "segments:{p}"),
@@ -86,6 +89,7 @@ impl FromStr for PartKey {
             ("rerank-head", [g]) => PartKey::RerankHead(*g),
             ("segments-head", [g]) => PartKey::SegmentsHead(*g),
             ("rerank", [g, b]) => PartKey::RerankBlock(*g, *b),
+            ("meta-table", [g]) => PartKey::MetaTable(*g),
             ("meta", [g, s]) => PartKey::Meta(*g, *s),
             ("ids", [g, s]) => PartKey::Ids(*g, *s),
             ("segments", [p]) => PartKey::Segments(*p),
@@ -151,6 +155,8 @@ pub struct PartedIndex {
     /// checksum of their own track's re-ranking block (for blocks read before the search part).
     neighbours: Cache<u32, NeighbourList>,
     records: Cache<u32, TrackMeta>,
+    /// Each generation's metadata shard table, once fetched.
+    meta_tables: Vec<Option<ShardTable>>,
     failed: HashMap<PartKey, String>,
 }
 
@@ -162,6 +168,7 @@ impl PartedIndex {
 
     /// Starts from a parsed manifest.
     pub fn from_manifest(manifest: Manifest) -> Self {
+        let generations = manifest.generations.len();
         PartedIndex {
             generations: (0..manifest.generations.len()).map(|_| None).collect(),
             manifest,
@@ -178,6 +185,7 @@ impl PartedIndex {
             segments: Cache::new(MAX_SEGMENT_TRACKS),
             neighbours: Cache::new(MAX_NEIGHBOUR_LISTS),
             records: Cache::new(MAX_RECORDS),
+            meta_tables: vec![None; generations],
             failed: HashMap::new(),
         }
     }
@@ -207,8 +215,9 @@ impl PartedIndex {
         self.len() == 0
     }
 
-    /// What must be fetched before any search: every generation's search part and the heads
-    /// of its range-fetched parts (which also reveal a server that ignores `Range`).
+    /// What must be fetched before a search on the search parts: every generation's search part,
+    /// its metadata shard table, and the heads of its range-fetched parts (which also reveal a
+    /// server that ignores `Range`).
     pub fn load_needs(&self) -> Vec<Fetch> {
         let mut out = Vec::new();
         for g in &self.manifest.generations {
@@ -217,6 +226,7 @@ impl PartedIndex {
                 PartKey::Search(n),
                 PartKey::RerankHead(n),
                 PartKey::SegmentsHead(n),
+                PartKey::MetaTable(n),
             ] {
                 if !self.has(key) && !self.failed.contains_key(&key) {
                     out.push(self.fetch(key));
@@ -240,6 +250,10 @@ impl PartedIndex {
                 .is_some_and(Option::is_some),
             PartKey::RerankHead(_) | PartKey::SegmentsHead(_) => self.heads_checked.contains(&key),
             PartKey::RerankBlock(g, b) => self.rerank.contains(&(g, b)),
+            PartKey::MetaTable(g) => self
+                .meta_tables
+                .get(g as usize)
+                .is_some_and(Option::is_some),
             PartKey::Meta(g, s) => self.meta.contains(&(g, s)),
             PartKey::Ids(g, s) => self.ids.contains(&(g, s)),
             PartKey::Segments(p) => self.segments.contains(&p),
@@ -284,11 +298,16 @@ impl PartedIndex {
             return Some(self.fetch_range(key, part, PartKind::Segments, offset, length));
         }
         if let PartKey::Record(p) = key {
-            let (g, local) = self.locate(p)?;
+            let (g, _) = self.locate(p)?;
             let l = self.locator(p)?;
-            let shard = local / self.manifest.layout.meta_shard_tracks;
-            let part = &self.manifest.generations[g as usize].meta[shard as usize];
+            let part = &self.manifest.generations[g as usize].meta;
             let (offset, length) = (u64::from(l.meta_offset), u64::from(l.meta_len));
+            return Some(self.fetch_range(key, part, PartKind::Meta, offset, length));
+        }
+        if let PartKey::Meta(g, s) = key {
+            let entry = self.meta_tables.get(g as usize)?.as_ref()?.entries[s as usize];
+            let part = &self.manifest.generations[g as usize].meta;
+            let (offset, length) = (entry.offset, u64::from(entry.length));
             return Some(self.fetch_range(key, part, PartKind::Meta, offset, length));
         }
         Some(self.fetch(key))
@@ -307,7 +326,8 @@ impl PartedIndex {
                     < u64::from(x.tracks)
                         .div_ceil(u64::from(self.manifest.layout.rerank_block_rows))
             }),
-            PartKey::Meta(g, s) => generation(g).is_some_and(|x| (s as usize) < x.meta.len()),
+            PartKey::MetaTable(g) => generation(g).is_some(),
+            PartKey::Meta(g, s) => generation(g).is_some_and(|x| s < self.manifest.meta_shards(x)),
             PartKey::Ids(g, b) => {
                 generation(g).is_some_and(|x| x.ids.as_ref().is_some_and(|i| b < i.layout.buckets))
             }
@@ -332,7 +352,10 @@ impl PartedIndex {
         };
         match key {
             PartKey::Search(g) => whole(&gens[g as usize].search, PartKind::Search),
-            PartKey::Meta(g, s) => whole(&gens[g as usize].meta[s as usize], PartKind::Meta),
+            PartKey::MetaTable(g) => {
+                let (offset, length) = table_range(self.manifest.meta_shards(&gens[g as usize]));
+                self.fetch_range(key, &gens[g as usize].meta, PartKind::Meta, offset, length)
+            }
             PartKey::Ids(g, b) => {
                 let ids = gens[g as usize]
                     .ids
@@ -369,8 +392,8 @@ impl PartedIndex {
                     length,
                 )
             }
-            PartKey::Segments(_) | PartKey::Record(_) => {
-                unreachable!("segments and records are fetched through fetch_for")
+            PartKey::Segments(_) | PartKey::Record(_) | PartKey::Meta(..) => {
+                unreachable!("segments, records and shards are fetched through fetch_for")
             }
         }
     }
@@ -424,8 +447,7 @@ impl PartedIndex {
         if fetch.whole {
             let expected = match key {
                 PartKey::Search(g) => &gens[g as usize].search,
-                PartKey::Meta(g, s) => &gens[g as usize].meta[s as usize],
-                _ => unreachable!("only these are fetched whole"),
+                _ => unreachable!("only search parts are fetched whole"),
             };
             if checksum_hex(bytes) != expected.xxh3 {
                 return Err(bad(
@@ -477,12 +499,30 @@ impl PartedIndex {
                 self.rerank.insert((g, b), bytes.to_vec());
                 Ok(())
             }
+            PartKey::MetaTable(g) => {
+                let generation = &gens[g as usize];
+                let table = ShardTable::parse(
+                    bytes,
+                    self.manifest.meta_shards(generation),
+                    generation.meta.bytes,
+                    range_seed(&self.manifest.index_id_bytes()),
+                    g,
+                    &part,
+                )?;
+                self.meta_tables[g as usize] = Some(table);
+                Ok(())
+            }
             PartKey::Meta(g, s) => {
-                let payload = self
-                    .manifest
-                    .envelope(PartKind::Meta, g)
-                    .open(bytes, &part)?;
-                let shard: MetaShard = decode_payload(payload, &part)?;
+                let table = self.meta_tables[g as usize]
+                    .as_ref()
+                    .expect("fetch_for found it");
+                if block_checksum(bytes) != table.entries[s as usize].checksum {
+                    return Err(bad(format!(
+                        "metadata shard {s} does not match its checksum: the file is damaged or \
+                         from another build"
+                    )));
+                }
+                let shard: MetaShard = decode_payload(bytes, &part)?;
                 let size = self.manifest.layout.meta_shard_tracks;
                 let tracks = size.min(gens[g as usize].tracks - s * size) as usize;
                 let rows = (gens[g as usize].segments.bytes - ENVELOPE_LEN as u64)
@@ -762,9 +802,13 @@ impl PartedIndex {
         Some(rerank::split_row(&block[at..at + width]))
     }
 
-    /// The metadata shard key of a global position.
+    /// The metadata shard key of a global position, or its generation's shard table key while
+    /// that table is not loaded (the shard's place is in it).
     pub fn meta_key(&self, position: u32) -> Option<PartKey> {
         let (g, local) = self.locate(position)?;
+        if !self.has(PartKey::MetaTable(g)) {
+            return Some(PartKey::MetaTable(g));
+        }
         Some(PartKey::Meta(
             g,
             local / self.manifest.layout.meta_shard_tracks,

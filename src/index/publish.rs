@@ -12,7 +12,7 @@ use super::neighbour_lists::{DEFAULT_PROBES, NeighbourInput, nearest_neighbours,
 use super::parts::manifest::{
     Generation, IdsPart, Layout, MANIFEST_FORMAT, Manifest, ModelRef, PartFile, index_id_for,
 };
-use super::parts::meta::{MetaShard, track_locators};
+use super::parts::meta::{MetaShard, build_part, read_shards, track_locators};
 use super::parts::neighbours::{Neighbour, NeighboursPart, TrackLocator, push_record};
 use super::parts::search::{SearchPart, TagPostings, TagValue};
 use super::parts::{
@@ -134,7 +134,6 @@ pub fn publish_delta(
     quantizer: &Quantizer,
     added: &CatalogIndex,
     mut removed: Vec<u32>,
-    sizes: PartSizes,
     read_part: &dyn Fn(&str) -> Result<Vec<u8>>,
 ) -> Result<Published> {
     let h = added.header();
@@ -147,10 +146,11 @@ pub fn publish_delta(
     removed.sort_unstable();
     removed.dedup();
     let mut manifest = manifest.clone();
+    // The index's own layout, neighbour lists included (none if it was published without).
     let sizes = PartSizes {
         rerank_block_rows: manifest.layout.rerank_block_rows,
         meta_shard_tracks: manifest.layout.meta_shard_tracks,
-        ..sizes
+        neighbours: manifest.neighbours.as_ref().map_or(0, |n| n.k),
     };
     let (entry, files) = generation(&manifest, added, quantizer, false, removed, sizes)?;
     manifest.generations.push(entry);
@@ -239,21 +239,23 @@ fn generation(
         part
     };
 
-    // Metadata shards.
+    // Metadata: a table, then the shards.
     let shard = sizes.meta_shard_tracks as usize;
-    let mut meta = Vec::new();
+    let mut shards = Vec::new();
     let mut first_row = 0u64;
     for (s, chunk) in order.chunks(shard).enumerate() {
         let counts = seg_counts[s * shard..s * shard + chunk.len()].to_vec();
-        let payload = MetaShard {
+        let rows: u64 = counts.iter().map(|&c| u64::from(c)).sum();
+        shards.push(MetaShard {
             tracks: chunk.iter().map(|&i| index.tracks()[i].clone()).collect(),
             segment_first_row: first_row,
-            segment_counts: counts.clone(),
+            segment_counts: counts,
             segment_checksums: seg_sums[s * shard..s * shard + chunk.len()].to_vec(),
-        };
-        first_row += counts.iter().map(|&c| u64::from(c)).sum::<u64>();
-        meta.push(file(PartKind::Meta, &encode_payload(&payload)?));
+        });
+        first_row += rows;
     }
+    let seed = range_seed(&manifest.index_id_bytes());
+    let meta = file(PartKind::Meta, &build_part(&shards, seed, number)?);
 
     // Id buckets.
     let ids = if n == 0 {
@@ -263,8 +265,7 @@ fn generation(
             .iter()
             .map(|&i| index.tracks()[i].id.as_str())
             .collect();
-        let (layout, payload) =
-            super::parts::ids::build(&in_order, range_seed(&manifest.index_id_bytes()))?;
+        let (layout, payload) = super::parts::ids::build(&in_order, seed)?;
         Some(IdsPart {
             file: file(PartKind::Ids, &payload),
             layout,
@@ -358,14 +359,13 @@ fn add_neighbours(
             let (scale, codes) = rerank::split_row(row);
             rows.extend(codes.iter().map(|&c| scale * f32::from(c)));
         }
-        for shard in &g.meta {
-            let name = shard.file_name(PartKind::Meta);
-            let bytes = read(shard, PartKind::Meta)?;
-            let payload = m
-                .envelope(PartKind::Meta, g.generation)
-                .open(&bytes, &name)?;
-            let decoded: MetaShard = decode_payload(payload, &name)?;
-            locators.extend(track_locators(&decoded, &bytes, &name)?);
+        let name = g.meta.file_name(PartKind::Meta);
+        let bytes = read(&g.meta, PartKind::Meta)?;
+        m.envelope(PartKind::Meta, g.generation)
+            .open(&bytes, &name)?;
+        let seed = range_seed(&m.index_id_bytes());
+        for (offset, shard) in read_shards(&bytes, m.meta_shards(g), seed, g.generation, &name)? {
+            locators.extend(track_locators(&shard, &bytes, offset, &name)?);
         }
     }
     let quantizer = quantizer.ok_or_else(|| missing_part("the base search part"))?;

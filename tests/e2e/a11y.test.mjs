@@ -24,6 +24,7 @@ async function openWithResults(viewport) {
   await page.nthEvent('results');
   await page.locator(`${el} >> .row >> nth=1 >> .more-like`).click();
   await page.nthEvent('results', 2);
+  await page.nthEvent('indexcomplete'); // the filters, with the tags the search parts bring
   return page;
 }
 

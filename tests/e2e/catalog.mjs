@@ -57,12 +57,13 @@ export function buildCatalog(dir, bin = process.env.SIMSONG_BIN) {
  * `dir/catalog.idx`. Returns the parts folder. Needs the Python environment of
  * bench/synth/requirements.txt (installed here once) and models/simsong.onnx.
  */
-export function buildSynthetic(dir, n, { seed = 1, bin = process.env.SIMSONG_BIN } = {}) {
+export function buildSynthetic(dir, n, { seed = 1, bin = process.env.SIMSONG_BIN, neighbours = null } = {}) {
   synthesize(dir, n, seed);
   const idx = join(dir, 'catalog.idx');
   execFileSync(bin, ['index', 'import', '--model', join(ROOT, 'models/simsong.onnx'), '--embeddings', join(dir, 'embeddings.npy'),
     '--tracks', join(dir, 'tracks.jsonl'), '--synthetic-segments', '4', '--out', idx], { stdio: 'pipe' });
-  execFileSync(bin, ['index', 'merge', idx, '--out', join(dir, 'parts')], { stdio: 'pipe' });
+  const lists = neighbours == null ? [] : ['--neighbours', String(neighbours)];
+  execFileSync(bin, ['index', 'merge', idx, '--out', join(dir, 'parts'), ...lists], { stdio: 'pipe' });
   return join(dir, 'parts');
 }
 

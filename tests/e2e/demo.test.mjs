@@ -30,7 +30,7 @@ after(() => env?.close());
 async function openDemo(extra = '') {
   const page = await newPage(env);
   await page.goto(demoUrl(env, extra));
-  await page.nthEvent('ready');
+  await page.nthEvent('indexcomplete'); // the tags and tempi, for the filters
   await page.prepareAnalysis();
   return page;
 }
@@ -58,6 +58,7 @@ test('the demo page lists the catalog, as text (and warns when the model is untr
   assert.ok(titles.includes('Theme <b>bold</b>'), 'markup in titles is shown as text');
   assert.equal(await page.locator(`${el} >> .list img, ${el} >> .list b`).count(), 0, 'no element from catalog text');
   // A hostile tag value is a filter chip like any other, as text; nothing from it is parsed.
+  await page.nthEvent('indexcomplete');
   assert.equal(await page.locator(`${el} >> .chip:has-text("<img src=x onerror=window.__xss=1>")`).count(), 1);
   assert.equal(await page.evaluate(() => document.querySelector('similar-songs').shadowRoot
     .querySelectorAll('img, script, svg, iframe, object').length), 0);
@@ -292,7 +293,7 @@ test('twenty rapid searches end with the last one\'s results only', { skip }, as
 test('without a model, the page says so and track search still works', { skip }, async () => {
   const page = await newPage(env);
   await page.goto(`${env.origin}/?index=/e2e/catalog/index.json&model=/models/missing.onnx`);
-  await page.nthEvent('ready');
+  await page.nthEvent('indexcomplete'); // the tags and tempi, for the filters
   // The model is asked for only when a song is brought: until then nothing is amiss.
   assert.deepEqual(await page.events('error'), []);
   assert.equal(await page.evaluate(() => document.querySelector('similar-songs').prepareAnalysis()), null);

@@ -125,7 +125,7 @@ for (const engine of chosen) {
         modelBytesPerSecond = slowModel ? Math.ceil(statSync(join(ROOT, MODEL)).size / slowModel) : null;
         try {
           await page.goto(`${origin}/?model=/${MODEL}&index=/e2e/catalog/index.json`);
-          await page.nthEvent('ready');
+          await page.nthEvent('indexcomplete'); // the tags and tempi, for the filters
           if (!slowModel) {
             // (After "ready": the element is defined and started by then.)
             await page.evaluate(() => {

@@ -2,7 +2,9 @@
 // 600k benchmark) on the store example page, and everything a CDN can do wrong, injected by the
 // test server: a 404 on each kind of part, a truncated part, a part from another build, a server
 // that ignores Range, a very slow part, a manifest that lies about sizes. Each ends in a clear
-// message that names the part, or in a working fallback; the page never freezes.
+// message that names the part, or in a working fallback; the page never freezes. The catalog is
+// published without neighbour lists, so that a search by track reads the search part as a file,
+// a filter or a shortlist does (the lists' own faults are the last test).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -26,11 +28,12 @@ const requests = []; // every answer of the test server
 before(async () => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'simsong-synth-'));
-  const parts = buildSynthetic(join(dir, 'a'), TRACKS);
-  const otherParts = buildSynthetic(join(dir, 'b'), 600, { seed: 2 });
+  const parts = buildSynthetic(join(dir, 'a'), TRACKS, { neighbours: 0 });
+  const otherParts = buildSynthetic(join(dir, 'b'), 600, { seed: 2, neighbours: 0 });
+  buildSynthetic(join(dir, 'lists'), 600, { seed: 3 });
   manifest = JSON.parse(readFileSync(join(parts, 'index.json')));
   const otherManifest = JSON.parse(readFileSync(join(otherParts, 'index.json')));
-  other = readFileSync(join(otherParts, `parts/meta-${otherManifest.generations[0].meta[0].xxh3.slice(0, 20)}.bin`));
+  other = readFileSync(join(otherParts, `parts/meta-${otherManifest.generations[0].meta.xxh3.slice(0, 20)}.bin`));
   expected = JSON.parse(execFileSync(process.env.SIMSONG_BIN, ['query', parts, '--id', REFERENCE, '-k', '5', '--json']));
   env = await setUp({ catalog: false, mounts: { 'synth/': dir }, requests });
 });
@@ -38,8 +41,8 @@ after(() => env?.close());
 
 const file = (kind, part) => `parts/${kind}-${part.xxh3.slice(0, 20)}.bin`;
 const g0 = () => manifest.generations[0];
-// The metadata shard that holds the first hit.
-const hitShard = () => g0().meta[Math.floor(expected[0].hit.position / manifest.layout.metaShardTracks)];
+// The metadata part (a shard table, then the shards, read by range).
+const metaPart = () => g0().meta;
 
 async function openStore(faults = null) {
   env.faults = faults;
@@ -74,7 +77,7 @@ test('a store-sized catalog in parts: byte progress, then the CLI\'s results, fr
   assert.ok(status.some((s) => /Loading the catalog… (\d+% |[\d.]+ of [\d.]+ MB)/.test(s)), `byte progress shown: ${status.slice(0, 8)}`);
   const stats = await page.evaluate(() => document.querySelector('similar-songs').networkStats());
   const total = manifest.generations[0];
-  const all = [total.search, total.rerank, total.segments, ...total.meta, ...total.ids].reduce((s, p) => s + p.bytes, 0);
+  const all = [total.search, total.rerank, total.segments, total.meta, total.ids.file].reduce((s, p) => s + p.bytes, 0);
   assert.ok(stats.fetched < all / 2, `fetched ${stats.fetched} bytes of ${all}`);
   assert.equal(stats.rangeIgnored, false);
   await page.screenshot({ path: join(ARTIFACTS, 'parts-store.png'), fullPage: true });
@@ -84,12 +87,11 @@ test('a store-sized catalog in parts: byte progress, then the CLI\'s results, fr
 });
 
 test('a 404 on each kind of part: fallbacks where honest, the part named where not', { skip }, async () => {
-  // The metadata shard of the first hit: the hits still come, that row without details.
-  let page = await openStore((path) => (path.endsWith(file('meta', hitShard())) ? { status: 404 } : null));
+  // The metadata part: the hits still come, without details.
+  let page = await openStore((path) => (path.endsWith(file('meta', metaPart())) ? { status: 404 } : null));
   let results = await page.nthEvent('results');
-  const inShard = (r) => Math.floor(r.hit.position / manifest.layout.metaShardTracks) === Math.floor(expected[0].hit.position / manifest.layout.metaShardTracks);
-  assert.deepEqual(results.ids, expected.map((r) => (inShard(r) ? '' : r.hit.id)), 'the same hits; those of the missing shard have no id');
-  assert.match(results.notes.join(' '), new RegExp(`track details could not be fetched: catalog part ${file('meta', hitShard())}: HTTP 404`));
+  assert.deepEqual(results.ids, expected.map(() => ''), 'the same hits, without their details');
+  assert.match(results.notes.join(' '), new RegExp(`track details could not be fetched: catalog part ${file('meta', metaPart())}: HTTP 404`));
   assert.match(await statusOf(page), /HTTP 404/);
   assert.equal(await page.locator(`${el} >> .row .title`).first().textContent(), 'Track details unavailable');
   await page.context().close();
@@ -109,7 +111,7 @@ test('a 404 on each kind of part: fallbacks where honest, the part named where n
   assert.match(results.notes.join(' '), /Where in each song the match lies could not be fetched/);
   await page.context().close();
 
-  // The id shard: a search by track id cannot know its reference.
+  // The id buckets: a search by track id cannot know its reference.
   page = await openStore((path) => (path.includes('parts/ids-') ? { status: 404 } : null));
   let error = await page.nthEvent('error');
   assert.equal(error.stage, 'search');
@@ -126,10 +128,10 @@ test('a 404 on each kind of part: fallbacks where honest, the part named where n
 });
 
 test('truncated parts and parts from another build are refused by name', { skip }, async () => {
-  const shard = file('meta', hitShard());
+  const shard = file('meta', metaPart());
   for (const [what, fault, message] of [
-    ['truncated', { truncate: 1000 }, /truncated: the connection closed after \d+ of \d+ bytes/],
-    ['another build', { body: other }, /bytes arrived where|checksum mismatch|another build|announces/],
+    ['truncated', { truncate: 100 }, /truncated: the connection closed after \d+ of \d+ bytes/],
+    ['another build', { body: other }, /bytes arrived where|checksum|another build|announces|the server says the part has/],
   ]) {
     const page = await openStore((path) => (path.endsWith(shard) ? fault : null));
     const results = await page.nthEvent('results');
@@ -184,11 +186,11 @@ test('a very slow search part: progress moves, the page stays responsive, the se
 
 test('a manifest that lies about a part\'s size: the part is refused by name', { skip }, async () => {
   const lying = structuredClone(manifest);
-  const shard = lying.generations[0].meta[Math.floor(expected[0].hit.position / manifest.layout.metaShardTracks)];
+  const shard = lying.generations[0].meta;
   shard.bytes += 1000;
   const page = await openStore((path) => (path.endsWith('synth/a/parts/index.json') ? { body: Buffer.from(JSON.stringify(lying)) } : null));
   const results = await page.nthEvent('results');
-  assert.match(results.notes.join(' '), new RegExp(`${file('meta', shard).replace(/[.]/g, '\\.')}: (truncated: )?\\d+ bytes arrived where ${shard.bytes} were expected`));
+  assert.match(results.notes.join(' '), new RegExp(`${file('meta', shard).replace(/[.]/g, '\\.')}: the server says the part has \\d+ bytes, the manifest says ${shard.bytes}`));
   await page.context().close();
 });
 
@@ -229,4 +231,28 @@ test('after a delta, a returning visitor fetches the new parts, not the catalog 
   assert.equal(again.ids.length, 5, 'a track of the delta is searchable');
   await context.close();
   manifest = updated;
+});
+
+test('neighbour lists: "Similar" from the manifest and ranges alone; without them, the search part answers and says so', { skip }, async () => {
+  const lists = JSON.parse(readFileSync(join(dir, 'lists/parts/index.json')));
+  const open = async (faults) => {
+    env.faults = faults;
+    const page = await newPage(env);
+    requests.length = 0;
+    await page.goto(`${env.origin}/www/store-example.html?index=/synth/lists/parts/&model=/models/simsong.nnef.tar&track=${REFERENCE}`);
+    return page;
+  };
+  const want = JSON.parse(execFileSync(process.env.SIMSONG_BIN, ['query', join(dir, 'lists/parts'), '--id', REFERENCE, '-k', '5', '--json']));
+  let page = await open(null);
+  let results = await page.nthEvent('results');
+  assert.equal(results.fromNeighbours, true);
+  assert.deepEqual(results.ids, want.map((r) => r.hit.id), 'the hits the CLI gives');
+  assert.ok(!requests.some((r) => r.path.includes('parts/search-')), 'no search part before the first result');
+  await page.context().close();
+  page = await open((path) => (path.endsWith(file('neighbours', lists.neighbours.file)) ? { status: 404 } : null));
+  results = await page.nthEvent('results');
+  assert.equal(results.fromNeighbours, false);
+  assert.deepEqual(results.ids, want.map((r) => r.hit.id), 'the same hits from the search part');
+  assert.match(results.notes.join(' '), /neighbour list could not be fetched.*parts\/neighbours-[0-9a-f]{20}\.bin: HTTP 404/);
+  await page.context().close();
 });

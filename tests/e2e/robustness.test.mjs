@@ -28,7 +28,7 @@ async function open(url) {
 
 async function openDemo() {
   const page = await open(demoUrl(env));
-  await page.nthEvent('ready');
+  await page.nthEvent('indexcomplete'); // the tags and tempi, for the filters
   await page.prepareAnalysis();
   return page;
 }
@@ -125,7 +125,7 @@ test('damaged or foreign indexes and models are reported; what can work keeps wo
     ['model.onnx', /song analysis is unavailable: .*looks like an ONNX file.*simsong model-export/],
     ['edited.nnef.tar', /song analysis is unavailable: .*damaged or was edited/]]) {
     const page = await open(`${env.origin}/?model=/e2e/${model}&index=/e2e/catalog/index.json`);
-    await page.nthEvent('ready');
+    await page.nthEvent('indexcomplete'); // the tags and tempi, for the filters
     // (A visitor starts to bring a song: only then is the model fetched and checked.)
     await page.evaluate(() => document.querySelector('similar-songs').prepareAnalysis());
     const warning = page.locator(`${el} >> .warning`);

@@ -31,7 +31,7 @@ const rowButton = (page, title, cls) => page.locator(`${el} >> .row:has(.title:t
 test('＋ and − steer the ranking as the CLI ranks the same references; the shortlist is in the URL', { skip }, async () => {
   const page = await newPage(env);
   await page.goto(demoUrl(env));
-  await page.nthEvent('ready');
+  await page.nthEvent('indexcomplete'); // the tags and tempi, for the filters
   await rowButton(page, 'Menu theme', 'similar').click();
   assert.equal((await page.nthEvent('results')).reference, 'menu');
   assertSameRanking(await pageRanking(page), cliRanking(['--id', 'menu']), 'menu');
@@ -98,7 +98,7 @@ test('＋ and − steer the ranking as the CLI ranks the same references; the sh
 test('a song from disk among the references: the panel\'s "add a song" and the JS API', { skip }, async () => {
   const page = await newPage(env);
   await page.goto(demoUrl(env));
-  await page.nthEvent('ready');
+  await page.nthEvent('indexcomplete'); // the tags and tempi, for the filters
   await page.prepareAnalysis();
   await rowButton(page, 'Theme <b>bold</b>', 'similar').click();
   await page.nthEvent('results');

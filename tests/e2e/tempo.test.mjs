@@ -27,7 +27,7 @@ function assertSame(pageHits, cliHits, what) {
 test('a tempo range and "similar tempo" narrow the list and the results as the CLI does', { skip }, async () => {
   const page = await newPage(env);
   await page.goto(demoUrl(env));
-  await page.nthEvent('ready');
+  await page.nthEvent('indexcomplete'); // the tags and tempi, for the filters
   // Two of the eight test tracks have a clear tempo (the same music, ~120 BPM); the index says so.
   const info = await page.evaluate(() => document.querySelector('similar-songs').indexInfo.tempo);
   assert.equal(info.tracks, 2, JSON.stringify(info));

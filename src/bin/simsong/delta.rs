@@ -51,14 +51,9 @@ pub fn add(path: &Path, added: &CatalogIndex) -> anyhow::Result<()> {
         );
     }
     let quantizer = local.quantizer()?;
-    let published = publish_delta(
-        &manifest,
-        &quantizer,
-        added,
-        Vec::new(),
-        PartSizes::default(),
-        &|name| read_local(&local.dir, name),
-    )?;
+    let published = publish_delta(&manifest, &quantizer, added, Vec::new(), &|name| {
+        read_local(&local.dir, name)
+    })?;
     report_delta(&local, &published, added.len(), 0)
 }
 
@@ -93,14 +88,9 @@ pub fn remove(path: &Path, ids: &[String]) -> anyhow::Result<ExitCode> {
     let quantizer = local.quantizer()?;
     let empty = published::empty_catalog(&manifest)?;
     let removed = positions.len();
-    let published = publish_delta(
-        &manifest,
-        &quantizer,
-        &empty,
-        positions,
-        PartSizes::default(),
-        &|name| read_local(&local.dir, name),
-    )?;
+    let published = publish_delta(&manifest, &quantizer, &empty, positions, &|name| {
+        read_local(&local.dir, name)
+    })?;
     report_delta(&local, &published, 0, removed)?;
     Ok(if missing == 0 {
         ExitCode::SUCCESS

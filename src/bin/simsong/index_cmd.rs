@@ -90,6 +90,10 @@ pub struct PublishArgs {
     /// Rows per re-ranking block.
     #[arg(long, default_value_t = PartSizes::default().rerank_block_rows)]
     rerank_block_rows: u32,
+    /// Neighbours listed per track for "Similar" without the search part (0: no lists; then
+    /// every search reads the search part). Deltas keep the index's choice.
+    #[arg(long, default_value_t = PartSizes::default().neighbours)]
+    neighbours: u32,
 }
 
 impl PublishArgs {
@@ -104,7 +108,7 @@ impl PublishArgs {
         PartSizes {
             meta_shard_tracks: self.meta_shard_tracks.max(1),
             rerank_block_rows: self.rerank_block_rows.max(1),
-            ..PartSizes::default()
+            neighbours: self.neighbours.min(1024),
         }
     }
 }

@@ -11,10 +11,8 @@ use simsong::CatalogIndex;
 use simsong::catalog::files::write_published;
 use simsong::index::parted::{Fetch, PartKey, PartedIndex};
 use simsong::index::parts::manifest::{Manifest, rerank_row_bytes, segment_row_bytes};
-use simsong::index::parts::meta::MetaShard;
-use simsong::index::parts::{
-    ENVELOPE_LEN, PartKind, checksum_hex, decode_payload, rerank, segments,
-};
+use simsong::index::parts::meta::{MetaShard, read_shards};
+use simsong::index::parts::{ENVELOPE_LEN, PartKind, checksum_hex, rerank, segments};
 use simsong::index::publish::{PartSizes, Published};
 use simsong::index::quantizer::Quantizer;
 use simsong::index::train::QuantizerShape;
@@ -135,13 +133,7 @@ pub fn to_catalog(local: &LocalIndex) -> anyhow::Result<CatalogIndex> {
         let segments_path = local.dir.join(g.segments.file_name(PartKind::Segments));
         let mut segments_file = std::fs::File::open(&segments_path)
             .with_context(|| format!("cannot read {}", segments_path.display()))?;
-        for (s, part) in g.meta.iter().enumerate() {
-            let name = part.file_name(PartKind::Meta);
-            let bytes = read_part(&local.dir, &name, &part.xxh3)?;
-            let payload = m
-                .envelope(PartKind::Meta, g.generation)
-                .open(&bytes, &name)?;
-            let shard: MetaShard = decode_payload(payload, &name)?;
+        for (s, shard) in meta_shards(local, g)?.into_iter().enumerate() {
             let rows: u64 = shard.segment_counts.iter().map(|&c| u64::from(c)).sum();
             let (offset, length) = segments::rows_range(shard.segment_first_row, rows, dim);
             segments_file.seek(SeekFrom::Start(offset))?;
@@ -216,13 +208,7 @@ pub fn all_ids(local: &mut LocalIndex) -> anyhow::Result<Vec<String>> {
     let m = local.index.manifest().clone();
     let mut ids = Vec::new();
     for g in &m.generations {
-        for (s, part) in g.meta.iter().enumerate() {
-            let name = part.file_name(PartKind::Meta);
-            let bytes = read_part(&local.dir, &name, &part.xxh3)?;
-            let payload = m
-                .envelope(PartKind::Meta, g.generation)
-                .open(&bytes, &name)?;
-            let shard: MetaShard = decode_payload(payload, &name)?;
+        for (s, shard) in meta_shards(local, g)?.into_iter().enumerate() {
             for (i, track) in shard.tracks.into_iter().enumerate() {
                 let p = g.first_position + (s * m.layout.meta_shard_tracks as usize + i) as u32;
                 if !local.index.is_removed(p) {
@@ -232,6 +218,25 @@ pub fn all_ids(local: &mut LocalIndex) -> anyhow::Result<Vec<String>> {
         }
     }
     Ok(ids)
+}
+
+/// Every metadata shard of generation `g`, from its whole part (checked).
+fn meta_shards(
+    local: &LocalIndex,
+    g: &simsong::index::parts::manifest::Generation,
+) -> anyhow::Result<Vec<MetaShard>> {
+    let m = local.index.manifest();
+    let name = g.meta.file_name(PartKind::Meta);
+    let bytes = read_part(&local.dir, &name, &g.meta.xxh3)?;
+    m.envelope(PartKind::Meta, g.generation)
+        .open(&bytes, &name)?;
+    let seed = simsong::index::parts::range_seed(&m.index_id_bytes());
+    Ok(
+        read_shards(&bytes, m.meta_shards(g), seed, g.generation, &name)?
+            .into_iter()
+            .map(|(_, shard)| shard)
+            .collect(),
+    )
 }
 
 /// Bytes of every part of one kind, over all generations.

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ids::IdLayout;
+use super::meta::table_range;
 use super::neighbours::{NeighboursPart, record_bytes};
 use super::{ENVELOPE_LEN, Envelope, PARTS_FORMAT_VERSION, PartKind};
 use crate::error::{Error, Result};
@@ -98,8 +99,8 @@ pub struct Generation {
     pub rerank: PartFile,
     /// The segment rows.
     pub segments: PartFile,
-    /// Metadata shards, `ceil(tracks / meta_shard_tracks)` of them.
-    pub meta: Vec<PartFile>,
+    /// The metadata part: a table, then `ceil(tracks / meta_shard_tracks)` shards.
+    pub meta: PartFile,
     /// The id buckets (absent when the generation adds no track).
     pub ids: Option<IdsPart>,
 }
@@ -254,8 +255,7 @@ impl Manifest {
                 return bad("more tracks than a published index can hold".into());
             }
             let parts = std::iter::once(&g.search)
-                .chain([&g.rerank, &g.segments])
-                .chain(&g.meta)
+                .chain([&g.rerank, &g.segments, &g.meta])
                 .chain(g.ids.as_ref().map(|i| &i.file));
             for p in parts {
                 if !is_hex(&p.xxh3, 32) || p.bytes < ENVELOPE_LEN as u64 || p.bytes > 1 << 40 {
@@ -274,8 +274,9 @@ impl Manifest {
             {
                 return bad(name("the segment part is not made of whole rows"));
             }
-            if g.meta.len() as u64 != rows.div_ceil(u64::from(l.meta_shard_tracks)) {
-                return bad(name("wrong number of metadata shards"));
+            let (table_at, table_len) = table_range(self.meta_shards(g));
+            if g.meta.bytes < table_at + table_len {
+                return bad(name("the metadata part is too small for its shard table"));
             }
             match &g.ids {
                 None if rows == 0 => {}
@@ -328,6 +329,11 @@ impl Manifest {
         u64::from(self.total_positions()).saturating_sub(removed)
     }
 
+    /// Metadata shards of a generation.
+    pub fn meta_shards(&self, g: &Generation) -> u32 {
+        g.tracks.div_ceil(self.layout.meta_shard_tracks)
+    }
+
     /// The generation the neighbours part's envelope names: the last one, when it was written.
     pub fn neighbours_generation(&self) -> u32 {
         self.generations.len().saturating_sub(1) as u32
@@ -352,7 +358,7 @@ impl Manifest {
             out.push((PartKind::Search, g.generation, &g.search));
             out.push((PartKind::Rerank, g.generation, &g.rerank));
             out.push((PartKind::Segments, g.generation, &g.segments));
-            out.extend(g.meta.iter().map(|p| (PartKind::Meta, g.generation, p)));
+            out.push((PartKind::Meta, g.generation, &g.meta));
             out.extend(g.ids.iter().map(|p| (PartKind::Ids, g.generation, &p.file)));
         }
         if let Some(nb) = &self.neighbours {

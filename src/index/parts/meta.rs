@@ -1,10 +1,165 @@
-//! Metadata shards: the store's metadata of `meta_shard_tracks` consecutive positions, fetched
-//! for the rows on screen only, with where each track's segment rows are.
+//! Metadata: one part per generation, read by range. A table says where each shard lies; a
+//! shard is the store's metadata of `meta_shard_tracks` consecutive positions with where each
+//! track's segment rows are, fetched for the rows on screen only; and one track's metadata can
+//! be read alone where a neighbour list locates it ([`track_locators`]).
+//!
+//! ```text
+//! 48               shards × { offset u64 LE (from the file's start), length u32 LE,
+//!                             block_checksum u32 LE of the shard's bytes }
+//! 48 + 16·shards   u32 LE keyed_checksum(the table, seed, generation)
+//! then             the shards, each bincode of a MetaShard
+//! ```
+//!
+//! So the manifest names one file per generation (a 600k-track index once listed 2,344 shard
+//! files, 250 kB of manifest before any search), and every range read is checked on its own.
 
 use serde::{Deserialize, Serialize};
 
+use super::{ENVELOPE_LEN, block_checksum, encode_payload, keyed_checksum};
 use crate::error::{Error, Result};
 use crate::index::TrackMeta;
+
+/// Bytes of one table entry.
+pub const TABLE_ENTRY_BYTES: usize = 16;
+
+/// `(offset, length)` of the table of a part of `shards` shards (its checksum included).
+pub fn table_range(shards: u32) -> (u64, u64) {
+    (
+        ENVELOPE_LEN as u64,
+        u64::from(shards) * TABLE_ENTRY_BYTES as u64 + 4,
+    )
+}
+
+/// Where one shard lies in its part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShardEntry {
+    /// First byte, from the start of the file.
+    pub offset: u64,
+    /// Bytes.
+    pub length: u32,
+    /// [`block_checksum`] of its bytes.
+    pub checksum: u32,
+}
+
+/// A generation's checked shard table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardTable {
+    /// One entry per shard, in position order.
+    pub entries: Vec<ShardEntry>,
+}
+
+impl ShardTable {
+    /// Checks the table bytes of generation `generation` (`shards` entries, inside a file of
+    /// `part_bytes`, after the table, keyed with the index's `seed`). `part` names the file.
+    pub fn parse(
+        bytes: &[u8],
+        shards: u32,
+        part_bytes: u64,
+        seed: u64,
+        generation: u32,
+        part: &str,
+    ) -> Result<ShardTable> {
+        let bad = |problem: &str| Error::IndexPart {
+            part: part.to_string(),
+            problem: format!("its shard table {problem}"),
+        };
+        let (start, length) = table_range(shards);
+        if bytes.len() as u64 != length {
+            return Err(bad("has the wrong size"));
+        }
+        let (table, sum) = bytes.split_at(bytes.len() - 4);
+        if keyed_checksum(table, seed, generation)
+            != u32::from_le_bytes(sum.try_into().expect("4 bytes"))
+        {
+            return Err(bad(
+                "does not match its checksum: the file is damaged or from another build",
+            ));
+        }
+        let mut entries = Vec::with_capacity(shards as usize);
+        for e in table.chunks_exact(TABLE_ENTRY_BYTES) {
+            let entry = ShardEntry {
+                offset: u64::from_le_bytes(e[..8].try_into().expect("8 bytes")),
+                length: u32::from_le_bytes(e[8..12].try_into().expect("4 bytes")),
+                checksum: u32::from_le_bytes(e[12..].try_into().expect("4 bytes")),
+            };
+            let end = entry.offset.checked_add(u64::from(entry.length));
+            if entry.offset < start + length || end.is_none_or(|end| end > part_bytes) {
+                return Err(bad("points outside the file"));
+            }
+            entries.push(entry);
+        }
+        Ok(ShardTable { entries })
+    }
+}
+
+/// The payload (after the envelope) of generation `generation`'s metadata part.
+pub fn build_part(shards: &[MetaShard], seed: u64, generation: u32) -> Result<Vec<u8>> {
+    let encoded = shards
+        .iter()
+        .map(encode_payload)
+        .collect::<Result<Vec<_>>>()?;
+    let (start, length) = table_range(shards.len() as u32);
+    let mut offset = start + length;
+    let mut out = Vec::new();
+    for e in &encoded {
+        let too_large = || Error::InvalidIndex("a metadata shard is over 4 GB".into());
+        out.extend_from_slice(&offset.to_le_bytes());
+        out.extend_from_slice(
+            &u32::try_from(e.len())
+                .map_err(|_| too_large())?
+                .to_le_bytes(),
+        );
+        out.extend_from_slice(&block_checksum(e).to_le_bytes());
+        offset += e.len() as u64;
+    }
+    let sum = keyed_checksum(&out, seed, generation);
+    out.extend_from_slice(&sum.to_le_bytes());
+    for e in encoded {
+        out.extend(e);
+    }
+    Ok(out)
+}
+
+/// Every shard of a whole metadata part (envelope included), with its offset in the file: for
+/// the tools that read whole parts (publishing's neighbour lists, the CLI).
+pub fn read_shards(
+    file: &[u8],
+    shards: u32,
+    seed: u64,
+    generation: u32,
+    part: &str,
+) -> Result<Vec<(u64, MetaShard)>> {
+    let (start, length) = table_range(shards);
+    let cut = |offset: u64, length: u64| {
+        file.get(offset as usize..(offset + length) as usize)
+            .ok_or_else(|| Error::IndexPart {
+                part: part.to_string(),
+                problem: "truncated".into(),
+            })
+    };
+    let table = ShardTable::parse(
+        cut(start, length)?,
+        shards,
+        file.len() as u64,
+        seed,
+        generation,
+        part,
+    )?;
+    table
+        .entries
+        .iter()
+        .map(|e| {
+            let bytes = cut(e.offset, u64::from(e.length))?;
+            if block_checksum(bytes) != e.checksum {
+                return Err(Error::IndexPart {
+                    part: part.to_string(),
+                    problem: "a shard does not match its checksum".into(),
+                });
+            }
+            Ok((e.offset, super::decode_payload(bytes, part)?))
+        })
+        .collect()
+}
 
 /// One shard's payload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,12 +218,13 @@ impl MetaShard {
     }
 }
 
-/// Where each track of a shard is: the byte range of its metadata inside the shard file
-/// `file` (envelope included), and its segment rows. Errors when the file does not hold the
-/// shard's tracks where its encoding puts them.
+/// Where each track of a shard is: the byte range of its metadata in the metadata part `file`
+/// (envelope included) where the shard starts at `shard_offset`, and its segment rows. Errors
+/// when the file does not hold the shard's tracks where its encoding puts them.
 pub fn track_locators(
     shard: &MetaShard,
     file: &[u8],
+    shard_offset: u64,
     part: &str,
 ) -> Result<Vec<super::neighbours::TrackLocator>> {
     let bad = || Error::IndexPart {
@@ -76,11 +232,11 @@ pub fn track_locators(
         problem: "its tracks do not lie where their encoding puts them".into(),
     };
     // bincode writes a Vec as its length (a varint, as a u64 is written) and its items.
-    let mut at = super::ENVELOPE_LEN + super::encode_payload(&(shard.tracks.len() as u64))?.len();
+    let mut at = shard_offset as usize + encode_payload(&(shard.tracks.len() as u64))?.len();
     let mut row = shard.segment_first_row;
     let mut out = Vec::with_capacity(shard.tracks.len());
     for (i, track) in shard.tracks.iter().enumerate() {
-        let bytes = super::encode_payload(track)?;
+        let bytes = encode_payload(track)?;
         let stored = file.get(at..at + bytes.len()).ok_or_else(bad)?;
         if stored != bytes.as_slice() {
             return Err(bad());
@@ -88,7 +244,7 @@ pub fn track_locators(
         out.push(super::neighbours::TrackLocator {
             meta_offset: u32::try_from(at).map_err(|_| bad())?,
             meta_len: bytes.len() as u32,
-            meta_checksum: super::block_checksum(&bytes),
+            meta_checksum: block_checksum(&bytes),
             segment_first_row: u32::try_from(row).map_err(|_| bad())?,
             segment_count: shard.segment_counts[i],
             segment_checksum: shard.segment_checksums[i],
