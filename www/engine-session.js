@@ -183,6 +183,9 @@ export class EngineSession {
     }
     // The first load was cut short by the failure: this one completes it.
     if (loads.loadIndex && !this.indexInfo) this.#indexLoaded(index.value.info);
+    // The fresh worker answered from the manifest alone: it loads the rest when idle, as the
+    // first one would have.
+    if (loads.loadIndex && !index.value.info.complete) this.#completeIndex(this.client, this.#host.url('index'));
     if (loads.loadModel && model.status === 'rejected') {
       this.#modelUnavailable(`song analysis is unavailable: ${model.reason.message}`);
     }
