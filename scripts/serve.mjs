@@ -6,7 +6,7 @@
 // Tests can inject faults (`faults`, see startServer): a status, a truncated body, a server that
 // ignores Range, a slow or stalled body, other bytes.
 import { createServer } from 'node:http';
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { extname, join, normalize, resolve } from 'node:path';
@@ -77,6 +77,7 @@ function gzipOf(file, stat) {
 export function startServer(port = PORT, host = HOST, { mounts = {}, faults = () => null, requests = null, inject = null, link = null } = {}) {
   const shaper = link && new LinkShaper(link);
   const server = createServer(async (req, res) => {
+    const arrived = Date.now(); // when the request reached the server (answers are recorded when done)
     const url = new URL(req.url, 'http://localhost');
     let path;
     try {
@@ -108,7 +109,7 @@ export function startServer(port = PORT, host = HOST, { mounts = {}, faults = ()
     if (inject && extname(file) === '.html' && !fault.body) {
       fault.body = Buffer.from(readFileSync(file, 'utf8').replace('<head>', `<head>\n<script src="${inject}"></script>`));
     }
-    const record = (status, bytes) => requests?.push({ path: safe, range: req.headers.range || null, status, bytes, at: Date.now() });
+    const record = (status, bytes) => requests?.push({ path: safe, range: req.headers.range || null, status, bytes, started: arrived, at: Date.now() });
     if (fault.status) {
       record(fault.status, 0);
       res.writeHead(fault.status, { 'Content-Security-Policy': CSP }).end();
@@ -173,7 +174,7 @@ export function startServer(port = PORT, host = HOST, { mounts = {}, faults = ()
     }
     const length = end - start + 1;
     if (shaper && !fault.body && Object.keys(fault).length === 0) {
-      const bytes = length > 0 ? readFileSync(file).subarray(start, end + 1) : Buffer.alloc(0);
+      const bytes = readRange(file, start, length);
       await shaper.send(req, res, status, { ...headers, 'Content-Length': length }, bytes);
       record(status, length);
       return;
@@ -184,7 +185,7 @@ export function startServer(port = PORT, host = HOST, { mounts = {}, faults = ()
     if (fault.stall) return; // headers only; the client gives up
     const body = fault.body ? fault.body.subarray(start, start + sent) : null;
     if (fault.bytesPerSecond) {
-      sendSlowly(res, body || readFileSync(file).subarray(start, start + sent), fault.bytesPerSecond);
+      sendSlowly(res, body || readRange(file, start, sent), fault.bytesPerSecond);
     } else if (body) {
       res.end(body);
     } else if (sent === 0) {
@@ -224,6 +225,23 @@ class LinkShaper {
       res.write(chunk);
     }
     res.end();
+  }
+}
+
+// `length` bytes of `file` from `start`, read alone (index parts run to gigabytes).
+function readRange(file, start, length) {
+  const bytes = Buffer.alloc(Math.max(0, length));
+  const fd = openSync(file, 'r');
+  try {
+    let at = 0;
+    while (at < bytes.length) {
+      const n = readSync(fd, bytes, at, bytes.length - at, start + at);
+      if (n === 0) break;
+      at += n;
+    }
+    return bytes.subarray(0, at);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -138,7 +138,10 @@ export class PartFetcher {
       const onAbort = () => controller.abort();
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        const response = await this.#request(url, { headers: { Range: `bytes=${start}-${end - 1}` }, signal: controller.signal }, file);
+        // Past the HTTP cache: browsers serialise requests for one URL through it (Chromium's cache
+        // lock), so the ranges of one part would arrive one after another; the worker keeps what
+        // it fetched in memory, and whole parts in Cache Storage.
+        const response = await this.#request(url, { headers: { Range: `bytes=${start}-${end - 1}` }, cache: 'no-store', signal: controller.signal }, file);
         if (response.status === 206) {
           const total = /\/(\d+)\s*$/.exec(response.headers.get('Content-Range') || '');
           if (total && Number(total[1]) !== partBytes) {
