@@ -186,20 +186,7 @@ impl SearchTask {
         }
         let hits = ranked
             .iter()
-            .map(|&(score, p)| {
-                let track = index.track(p).cloned();
-                let best = best_segment(index, p, &query.vector);
-                PartedHit {
-                    hit: SearchHit {
-                        id: track.as_ref().map(|t| t.id.clone()).unwrap_or_default(),
-                        position: p as usize,
-                        score: score.clamp(-1.0, 1.0),
-                        best_segment_seconds: best.map(|b| b.0),
-                        best_segment_score: best.map(|b| b.1.clamp(-1.0, 1.0)),
-                    },
-                    track,
-                }
-            })
+            .map(|&(score, p)| parted_hit(index, score, p, Some(&query.vector)))
             .collect();
         Ok(Step::Done(SearchOutcome {
             hits,
@@ -314,20 +301,7 @@ impl SearchTask {
         }
         let hits = hits
             .iter()
-            .map(|&(score, p)| {
-                let track = index.track(p).cloned();
-                let best = query.as_deref().and_then(|q| best_segment(index, p, q));
-                PartedHit {
-                    hit: SearchHit {
-                        id: track.as_ref().map(|t| t.id.clone()).unwrap_or_default(),
-                        position: p as usize,
-                        score: score.clamp(-1.0, 1.0),
-                        best_segment_seconds: best.map(|b| b.0),
-                        best_segment_score: best.map(|b| b.1.clamp(-1.0, 1.0)),
-                    },
-                    track,
-                }
-            })
+            .map(|&(score, p)| parted_hit(index, score, p, query.as_deref()))
             .collect();
         Ok(Some(Step::Done(SearchOutcome {
             hits,
@@ -498,6 +472,23 @@ fn adc_shortlist(
         .into_iter()
         .map(|(s, p)| (s, p as u32))
         .collect()
+}
+
+/// A hit at a global position with its score, its details if fetched, and its best segment
+/// for `query` (none without a query or segment rows).
+fn parted_hit(index: &PartedIndex, score: f32, p: u32, query: Option<&[f32]>) -> PartedHit {
+    let track = index.track(p).cloned();
+    let best = query.and_then(|q| best_segment(index, p, q));
+    PartedHit {
+        hit: SearchHit {
+            id: track.as_ref().map(|t| t.id.clone()).unwrap_or_default(),
+            position: p as usize,
+            score: score.clamp(-1.0, 1.0),
+            best_segment_seconds: best.map(|b| b.0),
+            best_segment_score: best.map(|b| b.1.clamp(-1.0, 1.0)),
+        },
+        track,
+    }
 }
 
 /// The segment of a hit closest to the query: (start seconds, cosine), if its rows are loaded.
