@@ -61,3 +61,6 @@ rm -rf pkg/.simsong pkg/.simsong_relaxed
 for f in pkg/simsong_search_bg.wasm pkg/simsong_bg.wasm pkg/simsong_relaxed_bg.wasm; do
     printf '%s: %s bytes (%s gzip)\n' "$f" "$(stat -c %s "$f")" "$(gzip -9c "$f" | wc -c)" >&2
 done
+
+step "bundling the element and its worker (dist/)"
+node scripts/bundle.mjs

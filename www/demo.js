@@ -22,7 +22,7 @@ songs.addEventListener('referenceschange', ({ detail }) => {
 });
 
 // Set the attributes before the element starts (it reads them when it is defined).
-await import('./similar-songs.js');
+await import('../dist/similar-songs.js');
 
 const help = document.getElementById('setup-help');
 let fellBack = false;

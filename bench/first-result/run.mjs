@@ -3,7 +3,8 @@
 // networks, counted over everything the page and its worker fetch (engine, scripts, catalog,
 // and for a dropped song the analyser and the model).
 //
-//   node bench/first-result/run.mjs --index DIR --track ID [--runs 3] [--out FILE]
+//   node bench/first-result/run.mjs --index DIR --track ID [--runs 3] [--out FILE] [--timeline FILE]
+//       [--profile 4G] [--similar-only]
 //
 // DIR is a published index (its index.json and parts/); ID a catalog track to press "Similar"
 // on. The network is emulated at the server (scripts/serve.mjs `link`): each answer starts one
@@ -34,6 +35,10 @@ const INDEX = resolve(arg('index', ''));
 const TRACK = arg('track', '');
 const RUNS = Number(arg('runs', '3'));
 const MODEL = arg('model', 'models/simsong.nnef.tar');
+const TIMELINE = arg('timeline', null); // FILE: the first "similar" run's requests per profile, as JSON
+const timelines = {};
+const ONLY = arg('profile', null); // one profile by name, e.g. 4G (a quick look; the report needs all)
+const SIMILAR_ONLY = process.argv.includes('--similar-only');
 if (!existsSync(join(INDEX, 'index.json')) || !TRACK) {
   console.error('usage: node bench/first-result/run.mjs --index DIR --track ID [--runs 3] [--out FILE]');
   process.exit(2);
@@ -80,7 +85,13 @@ async function measure(profile) {
       const end = await page.evaluate(() => Date.now());
       const got = between(0, end);
       similar.push({ ms: end - start, bytes: got.reduce((a, r) => a + r.bytes, 0), requests: got.length, first: results.ids[0] });
+      if (TIMELINE && run === 0) {
+        // What the page waited on, in order: when each request arrived and its answer ended (ms
+        // after navigation), its path and range, and its bytes on the wire.
+        timelines[profile.name] = got.map((r) => ({ path: r.path, range: r.range, bytes: r.bytes, started_ms: r.started - start, ended_ms: r.at - start }));
+      }
       await page.context().close();
+      if (SIMILAR_ONLY) continue;
 
       page = await newPage(env);
       await page.goto(url);
@@ -121,11 +132,12 @@ async function measure(profile) {
 }
 
 const profiles = [];
-for (const p of PROFILES) {
+for (const p of PROFILES.filter((q) => !ONLY || q.name === ONLY)) {
   profiles.push(await measure(p));
   console.error(JSON.stringify(profiles.at(-1)));
 }
 const result = { tracks, date: new Date().toISOString().slice(0, 10), chromium: execFileSync(process.env.CHROMIUM || '/usr/bin/chromium', ['--version'], { encoding: 'utf8' }).trim(), profiles };
 const out = arg('out', null);
 if (out) writeFileSync(out, `${JSON.stringify(result, null, 1)}\n`);
+if (TIMELINE) writeFileSync(TIMELINE, `${JSON.stringify(timelines, null, 1)}\n`);
 console.log(JSON.stringify(result));

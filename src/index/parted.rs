@@ -286,13 +286,10 @@ impl PartedIndex {
         if let PartKey::Segments(p) = key {
             let (g, local) = self.locate(p)?;
             let shard_size = self.manifest.layout.meta_shard_tracks;
-            let (first, count) = match self.meta.get(&(g, local / shard_size)) {
-                Some(shard) => shard.segment_rows((local % shard_size) as usize),
-                None => {
-                    let l = self.locator(p)?;
-                    (u64::from(l.segment_first_row), u64::from(l.segment_count))
-                }
-            };
+            let (first, count) = self
+                .meta
+                .get(&(g, local / shard_size))?
+                .segment_rows((local % shard_size) as usize);
             let (offset, length) = segments::rows_range(first, count, self.dim());
             let part = &self.manifest.generations[g as usize].segments;
             return Some(self.fetch_range(key, part, PartKind::Segments, offset, length));
@@ -474,13 +471,12 @@ impl PartedIndex {
                 Ok(())
             }
             PartKey::RerankBlock(g, b) => {
-                let expected = match &self.generations[g as usize] {
-                    Some(loaded) => loaded.rerank_checksums.get(b as usize).copied(),
-                    None => Some(
-                        self.listed_block_checksum(g, b)
-                            .ok_or_else(|| Error::PartNotLoaded(format!("search:{g}")))?,
-                    ),
-                };
+                let expected = self.generations[g as usize]
+                    .as_ref()
+                    .ok_or_else(|| Error::PartNotLoaded(format!("search:{g}")))?
+                    .rerank_checksums
+                    .get(b as usize)
+                    .copied();
                 if expected != Some(block_checksum(bytes)) {
                     return Err(bad(format!(
                         "re-ranking block {b} does not match its checksum: the file is damaged \
@@ -571,14 +567,11 @@ impl PartedIndex {
             PartKey::Segments(p) => {
                 let (g, local) = self.locate(p).expect("fetch_for located it");
                 let size = self.manifest.layout.meta_shard_tracks;
-                let expected = match self.meta.get(&(g, local / size)) {
-                    Some(shard) => shard.segment_checksums[(local % size) as usize],
-                    None => {
-                        self.locator(p)
-                            .expect("fetch_for found it")
-                            .segment_checksum
-                    }
-                };
+                let expected = self
+                    .meta
+                    .get(&(g, local / size))
+                    .expect("fetch_for found its shard")
+                    .segment_checksums[(local % size) as usize];
                 if expected != block_checksum(bytes) {
                     return Err(bad(format!(
                         "the segments of the track at position {p} do not match their checksum"
@@ -757,24 +750,14 @@ impl PartedIndex {
             .rfind(|&p| !self.is_removed(p)))
     }
 
-    /// Where the track at a global position keeps its metadata and segments, from a neighbour
-    /// list fetched that lists it.
+    /// Where the track at a global position keeps its metadata, from a neighbour list fetched
+    /// that lists it.
     fn locator(&self, position: u32) -> Option<TrackLocator> {
         self.neighbours.values().find_map(|list| {
             list.entries
                 .iter()
                 .find(|e| e.position == position)
                 .map(|e| e.locator)
-        })
-    }
-
-    /// The checksum of re-ranking block `b` of generation `g`, from a neighbour list fetched
-    /// whose own track's row lies in it.
-    fn listed_block_checksum(&self, g: u32, b: u32) -> Option<u32> {
-        self.neighbours.values().find_map(|list| {
-            let own = list.entries.first()?.position;
-            (self.rerank_key(own)? == PartKey::RerankBlock(g, b))
-                .then_some(list.rerank_block_checksum)
         })
     }
 
@@ -825,16 +808,10 @@ impl PartedIndex {
             .or_else(|| self.records.get(&position))
     }
 
-    /// The segment rows of the track at a global position, if loaded: `(start seconds, scale,
-    /// codes)` each.
-    pub fn segment_rows(&self, position: u32) -> Option<Vec<(f32, f32, &[i8])>> {
-        let bytes = self.segments.get(&position)?;
-        Some(
-            bytes
-                .chunks_exact(segment_row_bytes(self.dim()))
-                .map(segments::split_row)
-                .collect(),
-        )
+    /// The segment rows of the track at a global position as stored (see
+    /// [`segments`](super::parts::segments)), if loaded.
+    pub fn segment_bytes(&self, position: u32) -> Option<&[u8]> {
+        self.segments.get(&position).map(Vec::as_slice)
     }
 
     /// Drops cached pieces beyond the caps (oldest first); called when a task starts.

@@ -21,7 +21,7 @@ use super::parts::{
 };
 use super::postings::PostingList;
 use super::quantizer::Quantizer;
-use super::vectors::quantize_row;
+use super::vectors::{l2_normalize, quantize_row};
 use super::{CatalogIndex, Tags};
 use crate::error::{Error, Result};
 
@@ -335,9 +335,10 @@ fn add_neighbours(
     let (mut rows, mut cells, mut live) = (Vec::with_capacity(n * dim), Vec::new(), vec![true; n]);
     let mut locators: Vec<TrackLocator> = Vec::with_capacity(n);
     let mut quantizer: Option<Quantizer> = None;
-    let mut block_sums = Vec::with_capacity(n);
-    let block_rows = m.layout.rerank_block_rows as usize;
-    for g in &m.generations {
+    // Every generation's segment part, and each position's rows in it (generation, byte range).
+    let mut segment_parts = Vec::with_capacity(m.generations.len());
+    let mut segment_ranges: Vec<(usize, std::ops::Range<usize>)> = Vec::with_capacity(n);
+    for (gi, g) in m.generations.iter().enumerate() {
         let name = g.search.file_name(PartKind::Search);
         let bytes = read(&g.search, PartKind::Search)?;
         let search: SearchPart = decode_payload(
@@ -351,7 +352,6 @@ fn add_neighbours(
         for &p in &search.removed {
             live[p as usize] = false;
         }
-        block_sums.extend((0..g.tracks as usize).map(|i| search.rerank_checksums[i / block_rows]));
         let m_codes = m.layout.code_bytes as usize;
         cells.extend(search.codes.chunks_exact(m_codes).map(|c| c[0]));
         let rerank_bytes = read(&g.rerank, PartKind::Rerank)?;
@@ -364,12 +364,28 @@ fn add_neighbours(
         m.envelope(PartKind::Meta, g.generation)
             .open(&bytes, &name)?;
         let seed = range_seed(&m.index_id_bytes());
+        let segment_bytes = read(&g.segments, PartKind::Segments)?;
         for (offset, shard) in read_shards(&bytes, m.meta_shards(g), seed, g.generation, &name)? {
             locators.extend(track_locators(&shard, &bytes, offset, &name)?);
+            let mut row = shard.segment_first_row;
+            for &count in &shard.segment_counts {
+                let (at, len) = segments::rows_range(row, u64::from(count), dim);
+                let range = at as usize..(at + len) as usize;
+                if range.end > segment_bytes.len() {
+                    return Err(Error::IndexPart {
+                        part: g.segments.file_name(PartKind::Segments),
+                        problem: "it holds fewer segment rows than the metadata says".into(),
+                    });
+                }
+                segment_ranges.push((gi, range));
+                row += u64::from(count);
+            }
         }
+        segment_parts.push(segment_bytes);
     }
     let quantizer = quantizer.ok_or_else(|| missing_part("the base search part"))?;
-    if rows.len() != n * dim || cells.len() != n || locators.len() != n || block_sums.len() != n {
+    if rows.len() != n * dim || cells.len() != n || locators.len() != n || segment_ranges.len() != n
+    {
         return Err(Error::InvalidIndex(
             "the parts do not hold the manifest's tracks".into(),
         ));
@@ -394,21 +410,47 @@ fn add_neighbours(
         .collect();
     published.neighbour_recall = Some(recall_at(&input, &lists, &sample, 10));
     let seed = range_seed(&m.index_id_bytes());
-    let mut payload = Vec::with_capacity(n * super::parts::neighbours::record_bytes(k) as usize);
-    for (p, list) in lists.iter().enumerate() {
-        let entry = |score: f32, t: u32| Neighbour {
-            position: t,
-            score,
-            locator: locators[t as usize],
+    let record_len = super::parts::neighbours::record_bytes(k) as usize;
+    let write_record = |p: usize, out: &mut [u8]| {
+        // The track's row as a page's search by it would use it: dequantised, unit length.
+        let mut query = rows[p * dim..(p + 1) * dim].to_vec();
+        l2_normalize(&mut query);
+        let entry = |score: f32, t: u32| {
+            let (g, range) = &segment_ranges[t as usize];
+            Neighbour {
+                position: t,
+                score,
+                locator: locators[t as usize],
+                best_segment: segments::best_segment(
+                    &segment_parts[*g][range.clone()],
+                    dim,
+                    &query,
+                ),
+            }
         };
         let record: Vec<Neighbour> = if live[p] {
             std::iter::once(entry(1.0, p as u32))
-                .chain(list.iter().map(|&(s, t)| entry(s.clamp(-1.0, 1.0), t)))
+                .chain(lists[p].iter().map(|&(s, t)| entry(s.clamp(-1.0, 1.0), t)))
                 .collect()
         } else {
             Vec::new()
         };
-        push_record(&mut payload, p as u32, &record, block_sums[p], k, seed);
+        let mut bytes = Vec::with_capacity(record_len);
+        push_record(&mut bytes, p as u32, &record, k, seed);
+        out.copy_from_slice(&bytes);
+    };
+    let mut payload = vec![0u8; n * record_len];
+    #[cfg(feature = "catalog")]
+    {
+        use rayon::prelude::*;
+        payload
+            .par_chunks_mut(record_len)
+            .enumerate()
+            .for_each(|(p, out)| write_record(p, out));
+    }
+    #[cfg(not(feature = "catalog"))]
+    for (p, out) in payload.chunks_mut(record_len).enumerate() {
+        write_record(p, out);
     }
     let bytes = m
         .envelope(PartKind::Neighbours, m.neighbours_generation())

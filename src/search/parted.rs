@@ -26,6 +26,8 @@ use super::{
 use crate::error::{Error, Result};
 use crate::index::TrackMeta;
 use crate::index::parted::{Fetch, PartKey, PartedIndex};
+use crate::index::parts::neighbours::Neighbour;
+use crate::index::parts::segments;
 use crate::index::vectors::dot_i8;
 
 /// Shortlist re-ranked for `k` results: `max(RERANK_FACTOR · k, RERANK_MIN)` tracks. At 600k
@@ -186,7 +188,7 @@ impl SearchTask {
         }
         let hits = ranked
             .iter()
-            .map(|&(score, p)| parted_hit(index, score, p, Some(&query.vector)))
+            .map(|&(score, p)| parted_hit(index, score, p, best_segment(index, p, &query.vector)))
             .collect();
         Ok(Step::Done(SearchOutcome {
             hits,
@@ -255,23 +257,14 @@ impl SearchTask {
             return Err(Error::UnknownTrack(id));
         };
         let skip = usize::from(r.exclude_references);
-        let hits: Vec<(f32, u32)> = list
-            .entries
-            .iter()
-            .skip(skip)
-            .take(r.k)
-            .map(|e| (e.score, e.position))
-            .collect();
+        let entries: Vec<Neighbour> = list.entries.iter().skip(skip).take(r.k).copied().collect();
         let listed = list.entries.len();
-        // The reference's row (its best segments' query), its details and the hits'.
-        let keys = index
-            .rerank_key(reference)
-            .into_iter()
-            .chain(std::iter::once(PartKey::Record(reference)))
-            .chain(hits.iter().map(|&(_, p)| PartKey::Record(p)));
-        let notes = &mut self.notes;
+        // The reference's details and the hits' (their closest segments are in the list).
+        let keys = std::iter::once(reference)
+            .chain(entries.iter().map(|e| e.position))
+            .map(PartKey::Record);
         let needs = missing(index, keys, |problem| {
-            notes.insert(format!(
+            self.notes.insert(format!(
                 "Some track details could not be fetched: {problem}"
             ));
             true
@@ -279,29 +272,9 @@ impl SearchTask {
         if !needs.is_empty() {
             return Ok(Some(Step::Need(needs)));
         }
-        let query = index.rerank_row(reference).map(|(scale, codes)| {
-            let mut v: Vec<f32> = codes.iter().map(|&c| scale * f32::from(c)).collect();
-            crate::index::vectors::l2_normalize(&mut v);
-            v
-        });
-        if query.is_some() {
-            let keys = hits
-                .iter()
-                .filter(|&&(_, p)| index.track(p).is_some())
-                .map(|&(_, p)| PartKey::Segments(p));
-            let needs = missing(index, keys, |problem| {
-                notes.insert(format!(
-                    "Where in each song the match lies could not be fetched: {problem}"
-                ));
-                true
-            })?;
-            if !needs.is_empty() {
-                return Ok(Some(Step::Need(needs)));
-            }
-        }
-        let hits = hits
+        let hits = entries
             .iter()
-            .map(|&(score, p)| parted_hit(index, score, p, query.as_deref()))
+            .map(|e| parted_hit(index, e.score, e.position, e.best_segment))
             .collect();
         Ok(Some(Step::Done(SearchOutcome {
             hits,
@@ -476,9 +449,8 @@ fn adc_shortlist(
 
 /// A hit at a global position with its score, its details if fetched, and its best segment
 /// for `query` (none without a query or segment rows).
-fn parted_hit(index: &PartedIndex, score: f32, p: u32, query: Option<&[f32]>) -> PartedHit {
+fn parted_hit(index: &PartedIndex, score: f32, p: u32, best: Option<(f32, f32)>) -> PartedHit {
     let track = index.track(p).cloned();
-    let best = query.and_then(|q| best_segment(index, p, q));
     PartedHit {
         hit: SearchHit {
             id: track.as_ref().map(|t| t.id.clone()).unwrap_or_default(),
@@ -493,11 +465,7 @@ fn parted_hit(index: &PartedIndex, score: f32, p: u32, query: Option<&[f32]>) ->
 
 /// The segment of a hit closest to the query: (start seconds, cosine), if its rows are loaded.
 fn best_segment(index: &PartedIndex, position: u32, query: &[f32]) -> Option<(f32, f32)> {
-    index
-        .segment_rows(position)?
-        .into_iter()
-        .map(|(start, scale, codes)| (start, scale * dot_i8(codes, query)))
-        .max_by(|a, b| a.1.total_cmp(&b.1))
+    segments::best_segment(index.segment_bytes(position)?, index.dim(), query)
 }
 
 /// What is missing among `keys`: their fetches, skipping loaded ones. The problem of a key that

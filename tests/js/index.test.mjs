@@ -94,11 +94,11 @@ test('published by the CLI, searched in wasm: same hits and scores as the CLI', 
   const b = result.hits.find((h) => h.id === 'b');
   assert.equal(b.track.title, 'Theme <b>', 'text comes back verbatim');
   assert.deepEqual(b.track.tags, { genre: ['game'], mood: ['calm'] });
-  // Answered from the track's neighbour list: only its id bucket, its list, its re-ranking row,
-  // the hits' metadata records and their segments were fetched, all by range.
+  // Answered from the track's neighbour list: only its id bucket, its list and the hits'
+  // metadata records were fetched, all by range (the list holds each hit's closest segment).
   assert.equal(result.fromNeighbours, true);
   const kinds = new Set(fetched.map((f) => f.key.split(':')[0]));
-  assert.deepEqual([...kinds].sort(), ['ids', 'neighbours', 'record', 'rerank', 'segments']);
+  assert.deepEqual([...kinds].sort(), ['ids', 'neighbours', 'record']);
   assert.ok(fetched.filter((f) => !f.whole).every((f) => f.length < 4096), 'ranges, not whole parts');
 
   const calm = run(parts, parts.search({ positive: [{ track: 'a' }], k: 10, filter: { catalog: { mood: ['calm'] } } }), dir);

@@ -219,7 +219,7 @@ impl MetaShard {
 }
 
 /// Where each track of a shard is: the byte range of its metadata in the metadata part `file`
-/// (envelope included) where the shard starts at `shard_offset`, and its segment rows. Errors
+/// (envelope included) where the shard starts at `shard_offset`. Errors
 /// when the file does not hold the shard's tracks where its encoding puts them.
 pub fn track_locators(
     shard: &MetaShard,
@@ -233,9 +233,8 @@ pub fn track_locators(
     };
     // bincode writes a Vec as its length (a varint, as a u64 is written) and its items.
     let mut at = shard_offset as usize + encode_payload(&(shard.tracks.len() as u64))?.len();
-    let mut row = shard.segment_first_row;
     let mut out = Vec::with_capacity(shard.tracks.len());
-    for (i, track) in shard.tracks.iter().enumerate() {
+    for track in &shard.tracks {
         let bytes = encode_payload(track)?;
         let stored = file.get(at..at + bytes.len()).ok_or_else(bad)?;
         if stored != bytes.as_slice() {
@@ -245,11 +244,7 @@ pub fn track_locators(
             meta_offset: u32::try_from(at).map_err(|_| bad())?,
             meta_len: bytes.len() as u32,
             meta_checksum: block_checksum(&bytes),
-            segment_first_row: u32::try_from(row).map_err(|_| bad())?,
-            segment_count: shard.segment_counts[i],
-            segment_checksum: shard.segment_checksums[i],
         });
-        row += u64::from(shard.segment_counts[i]);
         at += bytes.len();
     }
     Ok(out)

@@ -29,11 +29,12 @@ use crate::error::{Error, Result};
 
 /// First eight bytes of every part.
 pub const PART_MAGIC: [u8; 8] = *b"SIMSPRT\x1a";
-/// The published format's version, shared by the manifest and every part (6: id buckets
+/// The published format's version, shared by the manifest and every part (7: neighbour
+/// entries carry the hit's closest segment instead of where its segment rows are; 6: id buckets
 /// fetched by range instead of id shards, and the neighbours part; 5: the manifest
 /// names the tempo estimator's version; 4: a tempo byte per track in the search part, the
 /// predicted tempo in the metadata).
-pub const PARTS_FORMAT_VERSION: u32 = 6;
+pub const PARTS_FORMAT_VERSION: u32 = 7;
 /// Bytes before a part's payload.
 pub const ENVELOPE_LEN: usize = 48;
 

@@ -4,23 +4,28 @@
 //! One part for the whole catalog (all generations), rewritten by every publication. Records
 //! have a fixed size and sit in global position order, so a page fetches a track's record by
 //! range from its position alone. A record lists the track itself first (entry 0), then up to
-//! `k` neighbours best first, each with its score and where its metadata and segment rows are,
-//! so the hits' details are fetched by range too, without their metadata shards:
+//! `k` neighbours best first, each with its score, where its metadata is (so the hits' details
+//! are fetched by range, without their metadata shards) and its segment closest to the
+//! record's track (so "where in the song the match lies" needs no segment rows either):
 //!
 //! ```text
 //! record of position p at 48 + p · record_bytes(k):
 //!   0  u16 entries used (1 + neighbours; 0 for a removed track)
 //!   2  u16 flags (1: the track was removed)
 //!   4  u32 p (the record's own position)
-//!   8  u32 checksum of the track's own re-ranking block (as the search part lists it), so that
-//!      the track's row can be checked without the search part
-//!  12  (k + 1) × entry, unused entries zero:
+//!   8  (k + 1) × entry, unused entries zero:
 //!        0 u32 position   4 f32 score (cosine of int8 rows, as a re-ranked search scores)
-//!        8 u32 offset of the track's metadata in its metadata shard file   12 u32 its length
-//!       16 u32 its checksum   20 u32 first segment row (in its generation's segment part)
-//!       24 u16 segment rows   26 u16 0   28 u32 checksum of its segment rows
+//!        8 u32 offset of the track's metadata in its metadata part file   12 u32 its length
+//!       16 u32 its checksum
+//!       20 f32 start (seconds) of its segment closest to the record's track
+//!       24 f32 that segment's cosine with the record's track's row
+//!       28 u32 flags (1: the segment fields hold a segment; 0: the track has no segment rows)
 //!   end-4  u32 checksum: keyed_checksum(the bytes before, seed, p)  (super::keyed_checksum)
 //! ```
+//!
+//! The closest segment is [`super::segments::best_segment`] of the neighbour's segment rows
+//! and the record's track's int8 row, dequantised and of unit length: what a page computes for
+//! a hit of a search by that track.
 //!
 //! Checksums are [`super::block_checksum`] of the bytes they cover; the seed is the index id's
 //! ([`super::range_seed`]), so a record of another build, or read at another position,
@@ -43,23 +48,18 @@ pub fn record_bytes(k: u32) -> u64 {
 }
 
 /// Bytes before a record's entries.
-const HEADER_BYTES: usize = 12;
+const HEADER_BYTES: usize = 8;
 
-/// Where a track's metadata and segment rows are: enough to fetch and check them by range.
+/// Where a track's metadata is in its generation's metadata part: enough to fetch and check it
+/// by range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TrackLocator {
-    /// Byte offset of the track's metadata in its metadata shard file.
+    /// Byte offset of the track's metadata in the metadata part file (envelope included).
     pub meta_offset: u32,
     /// Its length in bytes.
     pub meta_len: u32,
     /// Its [`block_checksum`].
     pub meta_checksum: u32,
-    /// First segment row in its generation's segment part.
-    pub segment_first_row: u32,
-    /// Segment rows.
-    pub segment_count: u16,
-    /// [`block_checksum`] of its segment rows.
-    pub segment_checksum: u32,
 }
 
 /// One entry of a list.
@@ -71,6 +71,9 @@ pub struct Neighbour {
     pub score: f32,
     /// Where its details are.
     pub locator: TrackLocator,
+    /// Its segment closest to the record's track: (start in seconds, cosine); `None` when it
+    /// has no segment rows.
+    pub best_segment: Option<(f32, f32)>,
 }
 
 /// A track's checked record.
@@ -80,8 +83,6 @@ pub struct NeighbourList {
     pub removed: bool,
     /// The track itself first, then its neighbours, best first.
     pub entries: Vec<Neighbour>,
-    /// [`block_checksum`] of the re-ranking block that holds the track's row.
-    pub rerank_block_checksum: u32,
 }
 
 /// The part as the manifest records it.
@@ -102,41 +103,32 @@ fn record_checksum(bytes: &[u8], seed: u64, position: u32) -> u32 {
 }
 
 /// Appends the record of `position` to `out`: `list` is the track itself then its neighbours
-/// (at most `k + 1` entries), empty for a removed track; `rerank_block_checksum` is that of
-/// the re-ranking block holding the track's row.
-pub fn push_record(
-    out: &mut Vec<u8>,
-    position: u32,
-    list: &[Neighbour],
-    rerank_block_checksum: u32,
-    k: u32,
-    seed: u64,
-) {
+/// (at most `k + 1` entries), empty for a removed track.
+pub fn push_record(out: &mut Vec<u8>, position: u32, list: &[Neighbour], k: u32, seed: u64) {
     assert!(list.len() <= k as usize + 1, "at most k neighbours");
     let start = out.len();
     out.extend_from_slice(&(list.len() as u16).to_le_bytes());
     out.extend_from_slice(&u16::from(list.is_empty()).to_le_bytes());
     out.extend_from_slice(&position.to_le_bytes());
-    out.extend_from_slice(&rerank_block_checksum.to_le_bytes());
     for i in 0..=k as usize {
         let Some(n) = list.get(i) else {
             out.extend_from_slice(&[0; ENTRY_BYTES]);
             continue;
         };
         let l = n.locator;
+        let (start, cosine) = n.best_segment.unwrap_or((0.0, 0.0));
         for v in [
             n.position,
             n.score.to_bits(),
             l.meta_offset,
             l.meta_len,
             l.meta_checksum,
-            l.segment_first_row,
+            start.to_bits(),
+            cosine.to_bits(),
+            u32::from(n.best_segment.is_some()),
         ] {
             out.extend_from_slice(&v.to_le_bytes());
         }
-        out.extend_from_slice(&l.segment_count.to_le_bytes());
-        out.extend_from_slice(&[0, 0]);
-        out.extend_from_slice(&l.segment_checksum.to_le_bytes());
     }
     let sum = record_checksum(&out[start..], seed, position);
     out.extend_from_slice(&sum.to_le_bytes());
@@ -144,7 +136,8 @@ pub fn push_record(
 
 impl NeighbourList {
     /// Checks the record of `position` (its checksum, its own position, entries inside the
-    /// index's `positions`, finite scores in `[-1.01, 1.01]`). `part` names the file in errors.
+    /// index's `positions`, finite scores in `[-1.01, 1.01]`, segments with a finite start and
+    /// a valid cosine). `part` names the file in errors.
     pub fn parse(
         bytes: &[u8],
         position: u32,
@@ -178,6 +171,13 @@ impl NeighbourList {
         let mut entries = Vec::with_capacity(used);
         for i in 0..used {
             let at = HEADER_BYTES + i * ENTRY_BYTES;
+            let segment_flags = u32_at(at + 28);
+            let best_segment = (segment_flags & 1 == 1).then(|| {
+                (
+                    f32::from_bits(u32_at(at + 20)),
+                    f32::from_bits(u32_at(at + 24)),
+                )
+            });
             let n = Neighbour {
                 position: u32_at(at),
                 score: f32::from_bits(u32_at(at + 4)),
@@ -185,26 +185,27 @@ impl NeighbourList {
                     meta_offset: u32_at(at + 8),
                     meta_len: u32_at(at + 12),
                     meta_checksum: u32_at(at + 16),
-                    segment_first_row: u32_at(at + 20),
-                    segment_count: u16_at(at + 24),
-                    segment_checksum: u32_at(at + 28),
                 },
+                best_segment,
             };
-            if n.position >= positions || !(-1.01..=1.01).contains(&n.score) {
+            let valid_cosine = |x: f32| (-1.01..=1.01).contains(&x);
+            if n.position >= positions || !valid_cosine(n.score) {
                 return Err(bad(
                     "an entry points past the index or has no valid score".into()
                 ));
+            }
+            if segment_flags > 1
+                || best_segment
+                    .is_some_and(|(start, c)| !start.is_finite() || start < 0.0 || !valid_cosine(c))
+            {
+                return Err(bad("an entry's closest segment is not valid".into()));
             }
             entries.push(n);
         }
         if entries.first().is_some_and(|e| e.position != position) {
             return Err(bad("its first entry is not the track itself".into()));
         }
-        Ok(NeighbourList {
-            removed,
-            entries,
-            rerank_block_checksum: u32_at(8),
-        })
+        Ok(NeighbourList { removed, entries })
     }
 }
 
@@ -225,10 +226,8 @@ mod tests {
                 meta_offset: 100 + position,
                 meta_len: 50,
                 meta_checksum: 7,
-                segment_first_row: 3 * position,
-                segment_count: 3,
-                segment_checksum: 9,
             },
+            best_segment: (position != 1).then_some((3.0 * position as f32, 0.25)),
         }
     }
 
@@ -241,7 +240,7 @@ mod tests {
             vec![entry(2, 1.0), entry(0, 0.9)],
         ];
         for (p, l) in lists.iter().enumerate() {
-            push_record(&mut out, p as u32, l, 70 + p as u32, 4, 11);
+            push_record(&mut out, p as u32, l, 4, 11);
         }
         let n = record_bytes(4) as usize;
         assert_eq!(out.len(), 3 * n);
@@ -249,17 +248,25 @@ mod tests {
             let got =
                 NeighbourList::parse(&out[p * n..(p + 1) * n], p as u32, 4, 3, 11, "nb").unwrap();
             assert_eq!(&got.entries, l);
-            assert_eq!(got.rerank_block_checksum, 70 + p as u32);
             assert_eq!(got.removed, l.is_empty());
         }
         // Read at another position, of another build, damaged: refused.
         assert!(NeighbourList::parse(&out[..n], 1, 4, 3, 11, "nb").is_err());
         assert!(NeighbourList::parse(&out[..n], 0, 4, 3, 12, "nb").is_err());
         let mut damaged = out[..n].to_vec();
-        damaged[12] ^= 1;
+        damaged[8] ^= 1;
         let e = NeighbourList::parse(&damaged, 0, 4, 3, 11, "nb").unwrap_err();
         assert!(e.to_string().contains("checksum"), "{e}");
         // Entries past the index.
         assert!(NeighbourList::parse(&out[..n], 0, 4, 2, 11, "nb").is_err());
+        // A closest segment that is not one (even under a valid checksum).
+        for segment in [(f32::NAN, 0.5), (-1.0, 0.5), (2.0, 1.5)] {
+            let mut bad = Vec::new();
+            let mut e = entry(0, 1.0);
+            e.best_segment = Some(segment);
+            push_record(&mut bad, 0, &[e], 4, 11);
+            let err = NeighbourList::parse(&bad, 0, 4, 3, 11, "nb").unwrap_err();
+            assert!(err.to_string().contains("segment"), "{err}");
+        }
     }
 }

@@ -25,3 +25,14 @@ pub fn push_row(out: &mut Vec<u8>, start_seconds: f32, scale: f32, codes: &[i8])
     out.extend_from_slice(&start_seconds.to_le_bytes());
     super::rerank::push_row(out, scale, codes);
 }
+
+/// The segment of `rows` (a track's segment rows, as stored) closest to `query` (unit length):
+/// its start (seconds) and its cosine, as `scale × (codes · query)`; `None` without rows. The
+/// publisher stores this per neighbour and a page computes it per hit, with this one function,
+/// so both give the same segment (and its cosine to within rounding of the query).
+pub fn best_segment(rows: &[u8], dim: usize, query: &[f32]) -> Option<(f32, f32)> {
+    rows.chunks_exact(segment_row_bytes(dim))
+        .map(split_row)
+        .map(|(start, scale, codes)| (start, scale * crate::index::vectors::dot_i8(codes, query)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+}
