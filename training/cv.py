@@ -10,9 +10,17 @@ Systems: `mfcc` (`simsong eval`'s 20-MFCC mean/std baseline, z-scored over the f
 tracks; instrument: its logistic regression fit on the fold's training renders), `teacher`
 (eval_teacher.py's vectors: raw or standardised with the fold's train-package statistics, the
 variant chosen on the fold's inner val; `teacher-raw` and `teacher-std` are both also listed;
-instrument: its logistic regression on the fold's training renders), and trained recipes
-(train.py with the recipe's options on the fold's split: train = the training packages, val =
-the inner split that picks the checkpoint, the whitening and the head refit, test = held out).
+instrument: its logistic regression on the fold's training renders), `teacher-128` (the
+teacher as an index would store it: standardised and projected to the index's 128 dimensions
+by a PCA of the fold's training-package patches, plain or whitened as the fold's inner val
+picks), trained recipes (train.py with the recipe's options on the fold's split: train = the
+training packages, val = the inner split that picks the checkpoint, the whitening and the head
+refit, test = held out), and `RECIPE+teacher` (the recipe's held-out track embedding and
+teacher-128's, each of unit length, concatenated: the fused vector of issue #32).
+
+`--report-only` trains nothing: it scores what is cached and cheap (mfcc, the teachers,
+fusions of finished recipe folds) and rewrites eval-cv.json; it takes no lock, so it may run
+beside a training run (which rewrites the file after its next unit, with its own code).
 
 Folds: training/cv_folds.py. Scoring and bootstrap: training/cv_score.py. Everything is cached
 under DATA/cv/ (plan-HASH/: the plan, per-fold split files, scores of mfcc and teacher;
@@ -221,6 +229,64 @@ def score_teacher(ctx, f, real, rend_vecs):
     return out
 
 
+INDEX_DIM = 128  # what the catalog index stores per track (the student's embedding size)
+
+
+def score_teacher_projected(ctx, f, real, renders, dim=INDEX_DIM):
+    """{'teacher-128': ..., 'teacher-pca': ..., 'teacher-pca-white': ...} for fold f, and the
+    chosen variant's track vectors (path -> vector) for fusion. The projection is fitted on the
+    fold's training-package patches only (standardise, PCA to `dim`, optionally whiten)."""
+    train_paths = {t["audio_path"] for t in held_tracks(ctx, f, ("train",))}
+    rows = [i for i, fr in enumerate(real["file_row"]) if str(real["paths"][fr]) in train_paths]
+    tr = real["emb"][rows].astype(np.float64)
+    mu, sd = tr.mean(0), tr.std(0) + 1e-6
+    z = (tr - mu) / sd
+    _, sv, vt = np.linalg.svd(z - z.mean(0), full_matrices=False)
+    comp = vt[:dim]
+    scale = sv[:dim] / np.sqrt(max(len(z) - 1, 1))
+
+    def project(npz, white):
+        y = ((npz["emb"].astype(np.float64) - mu) / sd - z.mean(0)) @ comp.T
+        if white:
+            y = y / (scale + 1e-6)
+        return {"emb": y, "file_row": npz["file_row"], "paths": npz["paths"]}
+
+    out, val_p10, vec_of = {}, {}, {}
+    for name, white in (("teacher-pca", False), ("teacher-pca-white", True)):
+        vecs = cs.teacher_track_vectors(project(real, white))
+        vec_of[name] = vecs
+        val = [t for t in held_tracks(ctx, f, ("val",)) if t["audio_path"] in vecs]
+        val_p10[name] = float(retrieval_result(f, val, np.stack([vecs[t["audio_path"]] for t in val]))["p"][:, 2].mean())
+        tracks = [t for t in held_tracks(ctx, f) if t["audio_path"] in vecs]
+        out[name] = retrieval_result(f, tracks, np.stack([vecs[t["audio_path"]] for t in tracks]))
+        rend = cs.teacher_track_vectors(project(renders, white))
+        fit = [c for c in held_renders(ctx, f, ("train", "val")) if c["audio_path"] in rend]
+        ev = [c for c in held_renders(ctx, f) if c["audio_path"] in rend]
+        pred = teacher_logreg(np.stack([rend[c["audio_path"]] for c in fit]),
+                              [CLASSES.index(c["class"]) for c in fit],
+                              np.stack([rend[c["audio_path"]] for c in ev]))
+        add_accuracy(out[name], ev, pred)
+        out[name]["extra"] = {"inner_val_p_at_10": val_p10[name], "dim": dim}
+    chosen = max(val_p10, key=val_p10.get)
+    out["teacher-128"] = dict(out[chosen], extra={"variant": chosen, "inner_val_p_at_10": val_p10, "dim": dim})
+    return out, vec_of[chosen]
+
+
+def fused_result(ctx, f, run_dir, teacher_vecs):
+    """RECIPE+teacher for fold f: the recipe's cached held-out embeddings and teacher-128's track
+    vectors, each of unit length, concatenated; None when the fold has not finished."""
+    path = os.path.join(run_dir, "heldout-embeddings.npz")
+    if not os.path.exists(path):
+        return None
+    d = np.load(path)
+    student = {str(i): e for i, e in zip(d["track_ids"], d["emb"].astype(np.float64))}
+    tracks = [t for t in held_tracks(ctx, f) if t["track_id"] in student and t["audio_path"] in teacher_vecs]
+    unit = lambda v: v / (np.linalg.norm(v) + 1e-12)
+    emb = np.stack([np.concatenate([unit(student[t["track_id"]]), unit(teacher_vecs[t["audio_path"]])])
+                    for t in tracks])
+    return retrieval_result(f, tracks, emb)
+
+
 def ensure_teacher(ctx, py):
     t = os.path.join(ctx["data"], "teacher")
     if all(os.path.exists(os.path.join(t, s + ".npz")) for s in ("real", "renders")):
@@ -230,14 +296,22 @@ def ensure_teacher(ctx, py):
 
 
 # -------------------------------------------------------------------------- trained runs
-def run_recipe(ctx, args, name, extra, f):
-    rargs = shlex.split(extra)
-    key = {"recipe": rargs, "steps": args.steps, "eval_every": args.eval_every, "seed": args.seed,
+def recipe_run_dir(ctx, args, name, extra, f):
+    key = {"recipe": shlex.split(extra), "steps": args.steps, "eval_every": args.eval_every, "seed": args.seed,
            "plan": ctx["plan"]["hash"]}
-    run = os.path.join(ctx["cv"], "runs", f"{name}-f{f}-{short_hash(key)}")
+    return os.path.join(ctx["cv"], "runs", f"{name}-f{f}-{short_hash(key)}"), key
+
+
+def run_recipe(ctx, args, name, extra, f):
+    """Fold f of a recipe: its cached scores, or train and score it (None with --report-only
+    when it has not finished)."""
+    rargs = shlex.split(extra)
+    run, key = recipe_run_dir(ctx, args, name, extra, f)
     scores = os.path.join(run, "scores.json")
     if os.path.exists(scores):
         return from_json(json.load(open(scores)))
+    if args.report_only:
+        return None
     os.makedirs(run, exist_ok=True)
     write_json(os.path.join(run, "key.json"), key)
     final = os.path.join(run, "final.pt")
@@ -280,9 +354,13 @@ def report(ctx, args, results, recipes):
     systems = {n: cs.summarise(r, args.k, args.boot, args.seed) for n, r in results.items() if r}
     trained = [n for n in recipes if results.get(n)]
     pairs = [(a, b) for i, a in enumerate(trained) for b in trained[i + 1:]]
-    pairs += [(a, b) for a in trained for b in ("mfcc", "teacher") if results.get(b)]
-    if results.get("teacher") and results.get("mfcc"):
-        pairs.append(("teacher", "mfcc"))
+    pairs += [(a, b) for a in trained for b in ("mfcc", "teacher", "teacher-128") if results.get(b)]
+    for a in trained:
+        if results.get(f"{a}+teacher"):
+            pairs += [(f"{a}+teacher", b) for b in (a, "teacher", "teacher-128") if results.get(b)]
+    for a, b in (("teacher", "mfcc"), ("teacher-128", "teacher")):
+        if results.get(a) and results.get(b):
+            pairs.append((a, b))
     paired = {}
     for a, b in pairs:
         e = cs.paired_entry(results[a], results[b], args.boot, args.seed)
@@ -331,6 +409,8 @@ def main():
     ap.add_argument("--recipe", action="append", default=[], metavar="NAME=ARGS",
                     help="define (or redefine) a recipe as train.py options, e.g. v4='--lr 1e-3'")
     ap.add_argument("--boot", type=int, default=2000)
+    ap.add_argument("--report-only", action="store_true",
+                    help="train nothing: score what is cached and cheap, rewrite --out")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(HERE), "models", "eval-cv.json"))
     args = ap.parse_args()
     recipes_all = dict(RECIPES)
@@ -377,17 +457,39 @@ def main():
                 write_json(paths[n], to_json(r))
         for n, p in paths.items():
             results[n].append(from_json(json.load(open(p))))
-    report(ctx, args, results, recipes)
     log(f"teacher: P@10 {np.concatenate([r['p'] for r in results['teacher']])[:, 2].mean():.3f}")
 
+    renders = np.load(os.path.join(data, "teacher", "renders.npz"))
+    projected = ("teacher-128", "teacher-pca", "teacher-pca-white")
+    for name in projected:
+        results[name] = []
+    teacher_vecs = []  # per fold: teacher-128's track vectors, for the fusions
+    for f in range(args.k):
+        out, vecs = score_teacher_projected(ctx, f, real, renders)  # seconds: not cached
+        for name in projected:
+            results[name].append(out[name])
+        teacher_vecs.append(vecs)
+    report(ctx, args, results, recipes)
+    log(f"teacher-128: P@10 {np.concatenate([r['p'] for r in results['teacher-128']])[:, 2].mean():.3f}")
+
+    def add_fold(n, f, extra):
+        r = run_recipe(ctx, args, n, extra, f)
+        if r is None:
+            return
+        results[n].append(r)
+        fused = fused_result(ctx, f, recipe_run_dir(ctx, args, n, extra, f)[0], teacher_vecs[f])
+        if fused is not None:
+            results[f"{n}+teacher"].append(fused)
+        out = report(ctx, args, results, recipes)
+        s = out["systems"][n]
+        log(f"{n} after {len(results[n])} folds: P@10 {s['p_at_10']:.3f} {s['p_at_10_ci']}")
+
     for n in recipes:
-        results[n] = []
+        results[n], results[f"{n}+teacher"] = [], []
     for f in range(args.k):
         for n, extra in recipes.items():
-            results[n].append(run_recipe(ctx, args, n, extra, f))
-            out = report(ctx, args, results, recipes)
-            s = out["systems"][n]
-            log(f"{n} after {len(results[n])} folds: P@10 {s['p_at_10']:.3f} {s['p_at_10_ci']}")
+            add_fold(n, f, extra)
+    report(ctx, args, results, recipes)
     log(f"done: {args.out}")
 
 
