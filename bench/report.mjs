@@ -44,7 +44,9 @@ if (firstResult) {
   out('`bench/first-result/run.mjs` in Chromium, each run a fresh context (cold caches), median of the runs: everything');
   out('the page and its worker fetch, counted at the server (bodies as sent: scripts, wasm and model gzip-compressed,');
   out('catalog parts as stored; headers not counted), on a network emulated at the server (one downlink shared by');
-  out('every answer, one round trip per request and two on a new connection; HTTP/1.1, as `scripts/serve.mjs` serves).');
+  out('every answer, one round trip per request and two on a new connection), over plain HTTP/1.1 (Chromium opens at most');
+  out('six connections to a host) and, in the rows marked HTTP/2, over HTTP/2 with TLS 1.3 (what a CDN serves: one');
+  out('connection, one round trip more to open it, every request multiplexed on it).');
   out('"Similar": the demo page opened on a shared search (`?like=ID`) until its results. File: a 30 s 44.1 kHz stereo');
   out('128 kb/s MP3 dropped on the page once the catalog is wholly in (`indexcomplete`: its search parts load when the page');
   out('is idle), until its results (the analyser and the model load on the drop; a song dropped sooner also waits for the');

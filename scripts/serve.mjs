@@ -5,8 +5,10 @@
 //
 // Tests can inject faults (`faults`, see startServer): a status, a truncated body, a server that
 // ignores Range, a slow or stalled body, other bytes.
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { createSecureServer } from 'node:http2';
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { extname, join, normalize, resolve } from 'node:path';
@@ -73,10 +75,14 @@ function gzipOf(file, stat) {
 // their page probe that way, as WebDriver classic has no init scripts.
 // `link` ({ bytesPerSecond, rttMs }) emulates a visitor's network for the benchmarks, here at the
 // server, so that the worker's fetches are shaped too: every answer starts one round trip after
-// its request (two on a new connection: the TCP handshake), and all bodies share one downlink.
-export function startServer(port = PORT, host = HOST, { mounts = {}, faults = () => null, requests = null, inject = null, link = null } = {}) {
-  const shaper = link && new LinkShaper(link);
-  const server = createServer(async (req, res) => {
+// its request (on a new connection, one more for TCP's handshake, and one more for TLS 1.3's
+// under `http2`), and all bodies share one downlink.
+// `http2: true` serves HTTP/2 over TLS (as CDNs serve static sites: one connection per origin,
+// every request multiplexed on it) with a self-signed certificate for 127.0.0.1 made once by
+// openssl: the browser must be told to accept it (Chromium: --ignore-certificate-errors).
+export function startServer(port = PORT, host = HOST, { mounts = {}, faults = () => null, requests = null, inject = null, link = null, http2 = false } = {}) {
+  const shaper = link && new LinkShaper(link, http2 ? 3 : 2);
+  const handler = async (req, res) => {
     const arrived = Date.now(); // when the request reached the server (answers are recorded when done)
     const url = new URL(req.url, 'http://localhost');
     let path;
@@ -196,24 +202,42 @@ export function startServer(port = PORT, host = HOST, { mounts = {}, faults = ()
       if (sent < length) stream.on('end', () => res.destroy());
       stream.pipe(res, { end: sent === length });
     }
-  });
+  };
+  const server = http2 ? createSecureServer({ ...selfSignedCertificate(), allowHTTP1: true }, handler) : createServer(handler);
   return new Promise((ok) => server.listen(port, host, () => ok(server)));
+}
+
+// A key and self-signed certificate for 127.0.0.1 and localhost, made once (bench/out/tls/).
+function selfSignedCertificate() {
+  const dir = join(ROOT, 'bench/out/tls');
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'cert.pem');
+  if (!existsSync(key) || !existsSync(cert)) {
+    mkdirSync(dir, { recursive: true });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  }
+  return { key: readFileSync(key), cert: readFileSync(cert) };
 }
 
 // One emulated downlink shared by every answer (see startServer's `link`).
 class LinkShaper {
   #freeAt = 0; // when the link has sent everything queued so far (ms, Date.now())
-  #sockets = new WeakSet(); // connections that have seen their handshake's round trip
+  #connections = new WeakSet(); // connections that have seen their handshakes' round trips
 
-  constructor({ bytesPerSecond, rttMs }) {
+  /** `firstTrips`: round trips before the first answer on a new connection (its own included). */
+  constructor({ bytesPerSecond, rttMs }, firstTrips = 2) {
     this.bytesPerSecond = bytesPerSecond;
     this.rttMs = rttMs;
+    this.firstTrips = firstTrips;
   }
 
   /** Answers after the round trip(s), then sends `bytes` at the link's pace, 16 kB at a time. */
   async send(req, res, status, headers, bytes) {
-    const trips = this.#sockets.has(req.socket) ? 1 : 2;
-    this.#sockets.add(req.socket);
+    // An HTTP/2 request's `socket` is a per-stream proxy: its session is the connection.
+    const connection = req.stream?.session ?? req.socket;
+    const trips = this.#connections.has(connection) ? 1 : this.firstTrips;
+    this.#connections.add(connection);
     await sleep(trips * this.rttMs);
     res.writeHead(status, headers);
     const slice = 16 * 1024;

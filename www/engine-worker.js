@@ -2,7 +2,10 @@
 // song, the analysis engine (the analysis module and the model); the page only renders.
 //
 // Messages in:  { type: 'engine', build, module } first (see below), then { id, type, gen?, ... } where type is
-//   loadIndex { url }              → { info, fetched }        url: the published index's index.json;
+//   loadIndex { url, prefetched? } → { info, fetched }        url: the published index's index.json;
+//                                    prefetched: the page fetches it and sends it as
+//                                    manifest { url, bytes: ArrayBuffer | null } (no answer; null:
+//                                    the worker fetches it itself)
 //                                    with neighbour lists, answered from the manifest alone
 //                                    (info.complete false: no tag or tempo figures yet)
 //   completeIndex                  → { info }: once the worker has been idle for a second, loads
@@ -118,9 +121,27 @@ async function satisfy(index, needs, source, onProgress, stale) {
   return true;
 }
 
-async function loadIndex(url, id) {
+// The page's own fetch of a manifest (engine-client.js), by URL: a promise of its bytes or null.
+const prefetchedManifests = new Map();
+function prefetchedManifest(url) {
+  if (!prefetchedManifests.has(url)) {
+    let resolve;
+    const bytes = new Promise((ok) => (resolve = ok));
+    prefetchedManifests.set(url, { bytes, resolve });
+  }
+  return prefetchedManifests.get(url);
+}
+
+async function loadIndex(url, id, prefetched) {
   const source = new PartFetcher(url, { onProgress: progressOf(id, 'index') });
-  const manifest = await source.manifest();
+  let manifest = null;
+  if (prefetched) {
+    const entry = prefetchedManifest(url);
+    const bytes = await entry.bytes;
+    prefetchedManifests.delete(url);
+    manifest = bytes && source.adoptManifest(new Uint8Array(bytes));
+  }
+  manifest ??= await source.manifest();
   await wasmReady;
   const loaded = new CatalogParts(manifest);
   // With neighbour lists, "Similar" on a catalog track needs none of the search parts (at
@@ -432,7 +453,7 @@ async function overview(data) {
 
 const handlers = {
   overview,
-  loadIndex: (d) => (indexLoading = loadIndex(d.url, d.id)),
+  loadIndex: (d) => (indexLoading = loadIndex(d.url, d.id, d.prefetched)),
   loadModel: (d) => (modelLoading = loadModel(d.url, d.id)),
   async search(data) {
     const { reference, request } = data;
@@ -499,6 +520,10 @@ let draining = false;
 self.onmessage = ({ data }) => {
   if (data.type === 'engine') {
     engineGiven(data);
+    return;
+  }
+  if (data.type === 'manifest') {
+    prefetchedManifest(data.url).resolve(data.bytes);
     return;
   }
   if (data.gen !== undefined) latestGen = Math.max(latestGen, data.gen);

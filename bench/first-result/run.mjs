@@ -8,7 +8,8 @@
 //
 // DIR is a published index (its index.json and parts/); ID a catalog track to press "Similar"
 // on. The network is emulated at the server (scripts/serve.mjs `link`): each answer starts one
-// round trip after its request (two on a new connection), every body shares one downlink; a
+// round trip after its request (two on a new connection, three with TLS), every body shares one
+// downlink, over plain HTTP/1.1 or HTTP/2 over TLS (the profile's `protocol`); a
 // page-level DevTools throttle would miss the worker's fetches. Bytes are bodies as sent
 // (compressed where the server compresses: scripts, wasm, the model), headers not counted.
 //
@@ -44,10 +45,15 @@ if (!existsSync(join(INDEX, 'index.json')) || !TRACK) {
   process.exit(2);
 }
 
+// Plain HTTP/1.1 (Chromium opens at most six connections to a host: requests beyond them wait)
+// and HTTP/2 over TLS 1.3 (what a CDN serves: one connection, its handshake one round trip
+// longer, every request multiplexed on it).
 export const PROFILES = [
-  { name: 'unthrottled', down_mbps: null, rtt_ms: 0 },
-  { name: '4G', down_mbps: 9, rtt_ms: 60 },
-  { name: 'slow 4G', down_mbps: 1.6, rtt_ms: 150 },
+  { name: 'unthrottled', down_mbps: null, rtt_ms: 0, protocol: 'http/1.1' },
+  { name: '4G', down_mbps: 9, rtt_ms: 60, protocol: 'http/1.1' },
+  { name: 'slow 4G', down_mbps: 1.6, rtt_ms: 150, protocol: 'http/1.1' },
+  { name: '4G, HTTP/2', down_mbps: 9, rtt_ms: 60, protocol: 'h2' },
+  { name: 'slow 4G, HTTP/2', down_mbps: 1.6, rtt_ms: 150, protocol: 'h2' },
 ];
 
 const OUT = join(ROOT, 'bench/out');
@@ -69,8 +75,10 @@ const median = (xs) => {
 async function measure(profile) {
   const requests = [];
   const link = profile.down_mbps ? { bytesPerSecond: (profile.down_mbps * 1e6) / 8, rttMs: profile.rtt_ms } : null;
-  const server = await startServer(0, '127.0.0.1', { mounts: { 'bench-index/': INDEX }, requests, link });
-  const env = { origin: `http://127.0.0.1:${server.address().port}`, browser: await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS }) };
+  const h2 = profile.protocol === 'h2';
+  const server = await startServer(0, '127.0.0.1', { mounts: { 'bench-index/': INDEX }, requests, link, http2: h2 });
+  const args = h2 ? [...CHROMIUM_ARGS, '--ignore-certificate-errors'] : CHROMIUM_ARGS; // the server's self-signed certificate
+  const env = { origin: `${h2 ? 'https' : 'http'}://127.0.0.1:${server.address().port}`, browser: await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args }) };
   const url = `${env.origin}/?index=/bench-index/index.json&model=/${MODEL}`;
   const between = (from, to) => requests.filter((r) => r.at >= from && r.at <= to);
   const similar = [];

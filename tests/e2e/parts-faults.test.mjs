@@ -233,7 +233,7 @@ test('after a delta, a returning visitor fetches the new parts, not the catalog 
   manifest = updated;
 });
 
-test('neighbour lists: "Similar" from the manifest and ranges alone; without them, the search part answers and says so', { skip }, async () => {
+test('neighbour lists: "Similar" from the manifest and ranges alone; without them, the search part answers and says so; a search part cut off in the background costs "Similar" nothing', { skip }, async () => {
   const lists = JSON.parse(readFileSync(join(dir, 'lists/parts/index.json')));
   const open = async (faults) => {
     env.faults = faults;
@@ -254,5 +254,28 @@ test('neighbour lists: "Similar" from the manifest and ranges alone; without the
   assert.equal(results.fromNeighbours, false);
   assert.deepEqual(results.ids, want.map((r) => r.hit.id), 'the same hits from the search part');
   assert.match(results.notes.join(' '), /neighbour list could not be fetched.*parts\/neighbours-[0-9a-f]{20}\.bin: HTTP 404/);
+  await page.context().close();
+
+  // The search part cut off halfway while it loads in the background (the page was idle):
+  // "Similar" keeps working from the lists, on the first track and on the next one.
+  const search = lists.generations[0].search;
+  page = await open((path) => (path.endsWith(file('search', search)) ? { truncate: Math.floor(search.bytes / 2) } : null));
+  results = await page.nthEvent('results');
+  assert.equal(results.fromNeighbours, true);
+  for (let i = 0; !requests.some((r) => r.path.endsWith(file('search', search))); i++) {
+    assert.ok(i < 300, 'the search part is asked for once the page is idle');
+    await page.waitForTimeout(100);
+  }
+  const cut = requests.find((r) => r.path.endsWith(file('search', search)));
+  assert.ok(cut.bytes < search.bytes, `the search part was cut off (${cut.bytes} of ${search.bytes} bytes)`);
+  await page.waitForTimeout(500); // its failure reaches the worker
+  const next = results.ids[1];
+  const wantNext = JSON.parse(execFileSync(process.env.SIMSONG_BIN, ['query', join(dir, 'lists/parts'), '--id', next, '-k', '5', '--json']));
+  await page.evaluate((id) => document.querySelector('similar-songs').setAttribute('track', id), next);
+  const again = await page.nthEvent('results', 2);
+  assert.equal(again.fromNeighbours, true);
+  assert.deepEqual(again.ids, wantNext.map((r) => r.hit.id), 'the next track\'s hits, as the CLI gives them');
+  assert.deepEqual(await page.events('error'), [], 'no error: nothing the visitor asked for needed the search part');
+  assert.deepEqual(await page.events('indexcomplete'), [], 'the catalog is not complete');
   await page.context().close();
 });
