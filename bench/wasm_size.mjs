@@ -32,7 +32,7 @@ export function sections(buf) {
     [size, pos] = readLeb(buf, pos);
     let name = null;
     if (id === 0) {
-      let [len, p] = readLeb(buf, pos);
+      const [len, p] = readLeb(buf, pos);
       name = buf.subarray(p, p + len).toString('utf8');
     }
     out.push({ id, name, start: pos, end: pos + size });
@@ -82,7 +82,7 @@ function functionNames(buf, sec) {
 /** The crate a (legacy-mangled) Rust symbol belongs to, or a bucket for the rest. */
 export function crateOf(name) {
   if (!name) return '(unnamed)';
-  let s = name;
+  const s = name;
   const m = /^_ZN(\d+)/.exec(s);
   if (!m) {
     if (/^(__wbg|__wbindgen|wasm_bindgen)/.test(s)) return 'wasm_bindgen';

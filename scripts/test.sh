@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every test: formatting, lints, native tests, wasm tests in Node and headless Chromium, and the
+# Every test: formatting, lints (Rust and JS), native tests, wasm tests in Node and headless Chromium, and the
 # JS tests. This is what `npm test` and CI run.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -8,6 +8,9 @@ bash scripts/setup.sh --browser
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+
+step "JS lint (Biome, biome.json: its recommended rules over www/, tests/, bench/, scripts/)"
+npx --no-install biome lint --error-on-warnings
 
 step "clippy (native with the CLI, the Python module, and wasm32), warnings are errors"
 cargo clippy --release --features cli --all-targets -- -D warnings

@@ -71,7 +71,7 @@ export class PartFetcher {
   async manifest() {
     const response = await this.#request(this.manifestUrl, { cache: 'no-cache' }, 'the catalog manifest');
     if (!response.ok) throw new Error(`cannot load the catalog manifest from ${this.manifestUrl} (HTTP ${response.status})`);
-    return this.#read(response, null, 'the catalog manifest', () => {});
+    return this.#read(response, null, () => {});
   }
 
   /**
@@ -117,7 +117,7 @@ export class PartFetcher {
       }
       const response = await this.#request(url, { signal }, piece.file);
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      const bytes = await this.#read(response, piece.partBytes, piece.file, progress);
+      const bytes = await this.#read(response, piece.partBytes, progress);
       results.set(piece.key, { bytes });
       // Kept for the next visit; the index checks the bytes before using them, and the worker
       // evicts what fails.
@@ -157,7 +157,7 @@ export class PartFetcher {
           if (total && Number(total[1]) !== partBytes) {
             throw new Error(`the server says the part has ${total[1]} bytes, the manifest says ${partBytes}`);
           }
-          const bytes = await this.#read(response, end - start, file, progress, true);
+          const bytes = await this.#read(response, end - start, progress, true);
           cut(bytes, start);
         } else if (response.status === 200) {
           // The server ignores Range: the whole part, if that is reasonable, kept for later pieces.
@@ -166,7 +166,7 @@ export class PartFetcher {
             controller.abort();
             throw new Error(`the server ignores Range requests, and fetching the whole ${(partBytes / 1e6).toFixed(0)} MB part instead is off`);
           }
-          const whole = await this.#read(response, partBytes, file, progress, true);
+          const whole = await this.#read(response, partBytes, progress, true);
           this.wholeParts.set(file, whole);
           cut(whole, 0);
         } else {
@@ -192,7 +192,7 @@ export class PartFetcher {
 
   // Reads a body with progress and a stall timer; `expected` bytes exactly when given (with
   // `exact`, fewer bytes are an error too; otherwise the caller checks).
-  async #read(response, expected, what, progress, exact = true) {
+  async #read(response, expected, progress, exact = true) {
     const declared = Number(response.headers.get('Content-Length'));
     if (expected != null && declared && declared > expected) {
       response.body?.cancel().catch(() => {});

@@ -484,7 +484,7 @@ const handlers = {
   analyzePcm: (d) => analyze(d, (eng) => eng.startPcm(d.samples, d.sampleRate, d.channels)),
   embedFile: (d) => analyze(d, (eng) => eng.startFile(new Uint8Array(d.bytes), d.name), false),
   embedPcm: (d) => analyze(d, (eng) => eng.startPcm(d.samples, d.sampleRate, d.channels), false),
-  async completeIndex(data) {
+  async completeIndex() {
     await needIndex();
     await whenIdle();
     await completeIndex();
@@ -572,7 +572,7 @@ async function run(data) {
     }
   } catch (e) {
     const fatal = e instanceof WebAssembly.RuntimeError;
-    const message = String((e && e.message) || e);
+    const message = String(e?.message || e);
     const error = fatal ? `the analysis engine crashed on this input (${message}); it is being restarted` : message;
     self.postMessage({ id, gen, ok: false, error, fatal });
   }

@@ -131,7 +131,7 @@ export class SimilarSongsElement extends HTMLElement {
 
   /** The current results (hits with their track), or null while browsing. */
   get results() {
-    return this.#hits && this.#hits.map((h) => ({ ...h }));
+    return this.#hits?.map((h) => ({ ...h })) ?? null;
   }
 
   get filter() {

@@ -54,7 +54,7 @@ export function tempoRequest(range, similar, referenceBpm) {
  * when there is none or it is unclear: the switch is then disabled and says why).
  */
 export function tempoControls(info, range, similar, referenceBpm, { onRange, onSimilar }) {
-  if (!info || !info.tracks) return null;
+  if (!info?.tracks) return null;
   const field = (label, cls, value) => {
     const input = h('input', {
       type: 'number', class: cls, min: String(BPM_LIMITS.min), max: String(BPM_LIMITS.max), step: '1',

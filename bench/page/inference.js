@@ -3,7 +3,7 @@
 // and with onnxruntime-web (wasm backend, 1 thread, SIMD): ORT runs the ONNX file, tract its NNEF
 // export beside it (`simsong model-export`, the form the browser engine loads; same weights, same
 // outputs). Result in window.__result.
-import init, { logMelSpectrogram, SimilarityEngine } from '/pkg/simsong.js';
+import init, { logMelSpectrogram } from '/pkg/simsong.js';
 import { interleaved, timeMs, wavSamples, repeatTo, patchFrom } from './common.js';
 
 const params = new URLSearchParams(location.search);
@@ -52,6 +52,6 @@ try {
   window.__result = result;
   status.textContent = 'done';
 } catch (e) {
-  window.__result = { error: String(e && e.stack || e) };
+  window.__result = { error: String(e?.stack || e) };
   status.textContent = `failed: ${e}`;
 }

@@ -29,7 +29,9 @@ export function wav(samples, sampleRate, channels, { float = false, dataBytes, e
   const fmtLen = extensible ? 40 : 16;
   const buf = new ArrayBuffer(12 + 8 + fmtLen + 8 + data);
   const v = new DataView(buf);
-  const ascii = (at, s) => [...s].forEach((c, i) => v.setUint8(at + i, c.charCodeAt(0)));
+  const ascii = (at, s) => {
+    for (let i = 0; i < s.length; i++) v.setUint8(at + i, s.charCodeAt(i));
+  };
   const format = float ? 3 : 1;
   ascii(0, 'RIFF');
   v.setUint32(4, buf.byteLength - 8, true);
@@ -49,7 +51,7 @@ export function wav(samples, sampleRate, channels, { float = false, dataBytes, e
     v.setUint32(40, 2 ** channels - 1, true); // the first `channels` speaker positions
     // Sub-format GUID: 0000000X-0000-0010-8000-00aa00389b71, X = 1 (PCM) or 3 (float).
     const guid = [format, 0, 0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xaa, 0, 0x38, 0x9b, 0x71];
-    guid.forEach((b, i) => v.setUint8(44 + i, b));
+    for (const [i, b] of guid.entries()) v.setUint8(44 + i, b);
     at = 60;
   }
   ascii(at, 'data');

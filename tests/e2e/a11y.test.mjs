@@ -106,7 +106,7 @@ test('keyboard: Tab reaches the controls in order and focus is always visible', 
     const focus = await page.evaluate(() => {
       let a = document.activeElement;
       while (a?.shadowRoot?.activeElement) a = a.shadowRoot.activeElement;
-      if (!a || !a.closest || !document.querySelector('similar-songs').shadowRoot.contains(a)) return null;
+      if (!a?.closest || !document.querySelector('similar-songs').shadowRoot.contains(a)) return null;
       const s = getComputedStyle(a);
       const visible = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none';
       return { name: a.getAttribute('aria-label') || a.textContent.trim().slice(0, 30) || a.className || a.localName, visible };
