@@ -57,6 +57,10 @@ RECIPES = {
     # augmentation is left out: front end 3 normalises every patch's loudness)
     "v1-recipe": "--arch v1 --inst-head embedding --distill-weight 0 --codec-view 0 "
                  "--aug-bandlimit 0 --aug-codec 0",
+    # v3 distilled towards the teacher as teacher-128 sees it (PCA to 128-d, whitened, fitted on
+    # the fold's training tracks), the student that could replace the teacher in the product
+    # (not in the default --recipes: `--recipes v3,v1-recipe,v3-t128`)
+    "v3-t128": "--teacher-space pca128w",
 }
 
 

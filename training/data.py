@@ -55,17 +55,18 @@ def load_feature_index(folder):
             for r in read_csv(os.path.join(folder, "index.csv"))}
 
 
-def load_teacher(data, name):
-    """path -> {patch index: 512-d teacher embedding} from teacher_embed.py's cache, the
+def load_teacher(data, name, transform=None):
+    """path -> {patch index: teacher vector} from teacher_embed.py's cache: by default the 512-d
     embeddings centred and scaled per dimension with statistics of the whole set (the raw ones
-    are non-negative ReLU maxima: all cosines would be near 1)."""
+    are non-negative ReLU maxima: all cosines would be near 1); with `transform` (raw rows ->
+    rows, e.g. teacher_projection's), that instead."""
     path = os.path.join(data, "teacher", name + ".npz")
     if not os.path.exists(path):
         return {}, None
     z = np.load(path)
     emb = z["emb"].astype(np.float32)
     mu, sd = emb.mean(0), emb.std(0) + 1e-3
-    emb = (emb - mu) / sd
+    emb = transform(emb).astype(np.float32) if transform else (emb - mu) / sd
     out = {}
     for e, f, p in zip(emb, z["file_row"], z["patch"]):
         out.setdefault(str(z["paths"][f]), {})[int(p)] = e
@@ -115,18 +116,47 @@ def pick_patches(n, limit, rng, prefer=()):
     return sorted(taken | set(rest))
 
 
-def load_data(data, max_train_patches, eval_patches=16, render_patches=16, splits_path=None):
+def teacher_projection(data, train_paths, dim=128):
+    """The teacher as cv.py's `teacher-128` sees it, fitted on the training tracks' patches
+    only: raw rows -> standardised with their statistics -> PCA to `dim` -> whitened. None
+    without the teacher's cache."""
+    path = os.path.join(data, "teacher", "real.npz")
+    if not os.path.exists(path):
+        return None
+    z = np.load(path)
+    rows = [i for i, f in enumerate(z["file_row"]) if str(z["paths"][f]) in train_paths]
+    x = z["emb"][rows].astype(np.float64)
+    mu, sd = x.mean(0), x.std(0) + 1e-6
+    zs = (x - mu) / sd
+    zmean = zs.mean(0)
+    _, sv, vt = np.linalg.svd(zs - zmean, full_matrices=False)
+    comp, scale = vt[:dim], sv[:dim] / np.sqrt(max(len(zs) - 1, 1)) + 1e-6
+    return lambda raw: ((((raw.astype(np.float64) - mu) / sd) - zmean) @ comp.T) / scale
+
+
+def load_data(data, max_train_patches, eval_patches=16, render_patches=16, splits_path=None,
+              teacher_space="std512"):
     """Tracks and render clips per split, each with `x` (patches, float16), the teacher's
     vectors `t` (NaN where the teacher saw no such patch) and labels. `splits_path`: another
-    split file of the same form (default DATA/splits.json; training/cv.py writes one per fold)."""
+    split file of the same form (default DATA/splits.json; training/cv.py writes one per fold).
+    `teacher_space`: "std512" (load_teacher's default) or "pca128w" (teacher_projection, fitted
+    on this split's training tracks, applied to real and render vectors alike)."""
     splits = json.load(open(splits_path or os.path.join(data, "splits.json")))
     rng = np.random.default_rng(0)
-    teach_real, _ = load_teacher(data, "real")
-    teach_rend, _ = load_teacher(data, "renders")
+    transform = None
+    if teacher_space == "pca128w":
+        train_paths = {t["audio_path"] for t in read_csv(os.path.join(data, "tracks.csv"))
+                       if splits["real"]["track_split"].get(t["track_id"]) == "train"}
+        transform = teacher_projection(data, train_paths)
+    elif teacher_space != "std512":
+        raise ValueError(f"unknown teacher space {teacher_space!r}")
+    teach_real, _ = load_teacher(data, "real", transform)
+    teach_rend, _ = load_teacher(data, "renders", transform)
+    teacher_dim = 128 if transform else 512
 
     def with_teacher(item, teach, path, idx):
         tv = teach.get(path, {})
-        t = np.full((len(idx), 512), np.nan, np.float32)
+        t = np.full((len(idx), teacher_dim), np.nan, np.float32)
         for k, p in enumerate(idx):
             if p in tv:
                 t[k] = tv[p]

@@ -151,6 +151,9 @@ def main():
     ap.add_argument("--max-train-patches", type=int, default=32, help="patches kept per train track")
     ap.add_argument("--teacher-target", choices=("patch", "track"), default="patch",
                     help="distil each real patch's own teacher vector, or its track's mean one")
+    ap.add_argument("--teacher-space", choices=("std512", "pca128w"), default="std512",
+                    help="the teacher's vectors standardised (512-d), or as cv.py's teacher-128: "
+                         "PCA to 128-d and whitened, fitted on the training tracks only")
     ap.add_argument("--codec-view", type=float, default=0.5,
                     help="how often a track's second view is a lossy copy's patch (when it has copies)")
     ap.add_argument("--stages", default=None, help="JSON [[channels, stride], ...] (net.STAGES)")
@@ -185,7 +188,8 @@ def main():
     rng = random.Random(args.seed)
 
     t_start = time.time()
-    tracks, renders = load_data(args.data, args.max_train_patches, splits_path=args.splits)
+    tracks, renders = load_data(args.data, args.max_train_patches, splits_path=args.splits,
+                                teacher_space=args.teacher_space)
     log(f"data loaded in {time.time() - t_start:.0f}s")
     targets = teacher_targets(tracks, args.teacher_target)
     if targets:
@@ -195,7 +199,7 @@ def main():
     n_params = sum(p.numel() for p in model.parameters())
     log(f"model: {n_params} parameters (incl. BN), {count_macs(stages) / 1e6:.1f} M MACs per patch")
     proj = nn.Sequential(nn.Linear(EMBED_DIM, EMBED_DIM), nn.ReLU(), nn.Linear(EMBED_DIM, EMBED_DIM))
-    to_teacher = nn.Linear(EMBED_DIM, 512)
+    to_teacher = nn.Linear(EMBED_DIM, tracks["train"][0]["t"].shape[1])
     params = list(model.parameters()) + list(proj.parameters()) + list(to_teacher.parameters())
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
 
