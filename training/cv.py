@@ -242,19 +242,11 @@ def score_teacher_projected(ctx, f, real, renders, dim=INDEX_DIM):
     fold's training-package patches only (standardise, PCA to `dim`, optionally whiten)."""
     train_paths = {t["audio_path"] for t in held_tracks(ctx, f, ("train",))}
     rows = [i for i, fr in enumerate(real["file_row"]) if str(real["paths"][fr]) in train_paths]
-    tr = real["emb"][rows].astype(np.float64)
-    mu, sd = tr.mean(0), tr.std(0) + 1e-6
-    z = (tr - mu) / sd
-    _, sv, vt = np.linalg.svd(z - z.mean(0), full_matrices=False)
-    comp = vt[:dim]
-    scale = sv[:dim] / np.sqrt(max(len(z) - 1, 1))
+
+    fits = {w: cs.fit_teacher_projection(real["emb"][rows], dim, w) for w in (False, True)}
 
     def project(npz, white):
-        y = ((npz["emb"].astype(np.float64) - mu) / sd - z.mean(0)) @ comp.T
-        if white:
-            y = y / (scale + 1e-6)
-        return {"emb": y, "file_row": npz["file_row"], "paths": npz["paths"]}
-
+        return {"emb": fits[white](npz["emb"]), "file_row": npz["file_row"], "paths": npz["paths"]}
     out, val_p10, vec_of = {}, {}, {}
     for name, white in (("teacher-pca", False), ("teacher-pca-white", True)):
         vecs = cs.teacher_track_vectors(project(real, white))

@@ -204,6 +204,22 @@ def teacher_track_vectors(npz, standardise=None):
     return out
 
 
+def fit_teacher_projection(train_rows, dim=128, white=True):
+    """The teacher's vectors as an index would store them, fitted on `train_rows` (raw teacher
+    embeddings of training patches only): standardised with their statistics, projected on
+    their `dim` principal axes, and whitened (unit variance per axis) when `white`. Returns
+    raw rows -> projected rows (float64). cv.py's `teacher-128` and train.py's
+    `--teacher-space pca128w` both use it."""
+    x = np.asarray(train_rows, dtype=np.float64)
+    mu, sd = x.mean(0), x.std(0) + 1e-6
+    z = (x - mu) / sd
+    zmean = z.mean(0)
+    _, sv, vt = np.linalg.svd(z - zmean, full_matrices=False)
+    comp = vt[:dim]
+    scale = sv[:dim] / np.sqrt(max(len(z) - 1, 1)) + 1e-6 if white else np.ones(len(comp))
+    return lambda raw: ((((np.asarray(raw, dtype=np.float64) - mu) / sd) - zmean) @ comp.T) / scale
+
+
 # ------------------------------------------------------------------ trained models (torch)
 def load_final_model(path):
     """The stage-2 model train.py --final-model saved, as a net.Export module."""

@@ -15,6 +15,7 @@ import time
 import numpy as np
 import torch
 
+from cv_score import fit_teacher_projection
 from net import CLASSES, FRAMES, N_MELS
 
 LOG_GAIN = 1e4
@@ -117,21 +118,14 @@ def pick_patches(n, limit, rng, prefer=()):
 
 
 def teacher_projection(data, train_paths, dim=128):
-    """The teacher as cv.py's `teacher-128` sees it, fitted on the training tracks' patches
-    only: raw rows -> standardised with their statistics -> PCA to `dim` -> whitened. None
-    without the teacher's cache."""
+    """The teacher as cv.py's `teacher-128` (whitened) sees it, fitted on the training tracks'
+    patches only (cv_score.fit_teacher_projection); None without the teacher's cache."""
     path = os.path.join(data, "teacher", "real.npz")
     if not os.path.exists(path):
         return None
     z = np.load(path)
     rows = [i for i, f in enumerate(z["file_row"]) if str(z["paths"][f]) in train_paths]
-    x = z["emb"][rows].astype(np.float64)
-    mu, sd = x.mean(0), x.std(0) + 1e-6
-    zs = (x - mu) / sd
-    zmean = zs.mean(0)
-    _, sv, vt = np.linalg.svd(zs - zmean, full_matrices=False)
-    comp, scale = vt[:dim], sv[:dim] / np.sqrt(max(len(zs) - 1, 1)) + 1e-6
-    return lambda raw: ((((raw.astype(np.float64) - mu) / sd) - zmean) @ comp.T) / scale
+    return fit_teacher_projection(z["emb"][rows], dim, white=True)
 
 
 def load_data(data, max_train_patches, eval_patches=16, render_patches=16, splits_path=None,

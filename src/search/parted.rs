@@ -447,8 +447,8 @@ fn adc_shortlist(
         .collect()
 }
 
-/// A hit at a global position with its score, its details if fetched, and its best segment
-/// for `query` (none without a query or segment rows).
+/// A hit at a global position with its score, its details if fetched, and `best`, its segment
+/// closest to the query (start seconds, cosine) where known.
 fn parted_hit(index: &PartedIndex, score: f32, p: u32, best: Option<(f32, f32)>) -> PartedHit {
     let track = index.track(p).cloned();
     PartedHit {

@@ -115,3 +115,22 @@ def test_bootstrap_resamples_whole_packages():
     clusters = np.array(["a"] * 5 + ["b"] * 5)
     means = {round(values[ix].mean(), 9) for ix in cv_score.cluster_bootstrap_idx(clusters, 200, 0)}
     assert means <= {0.0, 0.5, 1.0}
+
+
+def test_teacher_projection_is_fitted_on_training_rows_and_whitens_them():
+    rng = np.random.default_rng(3)
+    # Non-negative, correlated, unevenly scaled rows, as the teacher's ReLU maxima are.
+    train = np.abs(rng.normal(size=(400, 24)) @ rng.normal(size=(24, 24))) * rng.uniform(0.1, 5, 24)
+    project = cv_score.fit_teacher_projection(train, dim=8, white=True)
+    y = project(train)
+    assert y.shape == (400, 8)
+    assert np.allclose(y.mean(0), 0, atol=1e-9)
+    assert np.allclose(np.cov(y, rowvar=False), np.eye(8), atol=1e-6)
+    plain = cv_score.fit_teacher_projection(train, dim=8, white=False)(train)
+    # Unwhitened: the same axes, variances in decreasing order.
+    var = plain.var(0)
+    assert np.all(np.diff(var) <= 1e-9) and var[0] > var[-1]
+    assert np.allclose(np.abs(plain / plain.std(0, ddof=1)), np.abs(y), atol=1e-6)
+    # Rows not seen in the fit go through the same map.
+    held = np.abs(rng.normal(size=(5, 24)))
+    assert np.allclose(project(held)[0], project(np.vstack([held[:1], train]))[0])
