@@ -64,3 +64,8 @@ done
 
 step "bundling the element and its worker (dist/)"
 node scripts/bundle.mjs
+
+if [ "$profile" = wasm-package ]; then
+    step "precompressing what a page downloads (Brotli 11, gzip 9: FILE.br, FILE.gz)"
+    node scripts/precompress.mjs
+fi

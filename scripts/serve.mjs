@@ -48,11 +48,21 @@ export const CSP = [
   "base-uri 'none'",
 ].join('; ');
 
-// The app's own files go out gzip-compressed when the browser accepts it, as from a CDN (the wasm
-// engine: 8 MB → 2.3 MB). Catalog parts and manifests do not: their byte counts are what the
-// index benchmarks measure, and parts are read in byte ranges.
+// The app's own files go out compressed when the browser accepts it, as from a CDN: Brotli or
+// gzip from the copies `scripts/precompress.mjs` wrote beside them (FILE.br, FILE.gz) while
+// they are newer than the file, else gzip made here. Chromium asks for Brotli over HTTPS only,
+// so plain-HTTP pages get gzip. Catalog parts and manifests go out as they are: their byte
+// counts are what the index benchmarks measure, and parts are read in byte ranges.
 const COMPRESSED = new Set(['.wasm', '.js', '.mjs', '.css', '.html', '.tar']);
 const gzipped = new Map(); // file → { mtimeMs, size, bytes: Promise<Buffer> }
+/** Whether FILE.ext (`br`, `gz`) exists and is at least as new as FILE. */
+function precompressed(file, stat, ext) {
+  try {
+    return statSync(`${file}.${ext}`).mtimeMs >= stat.mtimeMs;
+  } catch {
+    return false;
+  }
+}
 function gzipOf(file, stat) {
   const hit = gzipped.get(file);
   if (hit && hit.mtimeMs === stat.mtimeMs && hit.size === stat.size) return hit.bytes;
@@ -141,17 +151,18 @@ export function startServer(port = PORT, host = HOST, { mounts = {}, faults = ()
       // and pages fetch re-ranking rows and segments of a published index piece by piece.
       'Accept-Ranges': fault.ignoreRange ? 'none' : 'bytes',
     };
-    if (!fault.body && Object.keys(fault).length === 0 && COMPRESSED.has(extname(file)) && !req.headers.range &&
-        /\bgzip\b/.test(req.headers['accept-encoding'] || '')) {
+    const accepts = req.headers['accept-encoding'] || '';
+    const encoding = /\bbr\b/.test(accepts) && precompressed(file, stat, 'br') ? 'br' : /\bgzip\b/.test(accepts) ? 'gzip' : null;
+    if (!fault.body && Object.keys(fault).length === 0 && COMPRESSED.has(extname(file)) && !req.headers.range && encoding) {
       let bytes;
       try {
-        bytes = await gzipOf(file, stat);
+        bytes = encoding === 'br' ? readFileSync(`${file}.br`) : precompressed(file, stat, 'gz') ? readFileSync(`${file}.gz`) : await gzipOf(file, stat);
       } catch {
         gzipped.delete(file);
         res.writeHead(500).end('cannot read the file');
         return;
       }
-      const head = { ...headers, 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding', 'Content-Length': bytes.length };
+      const head = { ...headers, 'Content-Encoding': encoding, Vary: 'Accept-Encoding', 'Content-Length': bytes.length };
       if (shaper) {
         await shaper.send(req, res, 200, head, bytes);
         record(200, bytes.length);

@@ -60,6 +60,38 @@ fn both_forms_are_one_model() {
     }
 }
 
+/// The shipped model's weights lie on an int8 grid (`training/quantize_weights.py`), so its
+/// archive stores every kernel as int8 with per-row scales: what a page downloads is a
+/// quarter of the f32 bytes, and `both_forms_are_one_model` above holds for it all the same.
+/// The untrained test model's weights do not, and stay f32.
+#[test]
+fn the_shipped_archive_stores_its_kernels_as_int8() {
+    let entries = |rel: &str| -> Vec<(String, u64)> {
+        let bytes = repo(rel);
+        let mut archive = tar::Archive::new(&bytes[..]);
+        archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (e.path().unwrap().to_string_lossy().into_owned(), e.size())
+            })
+            .collect()
+    };
+    let shipped = entries("models/simsong.nnef.tar");
+    let scales = shipped
+        .iter()
+        .filter(|(p, _)| p.ends_with(".q8scale.dat"))
+        .count();
+    // 6 of the 7 convolution kernels (the first, 144 values, is too small to gain), the
+    // embedding and instrument layers (each cut in two by tract), the instrument head's output.
+    assert_eq!(scales, 11, "{shipped:?}");
+    let size = repo("models/simsong.nnef.tar").len();
+    assert!(size < 800_000, "{size} bytes: f32 weights would be 2.8 MB");
+    let untrained = entries("tests/fixtures/models/test-untrained.nnef.tar");
+    assert!(!untrained.iter().any(|(p, _)| p.ends_with(".q8scale.dat")));
+}
+
 #[test]
 fn damaged_edited_or_foreign_archives_are_refused() {
     let good = read("models/test-untrained.nnef.tar");

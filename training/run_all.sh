@@ -10,6 +10,8 @@
 # 3. training/eval_teacher.py    the teacher on our splits -> models/eval-teacher.json
 # 4. training/train.py           train the student on CPU (Debian's python3-torch via
 #                                training/torchenv.sh), export models/simsong.onnx
+#    training/quantize_weights.py round its weights onto an int8 grid (what ships: the NNEF form
+#                                stores them as int8, a quarter of the bytes; MODEL.md)
 # 5. simsong eval                model vs. 20-MFCC baseline on the held-out splits ->
 #                                models/eval-{val,test}.json (the numbers in models/MODEL.md)
 # 6. training/invariance.py      gain / codec / sample-rate / trim copies of the test tracks ->
@@ -36,6 +38,8 @@ nice -n 10 "$PY" training/teacher_embed.py
 # shellcheck disable=SC2086
 nice -n 10 "$PY" training/train.py --seed "$seed" --steps "${TRAIN_STEPS:-4500}" --eval-every 250 \
     --out models/simsong.onnx --log-json models/train-log.json ${TRAIN_ARGS:-}
+"$PY" training/quantize_weights.py models/simsong.onnx --json models/quantize-log.json >/dev/null
+bash tests/fixtures/make_nnef_fixtures.sh
 
 "$bin" model-info --model models/simsong.onnx
 for split in val test; do

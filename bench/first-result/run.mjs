@@ -17,8 +17,12 @@
 //   similar: the demo page opened with ?like=ID (the shared-search URL), until its results;
 //   file:    the same page, catalog wholly in (indexcomplete), then a 30 s 44.1 kHz stereo 128 kb/s MP3 dropped on
 //            it, from the drop until its results (the analyser and the model load on the drop).
+//   file, cold: the same MP3 dropped as soon as the element exists on a page just opened, from
+//            the navigation until its results (the search parts have not loaded yet: the drop
+//            waits for them too), everything fetched meanwhile.
 // Prints JSON: { tracks, profiles: [{ name, down_mbps, rtt_ms, similar_ms, similar_bytes,
-// file_ms, file_bytes, similar_requests, file_requests }] }.
+// file_ms, file_bytes, similar_requests, file_requests, file_cold_ms, file_cold_bytes,
+// file_cold_requests }] }.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -83,6 +87,7 @@ async function measure(profile) {
   const between = (from, to) => requests.filter((r) => r.at >= from && r.at <= to);
   const similar = [];
   const file = [];
+  const cold = [];
   try {
     for (let run = 0; run < RUNS; run++) {
       let page = await newPage(env);
@@ -125,6 +130,33 @@ async function measure(profile) {
       file.push({ ms: dropped.t1 - dropped.t0, bytes: fetched.reduce((a, r) => a + r.bytes, 0), requests: fetched.length });
       if (page.problems.length) throw new Error(`page problems: ${page.problems.join('; ')}`);
       await page.context().close();
+
+      // Cold: the visitor opens the page and drops the song at once (as soon as the element
+      // exists), before the search parts have loaded at idle: from navigation to the results,
+      // and everything the page fetched meanwhile.
+      page = await newPage(env);
+      requests.length = 0;
+      const coldStart = Date.now();
+      await page.goto(url, { waitUntil: 'domcontentloaded' });
+      const coldEnd = await page.evaluate(async (b64) => {
+        await customElements.whenDefined('similar-songs');
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const data = new DataTransfer();
+        data.items.add(new File([bytes], 'thirty_seconds.mp3', { type: 'audio/mpeg' }));
+        const host = document.querySelector('similar-songs');
+        const shown = new Promise((ok, fail) => {
+          host.addEventListener('results', ok, { once: true });
+          host.addEventListener('error', ({ detail }) => fail(new Error(`${detail.stage}: ${detail.message}`)), { once: true });
+        });
+        host.dispatchEvent(new DragEvent('dragenter', { dataTransfer: data, bubbles: true }));
+        host.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+        await shown;
+        return Date.now();
+      }, mp3);
+      const coldFetched = between(0, coldEnd);
+      cold.push({ ms: coldEnd - coldStart, bytes: coldFetched.reduce((a, r) => a + r.bytes, 0), requests: coldFetched.length });
+      if (page.problems.length) throw new Error(`page problems: ${page.problems.join('; ')}`);
+      await page.context().close();
     }
   } finally {
     await env.browser.close();
@@ -135,6 +167,7 @@ async function measure(profile) {
     ...profile,
     similar_ms: pick(similar, (x) => x.ms), similar_bytes: pick(similar, (x) => x.bytes), similar_requests: pick(similar, (x) => x.requests),
     file_ms: pick(file, (x) => x.ms), file_bytes: pick(file, (x) => x.bytes), file_requests: pick(file, (x) => x.requests),
+    file_cold_ms: pick(cold, (x) => x.ms), file_cold_bytes: pick(cold, (x) => x.bytes), file_cold_requests: pick(cold, (x) => x.requests),
     runs: RUNS,
   };
 }

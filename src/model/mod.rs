@@ -6,6 +6,7 @@
 //! logits). Its ONNX `metadata_props` carry a `simsong` entry (JSON, [`ModelMetadata`]) with the
 //! analysis numbers it was trained on; loading checks them against this build's.
 
+mod int8;
 pub mod nnef;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod onnx;

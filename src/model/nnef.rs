@@ -8,6 +8,9 @@
 //! (the model's identity: an index built natively from the ONNX file and a page running this
 //! form agree on it) and a SHA-256 over every other entry, checked on load, so that a damaged or
 //! edited archive is refused instead of silently giving other numbers under the same identity.
+//!
+//! Weights that lie exactly on an int8 grid are stored as int8 with per-row scales ([`int8`]),
+//! and expanded to the same `f32` values on load.
 
 use std::io::Read;
 use std::sync::OnceLock;
@@ -16,13 +19,14 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tract_nnef::internal::*;
 
-use super::{LoadedGraph, hex, parse_metadata, select_io};
+use super::{LoadedGraph, hex, int8, parse_metadata, select_io};
 use crate::error::{Error, Result};
 
 /// Name of our entry in the archive.
 pub const MANIFEST_ENTRY: &str = "simsong.json";
-/// Version of the `simsong.json` schema this build reads and writes.
-pub const MANIFEST_FORMAT: u32 = 1;
+/// Version of the `simsong.json` schema this build writes: 2 since weights may be int8
+/// ([`int8`]); it still reads format 1 (all `f32`).
+pub const MANIFEST_FORMAT: u32 = 2;
 
 /// `simsong.json`: what the archive is and how to check it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -118,9 +122,9 @@ pub(super) fn read(bytes: &[u8]) -> Result<LoadedGraph> {
         })?;
     let manifest: Manifest = serde_json::from_slice(&manifest.1)
         .map_err(|e| Error::InvalidModel(format!("unreadable `{MANIFEST_ENTRY}`: {e}")))?;
-    if manifest.format != MANIFEST_FORMAT {
+    if !(1..=MANIFEST_FORMAT).contains(&manifest.format) {
         return Err(Error::InvalidModel(format!(
-            "`{MANIFEST_ENTRY}` format {} is not supported (this build reads format {MANIFEST_FORMAT})",
+            "`{MANIFEST_ENTRY}` format {} is not supported (this build reads formats 1 to {MANIFEST_FORMAT})",
             manifest.format
         )));
     }
@@ -138,9 +142,12 @@ pub(super) fn read(bytes: &[u8]) -> Result<LoadedGraph> {
         )));
     }
     let meta = parse_metadata(Some(&manifest.metadata.to_string()))?;
-    let mut model = reader()
-        .model_for_read(&mut &bytes[..])
-        .map_err(|e| Error::InvalidModel(format!("unreadable NNEF model: {e:#}")))?;
+    let unreadable = |e: TractError| Error::InvalidModel(format!("unreadable NNEF model: {e:#}"));
+    let mut proto = reader()
+        .proto_model_for_read(&mut &bytes[..])
+        .map_err(unreadable)?;
+    int8::unpack(&mut proto)?;
+    let mut model = reader().model_for_proto_model(&proto).map_err(unreadable)?;
     select_io(&mut model, &meta)?;
     Ok(LoadedGraph {
         model,
@@ -164,7 +171,7 @@ pub fn export_from_onnx(onnx_bytes: &[u8]) -> Result<Vec<u8>> {
     let graph = tract_nnef::nnef()
         .write_to_tar_with_config(&model, Vec::new(), false, true)
         .map_err(|e| Error::InvalidModel(format!("cannot write the NNEF form: {e:#}")))?;
-    let entries = entries(&graph)?;
+    let entries = int8::pack_entries(entries(&graph)?)?;
     let metadata =
         serde_json::to_value(&meta).map_err(|e| Error::InvalidModel(format!("metadata: {e}")))?;
     let content_sha256 = content_digest(&entries, &sha256, &metadata);
