@@ -43,8 +43,9 @@ if (firstResult) {
   out();
   out('`bench/first-result/run.mjs` in Chromium, each run a fresh context (cold caches), median of the runs: everything');
   out('the page and its worker fetch, counted at the server (bodies as sent: scripts, wasm and model compressed as a CDN');
-  out('serves them, from the copies `scripts/precompress.mjs` writes: Brotli where Chromium asks for it, over HTTPS, and gzip');
-  out('over plain HTTP; catalog parts as stored; headers not counted), on a network emulated at the server (one downlink shared by');
+  out('serves them, from the copies `scripts/precompress.mjs` writes: Brotli, which Chromium asks for over HTTPS and from');
+  out('127.0.0.1 alike, so in the HTTP/1.1 rows too; a plain-HTTP store would send gzip: +27 kB for "Similar", +0.7 MB for a');
+  out('file; catalog parts as stored; headers not counted), on a network emulated at the server (one downlink shared by');
   out('every answer, one round trip per request and two on a new connection), over plain HTTP/1.1 (Chromium opens at most');
   out('six connections to a host) and, in the rows marked HTTP/2, over HTTP/2 with TLS 1.3 (what a CDN serves: one');
   out('connection, one round trip more to open it, every request multiplexed on it).');
@@ -53,10 +54,13 @@ if (firstResult) {
   out('is idle), until its results (the analyser and the model load on the drop; a song dropped sooner also waits for the');
   out('search parts). File, cold: the same MP3 dropped on a page just opened, as soon as the element exists, from the');
   out('navigation until its results, everything fetched meanwhile (the whole search part included: a file is searched on it).');
-  out('Targets at 600k: "Similar" ≤ 500 kB and ≤ 1.0 s on 4G, ≤ 3 s on slow 4G; a file ≤ 4 s on 4G.');
+  out('Targets at 600k: "Similar" ≤ 500 kB and ≤ 1.0 s on 4G, ≤ 3 s on slow 4G; a file ≤ 4 s on 4G (cold); recall@10 ≥ 0.95');
+  out('unfiltered and filtered; at 2M the same figures within 1.5×.');
   out();
-  out('"Similar" reads the track\'s neighbour list (computed at publication; recall@10 of the lists against an exhaustive');
-  out('scan, on a sample, in the "Similar" recall column); a file runs on the search part (recall@10 at the shipped shortlist).');
+  out('Recall@10 is against an exact f32 scan of the one-file index (`benches/parts.rs`): "Similar" reads the track\'s');
+  out('neighbour list (computed at publication from the int8 re-ranking rows), over 200 catalog tracks; a file runs on the');
+  out('search part (ADC shortlist of 200, re-ranked with the int8 rows), over the real music of the three packages held out');
+  out('of the catalog (221 queries: whole tracks and parts of them).');
   out();
   const r3 = (x) => (x == null ? '–' : x.toFixed(3));
   const cold = (p) => (p.file_cold_ms == null ? '– | –' : `${(p.file_cold_ms / 1000).toFixed(2)} s | ${(p.file_cold_bytes / 1e6).toFixed(2)} MB`);
@@ -71,7 +75,8 @@ if (firstResult) {
   out();
   for (const size of firstResult.sizes.filter((x) => x.neighbour_lists)) {
     const l = size.neighbour_lists;
-    out(`Neighbour lists at ${size.tracks.toLocaleString('en')} tracks: ${l.k} per track, ${l.megabytes.toFixed(0)} MB on the server, computed in ${l.seconds.toFixed(0)} s at publication on this machine.`);
+    out(`Neighbour lists at ${size.tracks.toLocaleString('en')} tracks: ${l.k} per track, ${l.megabytes.toFixed(0)} MB on the server, computed in ${l.seconds.toFixed(0)} s at publication on this machine; recall@10 ${l.recall_at_10.toFixed(3)} against an exhaustive scan of the same int8 rows (what the probing of cells costs).`);
+    if (size.similar_recall_at_10_filtered != null) out(`With the ${(100 * size.filter.share).toFixed(1)}% filter \`${size.filter.spec}\`: "Similar" recall@10 ${size.similar_recall_at_10_filtered.toFixed(3)}, a file\'s ${size.recall_at_10_filtered == null ? '–' : size.recall_at_10_filtered.toFixed(3)}.`);
   }
   out();
 }

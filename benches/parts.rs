@@ -3,7 +3,8 @@
 //! result list, recall@10 against an exact f32 scan (before and after re-ranking, with no
 //! filter and with a filter keeping ~1% of the tracks), and search time.
 //!
-//! `cargo bench --bench parts -- CATALOG.idx PARTS_DIR [QUERIES] [FILTER]`
+//! `cargo bench --bench parts -- CATALOG.idx PARTS_DIR [QUERIES] [FILTER]`, with
+//! `SIMSONG_DROPPED_QUERIES=FILE` (raw little-endian f32 rows) for the dropped-file recall.
 //!
 //! CATALOG.idx is the one-file (f32) index the parts were published from: it gives the exact
 //! answers. FILTER is `category:value` (default `use:wedding`, ~1% of a synthetic catalog).
@@ -19,7 +20,7 @@ use common::time_ms;
 use simsong::CatalogIndex;
 use simsong::index::parted::{Fetch, PartKey, PartedIndex};
 use simsong::search::parted::{SearchTask, Step, run_to_end, shortlist_len};
-use simsong::search::{SearchRequest, TagFilter, search};
+use simsong::search::{Reference, SearchRequest, TagFilter, search};
 
 fn read(dir: &Path, f: &Fetch) -> simsong::Result<Vec<u8>> {
     let mut file =
@@ -178,7 +179,21 @@ fn main() {
                     .collect()
             })
             .collect();
-        // Recall at several shortlist lengths: 10 is the codes alone (before re-ranking).
+        // What the page answers (from the neighbour lists where they can: "Similar" unfiltered).
+        let mut answered = 0.0;
+        for (id, truth) in query_ids.iter().zip(&exact) {
+            let r = SearchRequest {
+                filter: f.clone(),
+                ..SearchRequest::similar_to_track(id, 10)
+            };
+            let mut task = SearchTask::new(r).unwrap();
+            let outcome =
+                run_to_end(&mut index, |i| task.step(i), |fetch| read(dir, fetch)).unwrap();
+            let got: Vec<String> = outcome.hits.into_iter().map(|h| h.hit.id).collect();
+            answered += recall(truth, &got);
+        }
+        // The search part's recall at several shortlist lengths (10 is the codes alone, before
+        // re-ranking), the lists left aside: what a query the lists cannot answer gets.
         for len in [10, 50, shortlist_len(10), 200, 400] {
             let mut total = 0.0;
             for (id, truth) in query_ids.iter().zip(&exact) {
@@ -186,7 +201,10 @@ fn main() {
                     filter: f.clone(),
                     ..SearchRequest::similar_to_track(id, 10)
                 };
-                let mut task = SearchTask::new(r).unwrap().with_shortlist(len);
+                let mut task = SearchTask::new(r)
+                    .unwrap()
+                    .with_shortlist(len)
+                    .without_neighbour_lists();
                 let outcome =
                     run_to_end(&mut index, |i| task.step(i), |fetch| read(dir, fetch)).unwrap();
                 let got: Vec<String> = outcome.hits.into_iter().map(|h| h.hit.id).collect();
@@ -207,8 +225,8 @@ fn main() {
             requests.push(q);
         }
         let mean = bytes.iter().sum::<u64>() as f64 / bytes.len() as f64;
-        // Time of the ranking itself (ADC + re-ranking + best segments), with the pieces it
-        // needs cached: 8 queries, whose metadata shards fit in the caches.
+        // Time of the search part's ranking (ADC + re-ranking + best segments), with the
+        // pieces it needs cached: 8 queries, whose metadata shards fit in the caches.
         let mut qi = 0;
         let time = time_ms(32, || {
             let r = SearchRequest {
@@ -216,17 +234,67 @@ fn main() {
                 ..SearchRequest::similar_to_track(&query_ids[qi % query_ids.len().min(8)], 10)
             };
             qi += 1;
-            let mut task = SearchTask::new(r).unwrap();
+            let mut task = SearchTask::new(r).unwrap().without_neighbour_lists();
             std::hint::black_box(
                 run_to_end(&mut index, |i| task.step(i), |fetch| read(dir, fetch)).unwrap(),
             );
         });
         report[label] = serde_json::json!({
+            "recall_at_10": answered / queries as f64,
             "recall_at_10_by_shortlist": recalls,
             "first_search_bytes": { "mean": mean, "p90": percentile(&mut bytes, 0.9), "max": *bytes.iter().max().unwrap() },
             "first_search_requests": { "mean": requests.iter().sum::<u64>() as f64 / requests.len() as f64, "max": *requests.iter().max().unwrap() },
             "top10_ms": time,
         });
+    }
+    // Dropped files: real music of packages held out of the catalog (scripts/synth_catalog.py's
+    // queries.npz, written as raw little-endian f32 rows to $SIMSONG_DROPPED_QUERIES by
+    // bench/parts/run.sh), searched by embedding through the search part, unfiltered and with
+    // the filter, against the exact scan of the one-file index.
+    if let Ok(path) = std::env::var("SIMSONG_DROPPED_QUERIES") {
+        let raw = std::fs::read(&path).unwrap();
+        let dim = exact_index.dim();
+        let vectors: Vec<Vec<f32>> = raw
+            .chunks_exact(4 * dim)
+            .map(|row| {
+                row.chunks_exact(4)
+                    .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                    .collect()
+            })
+            .collect();
+        for (label, f) in [
+            ("dropped", TagFilter::default()),
+            ("dropped_filtered", filter.clone()),
+        ] {
+            let request = |v: &Vec<f32>| SearchRequest {
+                positive: vec![Reference::Embedding(v.clone())],
+                filter: f.clone(),
+                ..SearchRequest::default()
+            };
+            let exact: Vec<Vec<String>> = vectors
+                .iter()
+                .map(|v| {
+                    let hits = search(&exact_index, &request(v)).unwrap();
+                    hits.into_iter().map(|h| h.id).collect()
+                })
+                .collect();
+            let mut recalls = serde_json::Map::new();
+            for len in [10, 50, shortlist_len(10), 400] {
+                let mut total = 0.0;
+                for (v, truth) in vectors.iter().zip(&exact) {
+                    let mut task = SearchTask::new(request(v)).unwrap().with_shortlist(len);
+                    let outcome =
+                        run_to_end(&mut index, |i| task.step(i), |fetch| read(dir, fetch)).unwrap();
+                    let got: Vec<String> = outcome.hits.into_iter().map(|h| h.hit.id).collect();
+                    total += recall(truth, &got);
+                }
+                recalls.insert(len.to_string(), (total / vectors.len() as f64).into());
+            }
+            report[label] = serde_json::json!({
+                "queries": vectors.len(),
+                "recall_at_10_by_shortlist": recalls,
+            });
+        }
     }
     report["held_bytes"] = index.held_bytes().into();
     let distinct: BTreeSet<&str> = query_ids.iter().map(String::as_str).collect();

@@ -3,7 +3,7 @@
 // quality 11) and FILE.gz (gzip, level 9), as nginx's `brotli_static`/`gzip_static` or a
 // CDN's precompressed objects expect. Brotli at its slowest setting is too slow to run per
 // request (about 20 s for the analysis module) but is what every current browser accepts over
-// HTTPS: the analysis module is ~25% smaller than gzip makes it.
+// HTTPS: the analysis module is ~30% smaller than gzip makes it.
 //
 //   node scripts/precompress.mjs [FILE...]     default: the package's wasm, scripts and the model
 //

@@ -50,8 +50,8 @@ export const CSP = [
 
 // The app's own files go out compressed when the browser accepts it, as from a CDN: Brotli or
 // gzip from the copies `scripts/precompress.mjs` wrote beside them (FILE.br, FILE.gz) while
-// they are newer than the file, else gzip made here. Chromium asks for Brotli over HTTPS only,
-// so plain-HTTP pages get gzip. Catalog parts and manifests go out as they are: their byte
+// they are newer than the file, else gzip made here. Chromium asks for Brotli over HTTPS and
+// from localhost (a secure context), not over plain HTTP from another host. Catalog parts and manifests go out as they are: their byte
 // counts are what the index benchmarks measure, and parts are read in byte ranges.
 const COMPRESSED = new Set(['.wasm', '.js', '.mjs', '.css', '.html', '.tar']);
 const gzipped = new Map(); // file → { mtimeMs, size, bytes: Promise<Buffer> }

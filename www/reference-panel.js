@@ -74,14 +74,14 @@ export class ReferencePanel {
   }
 
   /**
-   * The reference's tempo as the index stores tempi (whole BPM, when its confidence reaches
-   * `minConfidence`, the index's), or null; null too without an index tempo (`undefined`).
+   * The reference's tempo as the index stores tempi (whole BPM, when its confidence reaches the
+   * index's), or null; null too without the index info's `tempo` (`indexTempo` undefined).
    */
-  bpm(minConfidence) {
+  bpm(indexTempo) {
     const r = this.#current;
-    if (!r || minConfidence === undefined) return null;
-    if (r.kind === 'track') return clearBpm(this.#host.trackOf(r.id)?.tempo, minConfidence);
-    return clearBpm(r.analysis?.tempo, minConfidence);
+    if (!r || !indexTempo) return null;
+    if (r.kind === 'track') return clearBpm(this.#host.trackOf(r.id)?.tempo, indexTempo);
+    return clearBpm(r.analysis?.tempo, indexTempo);
   }
 
   // A catalog reference's spectrogram, from its preview analysed in the worker (nothing about it

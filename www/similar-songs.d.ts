@@ -74,8 +74,11 @@ export interface IndexInfo {
   predictedTags: Record<string, Record<string, number>>;
   /** Bytes of every kind of part on the server: search, rerank, segments, meta, ids, neighbours. */
   partBytes: Record<string, number>;
-  /** The predicted tempi: the confidence from which one counts, how many live tracks have a clear one, and their range in whole BPM. */
-  tempo: { minConfidence: number; tracks: number; slowestBpm: number; fastestBpm: number };
+  /**
+   * The predicted tempi: the confidence from which one counts, how many live tracks have a clear
+   * one, their range in whole BPM, and the range an index can store (minBpm, maxBpm).
+   */
+  tempo: { minConfidence: number; tracks: number; slowestBpm: number; fastestBpm: number; minBpm: number; maxBpm: number };
   /**
    * False while only the manifest is loaded (an index with neighbour lists answers "Similar" on
    * a catalog track without its search parts): `tags`, `predictedTags` and `tempo` are empty

@@ -19,6 +19,7 @@ import { PreviewPlayer } from './preview-player.js';
 import { StatusLine } from './status-line.js';
 import { PartSelector } from './part-select.js';
 import { clearBpm, formatBpm } from './tempo-filter.js';
+import { MAX_K } from './limits.js';
 
 const CSS_URL = new URL('./similar-songs.css', import.meta.url).href;
 
@@ -165,7 +166,7 @@ export class SimilarSongsElement extends HTMLElement {
 
   get k() {
     const k = Number.parseInt(this.getAttribute('k') || '10', 10);
-    return Number.isFinite(k) && k >= 1 ? Math.min(k, 1000) : 10;
+    return Number.isFinite(k) && k >= 1 ? Math.min(k, MAX_K) : 10;
   }
 
   set k(value) {
@@ -350,7 +351,7 @@ export class SimilarSongsElement extends HTMLElement {
 
   // The reference's tempo as the index stores tempi (whole BPM, when clear), or null.
   #referenceBpm() {
-    return this.#panel.bpm(this.#indexInfo?.tempo?.minConfidence);
+    return this.#panel.bpm(this.#indexInfo?.tempo);
   }
 
   // Remembers tracks the worker sent, so that the reference panel and play() know them.
@@ -498,13 +499,13 @@ export class SimilarSongsElement extends HTMLElement {
       title = this.#browse.title(this.#filters);
     }
     const empty = this.#hits || browsing ? this.#filters.emptyText(Boolean(this.#hits)) : null;
-    const minConfidence = this.#indexInfo?.tempo?.minConfidence;
+    const indexTempo = this.#indexInfo?.tempo;
     this.#list.show(rows, {
       title,
       empty,
       more: browsing && this.#browse.more,
       results: Boolean(this.#hits),
-      bpmOf: (track) => (minConfidence === undefined ? null : clearBpm(track.tempo, minConfidence)),
+      bpmOf: (track) => clearBpm(track.tempo, indexTempo),
       predictedCategories: this.#filters.predictedCategories,
     });
   }

@@ -4,9 +4,6 @@
 // the request's `filter.tempo`.
 import { h } from './dom.js';
 
-/** The slowest and fastest tempo an index can store, in BPM (src/tempo/code.rs). */
-export const BPM_LIMITS = { min: 30, max: 284 };
-
 /**
  * `"90-110"`, `"90-"` or `"-110"` → `{ min, max }` (BPM; a missing bound is null); null for an
  * empty or unreadable value (the element then shows an error and ignores it).
@@ -26,12 +23,13 @@ export function formatBpm(range) {
 }
 
 /**
- * A track's predicted tempo as filters see it: whole BPM when its confidence reaches the index's
- * `minConfidence`, else null ("no clear tempo").
+ * A track's predicted tempo as filters see it: whole BPM, within the range the index stores,
+ * when its confidence reaches the index's; else null ("no clear tempo"). `index` is the index
+ * info's `tempo` ({ minConfidence, minBpm, maxBpm }, from the engine: src/tempo/code.rs).
  */
-export function clearBpm(tempo, minConfidence) {
-  if (!tempo || !(tempo.bpm > 0) || !(tempo.confidence >= minConfidence)) return null;
-  return Math.min(BPM_LIMITS.max, Math.max(BPM_LIMITS.min, Math.round(tempo.bpm)));
+export function clearBpm(tempo, index) {
+  if (!tempo || !index || !(tempo.bpm > 0) || !(tempo.confidence >= index.minConfidence)) return null;
+  return Math.min(index.maxBpm, Math.max(index.minBpm, Math.round(tempo.bpm)));
 }
 
 /**
@@ -49,7 +47,7 @@ export function tempoRequest(range, similar, referenceBpm) {
 
 /**
  * The "Tempo (predicted)" filter group: two number fields (from, to) and a "Similar tempo"
- * switch. `info` is the index's tempo summary ({ tracks, slowestBpm, fastestBpm }); the group is
+ * switch. `info` is the index's tempo summary ({ tracks, slowestBpm, fastestBpm, minBpm, maxBpm }); the group is
  * left out when no track has a clear tempo. `referenceBpm` is the current reference's tempo (null
  * when there is none or it is unclear: the switch is then disabled and says why).
  */
@@ -57,7 +55,7 @@ export function tempoControls(info, range, similar, referenceBpm, { onRange, onS
   if (!info?.tracks) return null;
   const field = (label, cls, value) => {
     const input = h('input', {
-      type: 'number', class: cls, min: String(BPM_LIMITS.min), max: String(BPM_LIMITS.max), step: '1',
+      type: 'number', class: cls, min: String(info.minBpm), max: String(info.maxBpm), step: '1',
       inputmode: 'numeric', placeholder: label === 'from' ? String(info.slowestBpm) : String(info.fastestBpm),
       'aria-label': `Tempo ${label}, in beats per minute`, value: value === null || value === undefined ? '' : String(value),
     });

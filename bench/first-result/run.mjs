@@ -40,7 +40,7 @@ const INDEX = resolve(arg('index', ''));
 const TRACK = arg('track', '');
 const RUNS = Number(arg('runs', '3'));
 const MODEL = arg('model', 'models/simsong.nnef.tar');
-const TIMELINE = arg('timeline', null); // FILE: the first "similar" run's requests per profile, as JSON
+const TIMELINE = arg('timeline', null); // FILE: the first run's requests per profile ("similar", and "NAME: file" from the drop), as JSON
 const timelines = {};
 const ONLY = arg('profile', null); // one profile by name, e.g. 4G (a quick look; the report needs all)
 const SIMILAR_ONLY = process.argv.includes('--similar-only');
@@ -127,6 +127,9 @@ async function measure(profile) {
         return { t0, t1: Date.now() };
       }, mp3);
       const fetched = between(dropped.t0, dropped.t1);
+      if (TIMELINE && run === 0) {
+        timelines[`${profile.name}: file`] = fetched.map((r) => ({ path: r.path, range: r.range, bytes: r.bytes, started_ms: r.started - dropped.t0, ended_ms: r.at - dropped.t0 }));
+      }
       file.push({ ms: dropped.t1 - dropped.t0, bytes: fetched.reduce((a, r) => a + r.bytes, 0), requests: fetched.length });
       if (page.problems.length) throw new Error(`page problems: ${page.problems.join('; ')}`);
       await page.context().close();

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The published index at 10k, 100k and 600k synthetic tracks: generate (scripts/synth_catalog.py),
+# The published index at 10k, 100k, 600k and 2M synthetic tracks: generate (scripts/synth_catalog.py),
 # import, publish (timed), then measure natively (benches/parts.rs), against faiss
 # (bench/parts/faiss_bench.py) and in Chromium (bench/parts/browser.mjs; at 600k also the
 # bytes of a 10,000-track delta for a returning visitor, and the first result on emulated 4G and
 # slow 4G: bench/first-result/run.mjs). JSON into OUT/parts-*.json, OUT/first-result-*.json.
-# The catalogs (≈ 2.5 GB at 600k) live in OUT/synth-N and are deleted afterwards.
+# The catalogs (≈ 2.5 GB at 600k, ≈ 9 GB and about an hour's publication at 2M) live in
+# OUT/synth-N and are deleted afterwards.
 # Usage: bench/parts/run.sh OUT [SIZES...]
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/env.sh"
@@ -12,7 +13,7 @@ cd "$ROOT"
 OUT=$1
 shift
 SIZES=("$@")
-[ ${#SIZES[@]} -gt 0 ] || SIZES=(10000 100000 600000)
+[ ${#SIZES[@]} -gt 0 ] || SIZES=(10000 100000 600000 2000000)
 PY=$(bash scripts/pyenv.sh bench/synth/requirements.txt | tail -n 1)
 cargo build --release --features cli --bin simsong
 BIN="$CARGO_TARGET_DIR/release/simsong"
@@ -38,7 +39,11 @@ for n in "${SIZES[@]}"; do
         console.log(JSON.stringify({ tracks: n, train_seconds: train, code_seconds: code, wall_seconds: wall, neighbours }));
     ' "$dir/publish.log" "$started" "$ended" "$n" > "$OUT/parts-publish-$n.json"
     step "native: recall, bytes, time ($n tracks)"
-    cargo bench --features cli --bench parts -- "$dir/catalog.idx" "$dir/parts" 200 > "$OUT/parts-native-$n.json"
+    # The dropped-file queries (real music held out of the catalog) as raw f32 rows.
+    "$PY" -c "import numpy as np, sys; z = np.load(sys.argv[1]); np.concatenate([z['dropped_tracks'], z['dropped_parts'][:150]]).astype('<f4').tofile(sys.argv[2])" \
+        "$dir/queries.npz" "$dir/dropped.f32"
+    SIMSONG_DROPPED_QUERIES="$dir/dropped.f32" \
+        cargo bench --features cli --bench parts -- "$dir/catalog.idx" "$dir/parts" 200 > "$OUT/parts-native-$n.json"
     step "faiss on the same vectors ($n tracks)"
     "$PY" bench/parts/faiss_bench.py "$dir" 200 > "$OUT/parts-faiss-$n.json"
     step "Chromium ($n tracks)"

@@ -126,6 +126,13 @@ impl SearchTask {
         self
     }
 
+    /// Never answers from the neighbour lists: the search part ranks even a "Similar" on one
+    /// catalog track (for benchmarks that measure that path, and for comparing the two).
+    pub fn without_neighbour_lists(mut self) -> Self {
+        self.neighbours_possible = false;
+        self
+    }
+
     /// Advances as far as the loaded parts allow.
     pub fn step(&mut self, index: &mut PartedIndex) -> Result<Step<SearchOutcome>> {
         if self.neighbours_possible {
@@ -557,13 +564,18 @@ pub struct BrowseRow {
     pub track: Option<TrackMeta>,
 }
 
+/// The most rows one browse page lists (each row fetches its track's metadata): a larger
+/// `limit` is cut to it.
+pub const MAX_BROWSE_ROWS: usize = 1000;
+
 impl BrowseTask {
-    /// The page `offset..offset + limit` of the tracks passing `filter`.
+    /// The page `offset..offset + limit` of the tracks passing `filter` (`limit` at most
+    /// [`MAX_BROWSE_ROWS`]).
     pub fn new(filter: &TagFilter, offset: usize, limit: usize) -> Self {
         BrowseTask {
             filter: filter.clone(),
             offset,
-            limit,
+            limit: limit.min(MAX_BROWSE_ROWS),
             page: None,
             notes: BTreeSet::new(),
         }

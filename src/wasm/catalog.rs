@@ -54,6 +54,10 @@ struct TempoInfo {
     /// The slowest and fastest of them, in whole BPM (0 when there are none).
     slowest_bpm: f32,
     fastest_bpm: f32,
+    /// The slowest and fastest tempo the index can store, in BPM ([`crate::tempo::code`]): a
+    /// page clamps what it shows and asks for to them.
+    min_bpm: f32,
+    max_bpm: f32,
 }
 
 /// The fields the page knows from the one-file header, for continuity.
@@ -212,7 +216,7 @@ impl CatalogParts {
         };
         self.index.trim_caches();
         Ok(BrowseJob {
-            task: BrowseTask::new(&filter, offset, limit.min(1000)),
+            task: BrowseTask::new(&filter, offset, limit),
         })
     }
 
@@ -254,6 +258,8 @@ impl CatalogParts {
             tracks,
             slowest_bpm: if tracks > 0 { slowest } else { 0.0 },
             fastest_bpm: fastest,
+            min_bpm: crate::tempo::code::MIN_BPM,
+            max_bpm: crate::tempo::code::MAX_BPM,
         }
     }
 }

@@ -32,6 +32,8 @@ test('a tempo range and "similar tempo" narrow the list and the results as the C
   const info = await page.evaluate(() => document.querySelector('similar-songs').indexInfo.tempo);
   assert.equal(info.tracks, 2, JSON.stringify(info));
   assert.equal(info.slowestBpm, 120);
+  // The range an index can store, from the engine (src/tempo/code.rs): the fields' bounds.
+  assert.deepEqual([info.minBpm, info.maxBpm], [30, 284]);
   assert.match(await page.locator(`${el} >> .tempo-note`).textContent(), /2 tracks with a clear tempo/);
   await page.waitForFunction(() => document.querySelector('similar-songs').shadowRoot.querySelectorAll('.row').length === 8);
   // Their rows say so; the others say nothing about tempo.

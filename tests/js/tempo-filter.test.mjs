@@ -1,7 +1,7 @@
 // The tempo filter's parsing and request building (www/tempo-filter.js), without a browser.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BPM_LIMITS, clearBpm, formatBpm, parseBpm, tempoRequest } from '../../www/tempo-filter.js';
+import { clearBpm, formatBpm, parseBpm, tempoRequest } from '../../www/tempo-filter.js';
 
 test('BPM ranges parse, format back, and nonsense is refused', () => {
   assert.deepEqual(parseBpm('90-110'), { min: 90, max: 110 });
@@ -14,10 +14,14 @@ test('BPM ranges parse, format back, and nonsense is refused', () => {
 });
 
 test('a tempo counts from the index\'s confidence, in whole BPM within the stored range', () => {
-  assert.equal(clearBpm({ bpm: 119.8, confidence: 0.4 }, 0.12), 120);
-  assert.equal(clearBpm({ bpm: 119.8, confidence: 0.05 }, 0.12), null);
-  assert.equal(clearBpm(null, 0.12), null);
-  assert.equal(clearBpm({ bpm: 400, confidence: 0.9 }, 0.12), BPM_LIMITS.max);
+  // As the engine's index info states it (src/wasm/catalog.rs, src/tempo/code.rs).
+  const index = { minConfidence: 0.12, minBpm: 30, maxBpm: 284 };
+  assert.equal(clearBpm({ bpm: 119.8, confidence: 0.4 }, index), 120);
+  assert.equal(clearBpm({ bpm: 119.8, confidence: 0.05 }, index), null);
+  assert.equal(clearBpm(null, index), null);
+  assert.equal(clearBpm({ bpm: 400, confidence: 0.9 }, index), 284);
+  assert.equal(clearBpm({ bpm: 12, confidence: 0.9 }, index), 30);
+  assert.equal(clearBpm({ bpm: 120, confidence: 0.9 }, undefined), null, 'no index tempo yet');
 });
 
 test('the request carries only what is asked; similar tempo needs the reference\'s', () => {
