@@ -1,0 +1,141 @@
+//! What to fetch for a [`PartKey`]: which file, which byte range.
+
+use super::*;
+
+impl PartedIndex {
+    /// The fetch for `key`. Keys that need data not loaded yet (segments before their
+    /// metadata shard) give `None`.
+    pub fn fetch_for(&self, key: PartKey) -> Option<Fetch> {
+        if !self.key_exists(key) {
+            return None;
+        }
+        if let PartKey::Segments(p) = key {
+            let (g, local) = self.locate(p)?;
+            let shard_size = self.manifest.layout.meta_shard_tracks;
+            let (first, count) = self
+                .meta
+                .get(&(g, local / shard_size))?
+                .segment_rows((local % shard_size) as usize);
+            let (offset, length) = segments::rows_range(first, count, self.dim());
+            let part = &self.manifest.generations[g as usize].segments;
+            return Some(self.fetch_range(key, part, PartKind::Segments, offset, length));
+        }
+        if let PartKey::Record(p) = key {
+            let (g, _) = self.locate(p)?;
+            let l = self.locator(p)?;
+            let part = &self.manifest.generations[g as usize].meta;
+            let (offset, length) = (u64::from(l.meta_offset), u64::from(l.meta_len));
+            return Some(self.fetch_range(key, part, PartKind::Meta, offset, length));
+        }
+        if let PartKey::Meta(g, s) = key {
+            let entry = self.meta_tables.get(g as usize)?.as_ref()?.entries[s as usize];
+            let part = &self.manifest.generations[g as usize].meta;
+            let (offset, length) = (entry.offset, u64::from(entry.length));
+            return Some(self.fetch_range(key, part, PartKind::Meta, offset, length));
+        }
+        Some(self.fetch(key))
+    }
+
+    /// Whether `key` names a piece this index has (keys also arrive as text from JavaScript).
+    pub(super) fn key_exists(&self, key: PartKey) -> bool {
+        let gens = &self.manifest.generations;
+        let generation = |g: u32| gens.get(g as usize);
+        match key {
+            PartKey::Search(g) | PartKey::RerankHead(g) | PartKey::SegmentsHead(g) => {
+                generation(g).is_some()
+            }
+            PartKey::RerankBlock(g, b) => generation(g).is_some_and(|x| {
+                u64::from(b)
+                    < u64::from(x.tracks)
+                        .div_ceil(u64::from(self.manifest.layout.rerank_block_rows))
+            }),
+            PartKey::MetaTable(g) => generation(g).is_some(),
+            PartKey::Meta(g, s) => generation(g).is_some_and(|x| s < self.manifest.meta_shards(x)),
+            PartKey::Ids(g, b) => {
+                generation(g).is_some_and(|x| x.ids.as_ref().is_some_and(|i| b < i.layout.buckets))
+            }
+            PartKey::Segments(p) | PartKey::Record(p) => p < self.manifest.total_positions(),
+            PartKey::Neighbours(p) => self
+                .manifest
+                .usable_neighbours()
+                .is_some_and(|nb| p < nb.positions),
+        }
+    }
+
+    pub(super) fn fetch(&self, key: PartKey) -> Fetch {
+        let gens = &self.manifest.generations;
+        let dim = self.dim();
+        let whole = |part: &PartFile, kind| Fetch {
+            key: key.to_string(),
+            file: part.file_name(kind),
+            offset: 0,
+            length: part.bytes,
+            part_bytes: part.bytes,
+            whole: true,
+        };
+        match key {
+            PartKey::Search(g) => whole(&gens[g as usize].search, PartKind::Search),
+            PartKey::MetaTable(g) => {
+                let (offset, length) = table_range(self.manifest.meta_shards(&gens[g as usize]));
+                self.fetch_range(key, &gens[g as usize].meta, PartKind::Meta, offset, length)
+            }
+            PartKey::Ids(g, b) => {
+                let ids = gens[g as usize]
+                    .ids
+                    .as_ref()
+                    .expect("key_exists checked it");
+                let (offset, length) = ids.layout.bucket_range(b);
+                self.fetch_range(key, &ids.file, PartKind::Ids, offset, length)
+            }
+            PartKey::Neighbours(p) => {
+                let nb = self
+                    .manifest
+                    .neighbours
+                    .as_ref()
+                    .expect("key_exists checked it");
+                let rb = record_bytes(nb.k);
+                let offset = ENVELOPE_LEN as u64 + u64::from(p) * rb;
+                self.fetch_range(key, &nb.file, PartKind::Neighbours, offset, rb)
+            }
+            PartKey::RerankHead(g) => {
+                self.fetch_range(key, &gens[g as usize].rerank, PartKind::Rerank, 0, 48)
+            }
+            PartKey::SegmentsHead(g) => {
+                self.fetch_range(key, &gens[g as usize].segments, PartKind::Segments, 0, 48)
+            }
+            PartKey::RerankBlock(g, b) => {
+                let rows = gens[g as usize].tracks as usize;
+                let block_rows = self.manifest.layout.rerank_block_rows as usize;
+                let (offset, length) = rerank::block_range(b as usize, block_rows, rows, dim);
+                self.fetch_range(
+                    key,
+                    &gens[g as usize].rerank,
+                    PartKind::Rerank,
+                    offset,
+                    length,
+                )
+            }
+            PartKey::Segments(_) | PartKey::Record(_) | PartKey::Meta(..) => {
+                unreachable!("segments, records and shards are fetched through fetch_for")
+            }
+        }
+    }
+
+    pub(super) fn fetch_range(
+        &self,
+        key: PartKey,
+        part: &PartFile,
+        kind: PartKind,
+        offset: u64,
+        length: u64,
+    ) -> Fetch {
+        Fetch {
+            key: key.to_string(),
+            file: part.file_name(kind),
+            offset,
+            length,
+            part_bytes: part.bytes,
+            whole: false,
+        }
+    }
+}

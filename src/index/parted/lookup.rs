@@ -1,0 +1,202 @@
+//! Reading a published index by position and by id, from what has been fetched.
+
+use super::*;
+
+impl PartedIndex {
+    /// `(generation, local position)` of a global position.
+    pub fn locate(&self, position: u32) -> Option<(u32, u32)> {
+        let gens = &self.manifest.generations;
+        let i = gens.partition_point(|g| g.first_position + g.tracks <= position);
+        let g = gens.get(i)?;
+        (position >= g.first_position).then(|| (g.generation, position - g.first_position))
+    }
+
+    /// The clear predicted tempo of the track at a global position, in whole BPM, from its
+    /// generation's search part (`None` when unclear or that part is not loaded).
+    pub fn tempo_bpm(&self, position: u32) -> Option<f32> {
+        let (g, local) = self.locate(position)?;
+        let loaded = self.generations[g as usize].as_ref()?;
+        crate::tempo::code::decode(*loaded.tempo.get(local as usize)?)
+    }
+
+    /// Whether the track at a global position was removed.
+    pub fn is_removed(&self, position: u32) -> bool {
+        self.removed
+            .get(position as usize / 64)
+            .is_some_and(|w| w & (1 << (position % 64)) != 0)
+    }
+
+    /// One bit per global position, set where the track was removed (shorter than the index
+    /// when the last positions were never removed).
+    pub fn removed_mask(&self) -> &[u64] {
+        &self.removed
+    }
+
+    /// Catalog (or, with `predicted`, model-predicted) tag postings over global positions.
+    pub fn postings(&self, predicted: bool) -> &Postings {
+        if predicted {
+            &self.predicted_postings
+        } else {
+            &self.catalog_postings
+        }
+    }
+
+    /// Live tracks per category and value (removed tracks not counted).
+    pub fn tag_counts(&self, predicted: bool) -> BTreeMap<String, BTreeMap<String, usize>> {
+        self.postings(predicted)
+            .iter()
+            .map(|(category, values)| {
+                let counts = values
+                    .iter()
+                    .map(|(v, list)| {
+                        (
+                            v.clone(),
+                            list.iter().filter(|&&p| !self.is_removed(p)).count(),
+                        )
+                    })
+                    .filter(|(_, n)| *n > 0)
+                    .collect();
+                (category.clone(), counts)
+            })
+            .filter(|(_, counts): &(String, BTreeMap<String, usize>)| !counts.is_empty())
+            .collect()
+    }
+
+    pub(crate) fn generation_state(&self, g: usize) -> Option<&LoadedGeneration> {
+        self.generations.get(g).and_then(Option::as_ref)
+    }
+
+    /// The id buckets (one per generation with tracks) that may hold `id`.
+    pub fn id_keys(&self, id: &str) -> Vec<PartKey> {
+        self.manifest
+            .generations
+            .iter()
+            .filter_map(|g| {
+                let ids = g.ids.as_ref()?;
+                Some(PartKey::Ids(g.generation, ids.layout.bucket_of(id)))
+            })
+            .collect()
+    }
+
+    /// Every global position that `id` was given (one per generation that added it), removed
+    /// or not, oldest first. Errors when a bucket it needs is not loaded.
+    pub fn positions_of(&self, id: &str) -> Result<Vec<u32>> {
+        let mut found = Vec::new();
+        for key in self.id_keys(id) {
+            let PartKey::Ids(g, b) = key else {
+                unreachable!()
+            };
+            let bucket = self
+                .ids
+                .get(&(g, b))
+                .ok_or_else(|| Error::PartNotLoaded(key.to_string()))?;
+            if let Some(local) = bucket.position(id) {
+                found.push(self.manifest.generations[g as usize].first_position + local);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The live global position of `id`; `Ok(None)` when no generation holds it (or it was
+    /// removed). Errors when a bucket it needs is not loaded.
+    pub fn position_of(&self, id: &str) -> Result<Option<u32>> {
+        Ok(self
+            .positions_of(id)?
+            .into_iter()
+            .rfind(|&p| !self.is_removed(p)))
+    }
+
+    /// Where the track at a global position keeps its metadata, from a neighbour list fetched
+    /// that lists it.
+    pub(super) fn locator(&self, position: u32) -> Option<TrackLocator> {
+        self.neighbours.values().find_map(|list| {
+            list.entries
+                .iter()
+                .find(|e| e.position == position)
+                .map(|e| e.locator)
+        })
+    }
+
+    /// The neighbour list of a global position, if fetched.
+    pub fn neighbour_list(&self, position: u32) -> Option<&NeighbourList> {
+        self.neighbours.get(&position)
+    }
+
+    /// The re-ranking block key of a global position.
+    pub fn rerank_key(&self, position: u32) -> Option<PartKey> {
+        let (g, local) = self.locate(position)?;
+        Some(PartKey::RerankBlock(
+            g,
+            local / self.manifest.layout.rerank_block_rows,
+        ))
+    }
+
+    /// The re-ranking row of a global position, `(scale, codes)`, if its block is loaded.
+    pub fn rerank_row(&self, position: u32) -> Option<(f32, &[i8])> {
+        let (g, local) = self.locate(position)?;
+        let rows = self.manifest.layout.rerank_block_rows;
+        let block = self.rerank.get(&(g, local / rows))?;
+        let width = rerank_row_bytes(self.dim());
+        let at = (local % rows) as usize * width;
+        Some(rerank::split_row(&block[at..at + width]))
+    }
+
+    /// The metadata shard key of a global position, or its generation's shard table key while
+    /// that table is not loaded (the shard's place is in it).
+    pub fn meta_key(&self, position: u32) -> Option<PartKey> {
+        let (g, local) = self.locate(position)?;
+        if !self.has(PartKey::MetaTable(g)) {
+            return Some(PartKey::MetaTable(g));
+        }
+        Some(PartKey::Meta(
+            g,
+            local / self.manifest.layout.meta_shard_tracks,
+        ))
+    }
+
+    /// The metadata of the track at a global position, if its shard is loaded.
+    pub fn track(&self, position: u32) -> Option<&TrackMeta> {
+        let (g, local) = self.locate(position)?;
+        let size = self.manifest.layout.meta_shard_tracks;
+        self.meta
+            .get(&(g, local / size))
+            .map(|s| &s.tracks[(local % size) as usize])
+            .or_else(|| self.records.get(&position))
+    }
+
+    /// The segment rows of the track at a global position as stored (see
+    /// [`segments`](super::parts::segments)), if loaded.
+    pub fn segment_bytes(&self, position: u32) -> Option<&[u8]> {
+        self.segments.get(&position).map(Vec::as_slice)
+    }
+
+    /// Drops cached pieces beyond the caps (oldest first); called when a task starts.
+    pub fn trim_caches(&mut self) {
+        self.rerank.trim();
+        self.meta.trim();
+        self.ids.trim();
+        self.segments.trim();
+        self.neighbours.trim();
+        self.records.trim();
+    }
+
+    /// Bytes held in caches and codes, roughly (for memory reports).
+    pub fn held_bytes(&self) -> usize {
+        let codes: usize = self
+            .generations
+            .iter()
+            .flatten()
+            .map(|g| g.codes.len() + 4 * g.rerank_checksums.len())
+            .sum();
+        let postings: usize = [&self.catalog_postings, &self.predicted_postings]
+            .iter()
+            .flat_map(|p| p.values())
+            .flat_map(|v| v.values())
+            .map(|l| 4 * l.len())
+            .sum();
+        codes
+            + postings
+            + self.rerank.values().map(Vec::len).sum::<usize>()
+            + self.segments.values().map(Vec::len).sum::<usize>()
+    }
+}

@@ -1,0 +1,197 @@
+//! [`PartedIndex`]: a published index as a page holds it: the manifest, the search parts, and
+//! whatever re-ranking blocks, metadata shards, id shards and segments were fetched so far.
+//!
+//! It does no I/O. Callers ask what is missing ([`Fetch`] lists, from the search tasks in
+//! [`crate::search::parted`]), fetch it however they can (HTTP in the browser, files in the
+//! CLI) and hand the bytes to [`PartedIndex::provide`], which checks size, checksum, envelope
+//! and contents before keeping anything. A part that could not be fetched is reported with
+//! [`PartedIndex::fail`]; searches then degrade where they can (no re-ranking, no best
+//! segment, no title) and fail with the part's name where they cannot.
+
+mod cache;
+mod fetch;
+mod key;
+mod lookup;
+mod provide;
+
+use cache::Cache;
+pub use key::{Fetch, PartKey};
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use super::parts::ids::IdBucket;
+use super::parts::manifest::{Manifest, PartFile, rerank_row_bytes, segment_row_bytes};
+use super::parts::meta::{MetaShard, ShardTable, table_range};
+use super::parts::neighbours::{NeighbourList, TrackLocator, check_meta, record_bytes};
+use super::parts::search::{SearchPart, TagPostings};
+use super::parts::{
+    ENVELOPE_LEN, PartKind, block_checksum, checksum_hex, decode_payload, range_seed, rerank,
+    segments,
+};
+use super::quantizer::Quantizer;
+use super::{Postings, TrackMeta};
+use crate::error::{Error, Result};
+
+/// Most cached pieces of each kind; caches are trimmed when a task starts, never during one.
+const MAX_RERANK_BLOCKS: usize = 8192;
+const MAX_META_SHARDS: usize = 96;
+const MAX_ID_BUCKETS: usize = 4096;
+const MAX_SEGMENT_TRACKS: usize = 4096;
+const MAX_NEIGHBOUR_LISTS: usize = 256;
+const MAX_RECORDS: usize = 4096;
+
+/// A generation's search part, integrated.
+#[derive(Debug)]
+pub(crate) struct LoadedGeneration {
+    pub(crate) codes: Vec<u8>,
+    pub(crate) rerank_checksums: Vec<u32>,
+    /// One tempo byte per track ([`crate::tempo::code`]).
+    pub(crate) tempo: Vec<u8>,
+}
+
+/// A published index as far as it is loaded (see the module docs).
+#[derive(Debug)]
+pub struct PartedIndex {
+    manifest: Manifest,
+    quantizer: Option<Quantizer>,
+    generations: Vec<Option<LoadedGeneration>>,
+    /// One bit per global position: removed by a later generation.
+    removed: Vec<u64>,
+    catalog_postings: Postings,
+    predicted_postings: Postings,
+    heads_checked: Vec<PartKey>,
+    rerank: Cache<(u32, u32), Vec<u8>>,
+    meta: Cache<(u32, u32), MetaShard>,
+    ids: Cache<(u32, u32), IdBucket>,
+    segments: Cache<u32, Vec<u8>>,
+    /// Neighbour lists fetched: also where their tracks' metadata and segments are, and the
+    /// checksum of their own track's re-ranking block (for blocks read before the search part).
+    neighbours: Cache<u32, NeighbourList>,
+    records: Cache<u32, TrackMeta>,
+    /// Each generation's metadata shard table, once fetched.
+    meta_tables: Vec<Option<ShardTable>>,
+    failed: HashMap<PartKey, String>,
+}
+
+impl PartedIndex {
+    /// Starts from manifest bytes (validated; see [`Manifest::parse`]).
+    pub fn new(manifest_bytes: &[u8]) -> Result<Self> {
+        Ok(Self::from_manifest(Manifest::parse(manifest_bytes)?))
+    }
+
+    /// Starts from a parsed manifest.
+    pub fn from_manifest(manifest: Manifest) -> Self {
+        let generations = manifest.generations.len();
+        PartedIndex {
+            generations: (0..manifest.generations.len()).map(|_| None).collect(),
+            manifest,
+            quantizer: None,
+            // Grown as search parts with removals arrive: a manifest alone (which may lie) never
+            // makes the index allocate per track.
+            removed: Vec::new(),
+            catalog_postings: Postings::new(),
+            predicted_postings: Postings::new(),
+            heads_checked: Vec::new(),
+            rerank: Cache::new(MAX_RERANK_BLOCKS),
+            meta: Cache::new(MAX_META_SHARDS),
+            ids: Cache::new(MAX_ID_BUCKETS),
+            segments: Cache::new(MAX_SEGMENT_TRACKS),
+            neighbours: Cache::new(MAX_NEIGHBOUR_LISTS),
+            records: Cache::new(MAX_RECORDS),
+            meta_tables: vec![None; generations],
+            failed: HashMap::new(),
+        }
+    }
+
+    /// The manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The quantiser (once the base search part is loaded).
+    pub fn quantizer(&self) -> Option<&Quantizer> {
+        self.quantizer.as_ref()
+    }
+
+    /// Values per embedding.
+    pub fn dim(&self) -> usize {
+        self.manifest.dim()
+    }
+
+    /// Global positions over all generations (removed tracks included).
+    pub fn len(&self) -> usize {
+        self.manifest.total_positions() as usize
+    }
+
+    /// True when the index has no positions at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// What must be fetched before a search on the search parts: every generation's search part,
+    /// its metadata shard table, and the heads of its range-fetched parts (which also reveal a
+    /// server that ignores `Range`).
+    pub fn load_needs(&self) -> Vec<Fetch> {
+        let mut out = Vec::new();
+        for g in &self.manifest.generations {
+            let n = g.generation;
+            for key in [
+                PartKey::Search(n),
+                PartKey::RerankHead(n),
+                PartKey::SegmentsHead(n),
+                PartKey::MetaTable(n),
+            ] {
+                if !self.has(key) && !self.failed.contains_key(&key) {
+                    out.push(self.fetch(key));
+                }
+            }
+        }
+        out
+    }
+
+    /// True once every search part is in: track searches can run.
+    pub fn is_searchable(&self) -> bool {
+        self.generations.iter().all(Option::is_some) && self.quantizer.is_some()
+    }
+
+    /// Whether the piece `key` is loaded.
+    pub fn has(&self, key: PartKey) -> bool {
+        match key {
+            PartKey::Search(g) => self
+                .generations
+                .get(g as usize)
+                .is_some_and(Option::is_some),
+            PartKey::RerankHead(_) | PartKey::SegmentsHead(_) => self.heads_checked.contains(&key),
+            PartKey::RerankBlock(g, b) => self.rerank.contains(&(g, b)),
+            PartKey::MetaTable(g) => self
+                .meta_tables
+                .get(g as usize)
+                .is_some_and(Option::is_some),
+            PartKey::Meta(g, s) => self.meta.contains(&(g, s)),
+            PartKey::Ids(g, s) => self.ids.contains(&(g, s)),
+            PartKey::Segments(p) => self.segments.contains(&p),
+            PartKey::Neighbours(p) => self.neighbours.contains(&p),
+            PartKey::Record(p) => self.records.contains(&p) || self.track(p).is_some(),
+        }
+    }
+
+    /// Why `key` could not be fetched, if it could not.
+    pub fn failure(&self, key: PartKey) -> Option<&str> {
+        self.failed.get(&key).map(String::as_str)
+    }
+
+    /// Records that `key` could not be fetched (`problem` says why; it names the part).
+    pub fn fail(&mut self, key: PartKey, problem: String) {
+        self.failed.insert(key, problem);
+    }
+
+    /// Forgets recorded failures, so that the next task tries those parts again.
+    pub fn clear_failures(&mut self) {
+        self.failed.clear();
+    }
+}

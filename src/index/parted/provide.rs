@@ -1,0 +1,259 @@
+//! [`PartedIndex::provide`]: the bytes fetched for a [`PartKey`], checked (size, checksum,
+//! envelope, contents) before anything is kept.
+
+use super::*;
+
+impl PartedIndex {
+    /// Checks and keeps the bytes fetched for `key`.
+    pub fn provide(&mut self, key: PartKey, bytes: &[u8]) -> Result<()> {
+        if !self.key_exists(key) {
+            return Err(Error::InvalidQuery(format!(
+                "{key} names no piece of this index"
+            )));
+        }
+        let fetch = self
+            .fetch_for(key)
+            .ok_or_else(|| Error::PartNotLoaded(format!("the metadata for {key}")))?;
+        let part = fetch.file.clone();
+        let bad = |problem: String| Error::IndexPart {
+            part: part.clone(),
+            problem,
+        };
+        if bytes.len() as u64 != fetch.length {
+            return Err(bad(format!(
+                "{} bytes arrived where {} were expected{}",
+                bytes.len(),
+                fetch.length,
+                if fetch.whole {
+                    " (the manifest's size)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        let gens = &self.manifest.generations;
+        if fetch.whole {
+            let expected = match key {
+                PartKey::Search(g) => &gens[g as usize].search,
+                _ => unreachable!("only search parts are fetched whole"),
+            };
+            if checksum_hex(bytes) != expected.xxh3 {
+                return Err(bad(
+                    "checksum mismatch: the file is damaged or from another build".into(),
+                ));
+            }
+        }
+        match key {
+            PartKey::Search(g) => self.integrate_search(g, bytes, &part),
+            PartKey::RerankHead(g) | PartKey::SegmentsHead(g) => {
+                let (kind, file) = match key {
+                    PartKey::RerankHead(_) => (PartKind::Rerank, &gens[g as usize].rerank),
+                    _ => (PartKind::Segments, &gens[g as usize].segments),
+                };
+                let declared = self.manifest.envelope(kind, g).check(bytes, &part)?;
+                if declared + ENVELOPE_LEN as u64 != file.bytes {
+                    return Err(bad(format!(
+                        "its header announces {} bytes in all, the manifest {}",
+                        declared + ENVELOPE_LEN as u64,
+                        file.bytes
+                    )));
+                }
+                self.heads_checked.push(key);
+                Ok(())
+            }
+            PartKey::RerankBlock(g, b) => {
+                let expected = self.generations[g as usize]
+                    .as_ref()
+                    .ok_or_else(|| Error::PartNotLoaded(format!("search:{g}")))?
+                    .rerank_checksums
+                    .get(b as usize)
+                    .copied();
+                if expected != Some(block_checksum(bytes)) {
+                    return Err(bad(format!(
+                        "re-ranking block {b} does not match its checksum: the file is damaged \
+                         or from another build"
+                    )));
+                }
+                let width = rerank_row_bytes(self.dim());
+                if bytes
+                    .chunks_exact(width)
+                    .any(|row| !rerank::split_row(row).0.is_finite())
+                {
+                    return Err(bad(format!(
+                        "re-ranking block {b} holds a non-finite scale"
+                    )));
+                }
+                self.rerank.insert((g, b), bytes.to_vec());
+                Ok(())
+            }
+            PartKey::MetaTable(g) => {
+                let generation = &gens[g as usize];
+                let table = ShardTable::parse(
+                    bytes,
+                    self.manifest.meta_shards(generation),
+                    generation.meta.bytes,
+                    range_seed(&self.manifest.index_id_bytes()),
+                    g,
+                    &part,
+                )?;
+                self.meta_tables[g as usize] = Some(table);
+                Ok(())
+            }
+            PartKey::Meta(g, s) => {
+                let table = self.meta_tables[g as usize]
+                    .as_ref()
+                    .expect("fetch_for found it");
+                if block_checksum(bytes) != table.entries[s as usize].checksum {
+                    return Err(bad(format!(
+                        "metadata shard {s} does not match its checksum: the file is damaged or \
+                         from another build"
+                    )));
+                }
+                let shard: MetaShard = decode_payload(bytes, &part)?;
+                let size = self.manifest.layout.meta_shard_tracks;
+                let tracks = size.min(gens[g as usize].tracks - s * size) as usize;
+                let rows = (gens[g as usize].segments.bytes - ENVELOPE_LEN as u64)
+                    / segment_row_bytes(self.dim()) as u64;
+                shard.validate(tracks, rows, &part)?;
+                self.meta.insert((g, s), shard);
+                Ok(())
+            }
+            PartKey::Ids(g, b) => {
+                let ids = gens[g as usize]
+                    .ids
+                    .as_ref()
+                    .expect("key_exists checked it");
+                let seed = range_seed(&self.manifest.index_id_bytes());
+                let tracks = gens[g as usize].tracks;
+                let bucket = IdBucket::parse(bytes, b, ids.layout, tracks, seed, &part)?;
+                self.ids.insert((g, b), bucket);
+                Ok(())
+            }
+            PartKey::Neighbours(p) => {
+                let nb = self
+                    .manifest
+                    .neighbours
+                    .as_ref()
+                    .expect("key_exists checked it");
+                let seed = range_seed(&self.manifest.index_id_bytes());
+                let list = NeighbourList::parse(bytes, p, nb.k, nb.positions, seed, &part)?;
+                self.neighbours.insert(p, list);
+                Ok(())
+            }
+            PartKey::Record(p) => {
+                let l = self.locator(p).expect("fetch_for found it");
+                if !check_meta(bytes, &l) {
+                    return Err(bad(format!(
+                        "the metadata of position {p} does not match its checksum: the file is \
+                         damaged or from another build"
+                    )));
+                }
+                let track: TrackMeta = decode_payload(bytes, &part)?;
+                if track.id.is_empty() || !track.duration_seconds.is_finite() {
+                    return Err(bad("a track has no id or a non-finite duration".into()));
+                }
+                self.records.insert(p, track);
+                Ok(())
+            }
+            PartKey::Segments(p) => {
+                let (g, local) = self.locate(p).expect("fetch_for located it");
+                let size = self.manifest.layout.meta_shard_tracks;
+                let expected = self
+                    .meta
+                    .get(&(g, local / size))
+                    .expect("fetch_for found its shard")
+                    .segment_checksums[(local % size) as usize];
+                if expected != block_checksum(bytes) {
+                    return Err(bad(format!(
+                        "the segments of the track at position {p} do not match their checksum"
+                    )));
+                }
+                let width = segment_row_bytes(self.dim());
+                if bytes.chunks_exact(width).any(|row| {
+                    let (start, scale, _) = segments::split_row(row);
+                    !start.is_finite() || !scale.is_finite()
+                }) {
+                    return Err(bad("a segment row holds a non-finite start or scale".into()));
+                }
+                self.segments.insert(p, bytes.to_vec());
+                Ok(())
+            }
+        }
+    }
+
+    fn integrate_search(&mut self, g: u32, bytes: &[u8], part: &str) -> Result<()> {
+        if self.has(PartKey::Search(g)) {
+            return Ok(());
+        }
+        let payload = self
+            .manifest
+            .envelope(PartKind::Search, g)
+            .open(bytes, part)?;
+        let search: SearchPart = decode_payload(payload, part)?;
+        search.validate(&self.manifest, g as usize, part)?;
+        let generation = &self.manifest.generations[g as usize];
+        let (first, tracks) = (generation.first_position, generation.tracks);
+        let mut catalog = Postings::new();
+        let mut predicted = Postings::new();
+        for (lists, out) in [
+            (&search.catalog_tags, &mut catalog),
+            (&search.predicted_tags, &mut predicted),
+        ] {
+            merge_postings(lists, tracks, first, out).map_err(|e| Error::IndexPart {
+                part: part.to_string(),
+                problem: e.to_string(),
+            })?;
+        }
+        for (target, source) in [
+            (&mut self.catalog_postings, catalog),
+            (&mut self.predicted_postings, predicted),
+        ] {
+            for (category, values) in source {
+                let per = target.entry(category).or_default();
+                for (value, mut list) in values {
+                    let merged = per.entry(value).or_default();
+                    merged.append(&mut list);
+                    // Generations may arrive in any order; keep the lists sorted.
+                    merged.sort_unstable();
+                }
+            }
+        }
+        if let Some(&last) = search.removed.last() {
+            let words = last as usize / 64 + 1;
+            if self.removed.len() < words {
+                self.removed.resize(words, 0);
+            }
+        }
+        for &p in &search.removed {
+            self.removed[p as usize / 64] |= 1 << (p % 64);
+        }
+        if let Some(q) = search.quantizer {
+            self.quantizer = Some(q);
+        }
+        self.generations[g as usize] = Some(LoadedGeneration {
+            codes: search.codes,
+            rerank_checksums: search.rerank_checksums,
+            tempo: search.tempo,
+        });
+        Ok(())
+    }
+}
+
+/// Decodes a generation's posting lists into global positions.
+fn merge_postings(
+    lists: &[TagPostings],
+    tracks: u32,
+    first: u32,
+    out: &mut Postings,
+) -> Result<()> {
+    for category in lists {
+        let per = out.entry(category.category.clone()).or_default();
+        for value in &category.values {
+            let positions = value.tracks.decode(tracks)?;
+            per.entry(value.value.clone())
+                .or_default()
+                .extend(positions.into_iter().map(|p| p + first));
+        }
+    }
+    Ok(())
+}
