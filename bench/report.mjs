@@ -76,7 +76,7 @@ if (firstResult) {
   for (const size of firstResult.sizes.filter((x) => x.neighbour_lists)) {
     const l = size.neighbour_lists;
     out(`Neighbour lists at ${size.tracks.toLocaleString('en')} tracks: ${l.k} per track, ${l.megabytes.toFixed(0)} MB on the server, computed in ${l.seconds.toFixed(0)} s at publication on this machine; recall@10 ${l.recall_at_10.toFixed(3)} against an exhaustive scan of the same int8 rows (what the probing of cells costs).`);
-    if (size.similar_recall_at_10_filtered != null) out(`With the ${(100 * size.filter.share).toFixed(1)}% filter \`${size.filter.spec}\`: "Similar" recall@10 ${size.similar_recall_at_10_filtered.toFixed(3)}, a file\'s ${size.recall_at_10_filtered == null ? '–' : size.recall_at_10_filtered.toFixed(3)}.`);
+    if (size.similar_recall_at_10_filtered != null) out(`With the ${(100 * size.filter.share).toFixed(1)}% filter \`${size.filter.spec}\`: "Similar" recall@10 ${size.similar_recall_at_10_filtered.toFixed(3)}, a file's ${size.recall_at_10_filtered == null ? '–' : size.recall_at_10_filtered.toFixed(3)}.`);
   }
   out();
 }
