@@ -1,6 +1,7 @@
 //! The caches of fetched pieces: least recently used entries go when a task starts.
 
-use super::*;
+use std::cell::Cell;
+use std::collections::HashMap;
 
 /// A map that forgets its least recently used entries beyond `cap` when trimmed (reads mark
 /// entries as used, through a `Cell`, so that they can stay `&self`).

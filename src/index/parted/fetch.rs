@@ -1,6 +1,10 @@
 //! What to fetch for a [`PartKey`]: which file, which byte range.
 
-use super::*;
+use super::{Fetch, PartKey, PartedIndex};
+use crate::index::parts::manifest::PartFile;
+use crate::index::parts::meta::table_range;
+use crate::index::parts::neighbours::record_bytes;
+use crate::index::parts::{ENVELOPE_LEN, PartKind, rerank, segments};
 
 impl PartedIndex {
     /// The fetch for `key`. Keys that need data not loaded yet (segments before their

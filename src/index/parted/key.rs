@@ -1,6 +1,11 @@
 //! [`PartKey`], the name of a piece of a published index, and [`Fetch`], where its bytes are.
 
-use super::*;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
 
 /// What a piece of a published index is, for [`Fetch`] and [`PartedIndex::provide`]. Its text
 /// form (`search:0`, `rerank:0:17`, `meta-table:1`, `meta:1:3`, `ids:0:9`, `segments:123456`, `rerank-head:0`,

@@ -1,6 +1,13 @@
 //! Reading a published index by position and by id, from what has been fetched.
 
-use super::*;
+use std::collections::BTreeMap;
+
+use super::{LoadedGeneration, PartKey, PartedIndex};
+use crate::error::{Error, Result};
+use crate::index::parts::manifest::rerank_row_bytes;
+use crate::index::parts::neighbours::{NeighbourList, TrackLocator};
+use crate::index::parts::rerank;
+use crate::index::{Postings, TrackMeta};
 
 impl PartedIndex {
     /// `(generation, local position)` of a global position.

@@ -17,25 +17,15 @@ mod provide;
 use cache::Cache;
 pub use key::{Fetch, PartKey};
 
-use std::cell::Cell;
-use std::collections::{BTreeMap, HashMap};
-use std::fmt;
-use std::str::FromStr;
-
-use serde::Serialize;
+use std::collections::HashMap;
 
 use super::parts::ids::IdBucket;
-use super::parts::manifest::{Manifest, PartFile, rerank_row_bytes, segment_row_bytes};
-use super::parts::meta::{MetaShard, ShardTable, table_range};
-use super::parts::neighbours::{NeighbourList, TrackLocator, check_meta, record_bytes};
-use super::parts::search::{SearchPart, TagPostings};
-use super::parts::{
-    ENVELOPE_LEN, PartKind, block_checksum, checksum_hex, decode_payload, range_seed, rerank,
-    segments,
-};
+use super::parts::manifest::Manifest;
+use super::parts::meta::{MetaShard, ShardTable};
+use super::parts::neighbours::NeighbourList;
 use super::quantizer::Quantizer;
 use super::{Postings, TrackMeta};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Most cached pieces of each kind; caches are trimmed when a task starts, never during one.
 const MAX_RERANK_BLOCKS: usize = 8192;

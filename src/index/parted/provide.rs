@@ -1,7 +1,18 @@
 //! [`PartedIndex::provide`]: the bytes fetched for a [`PartKey`], checked (size, checksum,
 //! envelope, contents) before anything is kept.
 
-use super::*;
+use super::{LoadedGeneration, PartKey, PartedIndex};
+use crate::error::{Error, Result};
+use crate::index::parts::ids::IdBucket;
+use crate::index::parts::manifest::{rerank_row_bytes, segment_row_bytes};
+use crate::index::parts::meta::{MetaShard, ShardTable};
+use crate::index::parts::neighbours::{NeighbourList, check_meta};
+use crate::index::parts::search::{SearchPart, TagPostings};
+use crate::index::parts::{
+    ENVELOPE_LEN, PartKind, block_checksum, checksum_hex, decode_payload, range_seed, rerank,
+    segments,
+};
+use crate::index::{Postings, TrackMeta};
 
 impl PartedIndex {
     /// Checks and keeps the bytes fetched for `key`.
