@@ -400,10 +400,15 @@ if (inference) {
   out(`input, and the two engines' embeddings differ by at most ${inference.max_abs_diff_tract_vs_ort.toExponential(1)}. onnxruntime-web uses its wasm backend with SIMD`);
   out('and `numThreads = 1`. In Chromium tract runs the build the page loads there (relaxed SIMD); the plain-SIMD');
   out('build (browsers without relaxed SIMD, and Node 20) is shown too.');
-  const runs = inference.chromium.patch_ms.ort_web?.runs;
-  if (runs > 30) {
+  const ortWeb = inference.chromium.patch_ms.ort_web;
+  if (ortWeb?.callsPerRun) {
     out(`In Node and in Chromium every engine runs 10 patches first (V8 recompiles hot wasm functions optimised meanwhile), then`);
-    out(`${runs} timed patches each in interleaved rounds, so that a busier moment of the machine falls on all of them.`);
+    out(`${ortWeb.runs} interleaved rounds, so that a busier moment of the machine falls on all of them; each round times a batch of`);
+    out(`${ortWeb.callsPerRun} patches per engine (a browser's clock ticks in 0.1 ms: a batch resolves a 2% difference, one patch would not).`);
+    out('Figures are per patch, the median of the rounds, with the slowest and fastest round in brackets.');
+  } else if (ortWeb?.runs > 30) {
+    out(`In Node and in Chromium every engine runs 10 patches first (V8 recompiles hot wasm functions optimised meanwhile), then`);
+    out(`${ortWeb.runs} timed patches each in interleaved rounds, so that a busier moment of the machine falls on all of them.`);
   }
   out();
   out('| where | this project (tract) | onnxruntime | ours / theirs |');
@@ -443,8 +448,8 @@ if (inference) {
   out('What we tried, measured on this machine (2026-11-24): batching patches (natively 3.6 ms per patch at');
   out('batch 1, 5.5–6.2 ms at batch 2–16: worse); reusing one tract state across patches (no change); rewriting');
   out('the max-pools as ONNX Slice/Reshape/ReduceMax (12× slower in tract) or as strided Slice + Max (no gain');
-  out('natively, 5% in wasm, within noise). What did help is the model shape: the shipped model costs 74 M MACs');
-  out('per patch, 3× less than the 0.6 M-parameter bench CNN above. The remaining gap is in tract\'s kernels.');
+  out('natively, 5% in wasm, within noise). What did help is the model shape: fewer multiply-adds per patch (each');
+  out('model\'s count is in its card, `models/MODEL.md`). The remaining gap is in tract\'s kernels.');
 }
 if (browser) {
   out();
