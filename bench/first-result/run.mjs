@@ -76,6 +76,25 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+// In the page: drops the MP3 (base64) on the element once it exists, as a visitor's drag and
+// drop does; resolves with when it was dropped and when its results came ({ t0, t1 }, ms).
+async function dropSong(b64) {
+  await customElements.whenDefined('similar-songs');
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const data = new DataTransfer();
+  data.items.add(new File([bytes], 'thirty_seconds.mp3', { type: 'audio/mpeg' }));
+  const host = document.querySelector('similar-songs');
+  const shown = new Promise((ok, fail) => {
+    host.addEventListener('results', ok, { once: true });
+    host.addEventListener('error', ({ detail }) => fail(new Error(`${detail.stage}: ${detail.message}`)), { once: true });
+  });
+  const t0 = Date.now();
+  host.dispatchEvent(new DragEvent('dragenter', { dataTransfer: data, bubbles: true }));
+  host.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+  await shown;
+  return { t0, t1: Date.now() };
+}
+
 async function measure(profile) {
   const requests = [];
   const link = profile.down_mbps ? { bytesPerSecond: (profile.down_mbps * 1e6) / 8, rttMs: profile.rtt_ms } : null;
@@ -111,21 +130,7 @@ async function measure(profile) {
       // The catalog wholly in (its search parts load once the page is idle): a song dropped
       // sooner also waits for them (a file is searched on the search part).
       await page.nthEvent('indexcomplete', 1, 600000);
-      const dropped = await page.evaluate(async (b64) => {
-        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-        const data = new DataTransfer();
-        data.items.add(new File([bytes], 'thirty_seconds.mp3', { type: 'audio/mpeg' }));
-        const host = document.querySelector('similar-songs');
-        const shown = new Promise((ok, fail) => {
-          host.addEventListener('results', ok, { once: true });
-          host.addEventListener('error', ({ detail }) => fail(new Error(`${detail.stage}: ${detail.message}`)), { once: true });
-        });
-        const t0 = Date.now();
-        host.dispatchEvent(new DragEvent('dragenter', { dataTransfer: data, bubbles: true }));
-        host.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
-        await shown;
-        return { t0, t1: Date.now() };
-      }, mp3);
+      const dropped = await page.evaluate(dropSong, mp3);
       const fetched = between(dropped.t0, dropped.t1);
       if (TIMELINE && run === 0) {
         timelines[`${profile.name}: file`] = fetched.map((r) => ({ path: r.path, range: r.range, bytes: r.bytes, started_ms: r.started - dropped.t0, ended_ms: r.at - dropped.t0 }));
@@ -141,21 +146,7 @@ async function measure(profile) {
       requests.length = 0;
       const coldStart = Date.now();
       await page.goto(url, { waitUntil: 'domcontentloaded' });
-      const coldEnd = await page.evaluate(async (b64) => {
-        await customElements.whenDefined('similar-songs');
-        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-        const data = new DataTransfer();
-        data.items.add(new File([bytes], 'thirty_seconds.mp3', { type: 'audio/mpeg' }));
-        const host = document.querySelector('similar-songs');
-        const shown = new Promise((ok, fail) => {
-          host.addEventListener('results', ok, { once: true });
-          host.addEventListener('error', ({ detail }) => fail(new Error(`${detail.stage}: ${detail.message}`)), { once: true });
-        });
-        host.dispatchEvent(new DragEvent('dragenter', { dataTransfer: data, bubbles: true }));
-        host.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
-        await shown;
-        return Date.now();
-      }, mp3);
+      const coldEnd = (await page.evaluate(dropSong, mp3)).t1;
       const coldFetched = between(0, coldEnd);
       cold.push({ ms: coldEnd - coldStart, bytes: coldFetched.reduce((a, r) => a + r.bytes, 0), requests: coldFetched.length });
       if (page.problems.length) throw new Error(`page problems: ${page.problems.join('; ')}`);
