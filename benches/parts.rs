@@ -1,7 +1,8 @@
-//! The published index (format 3) at store scale, natively, printed as JSON for
-//! `scripts/bench.sh`: bytes per track of every part, the bytes a page fetches before its first
-//! result list, recall@10 against an exact f32 scan (before and after re-ranking, with no
-//! filter and with a filter keeping ~1% of the tracks), and search time.
+//! The published index at store scale, natively, printed as JSON for `scripts/bench.sh`: bytes
+//! per track of every part, the bytes a fresh page fetches for its first result list (after
+//! the manifest: the quantiser, cell tables, probed cells, re-ranking blocks, details),
+//! recall@10 against an exact f32 scan (by shortlist length, by cells probed, with no filter
+//! and with a filter keeping ~1% of the tracks), and search time.
 //!
 //! `cargo bench --bench parts -- CATALOG.idx PARTS_DIR [QUERIES] [FILTER]`, with
 //! `SIMSONG_DROPPED_QUERIES=FILE` (raw little-endian f32 rows) for the dropped-file recall.
@@ -19,7 +20,7 @@ use std::time::Instant;
 use common::time_ms;
 use simsong::CatalogIndex;
 use simsong::index::parted::{Fetch, PartKey, PartedIndex};
-use simsong::search::parted::{SearchTask, Step, run_to_end, shortlist_len};
+use simsong::search::parted::{PROBE_CELLS, SearchTask, Step, run_to_end, shortlist_len};
 use simsong::search::{Reference, SearchRequest, TagFilter, search};
 
 fn read(dir: &Path, f: &Fetch) -> simsong::Result<Vec<u8>> {
@@ -34,7 +35,7 @@ fn read(dir: &Path, f: &Fetch) -> simsong::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Loads the manifest and search parts; returns the index and the bytes that took.
+/// Loads the whole index (as a page does at idle); returns it and the bytes that took.
 fn open(dir: &Path) -> (PartedIndex, u64) {
     let manifest = std::fs::read(dir.join("index.json")).unwrap();
     let mut index = PartedIndex::new(&manifest).unwrap();
@@ -47,11 +48,12 @@ fn open(dir: &Path) -> (PartedIndex, u64) {
     (index, bytes)
 }
 
-/// One search from a fresh page that has loaded only the search parts: the bytes it fetches
+/// One search from a fresh page that has loaded only the manifest: the bytes it fetches
 /// (pieces of one file closer than 4 KB merge into one request, as catalog-fetch.js does) and
 /// its ids.
 fn cold_search(dir: &Path, request: &SearchRequest, shortlist: usize) -> (u64, u64, Vec<String>) {
-    let (mut index, _) = open(dir);
+    let manifest = std::fs::read(dir.join("index.json")).unwrap();
+    let mut index = PartedIndex::new(&manifest).unwrap();
     let mut task = SearchTask::new(request.clone())
         .unwrap()
         .with_shortlist(shortlist);
@@ -90,6 +92,15 @@ fn cold_search(dir: &Path, request: &SearchRequest, shortlist: usize) -> (u64, u
         }
     }
 }
+
+/// The ids a search task answers on `index` (pieces read from `dir`).
+fn answer(index: &mut PartedIndex, dir: &Path, mut task: SearchTask) -> Vec<String> {
+    let outcome = run_to_end(index, |i| task.step(i), |fetch| read(dir, fetch)).unwrap();
+    outcome.hits.into_iter().map(|h| h.hit.id).collect()
+}
+
+/// Cells probed in the recall-by-probes figures (256: every cell, as after the idle load).
+const PROBES: [usize; 6] = [8, 16, 32, 64, 128, 256];
 
 fn recall(exact: &[String], got: &[String]) -> f64 {
     let e: HashSet<&String> = exact.iter().collect();
@@ -212,7 +223,25 @@ fn main() {
             }
             recalls.insert(len.to_string(), (total / queries as f64).into());
         }
-        // Bytes a fresh page fetches for its first result list (after the search parts).
+        // By cells probed (the default shortlist): a first search probes PROBE_CELLS (more with
+        // a filter), a search after the idle load every cell.
+        let mut by_probes = serde_json::Map::new();
+        for probes in PROBES {
+            let mut total = 0.0;
+            for (id, truth) in query_ids.iter().zip(&exact) {
+                let r = SearchRequest {
+                    filter: f.clone(),
+                    ..SearchRequest::similar_to_track(id, 10)
+                };
+                let task = SearchTask::new(r)
+                    .unwrap()
+                    .with_probes(probes)
+                    .without_neighbour_lists();
+                total += recall(truth, &answer(&mut index, dir, task));
+            }
+            by_probes.insert(probes.to_string(), (total / queries as f64).into());
+        }
+        // Bytes a fresh page fetches for its first result list (after the manifest).
         let mut bytes = Vec::new();
         let mut requests = Vec::new();
         for id in query_ids.iter().take(40) {
@@ -242,6 +271,7 @@ fn main() {
         report[label] = serde_json::json!({
             "recall_at_10": answered / queries as f64,
             "recall_at_10_by_shortlist": recalls,
+            "recall_at_10_by_probes": by_probes,
             "first_search_bytes": { "mean": mean, "p90": percentile(&mut bytes, 0.9), "max": *bytes.iter().max().unwrap() },
             "first_search_requests": { "mean": requests.iter().sum::<u64>() as f64 / requests.len() as f64, "max": *requests.iter().max().unwrap() },
             "top10_ms": time,
@@ -278,21 +308,42 @@ fn main() {
                     hits.into_iter().map(|h| h.id).collect()
                 })
                 .collect();
+            // What a first search answers (PROBE_CELLS cells; more with a filter), from a fresh
+            // page: recall and bytes.
+            let mut first = 0.0;
+            let mut bytes = Vec::new();
+            for (v, truth) in vectors.iter().zip(&exact) {
+                let (b, _, got) = cold_search(dir, &request(v), shortlist_len(10));
+                first += recall(truth, &got);
+                bytes.push(b);
+            }
+            // After the idle load (every cell), by shortlist length.
             let mut recalls = serde_json::Map::new();
             for len in [10, 50, shortlist_len(10), 400] {
                 let mut total = 0.0;
                 for (v, truth) in vectors.iter().zip(&exact) {
-                    let mut task = SearchTask::new(request(v)).unwrap().with_shortlist(len);
-                    let outcome =
-                        run_to_end(&mut index, |i| task.step(i), |fetch| read(dir, fetch)).unwrap();
-                    let got: Vec<String> = outcome.hits.into_iter().map(|h| h.hit.id).collect();
-                    total += recall(truth, &got);
+                    let task = SearchTask::new(request(v)).unwrap().with_shortlist(len);
+                    total += recall(truth, &answer(&mut index, dir, task));
                 }
                 recalls.insert(len.to_string(), (total / vectors.len() as f64).into());
             }
+            let mut by_probes = serde_json::Map::new();
+            for probes in PROBES {
+                let mut total = 0.0;
+                for (v, truth) in vectors.iter().zip(&exact) {
+                    let task = SearchTask::new(request(v)).unwrap().with_probes(probes);
+                    total += recall(truth, &answer(&mut index, dir, task));
+                }
+                by_probes.insert(probes.to_string(), (total / vectors.len() as f64).into());
+            }
+            let mean = bytes.iter().sum::<u64>() as f64 / bytes.len() as f64;
             report[label] = serde_json::json!({
                 "queries": vectors.len(),
+                "recall_at_10": first / vectors.len() as f64,
+                "probe_cells": PROBE_CELLS,
+                "first_search_bytes": { "mean": mean, "p90": percentile(&mut bytes, 0.9), "max": *bytes.iter().max().unwrap() },
                 "recall_at_10_by_shortlist": recalls,
+                "recall_at_10_by_probes": by_probes,
             });
         }
     }

@@ -12,7 +12,7 @@ use simsong::index::parted::{Fetch, PartKey, PartedIndex};
 use simsong::index::publish::{PartSizes, Published, publish_base, publish_delta};
 use simsong::index::train::{QuantizerShape, train_quantizer};
 use simsong::index::{Precision, Tags};
-use simsong::search::parted::{BrowseTask, SearchOutcome, SearchTask, run_to_end};
+use simsong::search::parted::{BrowseTask, PROBE_CELLS, SearchOutcome, SearchTask, run_to_end};
 use simsong::search::{Reference, SearchRequest, TagFilter, search};
 use simsong::{CatalogIndex, Engine, TrackMeta};
 
@@ -350,37 +350,186 @@ fn shards_merged_give_the_same_parts_as_one_build() {
 }
 
 #[test]
+fn a_first_search_reads_only_the_cells_it_probes_and_the_whole_codes_scan_all() {
+    let index = catalog(20_000, 200, 11, "t");
+    let published = publish(&index, WITHOUT_LISTS);
+    let server = Server::new(&published);
+    let codes_file = published.manifest.generations[0]
+        .codes
+        .file_name(simsong::index::parts::PartKind::Codes);
+    let codes_bytes = server.files[&codes_file].len() as u64;
+    let mut rng = Rng(99);
+    let (mut first, mut later) = (0.0, 0.0);
+    let queries = 30;
+    for _ in 0..queries {
+        // A dropped file: an embedding near a cluster, not a catalog track.
+        let centre = index.embedding(rng.next() as usize % index.len());
+        let v: Vec<f32> = centre
+            .iter()
+            .zip(rng.unit(DIM))
+            .map(|(c, e)| c + 0.5 * e)
+            .collect();
+        let request = SearchRequest::similar_to_embedding(v, 10);
+        let exact: Vec<String> = search(&index, &request)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.id)
+            .collect();
+        let mut parted = server.open();
+        let fetched = std::cell::RefCell::new(Vec::<Fetch>::new());
+        let mut task = SearchTask::new(request.clone()).unwrap();
+        let outcome = run_to_end(
+            &mut parted,
+            |i| task.step(i),
+            |f| {
+                fetched.borrow_mut().push(f.clone());
+                server.read(f)
+            },
+        )
+        .unwrap();
+        assert!(outcome.notes.is_empty(), "{:?}", outcome.notes);
+        let fetched = fetched.into_inner();
+        // The codes by range only: the cell table and the probed cells, a small share.
+        let from_codes: Vec<&Fetch> = fetched.iter().filter(|f| f.file == codes_file).collect();
+        assert!(from_codes.iter().all(|f| !f.whole));
+        let cells = from_codes
+            .iter()
+            .filter(|f| f.key.starts_with("cell:"))
+            .count();
+        // At least PROBE_CELLS, then more until PROBE_MIN_ELIGIBLE tracks: at 20,000 tracks,
+        // 16 cells hold about 1,250.
+        assert!((PROBE_CELLS..128).contains(&cells), "{cells} cells read");
+        let read: u64 = from_codes.iter().map(|f| f.length).sum();
+        assert!(
+            read * 3 < codes_bytes,
+            "{read} of {codes_bytes} code bytes read"
+        );
+        assert!(
+            fetched.iter().all(|f| !f.file.contains("/filters-")),
+            "no filter, no filters part"
+        );
+        let got: Vec<String> = outcome.hits.iter().map(|h| h.hit.id.clone()).collect();
+        first += recall(&exact, &got);
+        // After the idle load (the whole codes part), every cell is scanned.
+        for f in parted.load_needs() {
+            parted
+                .provide(f.key.parse().unwrap(), &server.read(&f).unwrap())
+                .unwrap();
+        }
+        assert!(parted.is_complete());
+        let again = server.search(&mut parted, request).unwrap();
+        later += recall(
+            &exact,
+            &again
+                .hits
+                .iter()
+                .map(|h| h.hit.id.clone())
+                .collect::<Vec<_>>(),
+        );
+    }
+    let (first, later) = (first / queries as f64, later / queries as f64);
+    assert!(
+        first >= 0.9 && later >= first - 1e-9,
+        "recall@10 {first} probing, {later} scanning all"
+    );
+}
+
+#[test]
 fn damaged_foreign_and_lying_parts_are_refused_by_name() {
     let index = catalog(1200, 12, 9, "t");
     let published = publish(&index, PartSizes::default());
     let other = publish(&catalog(1200, 12, 10, "t"), PartSizes::default());
     let server = Server::new(&published);
     let g = &published.manifest.generations[0];
-    let search_name = g.search.file_name(simsong::index::parts::PartKind::Search);
+    let codes_name = g.codes.file_name(simsong::index::parts::PartKind::Codes);
     let meta_name = g.meta.file_name(simsong::index::parts::PartKind::Meta);
 
-    // A truncated search part: its name and the sizes.
+    // A truncated codes part: its name and the sizes.
     let mut parted = server.open();
-    let bytes = &server.files[&search_name];
+    let bytes = &server.files[&codes_name];
     let e = parted
-        .provide(PartKey::Search(0), &bytes[..bytes.len() - 10])
+        .provide(PartKey::Codes(0), &bytes[..bytes.len() - 10])
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains(&search_name) && e.contains("bytes arrived where"),
+        e.contains(&codes_name) && e.contains("bytes arrived where"),
         "{e}"
     );
     // A bit flipped: the checksum.
     let mut flipped = bytes.clone();
     flipped[1000] ^= 1;
     let e = parted
-        .provide(PartKey::Search(0), &flipped)
+        .provide(PartKey::Codes(0), &flipped)
         .unwrap_err()
         .to_string();
-    assert!(e.contains(&search_name) && e.contains("checksum"), "{e}");
+    assert!(e.contains(&codes_name) && e.contains("checksum"), "{e}");
+    // Read by range: the cell table, then a cell, each checked on its own; another build's
+    // table and a damaged cell are refused by name.
+    let head = server
+        .read(&parted.fetch_for(PartKey::CodesHead(0)).unwrap())
+        .unwrap();
+    let other_codes = other.manifest.generations[0]
+        .codes
+        .file_name(simsong::index::parts::PartKind::Codes);
+    let foreign = &other
+        .files
+        .iter()
+        .find(|(n, _)| *n == other_codes)
+        .unwrap()
+        .1;
+    let e = parted
+        .provide(PartKey::CodesHead(0), &foreign[48..48 + head.len()])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&codes_name) && e.contains("another build"),
+        "{e}"
+    );
+    assert!(
+        parted.fetch_for(PartKey::Cell(0, 3)).is_none(),
+        "needs the table first"
+    );
+    parted.provide(PartKey::CodesHead(0), &head).unwrap();
+    let cell = parted.fetch_for(PartKey::Cell(0, 3)).unwrap();
+    assert!(
+        cell.length > 0 && cell.length < bytes.len() as u64 / 10,
+        "{cell:?}"
+    );
+    let mut damaged = server.read(&cell).unwrap();
+    damaged[0] ^= 1;
+    let e = parted
+        .provide(PartKey::Cell(0, 3), &damaged)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(&codes_name) && e.contains("cell 3"), "{e}");
+    // Another build's quantiser, well formed and under the manifest's size and checksum, is
+    // still refused: the index id is a hash of it.
+    let q_name = other
+        .manifest
+        .quantizer
+        .file_name(simsong::index::parts::PartKind::Quantizer);
+    let mut lying = published.manifest.clone();
+    lying.quantizer = other.manifest.quantizer.clone();
+    let mut foreign_q = other
+        .files
+        .iter()
+        .find(|(n, _)| *n == q_name)
+        .unwrap()
+        .1
+        .clone();
+    foreign_q[24..40].copy_from_slice(&published.manifest.index_id_bytes());
+    lying.quantizer.xxh3 = simsong::index::parts::checksum_hex(&foreign_q);
+    let mut fooled = PartedIndex::new(&lying.to_json()).unwrap();
+    let e = fooled
+        .provide(PartKey::Quantizer, &foreign_q)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("not the quantiser this index was coded with"),
+        "{e}"
+    );
     // The metadata part is read by range: its shard table, then a shard, each checked on its
     // own; damage and another build's table are refused by name.
-    parted.provide(PartKey::Search(0), bytes).unwrap();
     let table = server
         .read(&parted.fetch_for(PartKey::MetaTable(0)).unwrap())
         .unwrap();
@@ -655,7 +804,8 @@ fn write_fuzz_seeds() {
     write("parts_manifest", "index.json", fx.manifest.to_json());
     let payload = |kind, g| fx.part(kind, g)[ENVELOPE_LEN..].to_vec();
     for (target, kind) in [
-        ("parts_search", PartKind::Search),
+        ("parts_codes", PartKind::Codes),
+        ("parts_filters", PartKind::Filters),
         ("parts_meta", PartKind::Meta),
         ("parts_ids", PartKind::Ids),
     ] {

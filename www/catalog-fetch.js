@@ -8,12 +8,13 @@
 //   a larger part is not downloaded and its pieces fail with a message that says why.
 // - A response larger than the manifest says is cut off as soon as it is, never read to the end.
 // - No byte for `stallMs` aborts a request ("no data for 20 s"); the rest go on.
-// - Parts fetched whole (search parts, metadata shards) are kept in the Cache Storage
+// - Parts fetched whole (the quantiser, codes and filters parts) are kept in the Cache Storage
 //   (`simsong-parts`), keyed by URL: their names are their checksums, so an entry never goes
 //   stale, and a returning visitor (an index that only got a delta) fetches just the new parts.
 //   The HTTP cache cannot be relied on for this: browsers keep entries of many MB only in a
 //   disk cache, and not in private windows. Entries of parts the manifest no longer names are
-//   deleted when it loads; an entry whose bytes fail their checks is dropped (`evict`).
+//   deleted when it loads; an entry whose bytes fail their checks is dropped (`evict`). A whole
+//   part asked for while it is already on its way (a job and the idle load) is fetched once.
 // Failures are per piece: `fetchPieces` never throws for one of them.
 
 const MERGE_GAP_BYTES = 4096; // merge range pieces at most this far apart
@@ -41,6 +42,7 @@ export class PartFetcher {
     this.wholeParts = new Map(); // file → Uint8Array, for servers that ignore Range
     this.rangeIgnored = false;
     this.bytesFromCache = 0; // bytes of whole parts found in the Cache Storage
+    this.wholeInFlight = new Map(); // URL → promise of { bytes, cached } | { error }
     this.cache = globalThis.caches?.open(CACHE_NAME).catch(() => null) ?? Promise.resolve(null);
   }
 
@@ -103,6 +105,17 @@ export class PartFetcher {
 
   async #whole(piece, results, progress, signal) {
     const url = new URL(piece.file, this.manifestUrl).href;
+    let pending = this.wholeInFlight.get(url);
+    if (!pending) {
+      const answer = new Map();
+      pending = this.#wholeOnce(piece, url, answer, progress, signal).then(() => answer.get(piece.key));
+      this.wholeInFlight.set(url, pending);
+      pending.finally(() => this.wholeInFlight.delete(url)).catch(() => {});
+    }
+    results.set(piece.key, await pending);
+  }
+
+  async #wholeOnce(piece, url, results, progress, signal) {
     try {
       const cache = IMMUTABLE_PART.test(url) ? await this.cache : null;
       const hit = await cache?.match(url).catch(() => null);

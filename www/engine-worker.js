@@ -6,10 +6,11 @@
 //                                    prefetched: the page fetches it and sends it as
 //                                    manifest { url, bytes: ArrayBuffer | null } (no answer; null:
 //                                    the worker fetches it itself)
-//                                    with neighbour lists, answered from the manifest alone
-//                                    (info.complete false: no tag or tempo figures yet)
+//                                    answered from the manifest alone (info.complete false:
+//                                    no tag or tempo figures yet)
 //   completeIndex                  → { info }: once the worker has been idle for a second, loads
-//                                    every search part (info.complete true)
+//                                    the whole index: quantiser, codes and filters parts
+//                                    (info.complete true)
 //   loadModel { url }              → { info, indexMismatch: string | null }: loads the analysis module
 //                                    and the model (progress: { stage: 'model', loaded, total } bytes)
 //   search { reference, request }  → { hits, approximate, notes, reranked, reference, fetched, engineMs }
@@ -34,10 +35,10 @@
 //               null when the file's length is unknown)
 //
 // Two wasm modules (src/wasm/mod.rs): the search module holds the published index (see
-// docs/index-format.md): the manifest loads first, and the search parts with it unless the
-// index has neighbour lists (then at idle, or when a job needs them); a search job asks for what
-// it needs (id buckets, neighbour lists, re-ranking blocks, metadata, segment rows), which
-// catalog-fetch.js fetches and the wasm side checks. The analysis module (decoders, front end,
+// docs/index-format.md): the manifest loads first, the rest of the index at idle; a job asks
+// for what it needs (id buckets, neighbour lists, the quantiser, cell tables and the cells it
+// probes, filters, re-ranking blocks, metadata, segment rows), which catalog-fetch.js fetches
+// and the wasm side checks. The analysis module (decoders, front end,
 // model: megabytes) is imported only when a model is asked for; an analysed song's embedding
 // is searched in the search module as an `{ embedding }` reference.
 //
@@ -144,32 +145,19 @@ async function loadIndex(url, id, prefetched) {
   manifest ??= await source.manifest();
   await wasmReady;
   const loaded = new CatalogParts(manifest);
-  // With neighbour lists, "Similar" on a catalog track needs none of the search parts (at
-  // 600k tracks, 13 MB): the index is ready at once and the rest loads when the worker is
-  // idle, or when a job needs it (completeIndex).
-  const early = loaded.hasNeighbourLists;
-  if (!early) await completeParts(loaded, source, id);
+  // Every job fetches what it reads (a "Similar" its neighbour list, a file's search the
+  // quantiser and the cells it probes): the index is ready at once, and the whole of it (at
+  // 600k tracks, 11 MB) loads when the worker is idle (completeIndex).
   parts?.free();
   parts = loaded;
   fetcher = source;
-  indexComplete = early ? null : Promise.resolve();
+  indexComplete = null;
   mark('index-ready');
-  if (!early) source.prune(loaded.partFiles()).catch(() => {});
   return { info: parts.info, fetched: source.bytesFetched, fromCache: source.bytesFromCache, rangeIgnored: source.rangeIgnored };
 }
 
-// Loads every search part (and the heads of the parts read by range); throws the first failure.
-async function completeParts(index, source, id) {
-  await satisfy(index, index.loadNeeds(), source, progressOf(id, 'index'));
-  if (!index.searchable) {
-    const why = firstFailure(index, index.info.generations);
-    index.free();
-    throw new Error(why);
-  }
-}
-
-// The whole index: resolves once every search part is in (started at most once per index; a
-// failed try is tried again by the next caller).
+// The whole index: resolves once every part fetched whole is in (started at most once per
+// index; a failed try is tried again by the next caller).
 let indexComplete = Promise.resolve();
 function completeIndex(id) {
   if (indexComplete) return indexComplete;
@@ -177,7 +165,7 @@ function completeIndex(id) {
   const source = fetcher;
   indexComplete = (async () => {
     await satisfy(index, index.loadNeeds(), source, id === undefined ? () => {} : progressOf(id, 'index'));
-    if (!index.searchable) throw new Error(firstFailure(index, index.info.generations));
+    if (!index.complete) throw new Error(firstFailure(index, index.info.generations));
     source.prune(index.partFiles()).catch(() => {});
     mark('index-complete');
   })();
@@ -203,8 +191,10 @@ function whenIdle(quietMs = 1000) {
 }
 
 function firstFailure(index, generations) {
-  for (let g = 0; g < generations; g++) {
-    const why = index.failure(`search:${g}`);
+  const keys = ['quantizer'];
+  for (let g = 0; g < generations; g++) keys.push(`codes:${g}`, `filters:${g}`);
+  for (const key of keys) {
+    const why = index.failure(key);
     if (why) return why;
   }
   return 'the catalog could not be loaded';
@@ -308,13 +298,6 @@ async function needIndex() {
   return parts;
 }
 
-// The index with every search part in (browsing, lookups: they need the removals and tags).
-async function needWholeIndex(id) {
-  const index = await needIndex();
-  await completeIndex(id);
-  return index;
-}
-
 async function needEngine() {
   if (!modelLoading) throw new Error('song analysis is off: no model was given');
   await modelLoading;
@@ -335,12 +318,6 @@ async function runJob(job, data, stage) {
       const s = job.step(index);
       engineMs += performance.now() - t0;
       if (s.done) return { ...s, fetched: source.bytesFetched - before, engineMs };
-      // The search parts come whole, once, for every job that needs them.
-      if (s.needs.some((n) => n.key.startsWith('search:'))) {
-        await completeIndex(data.id);
-        if (isStale(data) || index !== parts) return null;
-        continue;
-      }
       if (!(await satisfy(index, s.needs, source, onProgress, () => isStale(data) || index !== parts))) return null;
     }
   } finally {
@@ -491,11 +468,11 @@ const handlers = {
     return { info: parts.info };
   },
   async browse(data) {
-    const idx = await needWholeIndex(data.id);
+    const idx = await needIndex();
     return runJob(idx.browse(data.filter, data.offset, data.limit), data, 'browse');
   },
   async lookup(data) {
-    const idx = await needWholeIndex(data.id);
+    const idx = await needIndex();
     return runJob(idx.lookup(data.ids), data, 'lookup');
   },
   async stats() {

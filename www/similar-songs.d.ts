@@ -59,7 +59,7 @@ export type Reference =
       tempo: { bpm: number | null; confidence: number } | null;
     };
 
-/** What the published index's manifest and search parts say about it. */
+/** What the published index's manifest and parts say about it. */
 export interface IndexInfo {
   header: { modelName: string; modelSha256: string; modelTrained: boolean; embeddingDim: number; indexId: string; [key: string]: unknown };
   /** Tracks that can be found (added minus removed). */
@@ -80,9 +80,8 @@ export interface IndexInfo {
    */
   tempo: { minConfidence: number; tracks: number; slowestBpm: number; fastestBpm: number; minBpm: number; maxBpm: number };
   /**
-   * False while only the manifest is loaded (an index with neighbour lists answers "Similar" on
-   * a catalog track without its search parts): `tags`, `predictedTags` and `tempo` are empty
-   * until the `indexcomplete` event brings them.
+   * False until the whole index is in (searches run before it, on the pieces they fetch):
+   * `tags`, `predictedTags` and `tempo` are empty until the `indexcomplete` event brings them.
    */
   complete: boolean;
 }
@@ -138,11 +137,11 @@ export interface References {
 export interface SimilarSongsEventMap {
   /**
    * The index is loaded: track searches work. `tracks`: how many. With neighbour lists this comes
-   * after the manifest alone (`index.complete` false); the search parts follow when the page is
+   * after the manifest alone (`index.complete` false); the rest of the index follows when the page is
    * idle.
    */
   ready: CustomEvent<{ index: IndexInfo; tracks: number }>;
-  /** Every search part is in (`index.complete` true): tag and tempo filters can be offered. */
+  /** The whole index is in (`index.complete` true): tag and tempo filters can be offered. */
   indexcomplete: CustomEvent<{ index: IndexInfo; tracks: number }>;
   /**
    * The song analyser (the analysis module and the model) is loaded: files and PCM can be
@@ -165,7 +164,7 @@ export interface SimilarSongsEventMap {
    * A new result list is shown (never one of a superseded search). `notes` say what could not
    * be fetched and what that cost; `approximate` when some scores come from the compact codes
    * only. `fetchedBytes`: what this search downloaded; `searchMs`: its time in the engine;
-   * `fromNeighbours`: answered from the reference's precomputed neighbour list (no search part).
+   * `fromNeighbours`: answered from the reference's precomputed neighbour list (no codes read).
    */
   results: CustomEvent<{ reference: Reference; hits: Hit[]; approximate: boolean; notes: string[]; fetchedBytes: number; searchMs: number; fromNeighbours: boolean }>;
   /** The buyer selected a track in the list (click, or arrow keys). */

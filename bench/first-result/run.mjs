@@ -18,8 +18,9 @@
 //   file:    the same page, catalog wholly in (indexcomplete), then a 30 s 44.1 kHz stereo 128 kb/s MP3 dropped on
 //            it, from the drop until its results (the analyser and the model load on the drop).
 //   file, cold: the same MP3 dropped as soon as the element exists on a page just opened, from
-//            the navigation until its results (the search parts have not loaded yet: the drop
-//            waits for them too), everything fetched meanwhile.
+//            the navigation until its results (nothing of the index but the manifest yet: the
+//            search fetches the quantiser, the cell tables and the cells it probes), everything
+//            fetched meanwhile.
 // Prints JSON: { tracks, profiles: [{ name, down_mbps, rtt_ms, similar_ms, similar_bytes,
 // file_ms, file_bytes, similar_requests, file_requests, file_cold_ms, file_cold_bytes,
 // file_cold_requests }] }.
@@ -127,8 +128,8 @@ async function measure(profile) {
 
       page = await newPage(env);
       await page.goto(url);
-      // The catalog wholly in (its search parts load once the page is idle): a song dropped
-      // sooner also waits for them (a file is searched on the search part).
+      // The catalog wholly in (its codes and filters load once the page is idle): the search
+      // scans every code, and fetches only re-ranking rows and details.
       await page.nthEvent('indexcomplete', 1, 600000);
       const dropped = await page.evaluate(dropSong, mp3);
       const fetched = between(dropped.t0, dropped.t1);
@@ -140,7 +141,7 @@ async function measure(profile) {
       await page.context().close();
 
       // Cold: the visitor opens the page and drops the song at once (as soon as the element
-      // exists), before the search parts have loaded at idle: from navigation to the results,
+      // exists), before the idle load of the index: from navigation to the results,
       // and everything the page fetched meanwhile.
       page = await newPage(env);
       requests.length = 0;

@@ -25,8 +25,9 @@ const manifest = () => JSON.parse(readFileSync(join(synth, 'parts/index.json')))
 const n = manifest().generations.reduce((s, g) => s + g.tracks, 0);
 const ids = Array.from({ length: QUERIES }, (_, i) => `bgm-${String((i * 7919 + 13) % n).padStart(7, '0')}`);
 const catalogBytes = () => requests.filter((r) => r.path.startsWith('synth/')).reduce((s, r) => s + r.bytes, 0);
-// What loading the index itself cost (the manifest and search parts), the search's pieces apart.
-const loadBytes = () => requests.filter((r) => /synth\/.*(index\.json|parts\/search-)/.test(r.path)).reduce((s, r) => s + r.bytes, 0);
+// What loading the index itself cost (the manifest, and the parts a page fetches whole: the
+// quantiser, codes and filters parts, loaded at idle), the search's pieces apart.
+const loadBytes = () => requests.filter((r) => /synth\/.*(index\.json|parts\/(quantizer|codes|filters)-)/.test(r.path) && r.status === 200).reduce((s, r) => s + r.bytes, 0);
 const catalogRequests = () => requests.filter((r) => r.path.startsWith('synth/')).length;
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -132,9 +133,10 @@ try {
     report.delta = {
       added: g.tracks,
       // The neighbour lists are rewritten whole by every delta (counted apart).
-      new_parts_bytes: [g.search, g.rerank, g.segments, g.meta, ...(g.ids ? [g.ids.file] : [])].reduce((s, p) => s + p.bytes, 0),
+      new_parts_bytes: [g.codes, g.filters, g.rerank, g.segments, g.meta, ...(g.ids ? [g.ids.file] : [])].reduce((s, p) => s + p.bytes, 0),
       neighbours_part_bytes: after.neighbours?.file.bytes ?? 0,
-      search_part_bytes: g.search.bytes,
+      // What a returning page fetches whole of the delta (at idle): its codes and filters parts.
+      search_part_bytes: g.codes.bytes + g.filters.bytes,
       manifest_bytes_before: JSON.stringify(before).length,
       first_visit: { bytes: first.bytes, load_bytes: first.load, requests: first.requests },
       returning_visit: { bytes: again.bytes, load_bytes: again.load, requests: again.requests, ms: again.ms },
@@ -147,7 +149,7 @@ try {
     execFileSync(bin, ['index', 'remove', join(synth, 'parts'), ...gone], { stdio: ['ignore', 'pipe', 'pipe'] });
     const removal = manifest().generations.at(-1);
     const third = await coldSearch(context, ids[1]);
-    report.removal = { removed: removal.removed, search_part_bytes: removal.search.bytes, returning_visit: { bytes: third.bytes, load_bytes: third.load, requests: third.requests } };
+    report.removal = { removed: removal.removed, search_part_bytes: removal.codes.bytes + removal.filters.bytes, returning_visit: { bytes: third.bytes, load_bytes: third.load, requests: third.requests } };
     await context.close();
   }
 } finally {

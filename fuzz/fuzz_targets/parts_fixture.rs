@@ -128,7 +128,9 @@ impl Fixture {
     fn entry<'a>(&self, m: &'a Manifest, kind: PartKind, g: usize) -> &'a PartFile {
         let generation = &m.generations[g];
         match kind {
-            PartKind::Search => &generation.search,
+            PartKind::Quantizer => &m.quantizer,
+            PartKind::Codes => &generation.codes,
+            PartKind::Filters => &generation.filters,
             PartKind::Rerank => &generation.rerank,
             PartKind::Segments => &generation.segments,
             PartKind::Meta => &generation.meta,
@@ -154,9 +156,14 @@ impl Fixture {
         if kind == PartKind::Neighbours {
             manifest.neighbours.as_mut().expect("lists").file = entry.clone();
         }
+        if kind == PartKind::Quantizer {
+            manifest.quantizer = entry.clone();
+        }
         let generation = &mut manifest.generations[g];
         match kind {
-            PartKind::Search => generation.search = entry.clone(),
+            PartKind::Quantizer => {}
+            PartKind::Codes => generation.codes = entry.clone(),
+            PartKind::Filters => generation.filters = entry.clone(),
             PartKind::Rerank => generation.rerank = entry.clone(),
             PartKind::Segments => generation.segments = entry.clone(),
             PartKind::Meta => generation.meta = entry.clone(),
@@ -237,9 +244,10 @@ fn drive<T>(
 #[derive(Clone, Copy)]
 pub struct Ops {
     /// Searches by catalog track (with the default shortlist and a short one) and by an
-    /// embedding with a tag filter: search parts, re-ranking rows, metadata, segment rows, ids.
+    /// embedding with a tag filter: the quantiser, cells or whole codes, filters, re-ranking
+    /// rows, metadata, segment rows, ids.
     pub search: bool,
-    /// A page of the catalog: search parts, metadata shards.
+    /// A page of the catalog: cell tables, filters, metadata shards.
     pub browse: bool,
     /// Ids to tracks, known and unknown: id shards, metadata shards.
     pub lookup: bool,
@@ -255,7 +263,7 @@ impl Ops {
     /// The operations that read a part of `kind`.
     pub fn reading(kind: PartKind) -> Ops {
         match kind {
-            PartKind::Search => Ops::ALL,
+            PartKind::Codes | PartKind::Filters | PartKind::Quantizer => Ops::ALL,
             PartKind::Rerank | PartKind::Segments | PartKind::Neighbours => Ops {
                 search: true,
                 browse: false,
@@ -306,8 +314,10 @@ pub fn exercise(manifest_bytes: &[u8], files: &Files) {
     }
 }
 
-/// Loads every search part it can, then runs `ops`.
+/// Runs `ops` as a first visit does (cells and pieces fetched by range), then loads the whole
+/// index as a page does at idle and runs them again.
 pub fn exercise_index(mut index: PartedIndex, files: &Files, ops: Ops) {
+    run_ops(&mut index, files, ops);
     for f in index.load_needs() {
         if let (Ok(key), Some(bytes)) = (f.key.parse::<PartKey>(), read(files, &f))
             && let Err(e) = index.provide(key, &bytes)
@@ -315,6 +325,14 @@ pub fn exercise_index(mut index: PartedIndex, files: &Files, ops: Ops) {
             index.fail(key, e.to_string());
         }
     }
+    index.clear_failures();
+    run_ops(&mut index, files, ops);
+    index.trim_caches();
+    let _ = index.held_bytes();
+}
+
+fn run_ops(index: &mut PartedIndex, files: &Files, ops: Ops) {
+    let index = &mut *index;
     let _ = index.tag_counts(false);
     if ops.search {
         for (i, request) in [
@@ -333,18 +351,16 @@ pub fn exercise_index(mut index: PartedIndex, files: &Files, ops: Ops) {
         {
             if let Ok(task) = SearchTask::new(request) {
                 let mut task = if i == 0 { task } else { task.with_shortlist(7) };
-                drive(&mut index, files, |x| task.step(x));
+                drive(index, files, |x| task.step(x));
             }
         }
     }
     if ops.browse {
         let mut browse = BrowseTask::new(&TagFilter::default(), 10, 30);
-        drive(&mut index, files, |x| browse.step(x));
+        drive(index, files, |x| browse.step(x));
     }
     if ops.lookup {
         let mut lookup = LookupTask::new(vec!["t0".into(), "t111".into(), "nope".into()]);
-        drive(&mut index, files, |x| lookup.step(x));
+        drive(index, files, |x| lookup.step(x));
     }
-    index.trim_caches();
-    let _ = index.held_bytes();
 }

@@ -1,6 +1,6 @@
 //! Any bytes as the rows fetched by range: re-ranking rows or segment rows. The bytes are cut to
-//! the part's size, and the checksums that guard them (in the search part, in the metadata
-//! shards) are recomputed, so the rows reach the code that scores them. Then the index is
+//! the part's size, and the checksums that guard them (each re-ranking block's own, those of the
+//! metadata shards) are recomputed, so the rows reach the code that scores them. Then the index is
 //! searched: answers or errors (a non-finite scale, say), never a panic. Seeds:
 //! fuzz/seeds/parts_rows.
 #![no_main]
@@ -15,33 +15,26 @@ use parts_fixture::{Ops, exercise_index};
 use simsong::index::parted::PartedIndex;
 use simsong::index::parts::manifest::{PartFile, rerank_row_bytes, segment_row_bytes};
 use simsong::index::parts::meta::{MetaShard, build_part, read_shards};
-use simsong::index::parts::search::SearchPart;
 use simsong::index::parts::{
-    ENVELOPE_LEN, PartKind, block_checksum, checksum_hex, decode_payload, encode_payload,
-    range_seed,
+    ENVELOPE_LEN, PartKind, block_checksum, checksum_hex, range_seed, rerank,
 };
 
-/// The fixture's search part and metadata shards of each generation, decoded once (each input
-/// recomputes their checksums over its rows).
-fn decoded() -> &'static Vec<(SearchPart, Vec<MetaShard>)> {
-    static DECODED: OnceLock<Vec<(SearchPart, Vec<MetaShard>)>> = OnceLock::new();
+/// The fixture's metadata shards of each generation, decoded once (each input recomputes their
+/// checksums over its rows).
+fn decoded() -> &'static Vec<Vec<MetaShard>> {
+    static DECODED: OnceLock<Vec<Vec<MetaShard>>> = OnceLock::new();
     DECODED.get_or_init(|| {
         let fx = parts_fixture::fixture();
         (0..fx.manifest.generations.len())
             .map(|g| {
-                let search = fx.part(PartKind::Search, g);
                 let m = &fx.manifest;
                 let seed = range_seed(&m.index_id_bytes());
                 let shards = m.meta_shards(&m.generations[g]);
-                let meta = read_shards(fx.part(PartKind::Meta, g), shards, seed, g as u32, "meta")
+                read_shards(fx.part(PartKind::Meta, g), shards, seed, g as u32, "meta")
                     .unwrap()
                     .into_iter()
                     .map(|(_, shard)| shard)
-                    .collect();
-                (
-                    decode_payload(&search[ENVELOPE_LEN..], "search").unwrap(),
-                    meta,
-                )
+                    .collect()
             })
             .collect()
     })
@@ -56,27 +49,15 @@ fuzz_target!(|data: &[u8]| {
     let m = &fx.manifest;
     let generation = &m.generations[g];
     let env = |kind| m.envelope(kind, g as u32);
-    let (search, shards) = &decoded()[g];
+    let shards = &decoded()[g];
+    let seed = range_seed(&m.index_id_bytes());
     let (manifest, files) = if pick & 2 == 0 {
-        // Re-ranking rows, and the block checksums of the search part.
-        let width = rerank_row_bytes(parts_fixture::DIM);
+        // Re-ranking rows, in blocks with their own checksums.
+        let dim = parts_fixture::DIM;
         let mut payload = rows.to_vec();
-        payload.resize(generation.tracks as usize * width, 0);
-        let mut search = search.clone();
-        search.rerank_checksums = payload
-            .chunks(m.layout.rerank_block_rows as usize * width)
-            .map(block_checksum)
-            .collect();
-        let (mut manifest, mut files) =
-            fx.with_part(PartKind::Rerank, g, env(PartKind::Rerank).wrap(&payload));
-        let part = env(PartKind::Search).wrap(&encode_payload(&search).unwrap());
-        let entry = PartFile {
-            bytes: part.len() as u64,
-            xxh3: checksum_hex(&part),
-        };
-        files.insert(entry.file_name(PartKind::Search), part);
-        manifest.generations[g].search = entry;
-        (manifest, files)
+        payload.resize(generation.tracks as usize * rerank_row_bytes(dim), 0);
+        let blocks = rerank::build_part(&payload, m.layout.rerank_block_rows as usize, dim, seed);
+        fx.with_part(PartKind::Rerank, g, env(PartKind::Rerank).wrap(&blocks))
     } else {
         // Segment rows, and the per-track checksums of the metadata shards.
         let width = segment_row_bytes(parts_fixture::DIM);
@@ -97,7 +78,6 @@ fuzz_target!(|data: &[u8]| {
                 shard
             })
             .collect();
-        let seed = range_seed(&m.index_id_bytes());
         let part = env(PartKind::Meta).wrap(&build_part(&shards, seed, g as u32).unwrap());
         let entry = PartFile {
             bytes: part.len() as u64,

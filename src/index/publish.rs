@@ -3,25 +3,27 @@
 //! generation coded with the quantiser of an existing index.
 //!
 //! Within a generation, tracks are stored sorted by their first two code bytes (catalog order
-//! among equals): similar tracks sit next to each other, so the re-ranking rows of a shortlist
-//! fall into fewer blocks.
+//! among equals): the tracks of one first-stage cell are one run of positions (the codes part
+//! is an inverted file read by cell), and similar tracks sit next to each other, so the
+//! re-ranking rows of a shortlist fall into fewer blocks.
 
 use std::collections::BTreeMap;
 
 use super::neighbour_lists::{DEFAULT_PROBES, NeighbourInput, nearest_neighbours, recall_at};
+use super::parts::codes::{self, CodesHead};
+use super::parts::filters::{FiltersPart, TagPostings, TagValue};
 use super::parts::manifest::{
     Generation, IdsPart, Layout, MANIFEST_FORMAT, Manifest, ModelRef, PartFile, index_id_for,
 };
 use super::parts::meta::{MetaShard, build_part, read_shards, track_locators};
 use super::parts::neighbours::{Neighbour, NeighboursPart, TrackLocator, push_record};
-use super::parts::search::{SearchPart, TagPostings, TagValue};
 use super::parts::{
     Envelope, PARTS_FORMAT_VERSION, PartKind, block_checksum, checksum_hex, decode_payload,
     encode_payload, range_seed, rerank, segments,
 };
 use super::postings::PostingList;
 use super::quantizer::Quantizer;
-use super::vectors::{l2_normalize, quantize_row};
+use super::vectors::quantize_row;
 use super::{CatalogIndex, Tags};
 use crate::error::{Error, Result};
 
@@ -80,10 +82,23 @@ pub fn publish_base(
     let h = index.header();
     quantizer.validate(index.dim())?;
     let quantizer_bytes = encode_payload(&quantizer)?;
+    let index_id = index_id_for(&quantizer_bytes, &h.model_sha256);
+    let quantizer_part = Envelope {
+        kind: PartKind::Quantizer,
+        generation: 0,
+        index_id: u128::from_str_radix(&index_id, 16)
+            .expect("32 hex digits")
+            .to_be_bytes(),
+    }
+    .wrap(&quantizer_bytes);
+    let quantizer_file = PartFile {
+        bytes: quantizer_part.len() as u64,
+        xxh3: checksum_hex(&quantizer_part),
+    };
     let mut manifest = Manifest {
         format: MANIFEST_FORMAT.into(),
         version: PARTS_FORMAT_VERSION,
-        index_id: index_id_for(&quantizer_bytes, &h.model_sha256),
+        index_id,
         created_by: h.created_by.clone(),
         analysis: h.analysis,
         frontend_version: h.frontend_version,
@@ -100,10 +115,15 @@ pub fn publish_base(
             rerank_block_rows: sizes.rerank_block_rows,
             meta_shard_tracks: sizes.meta_shard_tracks,
         },
+        quantizer: quantizer_file.clone(),
         generations: Vec::new(),
         neighbours: None,
     };
-    let (entry, files) = generation(&manifest, index, &quantizer, true, Vec::new(), sizes)?;
+    let (entry, mut files) = generation(&manifest, index, &quantizer, Vec::new(), sizes)?;
+    files.push((
+        quantizer_file.file_name(PartKind::Quantizer),
+        quantizer_part,
+    ));
     manifest.generations.push(entry);
     let mut published = Published {
         manifest,
@@ -152,7 +172,7 @@ pub fn publish_delta(
         meta_shard_tracks: manifest.layout.meta_shard_tracks,
         neighbours: manifest.neighbours.as_ref().map_or(0, |n| n.k),
     };
-    let (entry, files) = generation(&manifest, added, quantizer, false, removed, sizes)?;
+    let (entry, files) = generation(&manifest, added, quantizer, removed, sizes)?;
     manifest.generations.push(entry);
     manifest.neighbours = None;
     let mut published = Published {
@@ -171,7 +191,6 @@ fn generation(
     manifest: &Manifest,
     index: &CatalogIndex,
     quantizer: &Quantizer,
-    base: bool,
     removed: Vec<u32>,
     sizes: PartSizes,
 ) -> Result<(Generation, PartFiles)> {
@@ -195,17 +214,23 @@ fn generation(
         .flat_map(|&i| coded[i * m..(i + 1) * m].iter().copied())
         .collect();
 
-    // Re-ranking rows and their block checksums.
+    // Re-ranking rows, in self-checking blocks.
+    let seed = range_seed(&manifest.index_id_bytes());
+    // Each row is the residual from its cell's centroid (see `rerank`).
     let mut rerank_rows = Vec::with_capacity(n * (4 + dim));
-    for &i in &order {
-        let (scale, row) = quantize_row(&index.embedding(i));
+    for (local, &i) in order.iter().enumerate() {
+        let centroid = quantizer.codeword(0, usize::from(codes[local * m]));
+        let residual: Vec<f32> = index
+            .embedding(i)
+            .iter()
+            .zip(centroid)
+            .map(|(x, c)| x - c)
+            .collect();
+        let (scale, row) = quantize_row(&residual);
         rerank::push_row(&mut rerank_rows, scale, &row);
     }
-    let block_bytes = sizes.rerank_block_rows as usize * (4 + dim);
-    let rerank_checksums = rerank_rows
-        .chunks(block_bytes)
-        .map(block_checksum)
-        .collect();
+    let rerank_payload =
+        rerank::build_part(&rerank_rows, sizes.rerank_block_rows as usize, dim, seed);
 
     // Segment rows in position order, and per-track counts and checksums for the shards.
     let segs = index.segments();
@@ -254,7 +279,6 @@ fn generation(
         });
         first_row += rows;
     }
-    let seed = range_seed(&manifest.index_id_bytes());
     let meta = file(PartKind::Meta, &build_part(&shards, seed, number)?);
 
     // Id buckets.
@@ -272,10 +296,7 @@ fn generation(
         })
     };
 
-    let search_payload = SearchPart {
-        quantizer: base.then(|| quantizer.clone()),
-        codes,
-        rerank_checksums,
+    let filters_payload = FiltersPart {
         catalog_tags: postings(index, &order, false),
         predicted_tags: postings(index, &order, true),
         tempo: order
@@ -285,17 +306,19 @@ fn generation(
                 crate::tempo::code::encode(bpm)
             })
             .collect(),
-        removed: removed.clone(),
     };
-    let search = file(PartKind::Search, &encode_payload(&search_payload)?);
-    let rerank = file(PartKind::Rerank, &rerank_rows);
+    let filters = file(PartKind::Filters, &encode_payload(&filters_payload)?);
+    let codes_payload = codes::build_part(&codes, m, quantizer.centroids, &removed, seed, number);
+    let codes = file(PartKind::Codes, &codes_payload);
+    let rerank = file(PartKind::Rerank, &rerank_payload);
     let segments = file(PartKind::Segments, &segment_rows);
     let entry = Generation {
         generation: number,
         first_position,
         tracks: n as u32,
         removed: removed.len() as u32,
-        search,
+        codes,
+        filters,
         rerank,
         segments,
         meta,
@@ -334,36 +357,53 @@ fn add_neighbours(
     let n = m.total_positions() as usize;
     let (mut rows, mut cells, mut live) = (Vec::with_capacity(n * dim), Vec::new(), vec![true; n]);
     let mut locators: Vec<TrackLocator> = Vec::with_capacity(n);
-    let mut quantizer: Option<Quantizer> = None;
+    let quantizer: Quantizer = {
+        let name = m.quantizer.file_name(PartKind::Quantizer);
+        let bytes = read(&m.quantizer, PartKind::Quantizer)?;
+        decode_payload(
+            m.envelope(PartKind::Quantizer, 0).open(&bytes, &name)?,
+            &name,
+        )?
+    };
+    let seed = range_seed(&m.index_id_bytes());
+    let (m_codes, cell_count) = (m.layout.code_bytes as usize, m.layout.centroids);
     // Every generation's segment part, and each position's rows in it (generation, byte range).
     let mut segment_parts = Vec::with_capacity(m.generations.len());
     let mut segment_ranges: Vec<(usize, std::ops::Range<usize>)> = Vec::with_capacity(n);
     for (gi, g) in m.generations.iter().enumerate() {
-        let name = g.search.file_name(PartKind::Search);
-        let bytes = read(&g.search, PartKind::Search)?;
-        let search: SearchPart = decode_payload(
-            m.envelope(PartKind::Search, g.generation)
-                .open(&bytes, &name)?,
+        let name = g.codes.file_name(PartKind::Codes);
+        let bytes = read(&g.codes, PartKind::Codes)?;
+        let payload = m
+            .envelope(PartKind::Codes, g.generation)
+            .open(&bytes, &name)?;
+        let head_len = codes::head_bytes(cell_count, g.removed) as usize;
+        let head = CodesHead::parse(
+            &payload[..head_len.min(payload.len())],
+            cell_count,
+            g.removed,
+            g.tracks,
+            g.first_position,
+            seed,
+            g.generation,
             &name,
         )?;
-        if let Some(q) = search.quantizer {
-            quantizer = Some(q);
-        }
-        for &p in &search.removed {
+        for &p in &head.removed {
             live[p as usize] = false;
         }
-        let m_codes = m.layout.code_bytes as usize;
-        cells.extend(search.codes.chunks_exact(m_codes).map(|c| c[0]));
+        let first_cell = cells.len();
+        cells.extend(payload[head_len..].chunks_exact(m_codes).map(|c| c[0]));
         let rerank_bytes = read(&g.rerank, PartKind::Rerank)?;
-        for row in rerank_bytes[super::parts::ENVELOPE_LEN..].chunks_exact(4 + dim) {
-            let (scale, codes) = rerank::split_row(row);
-            rows.extend(codes.iter().map(|&c| scale * f32::from(c)));
+        let block_rows = m.layout.rerank_block_rows as usize;
+        for local in 0..g.tracks as usize {
+            let at = rerank::row_offset(local, block_rows, dim);
+            let (scale, codes) = rerank::split_row(&rerank_bytes[at..at + 4 + dim]);
+            let centroid = quantizer.codeword(0, usize::from(cells[first_cell + local]));
+            rows.extend(rerank::dequantize(centroid, scale, codes));
         }
         let name = g.meta.file_name(PartKind::Meta);
         let bytes = read(&g.meta, PartKind::Meta)?;
         m.envelope(PartKind::Meta, g.generation)
             .open(&bytes, &name)?;
-        let seed = range_seed(&m.index_id_bytes());
         let segment_bytes = read(&g.segments, PartKind::Segments)?;
         for (offset, shard) in read_shards(&bytes, m.meta_shards(g), seed, g.generation, &name)? {
             locators.extend(track_locators(&shard, &bytes, offset, &name)?);
@@ -383,7 +423,6 @@ fn add_neighbours(
         }
         segment_parts.push(segment_bytes);
     }
-    let quantizer = quantizer.ok_or_else(|| missing_part("the base search part"))?;
     if rows.len() != n * dim || cells.len() != n || locators.len() != n || segment_ranges.len() != n
     {
         return Err(Error::InvalidIndex(
@@ -409,12 +448,10 @@ fn add_neighbours(
         .filter(|&p| live[p as usize])
         .collect();
     published.neighbour_recall = Some(recall_at(&input, &lists, &sample, 10));
-    let seed = range_seed(&m.index_id_bytes());
     let record_len = super::parts::neighbours::record_bytes(k) as usize;
     let write_record = |p: usize, out: &mut [u8]| {
         // The track's row as a page's search by it would use it: dequantised, unit length.
-        let mut query = rows[p * dim..(p + 1) * dim].to_vec();
-        l2_normalize(&mut query);
+        let query = rows[p * dim..(p + 1) * dim].to_vec();
         let entry = |score: f32, t: u32| {
             let (g, range) = &segment_ranges[t as usize];
             Neighbour {

@@ -4,9 +4,11 @@
 //!
 //! 1. **References**: catalog track ids → positions (id shards), and their embeddings (their
 //!    re-ranking rows); the query is the Rocchio combination, as in the exact search.
-//! 2. **Shortlist**: ADC over every track's compact codes ([`crate::index::quantizer`]) picks
-//!    the [`shortlist_len`] best tracks that pass the filters (no fetch: the codes are in the
-//!    search part).
+//! 2. **Shortlist**: ADC over compact codes ([`crate::index::quantizer`]) picks the
+//!    [`shortlist_len`] best tracks that pass the filters. Until the whole codes parts have
+//!    arrived (at idle), only the cells of the quantiser's first stage nearest to the query
+//!    are read ([`PROBE_CELLS`], more while they hold fewer than [`PROBE_MIN_ELIGIBLE`]
+//!    eligible tracks), fetched by range: an inverted file.
 //! 3. **Re-ranking**: the shortlist is re-scored with its int8 rows (fetched in blocks), which
 //!    gives the order and scores of an exact scan to within int8 rounding.
 //! 4. **Details**: metadata shards and segment rows of the `k` hits.
@@ -28,13 +30,19 @@ use crate::index::TrackMeta;
 use crate::index::parted::{Fetch, PartKey, PartedIndex};
 use crate::index::parts::neighbours::Neighbour;
 use crate::index::parts::segments;
-use crate::index::vectors::dot_i8;
 
 /// Shortlist re-ranked for `k` results: `max(RERANK_FACTOR · k, RERANK_MIN)` tracks. At 600k
 /// synthetic tracks, re-ranking 100 gives recall@10 0.92, 200 gives 0.97 (BENCHMARKS.md).
 pub const RERANK_FACTOR: usize = 20;
 /// The smallest shortlist.
 pub const RERANK_MIN: usize = 200;
+
+/// Cells of the quantiser's first stage (256) that a search probes while the whole codes are
+/// not loaded: those whose centroids score best against the query.
+pub const PROBE_CELLS: usize = 16;
+/// Cells are probed (best first) until at least this many eligible tracks lie in them (or every
+/// cell is probed), so a small catalog, or a filter that leaves few tracks, reads more cells.
+pub const PROBE_MIN_ELIGIBLE: usize = 2000;
 
 /// Tracks re-scored with their re-ranking rows for a top-`k` search.
 pub fn shortlist_len(k: usize) -> usize {
@@ -88,6 +96,11 @@ pub struct SearchOutcome {
 pub struct SearchTask {
     request: SearchRequest,
     shortlist_len: usize,
+    /// Cells to probe even when the whole codes are in (benchmarks); `None`: [`PROBE_CELLS`]
+    /// until they are, every cell after.
+    probes: Option<usize>,
+    /// The cells probed, best first, once chosen.
+    cells: Option<Vec<u32>>,
     query: Option<Query>,
     shortlist: Option<Vec<(f32, u32)>>,
     ranked: Option<(Vec<(f32, u32)>, usize)>,
@@ -110,6 +123,8 @@ impl SearchTask {
         Ok(SearchTask {
             shortlist_len: shortlist_len(request.k),
             request,
+            probes: None,
+            cells: None,
             query: None,
             shortlist: None,
             ranked: None,
@@ -123,6 +138,13 @@ impl SearchTask {
     /// against bytes).
     pub fn with_shortlist(mut self, len: usize) -> Self {
         self.shortlist_len = len.max(self.request.k);
+        self
+    }
+
+    /// Probes `cells` cells of the codes (at least; see [`PROBE_MIN_ELIGIBLE`]), even when the whole
+    /// codes are loaded (for benchmarks that measure a first search's recall and bytes).
+    pub fn with_probes(mut self, cells: usize) -> Self {
+        self.probes = Some(cells.max(1));
         self
     }
 
@@ -141,8 +163,9 @@ impl SearchTask {
                 None => self.neighbours_possible = false,
             }
         }
-        if !index.is_searchable() {
-            return search_parts_needed(index).map(Step::Need);
+        let needs = heads_needed(index, true, !self.request.filter.is_empty())?;
+        if !needs.is_empty() {
+            return Ok(Step::Need(needs));
         }
         if self.query.is_none() {
             match self.resolve(index)? {
@@ -152,9 +175,34 @@ impl SearchTask {
         }
         let query = self.query.as_ref().expect("resolved above");
         if self.ranked.is_none() {
-            let shortlist = self.shortlist.get_or_insert_with(|| {
-                adc_shortlist(index, query, &self.request, self.shortlist_len)
-            });
+            if self.shortlist.is_none() {
+                let mask = eligible_mask(index, &self.request.filter, &query.excluded);
+                let cells = self
+                    .cells
+                    .get_or_insert_with(|| probed_cells(index, &query.vector, &mask, self.probes));
+                let keys = index.manifest().generations.iter().flat_map(|g| {
+                    let head = &index
+                        .codes_state(g.generation as usize)
+                        .expect("heads in")
+                        .head;
+                    cells
+                        .iter()
+                        .filter(|&&c| !head.cell(c as usize).is_empty())
+                        .map(move |&c| PartKey::Cell(g.generation, c))
+                });
+                let needs = missing(index, keys, |_| false)?;
+                if !needs.is_empty() {
+                    return Ok(Step::Need(needs));
+                }
+                self.shortlist = Some(adc_shortlist(
+                    index,
+                    query,
+                    cells,
+                    &mask,
+                    self.shortlist_len,
+                ));
+            }
+            let shortlist = self.shortlist.as_ref().expect("set above");
             let keys = shortlist.iter().filter_map(|&(_, p)| index.rerank_key(p));
             let needs = missing(index, keys, |problem| {
                 self.notes.insert(format!(
@@ -169,10 +217,10 @@ impl SearchTask {
             let mut best = TopK::new(self.request.k);
             let mut reranked = 0;
             for &(approx, p) in shortlist.iter() {
-                let score = match index.rerank_row(p) {
-                    Some((scale, codes)) => {
+                let score = match index.rerank_vector(p) {
+                    Some(row) => {
                         reranked += 1;
-                        scale * dot_i8(codes, &query.vector)
+                        row.iter().zip(&query.vector).map(|(a, b)| a * b).sum()
                     }
                     None => {
                         self.approximate = true;
@@ -331,6 +379,15 @@ impl SearchTask {
         if !needs.is_empty() {
             return Ok(Step::Need(needs));
         }
+        // Where a row could not be fetched, the code of its cell stands in.
+        let keys = reference_positions
+            .iter()
+            .filter(|&&p| index.rerank_row(p).is_none())
+            .filter_map(|&p| index.cell_key(p));
+        let needs = missing(index, keys, |_| false)?;
+        if !needs.is_empty() {
+            return Ok(Step::Need(needs));
+        }
         let dim = index.dim();
         let mut positions = reference_positions.into_iter();
         let mut mean = |refs: &[Reference]| -> Result<Vec<f32>> {
@@ -370,30 +427,37 @@ impl SearchTask {
     }
 }
 
-/// The search parts not loaded yet; the first that failed fails the search.
-fn search_parts_needed(index: &PartedIndex) -> Result<Vec<Fetch>> {
-    let keys = (0..index.manifest().generations.len() as u32).map(PartKey::Search);
-    missing(index, keys, |_| false)
+/// What a task needs first: every generation's cell table (with its removals), with
+/// `quantizer` the quantiser (a search of the codes), with `filters` every filters part; the
+/// first that failed fails the task.
+fn heads_needed(index: &PartedIndex, quantizer: bool, filters: bool) -> Result<Vec<Fetch>> {
+    let gens = index.manifest().generations.len() as u32;
+    let mut keys: Vec<PartKey> = quantizer
+        .then_some(PartKey::Quantizer)
+        .into_iter()
+        .collect();
+    keys.extend((0..gens).map(PartKey::CodesHead));
+    if filters {
+        keys.extend((0..gens).map(PartKey::Filters));
+    }
+    missing(index, keys.into_iter(), |_| false)
 }
 
 /// A catalog track's unit embedding: its re-ranking row, or its compact code when the row
 /// could not be fetched.
 fn track_vector(index: &PartedIndex, position: u32) -> Vec<f32> {
-    let mut v: Vec<f32> = match index.rerank_row(position) {
-        Some((scale, codes)) => codes.iter().map(|&c| scale * f32::from(c)).collect(),
+    let mut v: Vec<f32> = match index.rerank_vector(position) {
+        Some(row) => row,
         None => decode_code(index, position),
     };
     crate::index::vectors::l2_normalize(&mut v);
     v
 }
 
-/// The vector a track's compact code stands for.
+/// The vector a track's compact code stands for (its cell is loaded: see `resolve`).
 fn decode_code(index: &PartedIndex, position: u32) -> Vec<f32> {
-    let q = index.quantizer().expect("searchable");
-    let (g, local) = index.locate(position).expect("a valid position");
-    let state = index.generation_state(g as usize).expect("searchable");
-    let m = q.code_len();
-    q.decode(&state.codes[local as usize * m..(local as usize + 1) * m])
+    let q = index.quantizer().expect("heads loaded");
+    q.decode(index.code(position).expect("its cell was fetched"))
 }
 
 /// Bit `p` set where position `p` may be returned: passes the filter, not removed, not
@@ -418,33 +482,112 @@ fn eligible_mask(index: &PartedIndex, filter: &TagFilter, excluded: &[u32]) -> V
     mask
 }
 
-/// Stage 2: ADC over every eligible track, the `len` best.
+/// The cells to probe, best first: every cell once the whole codes are in (unless `probes`
+/// says otherwise), else the [`PROBE_CELLS`] (or `probes`) whose first-stage centroids score
+/// best against `query`, then more while fewer than [`PROBE_MIN_ELIGIBLE`] eligible tracks
+/// (bits of `mask`) lie in them.
+fn probed_cells(
+    index: &PartedIndex,
+    query: &[f32],
+    mask: &[u64],
+    probes: Option<usize>,
+) -> Vec<u32> {
+    let q = index.quantizer().expect("heads loaded");
+    let cells = q.centroids as usize;
+    let whole =
+        (0..index.manifest().generations.len()).all(|g| index.has(PartKey::Codes(g as u32)));
+    let probes = match probes {
+        Some(n) => n.min(cells),
+        None if whole => return (0..cells as u32).collect(),
+        None => PROBE_CELLS.min(cells),
+    };
+    let mut order: Vec<(f32, u32)> = (0..cells)
+        .map(|c| {
+            let centroid = q.codeword(0, c);
+            let score: f32 = centroid.iter().zip(query).map(|(a, b)| a * b).sum();
+            (score, c as u32)
+        })
+        .collect();
+    order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let eligible_in = |c: usize| -> usize {
+        index
+            .manifest()
+            .generations
+            .iter()
+            .map(|g| {
+                let head = &index
+                    .codes_state(g.generation as usize)
+                    .expect("heads in")
+                    .head;
+                let r = head.cell(c);
+                let first = g.first_position as usize;
+                count_bits(mask, first + r.start, first + r.end)
+            })
+            .sum()
+    };
+    let mut chosen = Vec::new();
+    let mut eligible = 0;
+    for (_, c) in order {
+        if chosen.len() >= probes && eligible >= PROBE_MIN_ELIGIBLE {
+            break;
+        }
+        eligible += eligible_in(c as usize);
+        chosen.push(c);
+    }
+    chosen
+}
+
+/// Set bits of `mask` in positions `from..to`.
+fn count_bits(mask: &[u64], from: usize, to: usize) -> usize {
+    (from..to)
+        .step_by(64)
+        .map(|start| {
+            let word = mask.get(start / 64).copied().unwrap_or(0);
+            let (lo, hi) = (start % 64, (start % 64 + (to - start)).min(64));
+            let bits = if hi - lo == 64 {
+                u64::MAX
+            } else {
+                ((1u64 << (hi - lo)) - 1) << lo
+            };
+            (word & bits).count_ones() as usize
+        })
+        .sum()
+}
+
+/// Stage 2: ADC over the eligible tracks of the probed `cells`, the `len` best.
 fn adc_shortlist(
     index: &PartedIndex,
     query: &Query,
-    request: &SearchRequest,
+    cells: &[u32],
+    mask: &[u64],
     len: usize,
 ) -> Vec<(f32, u32)> {
-    let quantizer = index.quantizer().expect("searchable");
+    let quantizer = index.quantizer().expect("heads loaded");
     let table = quantizer.adc_table(&query.vector);
-    let mask = eligible_mask(index, &request.filter, &query.excluded);
     let m = quantizer.code_len();
     let mut best = TopK::new(len);
     let mut threshold = best.threshold();
     for g in &index.manifest().generations {
         let state = index
-            .generation_state(g.generation as usize)
-            .expect("searchable");
+            .codes_state(g.generation as usize)
+            .expect("heads loaded");
         let first = g.first_position as usize;
-        for (local, codes) in state.codes.chunks_exact(m).enumerate() {
-            let p = first + local;
-            if mask[p / 64] & (1 << (p % 64)) == 0 {
+        for &c in cells {
+            let range = state.head.cell(c as usize);
+            if range.is_empty() {
                 continue;
             }
-            let score = table.score(codes);
-            if score > threshold {
-                best.push(score, p);
-                threshold = best.threshold();
+            let codes = &state.codes[range.start * m..range.end * m];
+            for (i, code) in codes.chunks_exact(m).enumerate() {
+                let p = first + range.start + i;
+                if mask[p / 64] & (1 << (p % 64)) == 0 {
+                    continue;
+                }
+                let score = table.score(code);
+                if score > threshold {
+                    best.push(score, p);
+                    threshold = best.threshold();
+                }
             }
         }
     }
@@ -581,10 +724,12 @@ impl BrowseTask {
         }
     }
 
-    /// Advances: asks for the search parts (removals, tags), then metadata shards, then answers.
+    /// Advances: asks for the cell tables (removals) and the filters parts (tags, tempo),
+    /// then metadata shards, then answers.
     pub fn step(&mut self, index: &mut PartedIndex) -> Result<Step<BrowseOutcome>> {
-        if !index.is_searchable() {
-            return search_parts_needed(index).map(Step::Need);
+        let needs = heads_needed(index, false, !self.filter.is_empty())?;
+        if !needs.is_empty() {
+            return Ok(Step::Need(needs));
         }
         let (positions, total) = self.page.get_or_insert_with(|| {
             let mask = eligible_mask(index, &self.filter, &[]);
@@ -631,12 +776,13 @@ impl LookupTask {
         LookupTask { ids }
     }
 
-    /// Advances: the search parts (removals), id buckets, then metadata shards; answers one
+    /// Advances: the cell tables (removals), id buckets, then metadata shards; answers one
     /// entry per id (`None`: no such live track). A piece that cannot be fetched fails the
     /// lookup with its name.
     pub fn step(&mut self, index: &mut PartedIndex) -> Result<Step<Vec<Option<BrowseRow>>>> {
-        if !index.is_searchable() {
-            return search_parts_needed(index).map(Step::Need);
+        let needs = heads_needed(index, false, false)?;
+        if !needs.is_empty() {
+            return Ok(Step::Need(needs));
         }
         let keys: Vec<PartKey> = self.ids.iter().flat_map(|id| index.id_keys(id)).collect();
         let needs = missing(index, keys.into_iter(), |_| false)?;

@@ -39,7 +39,7 @@ struct PartsInfo<'a> {
     predicted_tags: std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>,
     part_bytes: std::collections::BTreeMap<&'static str, u64>,
     tempo: TempoInfo,
-    /// False until every search part is in: the tag and tempo figures are empty until then.
+    /// False until the whole index is in: the tag and tempo figures are empty until then.
     complete: bool,
 }
 
@@ -120,14 +120,15 @@ impl CatalogParts {
         self.index.failure(parsed).map(str::to_string)
     }
 
-    /// True once every search part is in.
+    /// True once the whole index is in (`loadNeeds` satisfied): the quantiser, every codes
+    /// and filters part whole. Searches run before it, by the cells they probe.
     #[wasm_bindgen(getter)]
-    pub fn searchable(&self) -> bool {
-        self.index.is_searchable()
+    pub fn complete(&self) -> bool {
+        self.index.is_complete()
     }
 
     /// True when the index has neighbour lists for every track: a search by one catalog track
-    /// needs no search part (the page may answer it before loading them).
+    /// needs neither codes nor quantiser (the page may answer it before loading them).
     #[wasm_bindgen(getter, js_name = hasNeighbourLists)]
     pub fn has_neighbour_lists(&self) -> bool {
         self.index.manifest().usable_neighbours().is_some()
@@ -135,7 +136,7 @@ impl CatalogParts {
 
     /// `{ header, tracks, positions, generations, layout, tags, predictedTags, partBytes, tempo,
     /// complete }`; the tag maps count live tracks per category and value, and like the tempo
-    /// figures are empty until every search part is in (`complete`).
+    /// figures are empty until every filters part is in (`complete`).
     #[wasm_bindgen(getter)]
     pub fn info(&self) -> Result<JsValue, JsError> {
         let m = self.index.manifest();
@@ -163,7 +164,7 @@ impl CatalogParts {
             predicted_tags: self.index.tag_counts(true),
             part_bytes,
             tempo: self.tempo_info(),
-            complete: self.index.is_searchable(),
+            complete: self.index.is_complete(),
         };
         Ok(info.serialize(&json_compatible())?)
     }
@@ -242,7 +243,7 @@ impl CatalogParts {
         &self.index
     }
 
-    /// The live tracks' clear tempi, from the search parts' tempo bytes.
+    /// The live tracks' clear tempi, from the filters parts' tempo bytes.
     fn tempo_info(&self) -> TempoInfo {
         let bpms = (0..self.index.len() as u32)
             .filter(|&p| !self.index.is_removed(p))

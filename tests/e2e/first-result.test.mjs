@@ -6,7 +6,8 @@
 // Times are for the benchmark (bench/first-result), not for tests.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MODEL, demoUrl, newPage, setUp } from './harness.mjs';
+import { join } from 'node:path';
+import { MODEL, ROOT, demoUrl, newPage, setUp } from './harness.mjs';
 
 const skip = !process.env.SIMSONG_BIN && 'SIMSONG_BIN (the native CLI) is needed to build the test catalog';
 const requests = []; // every answer of the server: { path, range, status, bytes }
@@ -53,14 +54,14 @@ test('"Similar" on a catalog track fetches the search module and the parts it re
 
   // The catalog's pieces, in the order a search needs them: the manifest, the reference's id
   // bucket, its neighbour list, then the hits' metadata, all by range (the list holds each hit's
-  // closest segment). No search part, no re-ranking or segment rows: the lists answer without
-  // them (the search parts load once the page is idle).
+  // closest segment). No quantiser, codes or filters, no re-ranking or segment rows: the lists
+  // answer without them (the rest of the index loads once the page is idle).
   const first = (re) => paths.findIndex((p) => re.test(p));
   const order = [/^e2e\/catalog\/index\.json$/, /^e2e\/catalog\/parts\/ids-/, /^e2e\/catalog\/parts\/neighbours-/, /^e2e\/catalog\/parts\/meta-/];
   const at = order.map(first);
   assert.ok(at.every((i) => i >= 0), `every piece is fetched: ${paths.join(' ')}`);
   assert.deepEqual(at, [...at].sort((a, b) => a - b), `in order: ${paths.join(' ')}`);
-  assert.deepEqual(paths.filter((p) => /parts\/(search|rerank|segments)-/.test(p)), [], 'no search part, no rows before the first result');
+  assert.deepEqual(paths.filter((p) => /parts\/(quantizer|codes|filters|rerank|segments)-/.test(p)), [], 'no codes, no rows before the first result');
   const ranges = before.filter((r) => /parts\/(ids|neighbours|meta)-/.test(r.path));
   assert.ok(ranges.length >= 3 && ranges.every((r) => r.status === 206 && r.range), `every catalog piece by range: ${ranges.map((r) => r.path).join(' ')}`);
   assert.equal(results.fromNeighbours, true, 'answered from the neighbour list');
@@ -74,11 +75,13 @@ test('"Similar" on a catalog track fetches the search module and the parts it re
   assert.ok(total <= FIRST_RESULT_MAX_BYTES, `${total} bytes before the first result`);
   assert.deepEqual(await page.events('modelready'), [], 'no model');
 
-  // Once the page is idle, the search parts follow and the filters get their tags.
+  // Once the page is idle, the rest of the index follows and the filters get their tags.
   const complete = await page.nthEvent('indexcomplete');
   assert.equal(complete.index.complete, true);
-  assert.ok(Object.keys(complete.index.tags).length > 0, 'the catalog tags arrive with the search parts');
-  assert.ok(requests.some((r) => /parts\/search-/.test(r.path)), 'the search part, after the first result');
+  assert.ok(Object.keys(complete.index.tags).length > 0, 'the catalog tags arrive with the filters parts');
+  for (const kind of ['quantizer', 'codes', 'filters']) {
+    assert.ok(requests.some((r) => r.path.includes(`/parts/${kind}-`) && r.status === 200), `the whole ${kind} part, after the first result`);
+  }
 
   // A visitor drags a file over the element: the analyser and the model load, with progress.
   const count = requests.length;
@@ -95,5 +98,28 @@ test('"Similar" on a catalog track fetches the search module and the parts it re
   assert.ok((await page.events('progress')).some((p) => p.stage === 'model' && p.loaded > 0), 'its bytes are reported');
   assert.deepEqual(page.problems, []);
   assert.deepEqual(await page.cspViolations(), []);
+  await page.context().close();
+});
+
+test("A dropped file's search fetches the quantiser and the cells it probes, by range, before the whole codes", { skip }, async () => {
+  const page = await newPage(env);
+  await throttleTo4G(page);
+  await page.goto(demoUrl(env));
+  await page.nthEvent('ready'); // (dropped at once: before the idle load brings the whole codes)
+  requests.length = 0;
+  await page.setInputFiles('similar-songs >> .drop input[type=file]', join(ROOT, 'tests/fixtures/audio/real_music_a_44k.ogg'));
+  const results = await page.nthEvent('results');
+  assert.deepEqual(results.ids.slice(0, 2).sort(), ['menu', 'menu-flac'], 'the same music ranks first');
+  const before = requests.slice();
+  const catalog = before.filter((r) => r.path.startsWith('e2e/catalog/parts/'));
+  const kind = (r) => r.path.match(/parts\/([a-z]+)-/)[1];
+  // The quantiser whole (once), the codes part only by range (its cell table, then cells), the
+  // re-ranking rows of the shortlist by range; no filters part (no filter is set).
+  assert.deepEqual(catalog.filter((r) => kind(r) === 'quantizer').map((r) => r.status), [200], 'the quantiser, whole, once');
+  const codes = catalog.filter((r) => kind(r) === 'codes');
+  assert.ok(codes.length >= 2 && codes.every((r) => r.status === 206 && r.range), `the codes by range: ${codes.map((r) => `${r.status} ${r.range}`).join(', ')}`);
+  assert.deepEqual(catalog.filter((r) => kind(r) === 'filters'), [], 'no filters part');
+  assert.ok(catalog.filter((r) => kind(r) === 'rerank').every((r) => r.status === 206), 're-ranking rows by range');
+  assert.deepEqual(page.problems, []);
   await page.context().close();
 });

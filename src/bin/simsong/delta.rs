@@ -121,10 +121,11 @@ fn report_delta(
         total as f64 / 1e6
     );
     eprintln!(
-        "a page that has the earlier parts fetches the manifest ({:.1} kB) and the delta's search \
-         part ({:.1} kB) before its next search",
+        "a page that has the earlier parts fetches the manifest ({:.1} kB) and the delta's cell \
+         table before its next search ({:.1} kB of codes and {:.1} kB of filters in all)",
         manifest_bytes as f64 / 1e3,
-        g.search.bytes as f64 / 1e3
+        g.codes.bytes as f64 / 1e3,
+        g.filters.bytes as f64 / 1e3
     );
     published::report_neighbours(published);
     if published.manifest.generations.len() > 8 {

@@ -12,7 +12,7 @@ use simsong::catalog::files::write_published;
 use simsong::index::parted::{Fetch, PartKey, PartedIndex};
 use simsong::index::parts::manifest::{Manifest, rerank_row_bytes, segment_row_bytes};
 use simsong::index::parts::meta::{MetaShard, read_shards};
-use simsong::index::parts::{ENVELOPE_LEN, PartKind, checksum_hex, rerank, segments};
+use simsong::index::parts::{PartKind, checksum_hex, rerank, segments};
 use simsong::index::publish::{PartSizes, Published};
 use simsong::index::quantizer::Quantizer;
 use simsong::index::train::QuantizerShape;
@@ -30,7 +30,7 @@ pub struct LocalIndex {
 }
 
 impl LocalIndex {
-    /// Opens `path` (folder or manifest) and loads its search parts.
+    /// Opens `path` (folder or manifest) and loads it whole (what a page loads at idle).
     pub fn open(path: &Path) -> anyhow::Result<LocalIndex> {
         let dir = folder(path);
         let manifest = dir.join(MANIFEST_NAME);
@@ -123,6 +123,7 @@ pub fn report_neighbours(published: &Published) {
 pub fn to_catalog(local: &LocalIndex) -> anyhow::Result<CatalogIndex> {
     let m = local.index.manifest();
     let dim = m.dim();
+    let quantizer = local.quantizer()?;
     let mut catalog = empty_catalog(m)?;
     for g in &m.generations {
         let rerank_rows = read_part(
@@ -153,10 +154,15 @@ pub fn to_catalog(local: &LocalIndex) -> anyhow::Result<CatalogIndex> {
                 if local.index.is_removed(g.first_position + local_pos as u32) {
                     continue;
                 }
-                let at = ENVELOPE_LEN + local_pos * rerank_row_bytes(dim);
+                let at = rerank::row_offset(local_pos, m.layout.rerank_block_rows as usize, dim);
                 let (scale, codes) =
                     rerank::split_row(&rerank_rows[at..at + rerank_row_bytes(dim)]);
-                let embedding: Vec<f32> = codes.iter().map(|&c| scale * f32::from(c)).collect();
+                let position = g.first_position + local_pos as u32;
+                let Some(PartKey::Cell(_, cell)) = local.index.cell_key(position) else {
+                    bail!("the index's cell tables are not loaded");
+                };
+                let centroid = quantizer.codeword(0, cell as usize);
+                let embedding = rerank::dequantize(centroid, scale, codes);
                 let refs: Vec<(f32, &[f32])> =
                     segs.iter().map(|(t, v)| (*t, v.as_slice())).collect();
                 catalog.add_embedding(track.clone(), &embedding, &refs, usize::MAX)?;
@@ -242,7 +248,9 @@ fn meta_shards(
 /// Bytes of every part of one kind, over all generations.
 pub fn bytes_by_kind(m: &Manifest) -> Vec<(PartKind, usize, u64)> {
     let kinds = [
-        PartKind::Search,
+        PartKind::Quantizer,
+        PartKind::Codes,
+        PartKind::Filters,
         PartKind::Rerank,
         PartKind::Meta,
         PartKind::Segments,

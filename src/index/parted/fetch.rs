@@ -4,7 +4,7 @@ use super::{Fetch, PartKey, PartedIndex};
 use crate::index::parts::manifest::PartFile;
 use crate::index::parts::meta::table_range;
 use crate::index::parts::neighbours::record_bytes;
-use crate::index::parts::{ENVELOPE_LEN, PartKind, rerank, segments};
+use crate::index::parts::{ENVELOPE_LEN, PartKind, codes, rerank, segments};
 
 impl PartedIndex {
     /// The fetch for `key`. Keys that need data not loaded yet (segments before their
@@ -31,6 +31,14 @@ impl PartedIndex {
             let (offset, length) = (u64::from(l.meta_offset), u64::from(l.meta_len));
             return Some(self.fetch_range(key, part, PartKind::Meta, offset, length));
         }
+        if let PartKey::Cell(g, c) = key {
+            let loaded = self.codes.get(g as usize)?.as_ref()?;
+            let (offset, length) = loaded
+                .head
+                .cell_range(c as usize, self.manifest.layout.code_bytes);
+            let part = &self.manifest.generations[g as usize].codes;
+            return Some(self.fetch_range(key, part, PartKind::Codes, offset, length));
+        }
         if let PartKey::Meta(g, s) = key {
             let entry = self.meta_tables.get(g as usize)?.as_ref()?.entries[s as usize];
             let part = &self.manifest.generations[g as usize].meta;
@@ -45,9 +53,13 @@ impl PartedIndex {
         let gens = &self.manifest.generations;
         let generation = |g: u32| gens.get(g as usize);
         match key {
-            PartKey::Search(g) | PartKey::RerankHead(g) | PartKey::SegmentsHead(g) => {
-                generation(g).is_some()
-            }
+            PartKey::Quantizer => true,
+            PartKey::CodesHead(g)
+            | PartKey::Codes(g)
+            | PartKey::Filters(g)
+            | PartKey::RerankHead(g)
+            | PartKey::SegmentsHead(g) => generation(g).is_some(),
+            PartKey::Cell(g, c) => generation(g).is_some() && c < self.manifest.layout.centroids,
             PartKey::RerankBlock(g, b) => generation(g).is_some_and(|x| {
                 u64::from(b)
                     < u64::from(x.tracks)
@@ -78,7 +90,14 @@ impl PartedIndex {
             whole: true,
         };
         match key {
-            PartKey::Search(g) => whole(&gens[g as usize].search, PartKind::Search),
+            PartKey::Quantizer => whole(&self.manifest.quantizer, PartKind::Quantizer),
+            PartKey::Codes(g) => whole(&gens[g as usize].codes, PartKind::Codes),
+            PartKey::Filters(g) => whole(&gens[g as usize].filters, PartKind::Filters),
+            PartKey::CodesHead(g) => {
+                let x = &gens[g as usize];
+                let length = codes::head_bytes(self.manifest.layout.centroids, x.removed);
+                self.fetch_range(key, &x.codes, PartKind::Codes, ENVELOPE_LEN as u64, length)
+            }
             PartKey::MetaTable(g) => {
                 let (offset, length) = table_range(self.manifest.meta_shards(&gens[g as usize]));
                 self.fetch_range(key, &gens[g as usize].meta, PartKind::Meta, offset, length)
@@ -119,8 +138,8 @@ impl PartedIndex {
                     length,
                 )
             }
-            PartKey::Segments(_) | PartKey::Record(_) | PartKey::Meta(..) => {
-                unreachable!("segments, records and shards are fetched through fetch_for")
+            PartKey::Segments(_) | PartKey::Record(_) | PartKey::Meta(..) | PartKey::Cell(..) => {
+                unreachable!("segments, records, shards and cells are fetched through fetch_for")
             }
         }
     }

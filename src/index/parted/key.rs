@@ -8,13 +8,21 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 /// What a piece of a published index is, for [`Fetch`] and [`PartedIndex::provide`]. Its text
-/// form (`search:0`, `rerank:0:17`, `meta-table:1`, `meta:1:3`, `ids:0:9`, `segments:123456`, `rerank-head:0`,
+/// form (`quantizer`, `codes-head:0`, `cell:0:17`, `codes:0`, `filters:0`, `rerank:0:17`, `meta-table:1`, `meta:1:3`, `ids:0:9`, `segments:123456`, `rerank-head:0`,
 /// `segments-head:0`, `neighbours:123456`, `record:123456`) travels through JavaScript
 /// unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PartKey {
-    /// Generation `g`'s search part.
-    Search(u32),
+    /// The quantiser part (one for the index), whole.
+    Quantizer,
+    /// The head of generation `g`'s codes part: its cell table and removals.
+    CodesHead(u32),
+    /// Cell `c` of generation `g`'s codes part (read where its cell table says).
+    Cell(u32, u32),
+    /// Generation `g`'s whole codes part (fetched at idle).
+    Codes(u32),
+    /// Generation `g`'s filters part (tag postings, tempo bytes), whole.
+    Filters(u32),
     /// The first 48 bytes of generation `g`'s re-ranking part (checks its envelope and that
     /// the server answers range requests).
     RerankHead(u32),
@@ -40,7 +48,11 @@ pub enum PartKey {
 impl fmt::Display for PartKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PartKey::Search(g) => write!(f, "search:{g}"),
+            PartKey::Quantizer => write!(f, "quantizer"),
+            PartKey::CodesHead(g) => write!(f, "codes-head:{g}"),
+            PartKey::Cell(g, c) => write!(f, "cell:{g}:{c}"),
+            PartKey::Codes(g) => write!(f, "codes:{g}"),
+            PartKey::Filters(g) => write!(f, "filters:{g}"),
             PartKey::RerankHead(g) => write!(f, "rerank-head:{g}"),
             PartKey::SegmentsHead(g) => write!(f, "segments-head:{g}"),
             PartKey::RerankBlock(g, b) => write!(f, "rerank:{g}:{b}"),
@@ -64,7 +76,11 @@ impl FromStr for PartKey {
             .map(|n| n.parse().map_err(|_| bad()))
             .collect::<Result<_>>()?;
         Ok(match (kind, nums.as_slice()) {
-            ("search", [g]) => PartKey::Search(*g),
+            ("quantizer", []) => PartKey::Quantizer,
+            ("codes-head", [g]) => PartKey::CodesHead(*g),
+            ("cell", [g, c]) => PartKey::Cell(*g, *c),
+            ("codes", [g]) => PartKey::Codes(*g),
+            ("filters", [g]) => PartKey::Filters(*g),
             ("rerank-head", [g]) => PartKey::RerankHead(*g),
             ("segments-head", [g]) => PartKey::SegmentsHead(*g),
             ("rerank", [g, b]) => PartKey::RerankBlock(*g, *b),

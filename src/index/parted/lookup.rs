@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{LoadedGeneration, PartKey, PartedIndex};
+use super::{LoadedCodes, PartKey, PartedIndex};
 use crate::error::{Error, Result};
 use crate::index::parts::manifest::rerank_row_bytes;
 use crate::index::parts::neighbours::{NeighbourList, TrackLocator};
@@ -19,11 +19,11 @@ impl PartedIndex {
     }
 
     /// The clear predicted tempo of the track at a global position, in whole BPM, from its
-    /// generation's search part (`None` when unclear or that part is not loaded).
+    /// generation's filters part (`None` when unclear or that part is not loaded).
     pub fn tempo_bpm(&self, position: u32) -> Option<f32> {
         let (g, local) = self.locate(position)?;
-        let loaded = self.generations[g as usize].as_ref()?;
-        crate::tempo::code::decode(*loaded.tempo.get(local as usize)?)
+        let tempo = self.tempo[g as usize].as_ref()?;
+        crate::tempo::code::decode(*tempo.get(local as usize)?)
     }
 
     /// Whether the track at a global position was removed.
@@ -69,8 +69,30 @@ impl PartedIndex {
             .collect()
     }
 
-    pub(crate) fn generation_state(&self, g: usize) -> Option<&LoadedGeneration> {
-        self.generations.get(g).and_then(Option::as_ref)
+    /// Generation `g`'s codes as far as fetched (`None` before its cell table).
+    pub(crate) fn codes_state(&self, g: usize) -> Option<&LoadedCodes> {
+        self.codes.get(g).and_then(Option::as_ref)
+    }
+
+    /// The cell key holding the code of the track at a global position (`None` before its
+    /// generation's cell table is in).
+    pub fn cell_key(&self, position: u32) -> Option<PartKey> {
+        let (g, local) = self.locate(position)?;
+        let head = &self.codes_state(g as usize)?.head;
+        let c = head.cell_start.partition_point(|&s| s <= local) - 1;
+        Some(PartKey::Cell(g, c as u32))
+    }
+
+    /// The compact code of the track at a global position, if its cell is loaded.
+    pub fn code(&self, position: u32) -> Option<&[u8]> {
+        let key = self.cell_key(position)?;
+        if !self.has(key) {
+            return None;
+        }
+        let (g, local) = self.locate(position)?;
+        let m = self.manifest.layout.code_bytes as usize;
+        let codes = &self.codes_state(g as usize)?.codes;
+        Some(&codes[local as usize * m..(local as usize + 1) * m])
     }
 
     /// The id buckets (one per generation with tracks) that may hold `id`.
@@ -148,6 +170,18 @@ impl PartedIndex {
         Some(rerank::split_row(&block[at..at + width]))
     }
 
+    /// The embedding the re-ranking row of a global position stands for, unit length: its
+    /// cell's first-stage centroid plus the row's int8 residual (`None` until its block, the
+    /// quantiser and its generation's cell table are in).
+    pub fn rerank_vector(&self, position: u32) -> Option<Vec<f32>> {
+        let (scale, codes) = self.rerank_row(position)?;
+        let PartKey::Cell(_, cell) = self.cell_key(position)? else {
+            unreachable!("cell_key gives a cell")
+        };
+        let centroid = self.quantizer.as_ref()?.codeword(0, cell as usize);
+        Some(rerank::dequantize(centroid, scale, codes))
+    }
+
     /// The metadata shard key of a global position, or its generation's shard table key while
     /// that table is not loaded (the shard's place is in it).
     pub fn meta_key(&self, position: u32) -> Option<PartKey> {
@@ -190,11 +224,12 @@ impl PartedIndex {
     /// Bytes held in caches and codes, roughly (for memory reports).
     pub fn held_bytes(&self) -> usize {
         let codes: usize = self
-            .generations
+            .codes
             .iter()
             .flatten()
-            .map(|g| g.codes.len() + 4 * g.rerank_checksums.len())
-            .sum();
+            .map(|g| g.codes.len() + 4 * g.head.cell_start.len())
+            .sum::<usize>()
+            + self.tempo.iter().flatten().map(Vec::len).sum::<usize>();
         let postings: usize = [&self.catalog_postings, &self.predicted_postings]
             .iter()
             .flat_map(|p| p.values())

@@ -1,5 +1,7 @@
-//! [`PartedIndex`]: a published index as a page holds it: the manifest, the search parts, and
-//! whatever re-ranking blocks, metadata shards, id shards and segments were fetched so far.
+//! [`PartedIndex`]: a published index as a page holds it: the manifest, and whatever it
+//! fetched so far: the quantiser, each generation's cell table and the cells of codes a search
+//! probed (or the whole codes part, once it arrived at idle), the filters parts, re-ranking
+//! blocks, metadata shards, id buckets, neighbour lists and segments.
 //!
 //! It does no I/O. Callers ask what is missing ([`Fetch`] lists, from the search tasks in
 //! [`crate::search::parted`]), fetch it however they can (HTTP in the browser, files in the
@@ -19,6 +21,7 @@ pub use key::{Fetch, PartKey};
 
 use std::collections::HashMap;
 
+use super::parts::codes::CodesHead;
 use super::parts::ids::IdBucket;
 use super::parts::manifest::Manifest;
 use super::parts::meta::{MetaShard, ShardTable};
@@ -35,13 +38,17 @@ const MAX_SEGMENT_TRACKS: usize = 4096;
 const MAX_NEIGHBOUR_LISTS: usize = 256;
 const MAX_RECORDS: usize = 4096;
 
-/// A generation's search part, integrated.
+/// A generation's codes as far as fetched: its cell table, then cells or the whole part.
 #[derive(Debug)]
-pub(crate) struct LoadedGeneration {
+pub(crate) struct LoadedCodes {
+    pub(crate) head: CodesHead,
+    /// `tracks × code_bytes` once a cell arrived (empty before); only the bytes of loaded
+    /// cells are meaningful.
     pub(crate) codes: Vec<u8>,
-    pub(crate) rerank_checksums: Vec<u32>,
-    /// One tempo byte per track ([`crate::tempo::code`]).
-    pub(crate) tempo: Vec<u8>,
+    /// One flag per cell: its codes are in.
+    pub(crate) cell_loaded: Vec<bool>,
+    /// True once the whole part arrived (every cell loaded).
+    pub(crate) whole: bool,
 }
 
 /// A published index as far as it is loaded (see the module docs).
@@ -49,8 +56,12 @@ pub(crate) struct LoadedGeneration {
 pub struct PartedIndex {
     manifest: Manifest,
     quantizer: Option<Quantizer>,
-    generations: Vec<Option<LoadedGeneration>>,
-    /// One bit per global position: removed by a later generation.
+    /// Per generation, its codes once its cell table is in.
+    codes: Vec<Option<LoadedCodes>>,
+    /// Per generation, one tempo byte per track ([`crate::tempo::code`]) once its filters part
+    /// is in (its posting lists are merged into the maps below).
+    tempo: Vec<Option<Vec<u8>>>,
+    /// One bit per global position: removed by a later generation (from the cell tables).
     removed: Vec<u64>,
     catalog_postings: Postings,
     predicted_postings: Postings,
@@ -78,10 +89,11 @@ impl PartedIndex {
     pub fn from_manifest(manifest: Manifest) -> Self {
         let generations = manifest.generations.len();
         PartedIndex {
-            generations: (0..manifest.generations.len()).map(|_| None).collect(),
+            codes: (0..generations).map(|_| None).collect(),
+            tempo: vec![None; generations],
             manifest,
             quantizer: None,
-            // Grown as search parts with removals arrive: a manifest alone (which may lie) never
+            // Grown as cell tables with removals arrive: a manifest alone (which may lie) never
             // makes the index allocate per track.
             removed: Vec::new(),
             catalog_postings: Postings::new(),
@@ -103,7 +115,7 @@ impl PartedIndex {
         &self.manifest
     }
 
-    /// The quantiser (once the base search part is loaded).
+    /// The quantiser (once its part is loaded).
     pub fn quantizer(&self) -> Option<&Quantizer> {
         self.quantizer.as_ref()
     }
@@ -123,39 +135,49 @@ impl PartedIndex {
         self.len() == 0
     }
 
-    /// What must be fetched before a search on the search parts: every generation's search part,
-    /// its metadata shard table, and the heads of its range-fetched parts (which also reveal a
-    /// server that ignores `Range`).
+    /// What the whole index needs, fetched at idle: the quantiser, every generation's codes and
+    /// filters parts whole, its metadata shard table, and the heads of its range-fetched parts
+    /// (which also reveal a server that ignores `Range`). After it, every search scans every
+    /// code, and browsing and tag counts need nothing more.
     pub fn load_needs(&self) -> Vec<Fetch> {
-        let mut out = Vec::new();
+        let mut keys = vec![PartKey::Quantizer];
         for g in &self.manifest.generations {
             let n = g.generation;
-            for key in [
-                PartKey::Search(n),
+            keys.extend([
+                PartKey::Codes(n),
+                PartKey::Filters(n),
                 PartKey::RerankHead(n),
                 PartKey::SegmentsHead(n),
                 PartKey::MetaTable(n),
-            ] {
-                if !self.has(key) && !self.failed.contains_key(&key) {
-                    out.push(self.fetch(key));
-                }
-            }
+            ]);
         }
-        out
+        keys.into_iter()
+            .filter(|&key| !self.has(key) && !self.failed.contains_key(&key))
+            .map(|key| self.fetch(key))
+            .collect()
     }
 
-    /// True once every search part is in: track searches can run.
-    pub fn is_searchable(&self) -> bool {
-        self.generations.iter().all(Option::is_some) && self.quantizer.is_some()
+    /// True once the quantiser and every generation's whole codes and filters parts are in.
+    pub fn is_complete(&self) -> bool {
+        self.quantizer.is_some()
+            && self
+                .codes
+                .iter()
+                .all(|c| c.as_ref().is_some_and(|c| c.whole))
+            && self.tempo.iter().all(Option::is_some)
     }
 
     /// Whether the piece `key` is loaded.
     pub fn has(&self, key: PartKey) -> bool {
+        let codes = |g: u32| self.codes.get(g as usize).and_then(Option::as_ref);
         match key {
-            PartKey::Search(g) => self
-                .generations
-                .get(g as usize)
-                .is_some_and(Option::is_some),
+            PartKey::Quantizer => self.quantizer.is_some(),
+            PartKey::CodesHead(g) => codes(g).is_some(),
+            PartKey::Cell(g, c) => {
+                codes(g).is_some_and(|x| x.cell_loaded.get(c as usize) == Some(&true))
+            }
+            PartKey::Codes(g) => codes(g).is_some_and(|x| x.whole),
+            PartKey::Filters(g) => self.tempo.get(g as usize).is_some_and(Option::is_some),
             PartKey::RerankHead(_) | PartKey::SegmentsHead(_) => self.heads_checked.contains(&key),
             PartKey::RerankBlock(g, b) => self.rerank.contains(&(g, b)),
             PartKey::MetaTable(g) => self

@@ -1,17 +1,20 @@
 //! [`PartedIndex::provide`]: the bytes fetched for a [`PartKey`], checked (size, checksum,
 //! envelope, contents) before anything is kept.
 
-use super::{LoadedGeneration, PartKey, PartedIndex};
+use super::{LoadedCodes, PartKey, PartedIndex};
 use crate::error::{Error, Result};
+use crate::index::parts::codes::{self, CodesHead, check_codes};
+use crate::index::parts::filters::{FiltersPart, TagPostings};
 use crate::index::parts::ids::IdBucket;
-use crate::index::parts::manifest::{rerank_row_bytes, segment_row_bytes};
+use crate::index::parts::manifest::index_id_for;
+use crate::index::parts::manifest::segment_row_bytes;
 use crate::index::parts::meta::{MetaShard, ShardTable};
 use crate::index::parts::neighbours::{NeighbourList, check_meta};
-use crate::index::parts::search::{SearchPart, TagPostings};
 use crate::index::parts::{
     ENVELOPE_LEN, PartKind, block_checksum, checksum_hex, decode_payload, range_seed, rerank,
     segments,
 };
+use crate::index::quantizer::Quantizer;
 use crate::index::{Postings, TrackMeta};
 
 impl PartedIndex {
@@ -45,8 +48,10 @@ impl PartedIndex {
         let gens = &self.manifest.generations;
         if fetch.whole {
             let expected = match key {
-                PartKey::Search(g) => &gens[g as usize].search,
-                _ => unreachable!("only search parts are fetched whole"),
+                PartKey::Quantizer => &self.manifest.quantizer,
+                PartKey::Codes(g) => &gens[g as usize].codes,
+                PartKey::Filters(g) => &gens[g as usize].filters,
+                _ => unreachable!("only the quantiser, codes and filters parts are fetched whole"),
             };
             if checksum_hex(bytes) != expected.xxh3 {
                 return Err(bad(
@@ -55,7 +60,27 @@ impl PartedIndex {
             }
         }
         match key {
-            PartKey::Search(g) => self.integrate_search(g, bytes, &part),
+            PartKey::Quantizer => self.integrate_quantizer(bytes, &part),
+            PartKey::CodesHead(g) => self.integrate_codes_head(g, bytes, &part),
+            PartKey::Cell(g, c) => {
+                let layout = self.manifest.layout;
+                let loaded = self.codes[g as usize]
+                    .as_mut()
+                    .expect("fetch_for found its cell table");
+                loaded
+                    .head
+                    .check_cell(c as usize, bytes, layout.centroids, &part)?;
+                let m = layout.code_bytes as usize;
+                if loaded.codes.is_empty() {
+                    loaded.codes = vec![0; gens[g as usize].tracks as usize * m];
+                }
+                let r = loaded.head.cell(c as usize);
+                loaded.codes[r.start * m..r.end * m].copy_from_slice(bytes);
+                loaded.cell_loaded[c as usize] = true;
+                Ok(())
+            }
+            PartKey::Codes(g) => self.integrate_codes(g, bytes, &part),
+            PartKey::Filters(g) => self.integrate_filters(g, bytes, &part),
             PartKey::RerankHead(g) | PartKey::SegmentsHead(g) => {
                 let (kind, file) = match key {
                     PartKey::RerankHead(_) => (PartKind::Rerank, &gens[g as usize].rerank),
@@ -73,28 +98,9 @@ impl PartedIndex {
                 Ok(())
             }
             PartKey::RerankBlock(g, b) => {
-                let expected = self.generations[g as usize]
-                    .as_ref()
-                    .ok_or_else(|| Error::PartNotLoaded(format!("search:{g}")))?
-                    .rerank_checksums
-                    .get(b as usize)
-                    .copied();
-                if expected != Some(block_checksum(bytes)) {
-                    return Err(bad(format!(
-                        "re-ranking block {b} does not match its checksum: the file is damaged \
-                         or from another build"
-                    )));
-                }
-                let width = rerank_row_bytes(self.dim());
-                if bytes
-                    .chunks_exact(width)
-                    .any(|row| !rerank::split_row(row).0.is_finite())
-                {
-                    return Err(bad(format!(
-                        "re-ranking block {b} holds a non-finite scale"
-                    )));
-                }
-                self.rerank.insert((g, b), bytes.to_vec());
+                let seed = range_seed(&self.manifest.index_id_bytes());
+                let rows = rerank::check_block(bytes, seed, b, self.dim(), &part)?;
+                self.rerank.insert((g, b), rows.to_vec());
                 Ok(())
             }
             PartKey::MetaTable(g) => {
@@ -192,23 +198,105 @@ impl PartedIndex {
         }
     }
 
-    fn integrate_search(&mut self, g: u32, bytes: &[u8], part: &str) -> Result<()> {
-        if self.has(PartKey::Search(g)) {
+    fn integrate_quantizer(&mut self, bytes: &[u8], part: &str) -> Result<()> {
+        let payload = self
+            .manifest
+            .envelope(PartKind::Quantizer, 0)
+            .open(bytes, part)?;
+        let bad = |problem: &str| Error::IndexPart {
+            part: part.to_string(),
+            problem: problem.to_string(),
+        };
+        // The index id is a hash of these bytes and the model's: a quantiser of another build
+        // cannot pass for this one.
+        if index_id_for(payload, &self.manifest.model.sha256) != self.manifest.index_id {
+            return Err(bad("it is not the quantiser this index was coded with"));
+        }
+        let q: Quantizer = decode_payload(payload, part)?;
+        q.validate(self.dim())?;
+        let l = &self.manifest.layout;
+        if (q.stages, q.centroids) != (l.code_bytes, l.centroids) {
+            return Err(bad("its quantiser does not have the manifest's shape"));
+        }
+        self.quantizer = Some(q);
+        Ok(())
+    }
+
+    /// Keeps a generation's cell table and its removals (once).
+    fn integrate_codes_head(&mut self, g: u32, bytes: &[u8], part: &str) -> Result<()> {
+        if self.codes[g as usize].is_some() {
+            return Ok(());
+        }
+        let generation = &self.manifest.generations[g as usize];
+        let head = CodesHead::parse(
+            bytes,
+            self.manifest.layout.centroids,
+            generation.removed,
+            generation.tracks,
+            generation.first_position,
+            range_seed(&self.manifest.index_id_bytes()),
+            g,
+            part,
+        )?;
+        if let Some(&last) = head.removed.last() {
+            let words = last as usize / 64 + 1;
+            if self.removed.len() < words {
+                self.removed.resize(words, 0);
+            }
+        }
+        for &p in &head.removed {
+            self.removed[p as usize / 64] |= 1 << (p % 64);
+        }
+        self.codes[g as usize] = Some(LoadedCodes {
+            cell_loaded: vec![false; head.cells()],
+            head,
+            codes: Vec::new(),
+            whole: false,
+        });
+        Ok(())
+    }
+
+    fn integrate_codes(&mut self, g: u32, bytes: &[u8], part: &str) -> Result<()> {
+        if self.has(PartKey::Codes(g)) {
             return Ok(());
         }
         let payload = self
             .manifest
-            .envelope(PartKind::Search, g)
+            .envelope(PartKind::Codes, g)
             .open(bytes, part)?;
-        let search: SearchPart = decode_payload(payload, part)?;
-        search.validate(&self.manifest, g as usize, part)?;
+        let layout = self.manifest.layout;
+        let head_len = codes::head_bytes(
+            layout.centroids,
+            self.manifest.generations[g as usize].removed,
+        ) as usize;
+        // The manifest fixed the size (checked above), so the head is there.
+        self.integrate_codes_head(g, &payload[..head_len], part)?;
+        let codes = &payload[head_len..];
+        check_codes(codes, layout.centroids, part)?;
+        let loaded = self.codes[g as usize].as_mut().expect("integrated above");
+        loaded.codes = codes.to_vec();
+        loaded.cell_loaded.fill(true);
+        loaded.whole = true;
+        Ok(())
+    }
+
+    fn integrate_filters(&mut self, g: u32, bytes: &[u8], part: &str) -> Result<()> {
+        if self.has(PartKey::Filters(g)) {
+            return Ok(());
+        }
+        let payload = self
+            .manifest
+            .envelope(PartKind::Filters, g)
+            .open(bytes, part)?;
+        let filters: FiltersPart = decode_payload(payload, part)?;
+        filters.validate(&self.manifest, g as usize, part)?;
         let generation = &self.manifest.generations[g as usize];
         let (first, tracks) = (generation.first_position, generation.tracks);
         let mut catalog = Postings::new();
         let mut predicted = Postings::new();
         for (lists, out) in [
-            (&search.catalog_tags, &mut catalog),
-            (&search.predicted_tags, &mut predicted),
+            (&filters.catalog_tags, &mut catalog),
+            (&filters.predicted_tags, &mut predicted),
         ] {
             merge_postings(lists, tracks, first, out).map_err(|e| Error::IndexPart {
                 part: part.to_string(),
@@ -229,23 +317,7 @@ impl PartedIndex {
                 }
             }
         }
-        if let Some(&last) = search.removed.last() {
-            let words = last as usize / 64 + 1;
-            if self.removed.len() < words {
-                self.removed.resize(words, 0);
-            }
-        }
-        for &p in &search.removed {
-            self.removed[p as usize / 64] |= 1 << (p % 64);
-        }
-        if let Some(q) = search.quantizer {
-            self.quantizer = Some(q);
-        }
-        self.generations[g as usize] = Some(LoadedGeneration {
-            codes: search.codes,
-            rerank_checksums: search.rerank_checksums,
-            tempo: search.tempo,
-        });
+        self.tempo[g as usize] = Some(filters.tempo);
         Ok(())
     }
 }

@@ -12,6 +12,7 @@ use super::ids::IdLayout;
 use super::meta::table_range;
 use super::neighbours::{NeighboursPart, record_bytes};
 use super::{ENVELOPE_LEN, Envelope, PARTS_FORMAT_VERSION, PartKind};
+use super::{codes, rerank};
 use crate::error::{Error, Result};
 use crate::params::{AnalysisParams, FRONTEND_VERSION};
 
@@ -45,6 +46,8 @@ pub struct Manifest {
     pub model: ModelRef,
     /// How tracks are coded and parts are cut.
     pub layout: Layout,
+    /// The residual quantiser's part (written with the base; every generation's codes use it).
+    pub quantizer: PartFile,
     /// The base (generation 0), then one entry per delta, in order.
     pub generations: Vec<Generation>,
     /// Every track's nearest neighbours, for "Similar" without the search part (absent in
@@ -93,8 +96,10 @@ pub struct Generation {
     pub tracks: u32,
     /// Tracks of earlier generations it removes.
     pub removed: u32,
-    /// The search part.
-    pub search: PartFile,
+    /// The codes part: a cell table, then the codes by cell ([`super::codes`]).
+    pub codes: PartFile,
+    /// The filters part: tag postings and tempo bytes ([`super::filters`]).
+    pub filters: PartFile,
     /// The re-ranking rows.
     pub rerank: PartFile,
     /// The segment rows.
@@ -239,6 +244,12 @@ impl Manifest {
         if self.generations.is_empty() {
             return bad("no generations".into());
         }
+        if !is_hex(&self.quantizer.xxh3, 32)
+            || self.quantizer.bytes < ENVELOPE_LEN as u64
+            || self.quantizer.bytes > 64 << 20
+        {
+            return bad("the quantiser part's size or checksum is malformed".into());
+        }
         let mut next_position = 0u64;
         for (i, g) in self.generations.iter().enumerate() {
             let name = |what: &str| format!("generation {i}: {what}");
@@ -254,8 +265,8 @@ impl Manifest {
             if next_position > MAX_TRACKS {
                 return bad("more tracks than a published index can hold".into());
             }
-            let parts = std::iter::once(&g.search)
-                .chain([&g.rerank, &g.segments, &g.meta])
+            let parts = [&g.codes, &g.filters, &g.rerank, &g.segments, &g.meta]
+                .into_iter()
                 .chain(g.ids.as_ref().map(|i| &i.file));
             for p in parts {
                 if !is_hex(&p.xxh3, 32) || p.bytes < ENVELOPE_LEN as u64 || p.bytes > 1 << 40 {
@@ -263,10 +274,17 @@ impl Manifest {
                 }
             }
             let rows = u64::from(g.tracks);
-            if g.rerank.bytes != ENVELOPE_LEN as u64 + rows * rerank_row_bytes(dim) as u64 {
+            if g.rerank.bytes != rerank::part_bytes(rows, l.rerank_block_rows, dim) {
                 return bad(name(&format!(
-                    "the re-ranking part must hold {rows} rows of {} bytes",
-                    rerank_row_bytes(dim)
+                    "the re-ranking part must hold {rows} rows of {} bytes in blocks of {}",
+                    rerank_row_bytes(dim),
+                    l.rerank_block_rows
+                )));
+            }
+            if g.codes.bytes != codes::part_bytes(l.centroids, g.removed, g.tracks, l.code_bytes) {
+                return bad(name(&format!(
+                    "the codes part must hold a table of {} cells, {} removals and {rows} codes of {} bytes",
+                    l.centroids, g.removed, l.code_bytes
                 )));
             }
             if !(g.segments.bytes - ENVELOPE_LEN as u64)
@@ -353,9 +371,10 @@ impl Manifest {
 
     /// Every part file of every generation, with its kind: `(kind, generation, file)`.
     pub fn all_parts(&self) -> Vec<(PartKind, u32, &PartFile)> {
-        let mut out = Vec::new();
+        let mut out = vec![(PartKind::Quantizer, 0, &self.quantizer)];
         for g in &self.generations {
-            out.push((PartKind::Search, g.generation, &g.search));
+            out.push((PartKind::Codes, g.generation, &g.codes));
+            out.push((PartKind::Filters, g.generation, &g.filters));
             out.push((PartKind::Rerank, g.generation, &g.rerank));
             out.push((PartKind::Segments, g.generation, &g.segments));
             out.push((PartKind::Meta, g.generation, &g.meta));

@@ -3,9 +3,13 @@
 //!
 //! - [`manifest`]: `index.json`, ties the parts together (analysis numbers, model, sizes and
 //!   checksums of every part).
-//! - [`search`]: fetched first, whole: the compact codes, the coarse lists, the tag posting
-//!   lists and the checksums of the re-ranking blocks.
-//! - [`rerank`]: int8 embeddings, fetched by byte range in blocks for a shortlist only.
+//! - the quantiser: the residual quantiser's codebooks, one part for the index, fetched whole
+//!   by a search that ranks by codes (cached for good: it changes only with a full rebuild).
+//! - [`codes`]: every track's compact code as an inverted file over the quantiser's first
+//!   stage: a cell table, then the cells, fetched by range for the cells a search probes.
+//! - [`filters`]: tag posting lists and tempo bytes, fetched whole by searches that filter.
+//! - [`rerank`]: int8 embeddings, fetched by byte range in self-checking blocks for a
+//!   shortlist only.
 //! - [`meta`]: track metadata in shards of consecutive positions, for the rows on screen.
 //! - [`segments`]: per-segment embeddings, fetched by byte range for the hits shown.
 //! - [`ids`]: track id → position, in shards chosen by a hash of the id.
@@ -14,12 +18,13 @@
 //! generation and the index it belongs to, so a part from another build is refused by name
 //! even when it happens to be well formed.
 
+pub mod codes;
+pub mod filters;
 pub mod ids;
 pub mod manifest;
 pub mod meta;
 pub mod neighbours;
 pub mod rerank;
-pub mod search;
 pub mod segments;
 
 use serde::Serialize;
@@ -29,20 +34,22 @@ use crate::error::{Error, Result};
 
 /// First eight bytes of every part.
 pub const PART_MAGIC: [u8; 8] = *b"SIMSPRT\x1a";
-/// The published format's version, shared by the manifest and every part (7: neighbour
+/// The published format's version, shared by the manifest and every part (8: the search part
+/// split into the quantiser, the codes as an inverted file read by cell, and the filters;
+/// re-ranking blocks carry their own checksums; 7: neighbour
 /// entries carry the hit's closest segment instead of where its segment rows are; 6: id buckets
 /// fetched by range instead of id shards, and the neighbours part; 5: the manifest
 /// names the tempo estimator's version; 4: a tempo byte per track in the search part, the
 /// predicted tempo in the metadata).
-pub const PARTS_FORMAT_VERSION: u32 = 7;
+pub const PARTS_FORMAT_VERSION: u32 = 8;
 /// Bytes before a part's payload.
 pub const ENVELOPE_LEN: usize = 48;
 
 /// What a part holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PartKind {
-    /// Codes, lists, postings ([`search::SearchPart`]).
-    Search = 1,
+    /// Tag postings and tempo bytes ([`filters::FiltersPart`]).
+    Filters = 1,
     /// int8 re-ranking rows ([`rerank`]).
     Rerank = 2,
     /// Segment rows ([`segments`]).
@@ -53,29 +60,37 @@ pub enum PartKind {
     Ids = 5,
     /// The catalog's neighbour lists ([`neighbours`]), fetched by range.
     Neighbours = 6,
+    /// The compact codes by cell ([`codes`]).
+    Codes = 7,
+    /// The residual quantiser ([`crate::index::quantizer::Quantizer`]), one for the index.
+    Quantizer = 8,
 }
 
 impl PartKind {
     /// The name used in file names and messages.
     pub fn name(self) -> &'static str {
         match self {
-            PartKind::Search => "search",
+            PartKind::Filters => "filters",
             PartKind::Rerank => "rerank",
             PartKind::Segments => "segments",
             PartKind::Meta => "meta",
             PartKind::Ids => "ids",
             PartKind::Neighbours => "neighbours",
+            PartKind::Codes => "codes",
+            PartKind::Quantizer => "quantizer",
         }
     }
 
     fn from_u32(v: u32) -> Option<PartKind> {
         Some(match v {
-            1 => PartKind::Search,
+            1 => PartKind::Filters,
             2 => PartKind::Rerank,
             3 => PartKind::Segments,
             4 => PartKind::Meta,
             5 => PartKind::Ids,
             6 => PartKind::Neighbours,
+            7 => PartKind::Codes,
+            8 => PartKind::Quantizer,
             _ => return None,
         })
     }
@@ -87,7 +102,8 @@ impl PartKind {
 /// offset  size  field
 ///      0     8  magic b"SIMSPRT\x1a"
 ///      8     4  format version, u32 LE (PARTS_FORMAT_VERSION)
-///     12     4  part kind, u32 LE (1 search, 2 rerank, 3 segments, 4 meta, 5 ids)
+///     12     4  part kind, u32 LE (1 filters, 2 rerank, 3 segments, 4 meta, 5 ids,
+///                 6 neighbours, 7 codes, 8 quantizer)
 ///     16     4  generation, u32 LE
 ///     20     4  reserved, 0
 ///     24    16  index id (the manifest's `indexId`)
