@@ -50,7 +50,8 @@ export const CSP = [
 
 // The app's own files go out compressed when the browser accepts it, as from a CDN: Brotli or
 // gzip from the copies `scripts/precompress.mjs` wrote beside them (FILE.br, FILE.gz) while
-// they are newer than the file, else gzip made here. Chromium asks for Brotli over HTTPS and
+// they are newer than the file, else gzip made here at the same level 9 (made once per file and
+// kept, so a page's byte counts do not depend on which way it came). Chromium asks for Brotli over HTTPS and
 // from localhost (a secure context), not over plain HTTP from another host. Catalog parts and manifests go out as they are: their byte
 // counts are what the index benchmarks measure, and parts are read in byte ranges.
 const COMPRESSED = new Set(['.wasm', '.js', '.mjs', '.css', '.html', '.tar']);
@@ -66,7 +67,7 @@ function precompressed(file, stat, ext) {
 function gzipOf(file, stat) {
   const hit = gzipped.get(file);
   if (hit && hit.mtimeMs === stat.mtimeMs && hit.size === stat.size) return hit.bytes;
-  const bytes = promisify(gzip)(readFileSync(file), { level: 6 });
+  const bytes = promisify(gzip)(readFileSync(file), { level: 9 });
   gzipped.set(file, { mtimeMs: stat.mtimeMs, size: stat.size, bytes });
   return bytes;
 }

@@ -42,12 +42,18 @@ export class PartFetcher {
     this.wholeParts = new Map(); // file → Uint8Array, for servers that ignore Range
     this.rangeIgnored = false;
     this.bytesFromCache = 0; // bytes of whole parts found in the Cache Storage
-    this.wholeInFlight = new Map(); // URL → promise of { bytes, cached } | { error }
+    this.wholeInFlight = new Map(); // URL → promise of { bytes, cached } | { error } (see #whole)
     this.cache = globalThis.caches?.open(CACHE_NAME).catch(() => null) ?? Promise.resolve(null);
+  }
+
+  /** Forgets the whole parts fetched so far (once the index holds them). */
+  forgetWhole() {
+    this.wholeInFlight.clear();
   }
 
   /** Drops the cached copy of `file` (its bytes failed their checks). */
   async evict(file) {
+    this.wholeInFlight.delete(new URL(file, this.manifestUrl).href);
     await (await this.cache)?.delete(new URL(file, this.manifestUrl).href);
   }
 
@@ -110,7 +116,9 @@ export class PartFetcher {
       const answer = new Map();
       pending = this.#wholeOnce(piece, url, answer, progress, signal).then(() => answer.get(piece.key));
       this.wholeInFlight.set(url, pending);
-      pending.finally(() => this.wholeInFlight.delete(url)).catch(() => {});
+      // Kept once answered too (until `forgetWhole`), so a piece asked for again before the
+      // first asker has handed its bytes to the index is not downloaded twice; a failure is not.
+      pending.then((r) => r?.error && this.wholeInFlight.delete(url));
     }
     results.set(piece.key, await pending);
   }

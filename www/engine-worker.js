@@ -112,8 +112,9 @@ async function satisfy(index, needs, source, onProgress, stale) {
         index.provide(need.key, r.bytes);
       } catch {
         // provide() recorded the failure with its reason; the job decides what it costs. A
-        // cached copy that fails is dropped, so the next try fetches the part again.
-        if (r.cached) source.evict(need.file);
+        // whole part that fails (cached or just fetched) is dropped, so the next try fetches it
+        // again.
+        if (need.whole) source.evict(need.file);
       }
     } else {
       index.fail(need.key, r?.error || `catalog part ${need.file}: no answer`);
@@ -159,12 +160,28 @@ async function loadIndex(url, id, prefetched) {
 // The whole index: resolves once every part fetched whole is in (started at most once per
 // index; a failed try is tried again by the next caller).
 let indexComplete = Promise.resolve();
-function completeIndex(id) {
+// The pieces go smallest first, and the large ones one at a time, each only once no query has
+// run for a moment: a visitor's search shares the network with one background part at most
+// (at 600k tracks the codes part alone is 9.6 MB, seconds on a phone's network).
+const BACKGROUND_BATCH_BYTES = 64 << 10;
+function completeIndex() {
   if (indexComplete) return indexComplete;
   const index = parts;
   const source = fetcher;
   indexComplete = (async () => {
-    await satisfy(index, index.loadNeeds(), source, id === undefined ? () => {} : progressOf(id, 'index'));
+    const tried = new Set();
+    for (;;) {
+      await whenIdle(250);
+      if (index !== parts) return;
+      // Asked again each time: a search meanwhile may have fetched some of them.
+      const needs = index.loadNeeds().filter((n) => !tried.has(n.key)).sort((a, b) => a.length - b.length);
+      if (!needs.length) break;
+      const small = needs.filter((n) => n.length <= BACKGROUND_BATCH_BYTES);
+      const batch = small.length ? small : needs.slice(0, 1);
+      for (const n of batch) tried.add(n.key);
+      await satisfy(index, batch, source, () => {});
+    }
+    source.forgetWhole();
     if (!index.complete) throw new Error(firstFailure(index, index.info.generations));
     source.prune(index.partFiles()).catch(() => {});
     mark('index-complete');

@@ -501,14 +501,12 @@ fn probed_cells(
         None if whole => return (0..cells as u32).collect(),
         None => PROBE_CELLS.min(cells),
     };
-    let mut order: Vec<(f32, u32)> = (0..cells)
-        .map(|c| {
-            let centroid = q.codeword(0, c);
-            let score: f32 = centroid.iter().zip(query).map(|(a, b)| a * b).sum();
-            (score, c as u32)
-        })
-        .collect();
-    order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    // Every cell, best first (the shortlist's TopK: no other sort in the search module).
+    let mut order = TopK::new(cells);
+    for c in 0..cells {
+        let centroid = q.codeword(0, c);
+        order.push(centroid.iter().zip(query).map(|(a, b)| a * b).sum(), c);
+    }
     let eligible_in = |c: usize| -> usize {
         index
             .manifest()
@@ -527,12 +525,12 @@ fn probed_cells(
     };
     let mut chosen = Vec::new();
     let mut eligible = 0;
-    for (_, c) in order {
+    for (_, c) in order.into_sorted() {
         if chosen.len() >= probes && eligible >= PROBE_MIN_ELIGIBLE {
             break;
         }
-        eligible += eligible_in(c as usize);
-        chosen.push(c);
+        eligible += eligible_in(c);
+        chosen.push(c as u32);
     }
     chosen
 }
@@ -626,7 +624,16 @@ fn missing(
     keys: impl Iterator<Item = PartKey>,
     mut tolerate: impl FnMut(&str) -> bool,
 ) -> Result<Vec<Fetch>> {
-    let unique: BTreeSet<PartKey> = keys.collect();
+    missing_among(index, keys.collect(), &mut tolerate)
+}
+
+/// The body of [`missing`], one copy for every caller (the search module is downloaded first).
+#[inline(never)]
+fn missing_among(
+    index: &PartedIndex,
+    unique: BTreeSet<PartKey>,
+    tolerate: &mut dyn FnMut(&str) -> bool,
+) -> Result<Vec<Fetch>> {
     let mut out = Vec::new();
     for key in unique {
         if index.has(key) {

@@ -104,9 +104,9 @@ test('"Similar" on a catalog track fetches the search module and the parts it re
 test("A dropped file's search fetches the quantiser and the cells it probes, by range, before the whole codes", { skip }, async () => {
   const page = await newPage(env);
   await throttleTo4G(page);
-  await page.goto(demoUrl(env));
-  await page.nthEvent('ready'); // (dropped at once: before the idle load brings the whole codes)
   requests.length = 0;
+  // Dropped as soon as the element exists: before the idle load brings the whole index.
+  await page.goto(demoUrl(env), { waitUntil: 'domcontentloaded' });
   await page.setInputFiles('similar-songs >> .drop input[type=file]', join(ROOT, 'tests/fixtures/audio/real_music_a_44k.ogg'));
   const results = await page.nthEvent('results');
   assert.deepEqual(results.ids.slice(0, 2).sort(), ['menu', 'menu-flac'], 'the same music ranks first');
@@ -115,7 +115,7 @@ test("A dropped file's search fetches the quantiser and the cells it probes, by 
   const kind = (r) => r.path.match(/parts\/([a-z]+)-/)[1];
   // The quantiser whole (once), the codes part only by range (its cell table, then cells), the
   // re-ranking rows of the shortlist by range; no filters part (no filter is set).
-  assert.deepEqual(catalog.filter((r) => kind(r) === 'quantizer').map((r) => r.status), [200], 'the quantiser, whole, once');
+  assert.deepEqual(catalog.filter((r) => kind(r) === 'quantizer').map((r) => r.status), [200], `the quantiser, whole, once: ${before.map((r) => `${r.path} ${r.status} ${r.range ?? ''}`).join(', ')}`);
   const codes = catalog.filter((r) => kind(r) === 'codes');
   assert.ok(codes.length >= 2 && codes.every((r) => r.status === 206 && r.range), `the codes by range: ${codes.map((r) => `${r.status} ${r.range}`).join(', ')}`);
   assert.deepEqual(catalog.filter((r) => kind(r) === 'filters'), [], 'no filters part');

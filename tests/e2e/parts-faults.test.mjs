@@ -3,8 +3,8 @@
 // test server: a 404 on each kind of part, a truncated part, a part from another build, a server
 // that ignores Range, a very slow part, a manifest that lies about sizes. Each ends in a clear
 // message that names the part, or in a working fallback; the page never freezes. The catalog is
-// published without neighbour lists, so that a search by track reads the search part as a file,
-// a filter or a shortlist does (the lists' own faults are the last test).
+// published without neighbour lists, so that a search by track reads the quantiser and the
+// codes' cells as a file, a filter or a shortlist does (the lists' own faults are the last test).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -74,10 +74,11 @@ test('a store-sized catalog in parts: byte progress, then the CLI\'s results, fr
   assert.equal(reference.id, REFERENCE);
   assert.equal(await page.locator('#product-title').textContent(), reference.title, 'the store shows the reference from the results');
   const status = await page.evaluate(() => window.__status);
-  assert.ok(status.some((s) => /Loading the catalog… (\d+% |[\d.]+ of [\d.]+ MB)/.test(s)), `byte progress shown: ${status.slice(0, 8)}`);
+  // (The manifest loads first; the search then fetches the quantiser and cells, with progress.)
+  assert.ok(status.some((s) => /… (\d+% |[\d.]+ of [\d.]+ MB)/.test(s)), `byte progress shown: ${status.slice(0, 8)}`);
   const stats = await page.evaluate(() => document.querySelector('similar-songs').networkStats());
   const total = manifest.generations[0];
-  const all = [total.search, total.rerank, total.segments, total.meta, total.ids.file].reduce((s, p) => s + p.bytes, 0);
+  const all = [manifest.quantizer, total.codes, total.filters, total.rerank, total.segments, total.meta, total.ids.file].reduce((s, p) => s + p.bytes, 0);
   assert.ok(stats.fetched < all / 2, `fetched ${stats.fetched} bytes of ${all}`);
   assert.equal(stats.rangeIgnored, false);
   await page.screenshot({ path: join(ARTIFACTS, 'parts-store.png'), fullPage: true });
@@ -118,13 +119,15 @@ test('a 404 on each kind of part: fallbacks where honest, the part named where n
   assert.match(error.message, /catalog part parts\/ids-[0-9a-f]{20}\.bin: HTTP 404/);
   await page.context().close();
 
-  // The search part: nothing can be searched; the message says which part.
-  page = await openStore((path) => (path.includes('parts/search-') ? { status: 404 } : null));
-  error = await page.nthEvent('error');
-  assert.equal(error.stage, 'index');
-  assert.match(error.message, /catalog part parts\/search-[0-9a-f]{20}\.bin: HTTP 404/);
-  assert.match(await statusOf(page), /The catalog could not be loaded/);
-  await page.context().close();
+  // The quantiser, and the codes: nothing can be ranked; the message says which part.
+  for (const kind of ['quantizer', 'codes']) {
+    page = await openStore((path) => (path.includes(`parts/${kind}-`) ? { status: 404 } : null));
+    error = await page.nthEvent('error');
+    assert.equal(error.stage, 'search');
+    assert.match(error.message, new RegExp(`catalog part parts/${kind}-[0-9a-f]{20}\\.bin: HTTP 404`));
+    assert.match(await statusOf(page), /HTTP 404/);
+    await page.context().close();
+  }
 });
 
 test('truncated parts and parts from another build are refused by name', { skip }, async () => {
@@ -139,10 +142,10 @@ test('truncated parts and parts from another build are refused by name', { skip 
     assert.match(results.notes.join(' '), message, what);
     await page.context().close();
   }
-  const page = await openStore((path) => (path.includes('parts/search-') ? { truncate: 5000 } : null));
+  const page = await openStore((path) => (path.includes('parts/quantizer-') ? { truncate: 5000 } : null));
   const error = await page.nthEvent('error');
-  assert.equal(error.stage, 'index');
-  assert.match(error.message, /parts\/search-[0-9a-f]{20}\.bin: truncated: the connection closed after \d+ of \d+ bytes/);
+  assert.equal(error.stage, 'search');
+  assert.match(error.message, /parts\/quantizer-[0-9a-f]{20}\.bin: truncated: the connection closed after \d+ of \d+ bytes/);
   await page.context().close();
 });
 
@@ -162,9 +165,9 @@ test('a server that ignores Range: the whole parts, once, and the same results',
   await page.context().close();
 });
 
-test('a very slow search part: progress moves, the page stays responsive, the search comes', { skip }, async () => {
-  const bytesPerSecond = Math.round(g0().search.bytes / 4); // about 4 s
-  const page = await openStore((path) => (path.includes('parts/search-') ? { bytesPerSecond } : null));
+test('a very slow quantiser part: progress moves, the page stays responsive, the search comes', { skip }, async () => {
+  const bytesPerSecond = Math.round(manifest.quantizer.bytes / 4); // about 4 s
+  const page = await openStore((path) => (path.includes('parts/quantizer-') ? { bytesPerSecond } : null));
   // While it downloads, the page answers at once (the worker does the fetching and checking).
   const lag = await page.evaluate(async () => {
     let worst = 0;
@@ -179,7 +182,7 @@ test('a very slow search part: progress moves, the page stays responsive, the se
   const results = await page.nthEvent('results', 1, 60000);
   assert.deepEqual(results.ids, expected.map((r) => r.hit.id));
   const status = await page.evaluate(() => window.__status);
-  const fractions = status.map((s) => /Loading the catalog… ([\d.]+) of ([\d.]+) MB|Loading the catalog… (\d+)%/.exec(s)).filter(Boolean);
+  const fractions = status.map((s) => /… ([\d.]+) of ([\d.]+) MB|… (\d+)%/.exec(s)).filter(Boolean);
   assert.ok(fractions.length >= 3, `progress was shown as bytes arrived: ${status.slice(0, 12)}`);
   await page.context().close();
 });
@@ -209,7 +212,7 @@ test('after a delta, a returning visitor fetches the new parts, not the catalog 
     return { ids, bytes, paths: mine.map((r) => r.path) };
   };
   const first = await search(REFERENCE);
-  assert.ok(first.bytes > g0().search.bytes, `the first visit fetched the search part (${first.bytes} bytes)`);
+  assert.ok(first.bytes > manifest.quantizer.bytes, `the first visit fetched the quantiser (${first.bytes} bytes)`);
   // 200 new tracks, published as a delta with the CLI.
   const add = join(dir, 'add');
   synthesize(add, 200, 3);
@@ -222,18 +225,20 @@ test('after a delta, a returning visitor fetches the new parts, not the catalog 
   assert.equal(updated.generations.length, 2);
   // The same page again: the base's parts come from the browser, the delta's from the server.
   const again = await search('new-0000005');
-  const base = `synth/a/parts/${file('search', g0().search)}`;
-  const added = `synth/a/parts/${file('search', updated.generations[1].search)}`;
+  // (The quantiser, fetched whole, is in Cache Storage; the cells are ranges, from the HTTP
+  // cache or the server.)
+  const base = `synth/a/parts/${file('quantizer', manifest.quantizer)}`;
+  const added = `synth/a/parts/${file('codes', updated.generations[1].codes)}`;
   assert.ok(first.paths.includes(base));
-  assert.ok(!again.paths.includes(base), 'the base search part came from the browser\'s cache');
-  assert.ok(again.paths.includes(added), 'the delta\'s search part came from the server');
+  assert.ok(!again.paths.includes(base), 'the quantiser came from the browser\'s cache');
+  assert.ok(again.paths.includes(added), 'the delta\'s codes came from the server');
   assert.ok(again.bytes < first.bytes / 2, `returning visit fetched ${again.bytes} bytes (first ${first.bytes})`);
   assert.equal(again.ids.length, 5, 'a track of the delta is searchable');
   await context.close();
   manifest = updated;
 });
 
-test('neighbour lists: "Similar" from the manifest and ranges alone; without them, the search part answers and says so; a search part cut off in the background costs "Similar" nothing', { skip }, async () => {
+test('neighbour lists: "Similar" from the manifest and ranges alone; without them, the codes answer and say so; a codes part cut off in the background costs "Similar" nothing', { skip }, async () => {
   const lists = JSON.parse(readFileSync(join(dir, 'lists/parts/index.json')));
   const open = async (faults) => {
     env.faults = faults;
@@ -247,27 +252,27 @@ test('neighbour lists: "Similar" from the manifest and ranges alone; without the
   let results = await page.nthEvent('results');
   assert.equal(results.fromNeighbours, true);
   assert.deepEqual(results.ids, want.map((r) => r.hit.id), 'the hits the CLI gives');
-  assert.ok(!requests.some((r) => r.path.includes('parts/search-')), 'no search part before the first result');
+  assert.ok(!requests.some((r) => /parts\/(quantizer|codes)-/.test(r.path)), 'no codes before the first result');
   await page.context().close();
   page = await open((path) => (path.endsWith(file('neighbours', lists.neighbours.file)) ? { status: 404 } : null));
   results = await page.nthEvent('results');
   assert.equal(results.fromNeighbours, false);
-  assert.deepEqual(results.ids, want.map((r) => r.hit.id), 'the same hits from the search part');
+  assert.deepEqual(results.ids, want.map((r) => r.hit.id), 'the same hits from the codes');
   assert.match(results.notes.join(' '), /neighbour list could not be fetched.*parts\/neighbours-[0-9a-f]{20}\.bin: HTTP 404/);
   await page.context().close();
 
-  // The search part cut off halfway while it loads in the background (the page was idle):
+  // The codes part cut off halfway while it loads in the background (the page was idle):
   // "Similar" keeps working from the lists, on the first track and on the next one.
-  const search = lists.generations[0].search;
-  page = await open((path) => (path.endsWith(file('search', search)) ? { truncate: Math.floor(search.bytes / 2) } : null));
+  const codes = lists.generations[0].codes;
+  page = await open((path) => (path.endsWith(file('codes', codes)) ? { truncate: Math.floor(codes.bytes / 2) } : null));
   results = await page.nthEvent('results');
   assert.equal(results.fromNeighbours, true);
-  for (let i = 0; !requests.some((r) => r.path.endsWith(file('search', search))); i++) {
-    assert.ok(i < 300, 'the search part is asked for once the page is idle');
+  for (let i = 0; !requests.some((r) => r.path.endsWith(file('codes', codes))); i++) {
+    assert.ok(i < 300, 'the codes part is asked for once the page is idle');
     await page.waitForTimeout(100);
   }
-  const cut = requests.find((r) => r.path.endsWith(file('search', search)));
-  assert.ok(cut.bytes < search.bytes, `the search part was cut off (${cut.bytes} of ${search.bytes} bytes)`);
+  const cut = requests.find((r) => r.path.endsWith(file('codes', codes)));
+  assert.ok(cut.bytes < codes.bytes, `the codes part was cut off (${cut.bytes} of ${codes.bytes} bytes)`);
   await page.waitForTimeout(500); // its failure reaches the worker
   const next = results.ids[1];
   const wantNext = JSON.parse(execFileSync(process.env.SIMSONG_BIN, ['query', join(dir, 'lists/parts'), '--id', next, '-k', '5', '--json']));
@@ -275,7 +280,7 @@ test('neighbour lists: "Similar" from the manifest and ranges alone; without the
   const again = await page.nthEvent('results', 2);
   assert.equal(again.fromNeighbours, true);
   assert.deepEqual(again.ids, wantNext.map((r) => r.hit.id), 'the next track\'s hits, as the CLI gives them');
-  assert.deepEqual(await page.events('error'), [], 'no error: nothing the visitor asked for needed the search part');
+  assert.deepEqual(await page.events('error'), [], 'no error: nothing the visitor asked for needed the codes');
   assert.deepEqual(await page.events('indexcomplete'), [], 'the catalog is not complete');
   await page.context().close();
 });

@@ -59,7 +59,7 @@ function read(dir, f) {
 function open(dir) {
   const parts = new CatalogParts(readFileSync(join(dir, 'index.json')));
   for (const f of parts.loadNeeds()) parts.provide(f.key, read(dir, f));
-  assert.ok(parts.searchable);
+  assert.ok(parts.complete);
   return parts;
 }
 
@@ -129,14 +129,14 @@ test('damaged, foreign and lying parts are refused by name; a foreign model too'
   const dir = buildIndex();
   const manifest = readFileSync(join(dir, 'index.json'));
   const parts = new CatalogParts(manifest);
-  const search = parts.loadNeeds().find((f) => f.key === 'search:0');
-  const good = read(dir, search);
-  assert.throws(() => parts.provide('search:0', good.subarray(0, good.length - 10)), new RegExp(`${search.file}.*bytes arrived`));
+  const codes = parts.loadNeeds().find((f) => f.key === 'codes:0');
+  const good = read(dir, codes);
+  assert.throws(() => parts.provide('codes:0', good.subarray(0, good.length - 10)), new RegExp(`${codes.file}.*bytes arrived`));
   const flipped = Uint8Array.from(good);
   flipped[flipped.length >> 1] ^= 4;
-  assert.throws(() => parts.provide('search:0', flipped), /checksum mismatch/);
-  assert.match(parts.failure('search:0'), /checksum mismatch/, 'the failure is remembered');
-  parts.provide('search:0', good);
+  assert.throws(() => parts.provide('codes:0', flipped), /checksum mismatch/);
+  assert.match(parts.failure('codes:0'), /checksum mismatch/, 'the failure is remembered');
+  parts.provide('codes:0', good);
   assert.throws(() => new CatalogParts(new TextEncoder().encode('<!DOCTYPE html><p>404</p>')), /HTML/);
   const json = JSON.parse(manifest);
   assert.throws(() => new CatalogParts(new TextEncoder().encode(JSON.stringify({ ...json, version: 9 }))), /format version 9/);

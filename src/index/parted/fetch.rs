@@ -54,11 +54,9 @@ impl PartedIndex {
         let generation = |g: u32| gens.get(g as usize);
         match key {
             PartKey::Quantizer => true,
-            PartKey::CodesHead(g)
-            | PartKey::Codes(g)
-            | PartKey::Filters(g)
-            | PartKey::RerankHead(g)
-            | PartKey::SegmentsHead(g) => generation(g).is_some(),
+            PartKey::CodesHead(g) | PartKey::Codes(g) | PartKey::Filters(g) => {
+                generation(g).is_some()
+            }
             PartKey::Cell(g, c) => generation(g).is_some() && c < self.manifest.layout.centroids,
             PartKey::RerankBlock(g, b) => generation(g).is_some_and(|x| {
                 u64::from(b)
@@ -119,12 +117,6 @@ impl PartedIndex {
                 let rb = record_bytes(nb.k);
                 let offset = ENVELOPE_LEN as u64 + u64::from(p) * rb;
                 self.fetch_range(key, &nb.file, PartKind::Neighbours, offset, rb)
-            }
-            PartKey::RerankHead(g) => {
-                self.fetch_range(key, &gens[g as usize].rerank, PartKind::Rerank, 0, 48)
-            }
-            PartKey::SegmentsHead(g) => {
-                self.fetch_range(key, &gens[g as usize].segments, PartKind::Segments, 0, 48)
             }
             PartKey::RerankBlock(g, b) => {
                 let rows = gens[g as usize].tracks as usize;

@@ -8,8 +8,8 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 /// What a piece of a published index is, for [`Fetch`] and [`PartedIndex::provide`]. Its text
-/// form (`quantizer`, `codes-head:0`, `cell:0:17`, `codes:0`, `filters:0`, `rerank:0:17`, `meta-table:1`, `meta:1:3`, `ids:0:9`, `segments:123456`, `rerank-head:0`,
-/// `segments-head:0`, `neighbours:123456`, `record:123456`) travels through JavaScript
+/// form (`quantizer`, `codes-head:0`, `cell:0:17`, `codes:0`, `filters:0`, `rerank:0:17`, `meta-table:1`, `meta:1:3`, `ids:0:9`, `segments:123456`, `neighbours:123456`,
+/// `record:123456`) travels through JavaScript
 /// unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PartKey {
@@ -23,11 +23,6 @@ pub enum PartKey {
     Codes(u32),
     /// Generation `g`'s filters part (tag postings, tempo bytes), whole.
     Filters(u32),
-    /// The first 48 bytes of generation `g`'s re-ranking part (checks its envelope and that
-    /// the server answers range requests).
-    RerankHead(u32),
-    /// The same for the segment part.
-    SegmentsHead(u32),
     /// Re-ranking block `b` of generation `g`.
     RerankBlock(u32, u32),
     /// The shard table of generation `g`'s metadata part.
@@ -53,8 +48,6 @@ impl fmt::Display for PartKey {
             PartKey::Cell(g, c) => write!(f, "cell:{g}:{c}"),
             PartKey::Codes(g) => write!(f, "codes:{g}"),
             PartKey::Filters(g) => write!(f, "filters:{g}"),
-            PartKey::RerankHead(g) => write!(f, "rerank-head:{g}"),
-            PartKey::SegmentsHead(g) => write!(f, "segments-head:{g}"),
             PartKey::RerankBlock(g, b) => write!(f, "rerank:{g}:{b}"),
             PartKey::MetaTable(g) => write!(f, "meta-table:{g}"),
             PartKey::Meta(g, s) => write!(f, "meta:{g}:{s}"),
@@ -81,8 +74,6 @@ impl FromStr for PartKey {
             ("cell", [g, c]) => PartKey::Cell(*g, *c),
             ("codes", [g]) => PartKey::Codes(*g),
             ("filters", [g]) => PartKey::Filters(*g),
-            ("rerank-head", [g]) => PartKey::RerankHead(*g),
-            ("segments-head", [g]) => PartKey::SegmentsHead(*g),
             ("rerank", [g, b]) => PartKey::RerankBlock(*g, *b),
             ("meta-table", [g]) => PartKey::MetaTable(*g),
             ("meta", [g, s]) => PartKey::Meta(*g, *s),

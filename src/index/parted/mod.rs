@@ -65,7 +65,6 @@ pub struct PartedIndex {
     removed: Vec<u64>,
     catalog_postings: Postings,
     predicted_postings: Postings,
-    heads_checked: Vec<PartKey>,
     rerank: Cache<(u32, u32), Vec<u8>>,
     meta: Cache<(u32, u32), MetaShard>,
     ids: Cache<(u32, u32), IdBucket>,
@@ -98,7 +97,6 @@ impl PartedIndex {
             removed: Vec::new(),
             catalog_postings: Postings::new(),
             predicted_postings: Postings::new(),
-            heads_checked: Vec::new(),
             rerank: Cache::new(MAX_RERANK_BLOCKS),
             meta: Cache::new(MAX_META_SHARDS),
             ids: Cache::new(MAX_ID_BUCKETS),
@@ -136,8 +134,7 @@ impl PartedIndex {
     }
 
     /// What the whole index needs, fetched at idle: the quantiser, every generation's codes and
-    /// filters parts whole, its metadata shard table, and the heads of its range-fetched parts
-    /// (which also reveal a server that ignores `Range`). After it, every search scans every
+    /// filters parts whole, and its metadata shard table. After it, every search scans every
     /// code, and browsing and tag counts need nothing more.
     pub fn load_needs(&self) -> Vec<Fetch> {
         let mut keys = vec![PartKey::Quantizer];
@@ -146,8 +143,6 @@ impl PartedIndex {
             keys.extend([
                 PartKey::Codes(n),
                 PartKey::Filters(n),
-                PartKey::RerankHead(n),
-                PartKey::SegmentsHead(n),
                 PartKey::MetaTable(n),
             ]);
         }
@@ -178,7 +173,6 @@ impl PartedIndex {
             }
             PartKey::Codes(g) => codes(g).is_some_and(|x| x.whole),
             PartKey::Filters(g) => self.tempo.get(g as usize).is_some_and(Option::is_some),
-            PartKey::RerankHead(_) | PartKey::SegmentsHead(_) => self.heads_checked.contains(&key),
             PartKey::RerankBlock(g, b) => self.rerank.contains(&(g, b)),
             PartKey::MetaTable(g) => self
                 .meta_tables

@@ -11,8 +11,8 @@ use crate::index::parts::manifest::segment_row_bytes;
 use crate::index::parts::meta::{MetaShard, ShardTable};
 use crate::index::parts::neighbours::{NeighbourList, check_meta};
 use crate::index::parts::{
-    ENVELOPE_LEN, PartKind, block_checksum, checksum_hex, decode_payload, range_seed, rerank,
-    segments,
+    ENVELOPE_LEN, PartKind, block_checksum, checksum_hex, decode_payload, decode_small_payload,
+    range_seed, rerank, segments,
 };
 use crate::index::quantizer::Quantizer;
 use crate::index::{Postings, TrackMeta};
@@ -81,22 +81,6 @@ impl PartedIndex {
             }
             PartKey::Codes(g) => self.integrate_codes(g, bytes, &part),
             PartKey::Filters(g) => self.integrate_filters(g, bytes, &part),
-            PartKey::RerankHead(g) | PartKey::SegmentsHead(g) => {
-                let (kind, file) = match key {
-                    PartKey::RerankHead(_) => (PartKind::Rerank, &gens[g as usize].rerank),
-                    _ => (PartKind::Segments, &gens[g as usize].segments),
-                };
-                let declared = self.manifest.envelope(kind, g).check(bytes, &part)?;
-                if declared + ENVELOPE_LEN as u64 != file.bytes {
-                    return Err(bad(format!(
-                        "its header announces {} bytes in all, the manifest {}",
-                        declared + ENVELOPE_LEN as u64,
-                        file.bytes
-                    )));
-                }
-                self.heads_checked.push(key);
-                Ok(())
-            }
             PartKey::RerankBlock(g, b) => {
                 let seed = range_seed(&self.manifest.index_id_bytes());
                 let rows = rerank::check_block(bytes, seed, b, self.dim(), &part)?;
@@ -212,7 +196,7 @@ impl PartedIndex {
         if index_id_for(payload, &self.manifest.model.sha256) != self.manifest.index_id {
             return Err(bad("it is not the quantiser this index was coded with"));
         }
-        let q: Quantizer = decode_payload(payload, part)?;
+        let q: Quantizer = decode_small_payload(payload, part)?;
         q.validate(self.dim())?;
         let l = &self.manifest.layout;
         if (q.stages, q.centroids) != (l.code_bytes, l.centroids) {

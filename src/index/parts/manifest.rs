@@ -246,7 +246,7 @@ impl Manifest {
         }
         if !is_hex(&self.quantizer.xxh3, 32)
             || self.quantizer.bytes < ENVELOPE_LEN as u64
-            || self.quantizer.bytes > 64 << 20
+            || self.quantizer.bytes > (super::SMALL_PAYLOAD_BYTES + ENVELOPE_LEN) as u64
         {
             return bad("the quantiser part's size or checksum is malformed".into());
         }

@@ -211,8 +211,8 @@ pub fn encode_payload<T: Serialize>(value: &T) -> Result<Vec<u8>> {
 }
 
 /// Decodes a bincode payload under a byte limit of twice its size rounded up to a tier (16 MiB,
-/// 1 GiB), so no length field inside can make the decoder allocate more than that. Errors name
-/// `part`.
+/// 1 GiB; larger payloads are refused), so no length field inside can make the decoder allocate
+/// more than that. Errors name `part`.
 pub fn decode_payload<T: DeserializeOwned>(payload: &[u8], part: &str) -> Result<T> {
     fn decode<const LIMIT: usize, T: DeserializeOwned>(payload: &[u8]) -> Result<T, String> {
         let config = bincode::config::standard().with_limit::<LIMIT>();
@@ -227,17 +227,51 @@ pub fn decode_payload<T: DeserializeOwned>(payload: &[u8], part: &str) -> Result
         Ok(value)
     }
     // Few tiers: each is a copy of every decoder in the search module a page downloads first.
+    // No bincode part comes near 512 MiB (a 2M-track filters part is a few MB; metadata comes
+    // in shards), so larger payloads are refused rather than given a third copy.
     const MIB: usize = 1 << 20;
     let result = match 2 * payload.len() {
         n if n <= 16 * MIB => decode::<{ 16 * MIB }, T>(payload),
         n if n <= 1024 * MIB => decode::<{ 1024 * MIB }, T>(payload),
-        _ => decode::<{ usize::MAX / 2 }, T>(payload),
+        _ => Err(format!(
+            "{} bytes of encoded data, more than the 512 MiB a part may hold",
+            payload.len()
+        )),
     };
     result.map_err(|problem| Error::IndexPart {
         part: part.to_string(),
         problem,
     })
 }
+
+/// Decodes a bincode payload of at most [`SMALL_PAYLOAD_BYTES`] under one byte limit (the
+/// quantiser's): one copy of its decoder in the search module instead of one per tier.
+pub fn decode_small_payload<T: DeserializeOwned>(payload: &[u8], part: &str) -> Result<T> {
+    let bad = |problem: String| Error::IndexPart {
+        part: part.to_string(),
+        problem,
+    };
+    if payload.len() > SMALL_PAYLOAD_BYTES {
+        return Err(bad(format!(
+            "{} bytes, more than the {SMALL_PAYLOAD_BYTES} a part of its kind may hold",
+            payload.len()
+        )));
+    }
+    let config = bincode::config::standard().with_limit::<{ 2 * SMALL_PAYLOAD_BYTES }>();
+    let (value, used) = bincode::serde::decode_from_slice(payload, config)
+        .map_err(|e| bad(format!("undecodable: {e}")))?;
+    if used != payload.len() {
+        return Err(bad(format!(
+            "{} undecoded bytes at the end",
+            payload.len() - used
+        )));
+    }
+    Ok(value)
+}
+
+/// Largest payload [`decode_small_payload`] reads (8 MiB: a quantiser of 16 stages × 256
+/// centroids × 128 values is 1 MiB).
+pub const SMALL_PAYLOAD_BYTES: usize = 8 << 20;
 
 /// XXH3-128 of a whole part file, as the manifest writes it (32 lowercase hex digits).
 pub fn checksum_hex(bytes: &[u8]) -> String {
