@@ -52,11 +52,18 @@ fn open(dir: &Path) -> (PartedIndex, u64) {
 /// (pieces of one file closer than 4 KB merge into one request, as catalog-fetch.js does) and
 /// its ids.
 fn cold_search(dir: &Path, request: &SearchRequest, shortlist: usize) -> (u64, u64, Vec<String>) {
+    cold_task(
+        dir,
+        SearchTask::new(request.clone())
+            .unwrap()
+            .with_shortlist(shortlist),
+    )
+}
+
+/// [`cold_search`] of a task as given.
+fn cold_task(dir: &Path, mut task: SearchTask) -> (u64, u64, Vec<String>) {
     let manifest = std::fs::read(dir.join("index.json")).unwrap();
     let mut index = PartedIndex::new(&manifest).unwrap();
-    let mut task = SearchTask::new(request.clone())
-        .unwrap()
-        .with_shortlist(shortlist);
     let (mut bytes, mut requests) = (0u64, 0u64);
     loop {
         match task.step(&mut index).unwrap() {
@@ -203,7 +210,7 @@ fn main() {
             let got: Vec<String> = outcome.hits.into_iter().map(|h| h.hit.id).collect();
             answered += recall(truth, &got);
         }
-        // The search part's recall at several shortlist lengths (10 is the codes alone, before
+        // The codes' recall (every cell) at several shortlist lengths (10 is the codes alone, before
         // re-ranking), the lists left aside: what a query the lists cannot answer gets.
         for len in [10, 50, shortlist_len(10), 200, 400] {
             let mut total = 0.0;
@@ -254,7 +261,7 @@ fn main() {
             requests.push(q);
         }
         let mean = bytes.iter().sum::<u64>() as f64 / bytes.len() as f64;
-        // Time of the search part's ranking (ADC + re-ranking + best segments), with the
+        // Time of the codes' ranking (ADC + re-ranking + best segments), with the
         // pieces it needs cached: 8 queries, whose metadata shards fit in the caches.
         let mut qi = 0;
         let time = time_ms(32, || {
@@ -279,7 +286,7 @@ fn main() {
     }
     // Dropped files: real music of packages held out of the catalog (scripts/synth_catalog.py's
     // queries.npz, written as raw little-endian f32 rows to $SIMSONG_DROPPED_QUERIES by
-    // bench/parts/run.sh), searched by embedding through the search part, unfiltered and with
+    // bench/parts/run.sh), searched by embedding through the codes, unfiltered and with
     // the filter, against the exact scan of the one-file index.
     if let Ok(path) = std::env::var("SIMSONG_DROPPED_QUERIES") {
         let raw = std::fs::read(&path).unwrap();
@@ -337,7 +344,26 @@ fn main() {
                 by_probes.insert(probes.to_string(), (total / vectors.len() as f64).into());
             }
             let mean = bytes.iter().sum::<u64>() as f64 / bytes.len() as f64;
+            // With a filter: recall and first-search bytes by the eligible tracks the probed
+            // cells must hold (PROBE_MIN_ELIGIBLE by default), on 60 of the queries.
+            let mut by_min_eligible = serde_json::Map::new();
+            if !f.is_empty() {
+                for min in [250, 500, 1000, 2000] {
+                    let (mut total, mut sum_bytes) = (0.0, 0u64);
+                    for (v, truth) in vectors.iter().zip(&exact).take(60) {
+                        let task = SearchTask::new(request(v)).unwrap().with_min_eligible(min);
+                        let (b, _, got) = cold_task(dir, task);
+                        total += recall(truth, &got);
+                        sum_bytes += b;
+                    }
+                    by_min_eligible.insert(
+                        min.to_string(),
+                        serde_json::json!({ "recall_at_10": total / 60.0, "first_search_bytes": sum_bytes as f64 / 60.0 }),
+                    );
+                }
+            }
             report[label] = serde_json::json!({
+                "by_min_eligible": by_min_eligible,
                 "queries": vectors.len(),
                 "recall_at_10": first / vectors.len() as f64,
                 "probe_cells": PROBE_CELLS,

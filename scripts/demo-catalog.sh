@@ -34,7 +34,9 @@ if ! [ -f demo-data/catalog.idx ] || [ demo-data/catalog.csv -nt demo-data/catal
         --model models/simsong.onnx --out demo-data/catalog.idx || [ $? -eq 2 ]
 fi
 # What pages load: the index published in parts (manifest + parts), from the one-file index.
-if ! [ -f demo-data/catalog/index.json ] || [ demo-data/catalog.idx -nt demo-data/catalog/index.json ]; then
+# A published index this build cannot read (an older format) is published again.
+if ! [ -f demo-data/catalog/index.json ] || [ demo-data/catalog.idx -nt demo-data/catalog/index.json ] ||
+    ! "$CARGO_TARGET_DIR/release/simsong" index info demo-data/catalog >/dev/null 2>&1; then
     step "publishing the demo catalog for the web (demo-data/catalog/)"
     rm -rf demo-data/catalog
     "$CARGO_TARGET_DIR/release/simsong" index merge demo-data/catalog.idx --out demo-data/catalog

@@ -125,7 +125,7 @@ fn catalog_range(
     index
 }
 
-/// Parts cut as by default, without neighbour lists (searches by track run on the search part).
+/// Parts cut as by default, without neighbour lists (searches by track run on the codes).
 const WITHOUT_LISTS: PartSizes = PartSizes {
     rerank_block_rows: 16,
     meta_shard_tracks: 256,
@@ -396,8 +396,8 @@ fn a_first_search_reads_only_the_cells_it_probes_and_the_whole_codes_scan_all() 
             .iter()
             .filter(|f| f.key.starts_with("cell:"))
             .count();
-        // At least PROBE_CELLS, then more until PROBE_MIN_ELIGIBLE tracks: at 20,000 tracks,
-        // 16 cells hold about 1,250.
+        // At least PROBE_CELLS, then more until PROBE_MIN_ELIGIBLE tracks (16 cells of this
+        // 20,000-track catalog hold about 1,250).
         assert!((PROBE_CELLS..128).contains(&cells), "{cells} cells read");
         let read: u64 = from_codes.iter().map(|f| f.length).sum();
         assert!(
@@ -626,7 +626,7 @@ fn neighbour_lists_answer_similar_as_the_search_part_does_without_it() {
         );
         let bytes: u64 = fetched.borrow().iter().map(|(_, n)| n).sum();
         assert!(bytes < 8_000, "{bytes} bytes of catalog data");
-        // The same hits, scores and best segments as a re-ranked search of the search part.
+        // The same hits, scores and best segments as a re-ranked search of the codes.
         let full = without.search(&mut without.open(), request).unwrap();
         assert!(!full.from_neighbours);
         let ids = |o: &SearchOutcome| o.hits.iter().map(|h| h.hit.id.clone()).collect::<Vec<_>>();
@@ -635,7 +635,7 @@ fn neighbour_lists_answer_similar_as_the_search_part_does_without_it() {
             assert!((a.hit.score - b.hit.score).abs() < 1e-5);
             assert!(a.hit.best_segment_seconds.is_some());
             assert_eq!(a.hit.best_segment_seconds, b.hit.best_segment_seconds);
-            // The search part's query is the same row normalised once more: the last bit may differ.
+            // The codes search's query is the same row normalised once more: the last bit may differ.
             let (sa, sb) = (
                 a.hit.best_segment_score.unwrap(),
                 b.hit.best_segment_score.unwrap(),
@@ -644,13 +644,13 @@ fn neighbour_lists_answer_similar_as_the_search_part_does_without_it() {
             assert_eq!(a.track, b.track);
         }
     }
-    // A filter, or more hits than listed: the search part answers.
+    // A filter, or more hits than listed: the codes answer.
     let mut parted = with.open();
     let long = with
         .search(&mut parted, SearchRequest::similar_to_track("t000005", 65))
         .unwrap();
     assert!(!long.from_neighbours && long.hits.len() == 65);
-    // Without the neighbours part: the search part answers, and says why.
+    // Without the neighbours part: the codes answer, and say why.
     let mut broken = Server::new(&publish(&index, PartSizes::default()));
     let m = PartedIndex::new(&broken.manifest)
         .unwrap()
@@ -701,7 +701,7 @@ fn neighbour_lists_answer_similar_as_the_search_part_does_without_it() {
 #[test]
 fn missing_parts_degrade_the_answer_or_fail_it_by_name() {
     let index = catalog(3000, 30, 13, "t");
-    // Without neighbour lists: every search runs on the search part (the lists' own losses are
+    // Without neighbour lists: every search runs on the codes (the lists' own losses are
     // in the test below).
     let published = publish(&index, WITHOUT_LISTS);
     let mut server = Server::new(&published);

@@ -227,7 +227,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--model", help="model file (ONNX); the shipped model when omitted")
     parser.add_argument("--share-tracks", type=int, default=DEFAULT_SHARE_TRACKS, help="tracks per task")
     parser.add_argument("--work-dir", help="shared folder for the shards (default: OUT.shards)")
-    parser.add_argument("--code-bytes", type=int, default=16, help="code bytes per track in the search part")
+    parser.add_argument("--code-bytes", type=int, default=16, help="code bytes per track in the codes part")
     args = parser.parse_args(argv)
 
     from dask.distributed import Client, LocalCluster

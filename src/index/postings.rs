@@ -1,4 +1,4 @@
-//! Tag posting lists in the search part: for every tag value, the sorted positions of the
+//! Tag posting lists in the filters part: for every tag value, the sorted positions of the
 //! tracks that carry it, stored in whichever of two forms is smaller.
 //!
 //! - **Gaps**: the differences between successive positions as LEB128 varints (the first gap

@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 
 /// How parts are cut. The defaults keep a 600k-track index's first search under 16 MB: at 600k
 /// synthetic tracks, 16-row blocks and 256-track shards fetch 0.95 MB for a first result list
-/// after the 12.3 MB of manifest and search part, where 32 and 512 fetched 1.35 MB.
+/// after the 12.3 MB of manifest and search part (format 5), where 32 and 512 fetched 1.35 MB.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PartSizes {
     /// Rows per re-ranking block (one range request and one checksum each).

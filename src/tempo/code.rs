@@ -1,4 +1,4 @@
-//! A clear tempo in one byte, for the search part of a published index (1 byte per track:
+//! A clear tempo in one byte, for the filters part of a published index (1 byte per track:
 //! 0.6 MB at 600,000 tracks): whole BPM from 30 to 284, 0 for "no clear tempo".
 
 /// The byte for "no clear tempo".

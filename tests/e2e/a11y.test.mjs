@@ -24,7 +24,7 @@ async function openWithResults(viewport) {
   await page.nthEvent('results');
   await page.locator(`${el} >> .row >> nth=1 >> .more-like`).click();
   await page.nthEvent('results', 2);
-  await page.nthEvent('indexcomplete'); // the filters, with the tags the search parts bring
+  await page.nthEvent('indexcomplete'); // the filters, with the tags the filters parts bring
   return page;
 }
 

@@ -3,7 +3,7 @@
 //!
 //! A delta adds a generation whose parts are new files; every part already published keeps
 //! its name and bytes, so a page with them cached fetches only the new manifest and the
-//! delta's search part (then its metadata and rows as it needs them).
+//! delta's cell tables (then its cells, metadata and rows as it needs them; its codes and filters parts at idle).
 
 use std::collections::HashSet;
 use std::path::Path;

@@ -81,7 +81,7 @@ pub struct Source {
 /// How a published index is coded and cut.
 #[derive(Args, Clone, Copy)]
 pub struct PublishArgs {
-    /// Code bytes per track in the search part (residual-quantiser stages).
+    /// Code bytes per track in the codes part (residual-quantiser stages).
     #[arg(long, default_value_t = 16)]
     code_bytes: usize,
     /// Tracks per metadata shard.
@@ -90,8 +90,8 @@ pub struct PublishArgs {
     /// Rows per re-ranking block.
     #[arg(long, default_value_t = PartSizes::default().rerank_block_rows)]
     rerank_block_rows: u32,
-    /// Neighbours listed per track for "Similar" without the search part (0: no lists; then
-    /// every search reads the search part). Deltas keep the index's choice.
+    /// Neighbours listed per track for "Similar" without the codes (0: no lists; then
+    /// every search reads the codes). Deltas keep the index's choice.
     #[arg(long, default_value_t = PartSizes::default().neighbours)]
     neighbours: u32,
 }

@@ -69,8 +69,8 @@ pub struct PartedIndex {
     meta: Cache<(u32, u32), MetaShard>,
     ids: Cache<(u32, u32), IdBucket>,
     segments: Cache<u32, Vec<u8>>,
-    /// Neighbour lists fetched: also where their tracks' metadata and segments are, and the
-    /// checksum of their own track's re-ranking block (for blocks read before the search part).
+    /// Neighbour lists fetched: also where their tracks' metadata lies and their closest
+    /// segments.
     neighbours: Cache<u32, NeighbourList>,
     records: Cache<u32, TrackMeta>,
     /// Each generation's metadata shard table, once fetched.

@@ -50,7 +50,7 @@ pub struct Manifest {
     pub quantizer: PartFile,
     /// The base (generation 0), then one entry per delta, in order.
     pub generations: Vec<Generation>,
-    /// Every track's nearest neighbours, for "Similar" without the search part (absent in
+    /// Every track's nearest neighbours, for "Similar" without the codes (absent in
     /// indexes published without them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub neighbours: Option<NeighboursPart>,

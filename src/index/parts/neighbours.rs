@@ -1,5 +1,5 @@
 //! Neighbour lists: every track's nearest catalog tracks, computed when the index is published,
-//! so that "Similar" on a catalog track reads one small record instead of the search part.
+//! so that "Similar" on a catalog track reads one small record instead of the codes.
 //!
 //! One part for the whole catalog (all generations), rewritten by every publication. Records
 //! have a fixed size and sit in global position order, so a page fetches a track's record by
@@ -39,7 +39,7 @@ use crate::error::{Error, Result};
 /// Bytes of one entry.
 pub const ENTRY_BYTES: usize = 32;
 /// Neighbours per track when publishing: enough for the first result lists of any page size
-/// up to 64 (a longer list, or a filter, is answered from the search part).
+/// up to 64 (a longer list, or a filter, is answered from the codes).
 pub const DEFAULT_K: u32 = 64;
 
 /// Bytes of one record for lists of `k` neighbours.
