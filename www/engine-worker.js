@@ -233,6 +233,11 @@ async function loadAnalyser(onBytes) {
 // Loads the analysis module (the build this browser runs) and the model together, reporting
 // their bytes as they arrive; builds the engine.
 async function loadModel(url, id) {
+  // A visitor is bringing a song: what its search needs first (the quantiser, the cell tables)
+  // downloads meanwhile, not after the analysis (a whole part asked for again is fetched once).
+  indexLoading
+    .then(() => parts && satisfy(parts, parts.searchNeeds(), fetcher, () => {}))
+    .catch(() => {}); // a failure is the search's to report
   // Bytes of both downloads; the total only while both announce theirs (compressed answers don't).
   const sizes = new Map();
   const report = (what) => (loaded, total) => {

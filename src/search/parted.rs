@@ -553,18 +553,8 @@ fn probed_cells(
 /// Set bits of `mask` in positions `from..to`.
 fn count_bits(mask: &[u64], from: usize, to: usize) -> usize {
     (from..to)
-        .step_by(64)
-        .map(|start| {
-            let word = mask.get(start / 64).copied().unwrap_or(0);
-            let (lo, hi) = (start % 64, (start % 64 + (to - start)).min(64));
-            let bits = if hi - lo == 64 {
-                u64::MAX
-            } else {
-                ((1u64 << (hi - lo)) - 1) << lo
-            };
-            (word & bits).count_ones() as usize
-        })
-        .sum()
+        .filter(|&p| mask[p / 64] & (1 << (p % 64)) != 0)
+        .count()
 }
 
 /// Stage 2: ADC over the eligible tracks of the probed `cells`, the `len` best.

@@ -91,6 +91,13 @@ impl CatalogParts {
         Ok(self.index.load_needs().serialize(&json_compatible())?)
     }
 
+    /// What a search by codes needs first (the quantiser, every cell table), as `loadNeeds`
+    /// lists pieces: fetched while a visitor's song is analysed.
+    #[wasm_bindgen(js_name = searchNeeds)]
+    pub fn search_needs(&self) -> Result<JsValue, JsError> {
+        Ok(self.index.search_needs().serialize(&json_compatible())?)
+    }
+
     /// Checks and keeps the bytes fetched for `key`; throws (naming the part) if they are
     /// wrong, and then remembers the failure.
     pub fn provide(&mut self, key: &str, bytes: &[u8]) -> Result<(), JsError> {

@@ -146,6 +146,22 @@ impl PartedIndex {
                 PartKey::MetaTable(n),
             ]);
         }
+        self.unfetched(keys)
+    }
+
+    /// What a search by codes needs before anything else: the quantiser and every cell table
+    /// (the page fetches them while a visitor's song is analysed).
+    pub fn search_needs(&self) -> Vec<Fetch> {
+        let gens = self.manifest.generations.len() as u32;
+        self.unfetched(
+            std::iter::once(PartKey::Quantizer)
+                .chain((0..gens).map(PartKey::CodesHead))
+                .collect(),
+        )
+    }
+
+    /// The fetches of `keys` not loaded and not failed.
+    fn unfetched(&self, keys: Vec<PartKey>) -> Vec<Fetch> {
         keys.into_iter()
             .filter(|&key| !self.has(key) && !self.failed.contains_key(&key))
             .map(|key| self.fetch(key))
