@@ -249,11 +249,18 @@ impl PartedIndex {
             .envelope(PartKind::Codes, g)
             .open(bytes, part)?;
         let layout = self.manifest.layout;
-        let head_len = codes::head_bytes(
-            layout.centroids,
-            self.manifest.generations[g as usize].removed,
-        ) as usize;
-        // The manifest fixed the size (checked above), so the head is there.
+        let generation = &self.manifest.generations[g as usize];
+        let head_len = codes::head_bytes(layout.centroids, generation.removed) as usize;
+        let codes_len = generation.tracks as usize * layout.code_bytes as usize;
+        if payload.len() != head_len + codes_len {
+            return Err(Error::IndexPart {
+                part: part.to_string(),
+                problem: format!(
+                    "{} bytes where a cell table of {head_len} and {codes_len} code bytes belong",
+                    payload.len()
+                ),
+            });
+        }
         self.integrate_codes_head(g, &payload[..head_len], part)?;
         let codes = &payload[head_len..];
         check_codes(codes, layout.centroids, part)?;

@@ -1,0 +1,422 @@
+//! Searching a published index ([`PartedIndex`]) in steps that say what to fetch.
+//!
+//! A [`SearchTask`] ranks in four stages, asking for parts between them:
+//!
+//! 1. **References**: catalog track ids → positions (id buckets), and their embeddings (their
+//!    re-ranking rows); the query is the Rocchio combination, as in the exact search.
+//! 2. **Shortlist**: ADC over compact codes ([`crate::index::quantizer`]) picks the
+//!    [`shortlist_len`] best tracks that pass the filters. Until the whole codes parts have
+//!    arrived (at idle), only the cells of the quantiser's first stage nearest to the query
+//!    are read ([`PROBE_CELLS`], more while they hold fewer than [`PROBE_MIN_ELIGIBLE`]
+//!    eligible tracks), fetched by range: an inverted file (`cells.rs`).
+//! 3. **Re-ranking**: the shortlist is re-scored with its re-ranking rows (int8 residuals from
+//!    their cells' centroids, fetched in blocks), which gives the order and scores of an exact
+//!    scan to within their rounding.
+//! 4. **Details**: metadata shards and segment rows of the `k` hits.
+//!
+//! Each [`SearchTask::step`] returns the pieces it needs ([`Step::Need`]) or the result. A part
+//! that cannot be fetched degrades the answer where that is honest (ranking by the codes
+//! alone, no best segment, no title) and says so in [`SearchOutcome::notes`]; an id bucket that
+//! is needed to know the reference fails the search with the part's name.
+//!
+//! Browsing and lookups by id run in the same steps (`browse.rs`).
+
+mod browse;
+mod cells;
+mod lists;
+mod references;
+
+pub use browse::{BrowseOutcome, BrowseRow, BrowseTask, LookupTask, MAX_BROWSE_ROWS};
+pub use cells::{PROBE_CELLS, PROBE_MIN_ELIGIBLE};
+
+use std::collections::BTreeSet;
+
+use cells::{adc_shortlist, eligible_mask, probed_cells};
+use serde::Serialize;
+
+use super::{SearchHit, SearchRequest, TopK};
+use crate::error::{Error, Result};
+use crate::index::TrackMeta;
+use crate::index::parted::{Fetch, PartKey, PartedIndex};
+use crate::index::parts::segments;
+
+/// Shortlist re-ranked for `k` results: `max(RERANK_FACTOR · k, RERANK_MIN)` tracks. On the
+/// 600k catalog drawn from real music (`bench/results/recall-600000.json`), a shortlist of 200
+/// holds 0.73 of a dropped file's true top 10, 400 holds 0.84: the 16-byte codes limit it.
+pub const RERANK_FACTOR: usize = 20;
+/// The smallest shortlist.
+pub const RERANK_MIN: usize = 200;
+
+/// Tracks re-scored with their re-ranking rows for a top-`k` search.
+pub fn shortlist_len(k: usize) -> usize {
+    (RERANK_FACTOR * k).max(RERANK_MIN)
+}
+
+/// The outcome of one step.
+#[derive(Debug)]
+pub enum Step<T> {
+    /// Fetch these pieces ([`PartedIndex::provide`] or [`PartedIndex::fail`] each), then step
+    /// again.
+    Need(Vec<Fetch>),
+    /// The answer.
+    Done(T),
+}
+
+/// One result of a search on a published index.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartedHit {
+    /// The hit (id empty when its metadata shard could not be fetched).
+    #[serde(flatten)]
+    pub hit: SearchHit,
+    /// The track's metadata, if its shard could be fetched.
+    pub track: Option<TrackMeta>,
+}
+
+/// A finished search.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchOutcome {
+    /// Hits, best first.
+    pub hits: Vec<PartedHit>,
+    /// True when some scores come from the compact codes only (re-ranking rows missing).
+    pub approximate: bool,
+    /// What could not be fetched and what that cost, one sentence each.
+    pub notes: Vec<String>,
+    /// Tracks re-scored with their re-ranking rows (for an answer from a neighbour list: the
+    /// entries of the list, scored at publication).
+    pub reranked: usize,
+    /// The reference track's metadata when the answer came from its neighbour list (which
+    /// fetches it anyway); `None` otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_track: Option<TrackMeta>,
+    /// True when the answer came from the reference's neighbour list.
+    pub from_neighbours: bool,
+}
+
+/// A search in progress (see the module docs).
+#[derive(Debug)]
+pub struct SearchTask {
+    request: SearchRequest,
+    shortlist_len: usize,
+    /// Cells to probe even when the whole codes are in (benchmarks); `None`: [`PROBE_CELLS`]
+    /// until they are, every cell after.
+    probes: Option<usize>,
+    /// Eligible tracks the probed cells must hold at least ([`PROBE_MIN_ELIGIBLE`] unless set).
+    min_eligible: usize,
+    /// The cells probed, best first, once chosen.
+    cells: Option<Vec<u32>>,
+    query: Option<Query>,
+    shortlist: Option<Vec<(f32, u32)>>,
+    ranked: Option<(Vec<(f32, u32)>, usize)>,
+    approximate: bool,
+    notes: BTreeSet<String>,
+    /// Whether the neighbour lists may still answer (see [`SearchTask::answer_from_neighbours`]).
+    neighbours_possible: bool,
+}
+
+#[derive(Debug)]
+struct Query {
+    vector: Vec<f32>,
+    excluded: Vec<u32>,
+}
+
+impl SearchTask {
+    /// A task for `request` (references, k, filters, exclusions as in the exact search).
+    pub fn new(request: SearchRequest) -> Result<Self> {
+        request.check()?;
+        Ok(SearchTask {
+            shortlist_len: shortlist_len(request.k),
+            request,
+            probes: None,
+            min_eligible: PROBE_MIN_ELIGIBLE,
+            cells: None,
+            query: None,
+            shortlist: None,
+            ranked: None,
+            approximate: false,
+            notes: BTreeSet::new(),
+            neighbours_possible: true,
+        })
+    }
+
+    /// Re-ranks `len` tracks instead of [`shortlist_len`] (for benchmarks that weigh recall
+    /// against bytes).
+    pub fn with_shortlist(mut self, len: usize) -> Self {
+        self.shortlist_len = len.max(self.request.k);
+        self
+    }
+
+    /// Probes `cells` cells of the codes (at least; see [`PROBE_MIN_ELIGIBLE`]), even when the whole
+    /// codes are loaded (for benchmarks that measure a first search's recall and bytes).
+    pub fn with_probes(mut self, cells: usize) -> Self {
+        self.probes = Some(cells.max(1));
+        self
+    }
+
+    /// Probes cells until they hold at least `tracks` eligible tracks instead of
+    /// [`PROBE_MIN_ELIGIBLE`] (for benchmarks that weigh a filtered search's recall against its
+    /// bytes).
+    pub fn with_min_eligible(mut self, tracks: usize) -> Self {
+        self.min_eligible = tracks;
+        self
+    }
+
+    /// Never answers from the neighbour lists: the codes rank even a "Similar" on one
+    /// catalog track (for benchmarks that measure that path, and for comparing the two).
+    pub fn without_neighbour_lists(mut self) -> Self {
+        self.neighbours_possible = false;
+        self
+    }
+
+    /// Advances as far as the loaded parts allow.
+    pub fn step(&mut self, index: &mut PartedIndex) -> Result<Step<SearchOutcome>> {
+        if self.neighbours_possible {
+            match self.answer_from_neighbours(index)? {
+                Some(step) => return Ok(step),
+                None => self.neighbours_possible = false,
+            }
+        }
+        let needs = heads_needed(index, true, !self.request.filter.is_empty())?;
+        if !needs.is_empty() {
+            return Ok(Step::Need(needs));
+        }
+        if self.query.is_none() {
+            match self.resolve(index)? {
+                Step::Need(n) => return Ok(Step::Need(n)),
+                Step::Done(q) => self.query = Some(q),
+            }
+        }
+        let query = self.query.as_ref().expect("resolved above");
+        if self.ranked.is_none() {
+            if self.shortlist.is_none() {
+                let mask = eligible_mask(index, &self.request.filter, &query.excluded);
+                let cells = self.cells.get_or_insert_with(|| {
+                    probed_cells(index, &query.vector, &mask, self.probes, self.min_eligible)
+                });
+                let keys = index.manifest().generations.iter().flat_map(|g| {
+                    let head = &index
+                        .codes_state(g.generation as usize)
+                        .expect("heads in")
+                        .head;
+                    cells
+                        .iter()
+                        .filter(|&&c| !head.cell(c as usize).is_empty())
+                        .map(move |&c| PartKey::Cell(g.generation, c))
+                });
+                let needs = missing(index, keys, |_| false)?;
+                if !needs.is_empty() {
+                    return Ok(Step::Need(needs));
+                }
+                self.shortlist = Some(adc_shortlist(
+                    index,
+                    &query.vector,
+                    cells,
+                    &mask,
+                    self.shortlist_len,
+                ));
+            }
+            let shortlist = self.shortlist.as_ref().expect("set above");
+            let keys = shortlist.iter().filter_map(|&(_, p)| index.rerank_key(p));
+            let needs = missing(index, keys, |problem| {
+                self.notes.insert(format!(
+                    "Re-ranking was not possible for every track (ranked by compact codes instead): {problem}"
+                ))
+                ;
+                true
+            })?;
+            if !needs.is_empty() {
+                return Ok(Step::Need(needs));
+            }
+            let mut best = TopK::new(self.request.k);
+            let mut reranked = 0;
+            for &(approx, p) in shortlist.iter() {
+                let score = match index.rerank_vector(p) {
+                    Some(row) => {
+                        reranked += 1;
+                        row.iter().zip(&query.vector).map(|(a, b)| a * b).sum()
+                    }
+                    None => {
+                        self.approximate = true;
+                        approx
+                    }
+                };
+                best.push(score, p as usize);
+            }
+            let ranked = best
+                .into_sorted()
+                .into_iter()
+                .map(|(s, p)| (s, p as u32))
+                .collect();
+            self.ranked = Some((ranked, reranked));
+        }
+        let (ranked, reranked) = self.ranked.as_ref().expect("ranked above");
+        let positions: Vec<u32> = ranked.iter().map(|&(_, p)| p).collect();
+        if let Some(needs) = details_needs(index, &positions, &mut self.notes)? {
+            return Ok(Step::Need(needs));
+        }
+        let hits = ranked
+            .iter()
+            .map(|&(score, p)| parted_hit(index, score, p, best_segment(index, p, &query.vector)))
+            .collect();
+        Ok(Step::Done(SearchOutcome {
+            hits,
+            approximate: self.approximate,
+            notes: self.notes.iter().cloned().collect(),
+            reranked: *reranked,
+            reference_track: None,
+            from_neighbours: false,
+        }))
+    }
+}
+
+/// What a task needs first: every generation's cell table (with its removals), with
+/// `quantizer` the quantiser (a search of the codes), with `filters` every filters part; the
+/// first that failed fails the task.
+pub(super) fn heads_needed(
+    index: &PartedIndex,
+    quantizer: bool,
+    filters: bool,
+) -> Result<Vec<Fetch>> {
+    let gens = index.manifest().generations.len() as u32;
+    let mut keys: Vec<PartKey> = quantizer
+        .then_some(PartKey::Quantizer)
+        .into_iter()
+        .collect();
+    keys.extend((0..gens).map(PartKey::CodesHead));
+    if filters {
+        keys.extend((0..gens).map(PartKey::Filters));
+    }
+    missing(index, keys.into_iter(), |_| false)
+}
+
+/// A catalog track's unit embedding: its re-ranking row, or its compact code when the row
+/// could not be fetched.
+fn track_vector(index: &PartedIndex, position: u32) -> Vec<f32> {
+    let mut v: Vec<f32> = match index.rerank_vector(position) {
+        Some(row) => row,
+        None => decode_code(index, position),
+    };
+    crate::index::vectors::l2_normalize(&mut v);
+    v
+}
+
+/// The vector a track's compact code stands for (its cell is loaded: see `resolve`).
+fn decode_code(index: &PartedIndex, position: u32) -> Vec<f32> {
+    let q = index.quantizer().expect("heads loaded");
+    q.decode(index.code(position).expect("its cell was fetched"))
+}
+
+/// A hit at a global position with its score, its details if fetched, and `best`, its segment
+/// closest to the query (start seconds, cosine) where known.
+fn parted_hit(index: &PartedIndex, score: f32, p: u32, best: Option<(f32, f32)>) -> PartedHit {
+    let track = index.track(p).cloned();
+    PartedHit {
+        hit: SearchHit {
+            id: track.as_ref().map(|t| t.id.clone()).unwrap_or_default(),
+            position: p as usize,
+            score: score.clamp(-1.0, 1.0),
+            best_segment_seconds: best.map(|b| b.0),
+            best_segment_score: best.map(|b| b.1.clamp(-1.0, 1.0)),
+        },
+        track,
+    }
+}
+
+/// The segment of a hit closest to the query: (start seconds, cosine), if its rows are loaded.
+fn best_segment(index: &PartedIndex, position: u32, query: &[f32]) -> Option<(f32, f32)> {
+    segments::best_segment(index.segment_bytes(position)?, index.dim(), query)
+}
+
+/// What is missing among `keys`: their fetches, skipping loaded ones. The problem of a key that
+/// failed before is handed to `tolerate`: it notes the loss and returns true, or returns false to fail the
+/// search with the part's own error.
+pub(super) fn missing(
+    index: &PartedIndex,
+    keys: impl Iterator<Item = PartKey>,
+    mut tolerate: impl FnMut(&str) -> bool,
+) -> Result<Vec<Fetch>> {
+    missing_among(index, keys.collect(), &mut tolerate)
+}
+
+/// The body of [`missing`], one copy for every caller (the search module is downloaded first).
+#[inline(never)]
+fn missing_among(
+    index: &PartedIndex,
+    unique: BTreeSet<PartKey>,
+    tolerate: &mut dyn FnMut(&str) -> bool,
+) -> Result<Vec<Fetch>> {
+    let mut out = Vec::new();
+    for key in unique {
+        if index.has(key) {
+            continue;
+        }
+        if let Some(problem) = index.failure(key) {
+            if !tolerate(problem) {
+                return Err(Error::InvalidIndex(problem.to_string()));
+            }
+            continue;
+        }
+        out.extend(index.fetch_for(key));
+    }
+    Ok(out)
+}
+
+/// Metadata shards, then segment rows, of `positions`; `None` once all are in (or failed and
+/// noted).
+fn details_needs(
+    index: &PartedIndex,
+    positions: &[u32],
+    notes: &mut BTreeSet<String>,
+) -> Result<Option<Vec<Fetch>>> {
+    let keys = positions.iter().filter_map(|&p| index.meta_key(p));
+    let needs = missing(index, keys, |problem| {
+        notes.insert(format!(
+            "Some track details could not be fetched: {problem}"
+        ));
+        true
+    })?;
+    if !needs.is_empty() {
+        return Ok(Some(needs));
+    }
+    let keys = positions
+        .iter()
+        .filter(|&&p| index.track(p).is_some())
+        .map(|&p| PartKey::Segments(p));
+    let needs = missing(index, keys, |problem| {
+        notes.insert(format!(
+            "Where in each song the match lies could not be fetched: {problem}"
+        ));
+        true
+    })?;
+    Ok((!needs.is_empty()).then_some(needs))
+}
+
+/// Runs a task to the end, fetching with `read` (e.g. from local files): the whole loop of
+/// the browser's worker, for the CLI and tests.
+pub fn run_to_end<T>(
+    index: &mut PartedIndex,
+    mut step: impl FnMut(&mut PartedIndex) -> Result<Step<T>>,
+    mut read: impl FnMut(&Fetch) -> Result<Vec<u8>>,
+) -> Result<T> {
+    index.trim_caches();
+    loop {
+        match step(index)? {
+            Step::Done(t) => return Ok(t),
+            Step::Need(needs) => {
+                if needs.is_empty() {
+                    return Err(Error::InvalidIndex(
+                        "a search step asked for nothing yet could not go on".into(),
+                    ));
+                }
+                for f in needs {
+                    let key: PartKey = f.key.parse()?;
+                    match read(&f).and_then(|bytes| index.provide(key, &bytes)) {
+                        Ok(()) => {}
+                        Err(e) => index.fail(key, e.to_string()),
+                    }
+                }
+            }
+        }
+    }
+}
