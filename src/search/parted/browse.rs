@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::cells::eligible_mask;
-use super::{Step, heads_needed, missing};
+use super::{Step, heads_needed, meta_needs, missing};
 use crate::error::Result;
 use crate::index::TrackMeta;
 use crate::index::parted::{PartKey, PartedIndex};
@@ -78,14 +78,7 @@ impl BrowseTask {
             (eligible.skip(self.offset).take(self.limit).collect(), total)
         });
         let (positions, total) = (positions.clone(), *total);
-        let keys = positions.iter().filter_map(|&p| index.meta_key(p));
-        let notes = &mut self.notes;
-        let needs = missing(index, keys, |problem| {
-            notes.insert(format!(
-                "Some track details could not be fetched: {problem}"
-            ));
-            true
-        })?;
+        let needs = meta_needs(index, &positions, &mut self.notes)?;
         if !needs.is_empty() {
             return Ok(Step::Need(needs));
         }

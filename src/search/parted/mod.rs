@@ -362,6 +362,22 @@ fn missing_among(
     Ok(out)
 }
 
+/// The metadata shards of `positions` not loaded yet; one that failed is noted (the rows go
+/// without their details).
+pub(super) fn meta_needs(
+    index: &PartedIndex,
+    positions: &[u32],
+    notes: &mut BTreeSet<String>,
+) -> Result<Vec<Fetch>> {
+    let keys = positions.iter().filter_map(|&p| index.meta_key(p));
+    missing(index, keys, |problem| {
+        notes.insert(format!(
+            "Some track details could not be fetched: {problem}"
+        ));
+        true
+    })
+}
+
 /// Metadata shards, then segment rows, of `positions`; `None` once all are in (or failed and
 /// noted).
 fn details_needs(
@@ -369,13 +385,7 @@ fn details_needs(
     positions: &[u32],
     notes: &mut BTreeSet<String>,
 ) -> Result<Option<Vec<Fetch>>> {
-    let keys = positions.iter().filter_map(|&p| index.meta_key(p));
-    let needs = missing(index, keys, |problem| {
-        notes.insert(format!(
-            "Some track details could not be fetched: {problem}"
-        ));
-        true
-    })?;
+    let needs = meta_needs(index, positions, notes)?;
     if !needs.is_empty() {
         return Ok(Some(needs));
     }
