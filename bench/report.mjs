@@ -50,16 +50,16 @@ if (firstResult) {
   out('six connections to a host) and, in the rows marked HTTP/2, over HTTP/2 with TLS 1.3 (what a CDN serves: one');
   out('connection, one round trip more to open it, every request multiplexed on it).');
   out('"Similar": the demo page opened on a shared search (`?like=ID`) until its results. File: a 30 s 44.1 kHz stereo');
-  out('128 kb/s MP3 dropped on the page once the catalog is wholly in (`indexcomplete`: its search parts load when the page');
+  out('128 kb/s MP3 dropped on the page once the catalog is wholly in (`indexcomplete`: its codes and filters load when the page');
   out('is idle), until its results (the analyser and the model load on the drop; a song dropped sooner also waits for the');
-  out('search parts). File, cold: the same MP3 dropped on a page just opened, as soon as the element exists, from the');
-  out('navigation until its results, everything fetched meanwhile (the whole search part included: a file is searched on it).');
+  out('codes it probes). File, cold: the same MP3 dropped on a page just opened, as soon as the element exists, from the');
+  out('navigation until its results, everything fetched meanwhile (the quantiser and the probed cells of codes included).');
   out('Targets at 600k: "Similar" ≤ 500 kB and ≤ 1.0 s on 4G, ≤ 3 s on slow 4G; a file ≤ 4 s on 4G (cold); recall@10 ≥ 0.95');
   out('unfiltered and filtered; at 2M the same figures within 1.5×.');
   out();
   out('Recall@10 is against an exact f32 scan of the one-file index (`benches/parts.rs`): "Similar" reads the track\'s');
   out('neighbour list (computed at publication from the int8 re-ranking rows), over 200 catalog tracks; a file runs on the');
-  out('search part (ADC shortlist of 200, re-ranked with the int8 rows), over the real music of the three packages held out');
+  out('codes of the probed cells (ADC shortlist of 200, re-ranked with the int8 rows), over the real music of the three packages held out');
   out('of the catalog (221 queries: whole tracks and parts of them).');
   out();
   const r3 = (x) => (x == null ? '–' : x.toFixed(3));
@@ -251,8 +251,8 @@ if (tempoSets.length) {
     out(`  was chosen on): ${bad.files} files, ${bad.clear.length} with a clear tempo${bad.clear.length ? ` (**${bad.clear.map((c) => `${c.file} ${c.bpm.toFixed(0)} BPM at ${c.confidence.toFixed(3)}`).join(', ')}**)` : ''}; highest confidence ${bad.max_confidence.toFixed(3)}`);
     out(`  against the threshold 0.14. By kind: ${kinds}.`);
   }
-  out('- In the index: 1 byte per track in the search part (the clear tempo in whole BPM: 0.6 MB at 600k tracks, what tempo');
-  out('  filters run on) and 9 bytes per track in the metadata shards (BPM and confidence, fetched with the rows shown).');
+  out('- In the index: 1 byte per track in the filters part (the clear tempo in whole BPM: 0.6 MB at 600k tracks, what tempo');
+  out('  filters run on) and 9 bytes per track in the metadata (BPM and confidence, fetched with the rows shown).');
   const timing = tempoSets.map(([, t]) => t.timing).find(Boolean);
   if (timing) {
     out();
@@ -294,56 +294,93 @@ if (sizes.length) {
   out(`${(100 * N.filter.share).toFixed(1)}% of the tracks for the filtered searches. 8 segment rows per track (a real 2.5-min track has`);
   out('about 50: 6.8 kB per track in the segment part, fetched per hit only). Queries: catalog tracks, each');
   out(`search leaving its reference out; ${N.queries} for recall, 4 fresh browser contexts for the first search.`);
-  out('Published with the defaults: 16 code bytes per track, re-ranking blocks of 16 rows, 256 tracks per');
-  out('metadata shard, a shortlist of max(20·k, 200) re-ranked for k results (200 for a top 10).');
+  const L = N.layout;
+  out(`Published with the defaults: ${L.codeBytes} code bytes per track in ${L.centroids.toLocaleString('en')} cells (product-quantised residuals, faiss's`);
+  out(`\`IndexIVFPQ\`), re-ranking blocks of ${L.rerankBlockRows} rows, ${L.metaShardTracks} tracks per metadata shard, neighbour lists of 64; a first`);
+  out(`search probes ${N.dropped?.probe_cells ?? 32} cells (more until 500 eligible tracks) and re-ranks a shortlist of max(20·k, 200).`);
   out();
   out(`### What each part costs (${k(N.tracks)} tracks)`);
   out();
   out('| part | files | bytes | bytes per track | fetched |');
   out('|---|---|---|---|---|');
-  const when = { manifest: 'first', search: 'first, whole', rerank: 'blocks of the shortlist, by range', meta: 'shards of the rows shown', segments: 'rows of the hits shown, by range', ids: 'the shard of a reference id' };
-  for (const name of ['manifest', 'search', 'rerank', 'meta', 'segments', 'ids']) {
+  const when = {
+    manifest: 'first',
+    quantizer: 'whole, by a search that ranks by codes (kept in Cache Storage)',
+    codes: 'the cell table and the probed cells, by range; whole at idle',
+    filters: 'whole, by a filtered search or at idle',
+    rerank: 'the shortlist\'s blocks, by range',
+    neighbours: 'the reference\'s list, by range',
+    ids: 'the bucket of a reference id, by range',
+    meta: 'the hits\' records, by range',
+    segments: 'the hits\' rows, by range',
+  };
+  for (const name of Object.keys(when).filter((n) => N.parts[n])) {
     const p = N.parts[name];
     out(`| ${name} | ${p.files} | ${mb(p.bytes)} | ${p.bytes_per_track ? p.bytes_per_track.toFixed(1) : (p.bytes / N.tracks).toFixed(2)} | ${when[name]} |`);
   }
   out();
-  out('### Bytes before the first result list, search by catalog track (target ≤ 16 MB at 600k)');
+  out('### Catalog bytes a fresh page fetches for its first result list (after the manifest)');
   out();
-  out('| tracks | manifest + search part | then, for the first search | total (native count) | total in Chromium (server count) | requests in Chromium | page load → results |');
+  out('Counted natively by `benches/parts.rs` (the pieces a search asks for, range pieces closer than 4 kB merged as');
+  out('the worker merges them); what a whole page costs on emulated networks, engine and model included, is in');
+  out('"The visitor\'s wait" above.');
+  out();
+  const V = (n) => maybe(`parts-native-${n}-filter10.json`);
+  out('| tracks | "Similar" on a catalog track | its requests | 1% filter | ~10% filter | a dropped file | dropped, 1% filter |');
   out('|---|---|---|---|---|---|---|');
   for (const n of sizes) {
-    const { native: x, browser: b } = P[n];
-    const cold = b?.cold || [];
-    const avg = (f) => cold.reduce((s, c) => s + f(c), 0) / Math.max(1, cold.length);
-    out(`| ${k(n)} | ${mb2(x.load.bytes)} | ${mb2(x.unfiltered.first_search_bytes.mean)} (p90 ${mb2(x.unfiltered.first_search_bytes.p90)}) | ${mb2(x.load.bytes + x.unfiltered.first_search_bytes.mean)} | ${b ? mb2(avg((c) => c.bytes)) : '–'} | ${b ? avg((c) => c.requests).toFixed(0) : '–'} | ${b ? `${avg((c) => c.ms).toFixed(0)} ms` : '–'} |`);
+    const x = P[n].native;
+    const v = V(n);
+    const m = (e) => (e ? `${mb2(e.first_search_bytes.mean)} (p90 ${mb2(e.first_search_bytes.p90)})` : '–');
+    out(`| ${k(n)} | ${m(x.unfiltered)} | ${x.unfiltered.first_search_requests?.mean.toFixed(1) ?? '–'} | ${m(x.filtered)} | ${m(v?.filtered)} | ${m(x.dropped)} | ${m(x.dropped_filtered)} |`);
   }
-  out();
-  out('The Chromium count is every byte of `synth/…` the test server sent for one page load and its first');
-  out('search (HTTP headers not counted); the native count adds up the pieces the same search asks for,');
-  out('merging range pieces closer than 4 kB as the worker does.');
   out();
   out('### Recall@10 against an exact f32 cosine scan (target ≥ 0.95)');
   out();
-  out('| tracks | codes alone | re-ranking 50 | re-ranking 200 (shipped) | re-ranking 400 | filtered 1%: codes alone | filtered: re-ranking 200 |');
+  out('"First search" is what a page answers as shipped (from the neighbour list for "Similar" unfiltered, else');
+  out('from the probed cells); the other columns rank every cell, as after the idle load, by shortlist length.');
+  out();
+  out('| tracks | queries | first search | codes alone | re-ranking 50 | re-ranking 200 (shipped) | re-ranking 400 |');
   out('|---|---|---|---|---|---|---|');
   for (const n of sizes) {
-    const u = P[n].native.unfiltered.recall_at_10_by_shortlist;
-    const f1 = P[n].native.filtered.recall_at_10_by_shortlist;
-    out(`| ${k(n)} | ${r3(u['10'])} | ${r3(u['50'])} | ${r3(u['200'])} | ${r3(u['400'])} | ${r3(f1['10'])} | ${r3(f1['200'])} |`);
+    const x = P[n].native;
+    const v = V(n);
+    const rows = [
+      ['"Similar" on a catalog track', x.unfiltered],
+      [`1% filter (\`${x.filter.spec}\`)`, x.filtered],
+      [v ? `${(100 * v.filter.share).toFixed(0)}% filter (\`${v.filter.spec}\`)` : '', v?.filtered],
+      ['a dropped file (held-out real music)', x.dropped],
+      ['a dropped file, 1% filter', x.dropped_filtered],
+    ];
+    for (const [label, e] of rows) {
+      if (!e) continue;
+      const b = e.recall_at_10_by_shortlist;
+      out(`| ${k(n)} | ${label} | **${r3(e.recall_at_10)}** | ${r3(b['10'])} | ${r3(b['50'])} | ${r3(b['200'])} | ${r3(b['400'])} |`);
+    }
+  }
+  if (N.dropped) {
+    const probes = Object.keys(N.dropped.recall_at_10_by_probes);
+    out();
+    out(`A dropped file's recall@10 by cells probed (${k(N.tracks)} tracks; a first search probes ${N.dropped.probe_cells}):`);
+    out();
+    out(`| queries | ${probes.join(' | ')} |`);
+    out(`|---|${probes.map(() => '---').join('|')}|`);
+    out(`| dropped files | ${probes.map((p) => r3(N.dropped.recall_at_10_by_probes[p])).join(' | ')} |`);
+    out(`| dropped, 1% filter | ${probes.map((p) => r3(N.dropped_filtered.recall_at_10_by_probes[p])).join(' | ')} |`);
   }
   if (big.faiss) {
     const F = big.faiss;
     const ours = N.unfiltered.recall_at_10_by_shortlist;
     const oursF = N.filtered.recall_at_10_by_shortlist;
     out();
-    out(`Side by side with faiss ${F.faiss} (PyPI \`faiss-cpu\`, one thread) on the same ${k(N.tracks)} vectors, queries and filter, at the same 16 code bytes per track:`);
+    out(`Side by side with faiss ${F.faiss} (PyPI \`faiss-cpu\`, one thread) on the same ${k(N.tracks)} vectors, catalog-track queries and filter, at the same ${L.codeBytes} code bytes per track (faiss ranks every cell unless it says otherwise):`);
     out();
     out('| index | bytes per track searched | recall@10 | filtered 1% | ms per query |');
     out('|---|---|---|---|---|');
-    out(`| **ours: residual codes + int8 re-ranking of 200** | 16 (+ 132 × 200 rows fetched) | **${r3(ours['200'])}** | **${r3(oursF['200'])}** | ${N.unfiltered.top10_ms.median.toFixed(2)} (native, one thread) |`);
-    out(`| ours: the codes alone | 16 | ${r3(ours['10'])} | ${r3(oursF['10'])} | |`);
+    out(`| **ours: codes of every cell + int8 re-ranking of 200** | ${L.codeBytes} (+ re-ranking rows of 200 fetched) | **${r3(ours['200'])}** | **${r3(oursF['200'])}** | ${N.unfiltered.top10_ms.median.toFixed(2)} (native, one thread) |`);
+    out(`| ours: the codes alone | ${L.codeBytes} | ${r3(ours['10'])} | ${r3(oursF['10'])} | |`);
     for (const [name, v] of Object.entries(F.variants)) {
-      out(`| faiss ${name} | ${name.includes('refine') ? '16 + 128' : '16'} | ${r3(v.unfiltered.recall_at_10)} | ${r3(v.filtered.recall_at_10)} | ${v.unfiltered.ms_per_query.toFixed(2)} |`);
+      out(`| faiss ${name} | ${name.includes('refine') ? `${L.codeBytes} + 128` : L.codeBytes} | ${r3(v.unfiltered.recall_at_10)} | ${r3(v.filtered.recall_at_10)} | ${v.unfiltered.ms_per_query.toFixed(2)} |`);
     }
   }
   out();
@@ -374,13 +411,13 @@ if (sizes.length) {
   if (d) {
     out();
     out(`\`simsong index add\` of ${d.added.toLocaleString('en')} tracks to the ${k(N.tracks)} index writes a delta generation coded with the existing`);
-    out(`codebooks: ${mb2(d.new_parts_bytes)} of new parts (its search part ${mb2(d.search_part_bytes)}); nothing published before changes. A visitor`);
+    out(`codebooks: ${mb2(d.new_parts_bytes)} of new parts (its codes and filters parts ${mb2(d.search_part_bytes)}); nothing published before changes. A visitor`);
     out(`who had loaded the index before (the worker keeps parts fetched whole in the Cache Storage) fetched`);
-    out(`${mb2(d.returning_visit.load_bytes)} to load the updated index (manifest and the delta's search part), against`);
+    out(`${mb2(d.returning_visit.load_bytes)} to load the updated index (manifest and the delta's codes and filters parts), against`);
     out(`${mb2(d.first_visit.load_bytes)} on its first visit; with its first search, ${mb2(d.returning_visit.bytes)} in ${d.returning_visit.requests} requests (first visit ${mb2(d.first_visit.bytes)}).`);
     const r = big.browser.removal;
     if (r) {
-      out(`\`simsong index remove\` of ${r.removed} tracks then writes a delta whose search part is ${(r.search_part_bytes / 1e3).toFixed(1)} kB; the returning visitor`);
+      out(`\`simsong index remove\` of ${r.removed} tracks then writes a delta whose codes and filters parts are ${(r.search_part_bytes / 1e3).toFixed(1)} kB; the returning visitor`);
       out(`loaded the updated index with ${mb2(r.returning_visit.load_bytes)}.`);
     }
   }
@@ -515,8 +552,7 @@ if (browser) {
   const demoParts = 'demo-data/catalog/index.json';
   if (existsSync(demoParts)) {
     const m = JSON.parse(readFileSync(demoParts, 'utf8'));
-    const search = m.generations.reduce((s, g) => s + g.search.bytes, 0);
-    out(`| demo index: manifest + search part (what a page loads first) | ${mb(statSync(demoParts).size + search)} | |`);
+    out(`| demo index: manifest (what a page loads first) + quantiser (what a file search loads first) | ${mb(statSync(demoParts).size + m.quantizer.bytes)} | |`);
   }
 }
 const hour = maybe('hour.json');

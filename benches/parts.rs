@@ -20,6 +20,7 @@ use std::time::Instant;
 use common::time_ms;
 use simsong::CatalogIndex;
 use simsong::index::parted::{Fetch, PartKey, PartedIndex};
+use simsong::index::quantizer::MAX_CELLS;
 use simsong::search::parted::{PROBE_CELLS, SearchTask, Step, run_to_end, shortlist_len};
 use simsong::search::{Reference, SearchRequest, TagFilter, search};
 
@@ -106,8 +107,17 @@ fn answer(index: &mut PartedIndex, dir: &Path, mut task: SearchTask) -> Vec<Stri
     outcome.hits.into_iter().map(|h| h.hit.id).collect()
 }
 
-/// Cells probed in the recall-by-probes figures (256: every cell, as after the idle load).
-const PROBES: [usize; 6] = [8, 16, 32, 64, 128, 256];
+/// Cells probed in the recall-by-probes figures (`MAX_CELLS`: every cell, as after the idle
+/// load, reported as "all").
+const PROBES: [usize; 6] = [8, 16, 32, 64, 128, MAX_CELLS];
+
+fn probes_label(probes: usize) -> String {
+    if probes == MAX_CELLS {
+        "all".into()
+    } else {
+        probes.to_string()
+    }
+}
 
 fn recall(exact: &[String], got: &[String]) -> f64 {
     let e: HashSet<&String> = exact.iter().collect();
@@ -246,7 +256,7 @@ fn main() {
                     .without_neighbour_lists();
                 total += recall(truth, &answer(&mut index, dir, task));
             }
-            by_probes.insert(probes.to_string(), (total / queries as f64).into());
+            by_probes.insert(probes_label(probes), (total / queries as f64).into());
         }
         // Bytes a fresh page fetches for its first result list (after the manifest).
         let mut bytes = Vec::new();
@@ -341,7 +351,7 @@ fn main() {
                     let task = SearchTask::new(request(v)).unwrap().with_probes(probes);
                     total += recall(truth, &answer(&mut index, dir, task));
                 }
-                by_probes.insert(probes.to_string(), (total / vectors.len() as f64).into());
+                by_probes.insert(probes_label(probes), (total / vectors.len() as f64).into());
             }
             let mean = bytes.iter().sum::<u64>() as f64 / bytes.len() as f64;
             // With a filter: recall and first-search bytes by the eligible tracks the probed

@@ -106,7 +106,9 @@ pub enum Error {
     /// names the file and what is wrong.
     #[error("{0}")]
     Catalog(String),
-    /// Reading a file failed (native only).
+    /// Reading a file failed (native only: in wasm the variant does not exist, which keeps
+    /// `std::io::Error`'s messages, 1.3 kB, out of the search module).
+    #[cfg(not(target_arch = "wasm32"))]
     #[error("{path}: {source}")]
     Io {
         /// The path as given.
@@ -117,6 +119,7 @@ pub enum Error {
     },
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl Error {
     /// A failed read or write of `path`.
     pub fn io(path: &std::path::Path, source: std::io::Error) -> Self {

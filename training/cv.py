@@ -61,6 +61,12 @@ RECIPES = {
     # the fold's training tracks), the student that could replace the teacher in the product
     # (not in the default --recipes: `--recipes v3,v1-recipe,v3-t128`)
     "v3-t128": "--teacher-space pca128w",
+    # item 2's ablations: v3 with one of its changes from v1's recipe undone (run after the
+    # three above: `--recipes v3,v1-recipe,v3-t128,v3-nodistill,...`)
+    "v3-nodistill": "--distill-weight 0",  # no teacher at all
+    "v3-maxpool": "--arch v1 --inst-head embedding",  # v1's max-pool blocks and head
+    "v3-nocodec": "--codec-view 0 --aug-bandlimit 0 --aug-codec 0",  # no codec views or augmentations
+    "v3-fewrenders": "--render-batch 24",  # half the renders in each batch
 }
 
 

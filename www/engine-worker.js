@@ -148,7 +148,7 @@ async function loadIndex(url, id, prefetched) {
   const loaded = new CatalogParts(manifest);
   // Every job fetches what it reads (a "Similar" its neighbour list, a file's search the
   // quantiser and the cells it probes): the index is ready at once, and the whole of it (at
-  // 600k tracks, 11 MB) loads when the worker is idle (completeIndex).
+  // 600k tracks, 22 MB: 32-byte codes, filters, quantiser) loads when the worker is idle (completeIndex).
   parts?.free();
   parts = loaded;
   fetcher = source;

@@ -44,6 +44,12 @@ for n in "${SIZES[@]}"; do
         "$dir/queries.npz" "$dir/dropped.f32"
     SIMSONG_DROPPED_QUERIES="$dir/dropped.f32" \
         cargo bench --features cli --bench parts -- "$dir/catalog.idx" "$dir/parts" 200 > "$OUT/parts-native-$n.json"
+    if [ "$n" -ge 600000 ]; then
+        # The same with a filter keeping ~9% of the tracks (the "10%" case).
+        SIMSONG_DROPPED_QUERIES="$dir/dropped.f32" \
+            cargo bench --features cli --bench parts -- "$dir/catalog.idx" "$dir/parts" 200 use:vlog \
+            > "$OUT/parts-native-$n-filter10.json"
+    fi
     step "faiss on the same vectors ($n tracks)"
     "$PY" bench/parts/faiss_bench.py "$dir" 200 > "$OUT/parts-faiss-$n.json"
     step "Chromium ($n tracks)"

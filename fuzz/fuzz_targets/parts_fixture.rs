@@ -90,8 +90,11 @@ fn tracks(index: &mut CatalogIndex, range: std::ops::Range<u64>) {
 pub fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let codebooks: Vec<f32> = (0..4 * 16).flat_map(|i| vector(5000 + i)).collect();
-        let quantizer = Quantizer::from_parts(DIM as u32, 4, 16, codebooks);
+        // 8 cells; 4 slices of DIM / 4 values with 16 codewords each (the slices of 16 vectors
+        // stand for the 4 codebooks).
+        let coarse: Vec<f32> = (0..8).flat_map(|i| vector(4000 + i)).collect();
+        let codebooks: Vec<f32> = (0..16).flat_map(|i| vector(5000 + i)).collect();
+        let quantizer = Quantizer::from_parts(DIM as u32, 4, 16, &coarse, &codebooks);
         let sizes = PartSizes {
             rerank_block_rows: 4,
             meta_shard_tracks: 16,

@@ -127,7 +127,7 @@ def build_index(
     shard: Optional[Tuple[int, int]] = None,
     threads: int = 0,
     precision: str = "f32",
-    code_bytes: int = 16,
+    code_bytes: int = 32,
 ) -> Dict[str, Any]:
     """Indexes the tracks of ``manifest`` (``.csv``/``.tsv``/``.json``, as ``simsong index
     build --manifest`` reads it, or a folder of audio) into ``out``: ``*.idx`` writes one file,

@@ -86,7 +86,7 @@ def build_index(
     threads: int = 0,
     precision: str = "f32",
     max_segments: int = ...,
-    code_bytes: int = 16,
+    code_bytes: int = 32,
 ) -> Dict[str, Any]:
     """Indexes a manifest (or a folder of audio), whole or one share ``(i, n)``, into ``out``
     (``.idx``: one file; else a published folder). Returns ``tracks``, ``failures`` ([(audio,
@@ -96,7 +96,7 @@ def merge_index(
     inputs: Sequence[Union[str, PathLike[str]]],
     out: Union[str, PathLike[str]],
     *,
-    code_bytes: int = 16,
+    code_bytes: int = 32,
 ) -> int:
     """Joins one-file shards, in order, into ``out`` as ``simsong index merge`` does; returns
     the number of tracks."""

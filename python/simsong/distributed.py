@@ -123,7 +123,7 @@ def index_catalog(
     share_tracks: int = DEFAULT_SHARE_TRACKS,
     threads_per_share: int = 1,
     work_dir: Optional[str] = None,
-    code_bytes: int = 16,
+    code_bytes: int = 32,
     before_share: Optional[BeforeShare] = None,
     log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
 ) -> JobReport:
@@ -227,7 +227,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--model", help="model file (ONNX); the shipped model when omitted")
     parser.add_argument("--share-tracks", type=int, default=DEFAULT_SHARE_TRACKS, help="tracks per task")
     parser.add_argument("--work-dir", help="shared folder for the shards (default: OUT.shards)")
-    parser.add_argument("--code-bytes", type=int, default=16, help="code bytes per track in the codes part")
+    parser.add_argument("--code-bytes", type=int, default=32, help="code bytes per track in the codes part")
     args = parser.parse_args(argv)
 
     from dask.distributed import Client, LocalCluster

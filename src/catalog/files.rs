@@ -50,7 +50,7 @@ pub fn save_index_file(index: &CatalogIndex, path: &Path) -> Result<usize> {
 /// How long [`publish_catalog`] took, in seconds.
 #[derive(Debug, Clone, Copy)]
 pub struct PublishTimings {
-    /// Training the residual quantiser's codebooks.
+    /// Training the quantiser (cells and codebooks).
     pub train_seconds: f64,
     /// Coding the tracks and cutting the parts.
     pub cut_seconds: f64,

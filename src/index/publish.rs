@@ -2,14 +2,14 @@
 //! a published index: the base generation with a freshly trained quantiser, or a delta
 //! generation coded with the quantiser of an existing index.
 //!
-//! Within a generation, tracks are stored sorted by their first two code bytes (catalog order
-//! among equals): the tracks of one first-stage cell are one run of positions (the codes part
+//! Within a generation, tracks are stored sorted by cell, then by first code byte (catalog order
+//! among equals): the tracks of one cell are one run of positions (the codes part
 //! is an inverted file read by cell), and similar tracks sit next to each other, so the
 //! re-ranking rows of a shortlist fall into fewer blocks.
 
 use std::collections::BTreeMap;
 
-use super::neighbour_lists::{DEFAULT_PROBES, NeighbourInput, nearest_neighbours, recall_at};
+use super::neighbour_lists::{NeighbourInput, default_probes, nearest_neighbours, recall_at};
 use super::parts::codes::{self, CodesHead};
 use super::parts::filters::{FiltersPart, TagPostings, TagValue};
 use super::parts::manifest::{
@@ -18,8 +18,8 @@ use super::parts::manifest::{
 use super::parts::meta::{MetaShard, build_part, read_shards, track_locators};
 use super::parts::neighbours::{Neighbour, NeighboursPart, TrackLocator, push_record};
 use super::parts::{
-    Envelope, PARTS_FORMAT_VERSION, PartKind, block_checksum, checksum_hex, decode_payload,
-    encode_payload, range_seed, rerank, segments,
+    Envelope, PARTS_FORMAT_VERSION, PartKind, block_checksum, checksum_hex, encode_payload,
+    range_seed, rerank, segments,
 };
 use super::postings::PostingList;
 use super::quantizer::Quantizer;
@@ -81,7 +81,7 @@ pub fn publish_base(
     }
     let h = index.header();
     quantizer.validate(index.dim())?;
-    let quantizer_bytes = encode_payload(&quantizer)?;
+    let quantizer_bytes = quantizer.to_bytes();
     let index_id = index_id_for(&quantizer_bytes, &h.model_sha256);
     let quantizer_part = Envelope {
         kind: PartKind::Quantizer,
@@ -110,8 +110,8 @@ pub fn publish_base(
             embedding_dim: h.embedding_dim,
         },
         layout: Layout {
-            code_bytes: quantizer.stages,
-            centroids: quantizer.centroids,
+            code_bytes: quantizer.subspaces,
+            centroids: quantizer.cells,
             rerank_block_rows: sizes.rerank_block_rows,
             meta_shard_tracks: sizes.meta_shard_tracks,
         },
@@ -204,33 +204,18 @@ fn generation(
         index_id: manifest.index_id_bytes(),
     };
 
-    // Code every track, then order them by their first code bytes.
+    // Code every track, then order them by cell (then by their first code byte).
     let m = quantizer.code_len();
-    let coded = encode_catalog(index, quantizer);
+    let (track_cells, coded) = encode_catalog(index, quantizer);
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| (coded[i * m], coded.get(i * m + 1).copied().unwrap_or(0)));
+    order.sort_by_key(|&i| (track_cells[i], coded[i * m]));
     let codes: Vec<u8> = order
         .iter()
         .flat_map(|&i| coded[i * m..(i + 1) * m].iter().copied())
         .collect();
+    let cells: Vec<u32> = order.iter().map(|&i| track_cells[i]).collect();
 
-    // Re-ranking rows, in self-checking blocks.
     let seed = range_seed(&manifest.index_id_bytes());
-    // Each row is the residual from its cell's centroid (see `rerank`).
-    let mut rerank_rows = Vec::with_capacity(n * (4 + dim));
-    for (local, &i) in order.iter().enumerate() {
-        let centroid = quantizer.codeword(0, usize::from(codes[local * m]));
-        let residual: Vec<f32> = index
-            .embedding(i)
-            .iter()
-            .zip(centroid)
-            .map(|(x, c)| x - c)
-            .collect();
-        let (scale, row) = quantize_row(&residual);
-        rerank::push_row(&mut rerank_rows, scale, &row);
-    }
-    let rerank_payload =
-        rerank::build_part(&rerank_rows, sizes.rerank_block_rows as usize, dim, seed);
 
     // Segment rows in position order, and per-track counts and checksums for the shards.
     let segs = index.segments();
@@ -279,7 +264,48 @@ fn generation(
         });
         first_row += rows;
     }
-    let meta = file(PartKind::Meta, &build_part(&shards, seed, number)?);
+    let meta_payload = build_part(&shards, seed, number)?;
+    let meta_bytes = env(PartKind::Meta).wrap(&meta_payload);
+    let meta = file(PartKind::Meta, &meta_payload);
+
+    // Re-ranking rows, in self-checking blocks. Each row is the residual from its cell's
+    // centroid (see `rerank`), then where the track's details are.
+    let mut locators = Vec::with_capacity(n);
+    let meta_name = meta.file_name(PartKind::Meta);
+    for (offset, shard) in read_shards(&meta_bytes, shards.len() as u32, seed, number, &meta_name)?
+    {
+        let mut row = shard.segment_first_row;
+        let tracks = track_locators(&shard, &meta_bytes, offset, &meta_name)?;
+        for ((t, &count), &sum) in tracks
+            .into_iter()
+            .zip(&shard.segment_counts)
+            .zip(&shard.segment_checksums)
+        {
+            locators.push(rerank::HitLocator {
+                meta: t,
+                segment_first_row: u32::try_from(row).map_err(|_| {
+                    Error::InvalidIndex("more than 2^32 segment rows in one generation".into())
+                })?,
+                segment_count: count,
+                segment_checksum: sum,
+            });
+            row += u64::from(count);
+        }
+    }
+    let mut rerank_rows = Vec::with_capacity(n * super::parts::manifest::rerank_row_bytes(dim));
+    for (local, &i) in order.iter().enumerate() {
+        let centroid = quantizer.centroid(cells[local] as usize);
+        let residual: Vec<f32> = index
+            .embedding(i)
+            .iter()
+            .zip(centroid)
+            .map(|(x, c)| x - c)
+            .collect();
+        let (scale, row) = quantize_row(&residual);
+        rerank::push_row(&mut rerank_rows, scale, &row, &locators[local]);
+    }
+    let rerank_payload =
+        rerank::build_part(&rerank_rows, sizes.rerank_block_rows as usize, dim, seed);
 
     // Id buckets.
     let ids = if n == 0 {
@@ -308,7 +334,8 @@ fn generation(
             .collect(),
     };
     let filters = file(PartKind::Filters, &encode_payload(&filters_payload)?);
-    let codes_payload = codes::build_part(&codes, m, quantizer.centroids, &removed, seed, number);
+    let codes_payload =
+        codes::build_part(&codes, m, &cells, quantizer.cells, &removed, seed, number);
     let codes = file(PartKind::Codes, &codes_payload);
     let rerank = file(PartKind::Rerank, &rerank_payload);
     let segments = file(PartKind::Segments, &segment_rows);
@@ -357,16 +384,16 @@ fn add_neighbours(
     let n = m.total_positions() as usize;
     let (mut rows, mut cells, mut live) = (Vec::with_capacity(n * dim), Vec::new(), vec![true; n]);
     let mut locators: Vec<TrackLocator> = Vec::with_capacity(n);
-    let quantizer: Quantizer = {
+    let quantizer = {
         let name = m.quantizer.file_name(PartKind::Quantizer);
         let bytes = read(&m.quantizer, PartKind::Quantizer)?;
-        decode_payload(
+        Quantizer::from_bytes(
             m.envelope(PartKind::Quantizer, 0).open(&bytes, &name)?,
-            &name,
+            m.dim(),
         )?
     };
     let seed = range_seed(&m.index_id_bytes());
-    let (m_codes, cell_count) = (m.layout.code_bytes as usize, m.layout.centroids);
+    let cell_count = m.layout.centroids;
     // Every generation's segment part, and each position's rows in it (generation, byte range).
     let mut segment_parts = Vec::with_capacity(m.generations.len());
     let mut segment_ranges: Vec<(usize, std::ops::Range<usize>)> = Vec::with_capacity(n);
@@ -391,13 +418,15 @@ fn add_neighbours(
             live[p as usize] = false;
         }
         let first_cell = cells.len();
-        cells.extend(payload[head_len..].chunks_exact(m_codes).map(|c| c[0]));
+        for c in 0..head.cells() {
+            cells.extend(head.cell(c).map(|_| c as u32));
+        }
         let rerank_bytes = read(&g.rerank, PartKind::Rerank)?;
         let block_rows = m.layout.rerank_block_rows as usize;
         for local in 0..g.tracks as usize {
             let at = rerank::row_offset(local, block_rows, dim);
-            let (scale, codes) = rerank::split_row(&rerank_bytes[at..at + 4 + dim]);
-            let centroid = quantizer.codeword(0, usize::from(cells[first_cell + local]));
+            let (scale, codes) = rerank::split_row(&rerank_bytes[at..], dim);
+            let centroid = quantizer.centroid(cells[first_cell + local] as usize);
             rows.extend(rerank::dequantize(centroid, scale, codes));
         }
         let name = g.meta.file_name(PartKind::Meta);
@@ -434,11 +463,12 @@ fn add_neighbours(
         rows: &rows,
         live: &live,
         cells: &cells,
-        centroids: quantizer.codebook(0),
+        centroids: quantizer.centroids(),
     };
     #[cfg(not(target_arch = "wasm32"))]
     let started = std::time::Instant::now();
-    let lists = nearest_neighbours(&input, k as usize, DEFAULT_PROBES);
+    let probes = default_probes(quantizer.cells as usize);
+    let lists = nearest_neighbours(&input, k as usize, probes);
     #[cfg(not(target_arch = "wasm32"))]
     {
         published.neighbour_seconds = started.elapsed().as_secs_f64();
@@ -542,9 +572,9 @@ fn postings(index: &CatalogIndex, order: &[usize], predicted: bool) -> Vec<TagPo
         .collect()
 }
 
-/// The codes of every track, `len × code_len`: batched and threaded where the `catalog` feature's
-/// crates are compiled in, one track at a time otherwise.
-fn encode_catalog(index: &CatalogIndex, quantizer: &Quantizer) -> Vec<u8> {
+/// The cell and code of every track (`len`, `len × code_len`): batched and threaded where the
+/// `catalog` feature's crates are compiled in, one track at a time otherwise.
+fn encode_catalog(index: &CatalogIndex, quantizer: &Quantizer) -> (Vec<u32>, Vec<u8>) {
     #[cfg(feature = "catalog")]
     {
         let mut vectors = Vec::with_capacity(index.len() * index.dim());
@@ -555,8 +585,13 @@ fn encode_catalog(index: &CatalogIndex, quantizer: &Quantizer) -> Vec<u8> {
     }
     #[cfg(not(feature = "catalog"))]
     {
-        (0..index.len())
-            .flat_map(|i| quantizer.encode(&index.embedding(i)))
-            .collect()
+        let mut cells = Vec::with_capacity(index.len());
+        let mut codes = Vec::with_capacity(index.len() * quantizer.code_len());
+        for i in 0..index.len() {
+            let (c, code) = quantizer.encode(&index.embedding(i));
+            cells.push(c as u32);
+            codes.extend(code);
+        }
+        (cells, codes)
     }
 }

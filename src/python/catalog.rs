@@ -20,7 +20,7 @@ use crate::index::train::QuantizerShape;
 /// `merge_index`. `threads = 0` uses every core. Files that cannot be analysed are reported in
 /// `failures` (path, message), the others indexed.
 #[pyfunction]
-#[pyo3(signature = (engine, manifest, out, *, shard = None, threads = 0, precision = "f32", max_segments = crate::index::DEFAULT_MAX_SEGMENTS, code_bytes = 16))]
+#[pyo3(signature = (engine, manifest, out, *, shard = None, threads = 0, precision = "f32", max_segments = crate::index::DEFAULT_MAX_SEGMENTS, code_bytes = 32))]
 #[allow(clippy::too_many_arguments)]
 fn build_index<'py>(
     py: Python<'py>,
@@ -81,7 +81,7 @@ fn build_index<'py>(
 /// codebooks) or one `.idx` file, exactly as `simsong index merge` does. Returns the number of
 /// tracks.
 #[pyfunction]
-#[pyo3(signature = (inputs, out, *, code_bytes = 16))]
+#[pyo3(signature = (inputs, out, *, code_bytes = 32))]
 fn merge_index(
     py: Python<'_>,
     inputs: Vec<PathBuf>,

@@ -120,6 +120,10 @@ test("A dropped file's search fetches the quantiser and the cells it probes, by 
   assert.ok(codes.length >= 2 && codes.every((r) => r.status === 206 && r.range), `the codes by range: ${codes.map((r) => `${r.status} ${r.range}`).join(', ')}`);
   assert.deepEqual(catalog.filter((r) => kind(r) === 'filters'), [], 'no filters part');
   assert.ok(catalog.filter((r) => kind(r) === 'rerank').every((r) => r.status === 206), 're-ranking rows by range');
+  // The hits' metadata records, located by their re-ranking rows: never the shard table (it
+  // starts the metadata part, right after the 48-byte envelope).
+  const meta = catalog.filter((r) => kind(r) === 'meta');
+  assert.ok(meta.length > 0 && meta.every((r) => r.status === 206 && !r.range.startsWith('bytes=48-')), `metadata records by range, no shard table: ${meta.map((r) => r.range).join(', ')}`);
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });

@@ -214,7 +214,7 @@ pub fn info(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
         }
     );
     println!(
-        "codes:       {} bytes per track (residual quantiser, {} centroids per stage)",
+        "codes:       {} bytes per track (product-quantised residuals in {} cells)",
         m.layout.code_bytes, m.layout.centroids
     );
     println!("index id:    {}", m.index_id);

@@ -81,8 +81,9 @@ pub struct Source {
 /// How a published index is coded and cut.
 #[derive(Args, Clone, Copy)]
 pub struct PublishArgs {
-    /// Code bytes per track in the codes part (residual-quantiser stages).
-    #[arg(long, default_value_t = 16)]
+    /// Code bytes per track in the codes part (product-quantiser slices; a divisor of the
+    /// embedding size).
+    #[arg(long, default_value_t = 32)]
     code_bytes: usize,
     /// Tracks per metadata shard.
     #[arg(long, default_value_t = PartSizes::default().meta_shard_tracks)]

@@ -156,12 +156,12 @@ pub fn to_catalog(local: &LocalIndex) -> anyhow::Result<CatalogIndex> {
                 }
                 let at = rerank::row_offset(local_pos, m.layout.rerank_block_rows as usize, dim);
                 let (scale, codes) =
-                    rerank::split_row(&rerank_rows[at..at + rerank_row_bytes(dim)]);
+                    rerank::split_row(&rerank_rows[at..at + rerank_row_bytes(dim)], dim);
                 let position = g.first_position + local_pos as u32;
                 let Some(PartKey::Cell(_, cell)) = local.index.cell_key(position) else {
                     bail!("the index's cell tables are not loaded");
                 };
-                let centroid = quantizer.codeword(0, cell as usize);
+                let centroid = quantizer.centroid(cell as usize);
                 let embedding = rerank::dequantize(centroid, scale, codes);
                 let refs: Vec<(f32, &[f32])> =
                     segs.iter().map(|(t, v)| (*t, v.as_slice())).collect();

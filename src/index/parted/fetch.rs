@@ -14,12 +14,8 @@ impl PartedIndex {
             return None;
         }
         if let PartKey::Segments(p) = key {
-            let (g, local) = self.locate(p)?;
-            let shard_size = self.manifest.layout.meta_shard_tracks;
-            let (first, count) = self
-                .meta
-                .get(&(g, local / shard_size))?
-                .segment_rows((local % shard_size) as usize);
+            let (first, count, _) = self.segment_rows(p)?;
+            let (g, _) = self.locate(p)?;
             let (offset, length) = segments::rows_range(first, count, self.dim());
             let part = &self.manifest.generations[g as usize].segments;
             return Some(self.fetch_range(key, part, PartKind::Segments, offset, length));

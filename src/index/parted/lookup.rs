@@ -135,9 +135,12 @@ impl PartedIndex {
             .rfind(|&p| !self.is_removed(p)))
     }
 
-    /// Where the track at a global position keeps its metadata, from a neighbour list fetched
-    /// that lists it.
+    /// Where the track at a global position keeps its metadata, from its re-ranking row or a
+    /// neighbour list fetched that lists it.
     pub(super) fn locator(&self, position: u32) -> Option<TrackLocator> {
+        if let Some(hit) = self.hit_locator(position) {
+            return Some(hit.meta);
+        }
         self.neighbours.values().find_map(|list| {
             list.entries
                 .iter()
@@ -162,23 +165,64 @@ impl PartedIndex {
 
     /// The re-ranking row of a global position, `(scale, codes)`, if its block is loaded.
     pub fn rerank_row(&self, position: u32) -> Option<(f32, &[i8])> {
+        Some(rerank::split_row(self.rerank_bytes(position)?, self.dim()))
+    }
+
+    /// Where the details of the track at a global position are, from its re-ranking row (if
+    /// its block is loaded).
+    pub fn hit_locator(&self, position: u32) -> Option<rerank::HitLocator> {
+        Some(rerank::row_locator(
+            self.rerank_bytes(position)?,
+            self.dim(),
+        ))
+    }
+
+    /// The stored re-ranking row of a global position, if its block is loaded.
+    fn rerank_bytes(&self, position: u32) -> Option<&[u8]> {
         let (g, local) = self.locate(position)?;
         let rows = self.manifest.layout.rerank_block_rows;
         let block = self.rerank.get(&(g, local / rows))?;
         let width = rerank_row_bytes(self.dim());
         let at = (local % rows) as usize * width;
-        Some(rerank::split_row(&block[at..at + width]))
+        Some(&block[at..at + width])
+    }
+
+    /// The segment rows of the track at a global position, `(first row, count, checksum)`,
+    /// from its metadata shard or its re-ranking row, whichever is loaded.
+    pub(super) fn segment_rows(&self, position: u32) -> Option<(u64, u64, u32)> {
+        let (g, local) = self.locate(position)?;
+        let size = self.manifest.layout.meta_shard_tracks;
+        let i = (local % size) as usize;
+        if let Some(shard) = self.meta.get(&(g, local / size)) {
+            let (first, count) = shard.segment_rows(i);
+            return Some((first, count, shard.segment_checksums[i]));
+        }
+        let hit = self.hit_locator(position)?;
+        Some((
+            u64::from(hit.segment_first_row),
+            u64::from(hit.segment_count),
+            hit.segment_checksum,
+        ))
+    }
+
+    /// What fetches the metadata of a search hit: its record alone when its re-ranking row
+    /// says where it is, else its metadata shard ([`Self::meta_key`]).
+    pub fn hit_meta_key(&self, position: u32) -> Option<PartKey> {
+        if self.hit_locator(position).is_some() {
+            return Some(PartKey::Record(position));
+        }
+        self.meta_key(position)
     }
 
     /// The embedding the re-ranking row of a global position stands for, unit length: its
-    /// cell's first-stage centroid plus the row's int8 residual (`None` until its block, the
+    /// cell's centroid plus the row's int8 residual (`None` until its block, the
     /// quantiser and its generation's cell table are in).
     pub fn rerank_vector(&self, position: u32) -> Option<Vec<f32>> {
         let (scale, codes) = self.rerank_row(position)?;
         let PartKey::Cell(_, cell) = self.cell_key(position)? else {
             unreachable!("cell_key gives a cell")
         };
-        let centroid = self.quantizer.as_ref()?.codeword(0, cell as usize);
+        let centroid = self.quantizer.as_ref()?.centroid(cell as usize);
         Some(rerank::dequantize(centroid, scale, codes))
     }
 

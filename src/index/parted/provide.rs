@@ -3,7 +3,7 @@
 
 use super::{LoadedCodes, PartKey, PartedIndex};
 use crate::error::{Error, Result};
-use crate::index::parts::codes::{self, CodesHead, check_codes};
+use crate::index::parts::codes::{self, CodesHead};
 use crate::index::parts::filters::{FiltersPart, TagPostings};
 use crate::index::parts::ids::IdBucket;
 use crate::index::parts::manifest::index_id_for;
@@ -11,8 +11,8 @@ use crate::index::parts::manifest::segment_row_bytes;
 use crate::index::parts::meta::{MetaShard, ShardTable};
 use crate::index::parts::neighbours::{NeighbourList, check_meta};
 use crate::index::parts::{
-    ENVELOPE_LEN, PartKind, block_checksum, checksum_hex, decode_payload, decode_small_payload,
-    range_seed, rerank, segments,
+    ENVELOPE_LEN, PartKind, block_checksum, checksum_hex, decode_payload, range_seed, rerank,
+    segments,
 };
 use crate::index::quantizer::Quantizer;
 use crate::index::{Postings, TrackMeta};
@@ -67,9 +67,7 @@ impl PartedIndex {
                 let loaded = self.codes[g as usize]
                     .as_mut()
                     .expect("fetch_for found its cell table");
-                loaded
-                    .head
-                    .check_cell(c as usize, bytes, layout.centroids, &part)?;
+                loaded.head.check_cell(c as usize, bytes, &part)?;
                 let m = layout.code_bytes as usize;
                 if loaded.codes.is_empty() {
                     loaded.codes = vec![0; gens[g as usize].tracks as usize * m];
@@ -157,13 +155,7 @@ impl PartedIndex {
                 Ok(())
             }
             PartKey::Segments(p) => {
-                let (g, local) = self.locate(p).expect("fetch_for located it");
-                let size = self.manifest.layout.meta_shard_tracks;
-                let expected = self
-                    .meta
-                    .get(&(g, local / size))
-                    .expect("fetch_for found its shard")
-                    .segment_checksums[(local % size) as usize];
+                let expected = self.segment_rows(p).expect("fetch_for found its rows").2;
                 if expected != block_checksum(bytes) {
                     return Err(bad(format!(
                         "the segments of the track at position {p} do not match their checksum"
@@ -196,10 +188,9 @@ impl PartedIndex {
         if index_id_for(payload, &self.manifest.model.sha256) != self.manifest.index_id {
             return Err(bad("it is not the quantiser this index was coded with"));
         }
-        let q: Quantizer = decode_small_payload(payload, part)?;
-        q.validate(self.dim())?;
+        let q = Quantizer::from_bytes(payload, self.dim()).map_err(|e| bad(&e.to_string()))?;
         let l = &self.manifest.layout;
-        if (q.stages, q.centroids) != (l.code_bytes, l.centroids) {
+        if (q.subspaces, q.cells) != (l.code_bytes, l.centroids) {
             return Err(bad("its quantiser does not have the manifest's shape"));
         }
         self.quantizer = Some(q);
@@ -263,7 +254,6 @@ impl PartedIndex {
         }
         self.integrate_codes_head(g, &payload[..head_len], part)?;
         let codes = &payload[head_len..];
-        check_codes(codes, layout.centroids, part)?;
         let loaded = self.codes[g as usize].as_mut().expect("integrated above");
         loaded.codes = codes.to_vec();
         loaded.cell_loaded.fill(true);

@@ -1,11 +1,11 @@
 //! The codes part: one per generation, every track's compact code, as an inverted file over the
-//! quantiser's first stage, so that a search reads only the cells it probes.
+//! quantiser's cells, so that a search reads only the cells it probes.
 //!
-//! Within a generation, tracks are stored sorted by their first two code bytes, so the tracks
-//! whose first code byte is `c` (cell `c`, one per first-stage centroid) are one run of
-//! positions and their codes one byte range. A page fetches the head (the cell table, the
-//! removed positions) by range, scores the first-stage centroids, then fetches by range the
-//! cells it probes; the whole part arrives later, at idle, for searches that scan everything.
+//! Within a generation, tracks are stored sorted by cell (then by their first code byte), so
+//! the tracks of cell `c` are one run of positions and their codes one byte range. A page
+//! fetches the head (the cell table, the removed positions) by range, scores the cells'
+//! centroids, then fetches by range the cells it probes; the whole part arrives later, at
+//! idle, for searches that scan everything.
 //!
 //! ```text
 //! 48                         cells + 1 × u32 LE: first local position of each cell, then the
@@ -121,9 +121,10 @@ impl CodesHead {
         })
     }
 
-    /// Checks the code bytes of cell `c` (its checksum; no code names a centroid past
-    /// `centroids`). `part` names the file in errors.
-    pub fn check_cell(&self, c: usize, bytes: &[u8], centroids: u32, part: &str) -> Result<()> {
+    /// Checks the code bytes of cell `c` against its checksum. (A code past the codewords of
+    /// its codebook needs no check: ADC tables have 256 entries, zero past the codewords.)
+    /// `part` names the file in errors.
+    pub fn check_cell(&self, c: usize, bytes: &[u8], part: &str) -> Result<()> {
         if block_checksum(bytes) != self.cell_checksums[c] {
             return Err(Error::IndexPart {
                 part: part.to_string(),
@@ -133,40 +134,30 @@ impl CodesHead {
                 ),
             });
         }
-        check_codes(bytes, centroids, part)
+        Ok(())
     }
-}
-
-/// Refuses codes that name a centroid the quantiser does not have.
-pub fn check_codes(codes: &[u8], centroids: u32, part: &str) -> Result<()> {
-    if centroids < 256 && codes.iter().any(|&c| u32::from(c) >= centroids) {
-        return Err(Error::IndexPart {
-            part: part.to_string(),
-            problem: "a code names a centroid that does not exist".into(),
-        });
-    }
-    Ok(())
 }
 
 /// The payload (after the envelope) of generation `generation`'s codes part: `codes` are
-/// `tracks × code_bytes` bytes in position order, sorted by their first byte; `cells` is the
-/// number of first-stage centroids.
+/// `tracks × code_bytes` bytes in position order, sorted by cell; `track_cells` is each
+/// track's cell (sorted), `cells` the number of cells.
 pub fn build_part(
     codes: &[u8],
     code_bytes: usize,
+    track_cells: &[u32],
     cells: u32,
     removed: &[u32],
     seed: u64,
     generation: u32,
 ) -> Vec<u8> {
     let tracks = codes.len() / code_bytes;
-    let first: Vec<u8> = codes.chunks_exact(code_bytes).map(|c| c[0]).collect();
+    debug_assert_eq!(track_cells.len(), tracks);
     debug_assert!(
-        first.windows(2).all(|w| w[0] <= w[1]),
+        track_cells.windows(2).all(|w| w[0] <= w[1]),
         "codes sorted by cell"
     );
-    let starts: Vec<u32> = (0..=cells as usize)
-        .map(|c| first.partition_point(|&f| (f as usize) < c) as u32)
+    let starts: Vec<u32> = (0..=cells)
+        .map(|c| track_cells.partition_point(|&f| f < c) as u32)
         .collect();
     debug_assert_eq!(starts[cells as usize] as usize, tracks);
     let mut head = Vec::with_capacity(head_bytes(cells, removed.len() as u32) as usize);
@@ -194,7 +185,7 @@ mod tests {
     fn head_round_trips_and_cells_are_byte_ranges() {
         // 5 tracks of 2 code bytes over 4 cells: cells 0 (2 tracks), 1 (0), 2 (1), 3 (2).
         let codes = [0, 3, 0, 1, 2, 2, 3, 0, 3, 3];
-        let payload = build_part(&codes, 2, 4, &[3, 7], 42, 1);
+        let payload = build_part(&codes, 2, &[0, 0, 2, 3, 3], 4, &[3, 7], 42, 1);
         let head_len = head_bytes(4, 2) as usize;
         let head = CodesHead::parse(&payload[..head_len], 4, 2, 5, 10, 42, 1, "p").unwrap();
         assert_eq!(head.cell_start, [0, 2, 2, 3, 5]);
@@ -202,8 +193,11 @@ mod tests {
         for c in 0..4 {
             let (at, len) = head.cell_range(c, 2);
             let bytes = &payload[at as usize - ENVELOPE_LEN..][..len as usize];
-            assert!(bytes.chunks_exact(2).all(|code| code[0] as usize == c));
-            head.check_cell(c, bytes, 4, "p").unwrap();
+            assert_eq!(
+                bytes,
+                &codes[head.cell_start[c] as usize * 2..head.cell_start[c + 1] as usize * 2]
+            );
+            head.check_cell(c, bytes, "p").unwrap();
         }
         // Another generation's key, a flipped byte, removals not earlier than the generation.
         let e = CodesHead::parse(&payload[..head_len], 4, 2, 5, 10, 42, 2, "p").unwrap_err();
@@ -213,8 +207,7 @@ mod tests {
         assert!(CodesHead::parse(&bad, 4, 2, 5, 10, 42, 1, "p").is_err());
         let e = CodesHead::parse(&payload[..head_len], 4, 2, 5, 5, 42, 1, "p").unwrap_err();
         assert!(e.to_string().contains("not yet added"), "{e}");
-        let e = head.check_cell(0, &[0, 3, 0, 2], 4, "p").unwrap_err();
+        let e = head.check_cell(0, &[0, 3, 0, 2], "p").unwrap_err();
         assert!(e.to_string().contains("cell 0"), "{e}");
-        assert!(check_codes(&[0, 4], 4, "p").is_err());
     }
 }

@@ -46,7 +46,7 @@ pub struct Manifest {
     pub model: ModelRef,
     /// How tracks are coded and parts are cut.
     pub layout: Layout,
-    /// The residual quantiser's part (written with the base; every generation's codes use it).
+    /// The quantiser's part (written with the base; every generation's codes use it).
     pub quantizer: PartFile,
     /// The base (generation 0), then one entry per delta, in order.
     pub generations: Vec<Generation>,
@@ -74,9 +74,10 @@ pub struct ModelRef {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Layout {
-    /// Code bytes per track (residual-quantiser stages).
+    /// Code bytes per track (product-quantiser slices of the residual).
     pub code_bytes: u32,
-    /// Centroids per sub-vector codebook (≤ 256).
+    /// Cells: the quantiser's coarse centroids (≤ `MAX_CELLS`), one run of positions each in
+    /// the codes part.
     pub centroids: u32,
     /// Rows per re-ranking block (the unit of range requests and of block checksums).
     pub rerank_block_rows: u32,
@@ -137,9 +138,9 @@ impl PartFile {
     }
 }
 
-/// Bytes of one re-ranking row: an `f32` scale and `dim` int8 values.
+/// Bytes of one re-ranking row: an `f32` scale, `dim` int8 values and its hit locator.
 pub fn rerank_row_bytes(dim: usize) -> usize {
-    4 + dim
+    4 + dim + super::rerank::LOCATOR_BYTES
 }
 
 /// Bytes of one segment row: its start (`f32` seconds), an `f32` scale, `dim` int8 values.
@@ -233,7 +234,9 @@ impl Manifest {
         if !(1..=4096).contains(&dim) {
             return bad(format!("embedding size {dim} is out of range"));
         }
-        if !(1..=256).contains(&l.code_bytes) || !(1..=256).contains(&l.centroids) {
+        if !(1..=256).contains(&l.code_bytes)
+            || !(1..=crate::index::quantizer::MAX_CELLS as u32).contains(&l.centroids)
+        {
             return bad("quantiser sizes are out of range".into());
         }
         if !(1..=1 << 16).contains(&l.rerank_block_rows)

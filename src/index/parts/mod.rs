@@ -3,7 +3,7 @@
 //!
 //! - [`manifest`]: `index.json`, ties the parts together (analysis numbers, model, sizes and
 //!   checksums of every part).
-//! - the quantiser: the residual quantiser's codebooks, one part for the index, fetched whole
+//! - the quantiser: the cells' centroids and the codebooks, one part for the index, fetched whole
 //!   by a search that ranks by codes (cached for good: it changes only with a full rebuild).
 //! - [`codes`]: every track's compact code as an inverted file over the quantiser's first
 //!   stage: a cell table, then the cells, fetched by range for the cells a search probes.
@@ -34,14 +34,15 @@ use crate::error::{Error, Result};
 
 /// First eight bytes of every part.
 pub const PART_MAGIC: [u8; 8] = *b"SIMSPRT\x1a";
-/// The published format's version, shared by the manifest and every part (8: the search part
+/// The published format's version, shared by the manifest and every part (9: the quantiser's
+/// codebooks as int8, and every re-ranking row says where its track's details are; 8: the search part
 /// split into the quantiser, the codes as an inverted file read by cell, and the filters;
 /// re-ranking blocks carry their own checksums; 7: neighbour
 /// entries carry the hit's closest segment instead of where its segment rows are; 6: id buckets
 /// fetched by range instead of id shards, and the neighbours part; 5: the manifest
 /// names the tempo estimator's version; 4: a tempo byte per track in the search part, the
 /// predicted tempo in the metadata).
-pub const PARTS_FORMAT_VERSION: u32 = 8;
+pub const PARTS_FORMAT_VERSION: u32 = 9;
 /// Bytes before a part's payload.
 pub const ENVELOPE_LEN: usize = 48;
 
@@ -62,7 +63,7 @@ pub enum PartKind {
     Neighbours = 6,
     /// The compact codes by cell ([`codes`]).
     Codes = 7,
-    /// The residual quantiser ([`crate::index::quantizer::Quantizer`]), one for the index.
+    /// The quantiser ([`crate::index::quantizer::Quantizer`]), one for the index.
     Quantizer = 8,
 }
 
@@ -244,33 +245,8 @@ pub fn decode_payload<T: DeserializeOwned>(payload: &[u8], part: &str) -> Result
     })
 }
 
-/// Decodes a bincode payload of at most [`SMALL_PAYLOAD_BYTES`] under one byte limit (the
-/// quantiser's): one copy of its decoder in the search module instead of one per tier.
-pub fn decode_small_payload<T: DeserializeOwned>(payload: &[u8], part: &str) -> Result<T> {
-    let bad = |problem: String| Error::IndexPart {
-        part: part.to_string(),
-        problem,
-    };
-    if payload.len() > SMALL_PAYLOAD_BYTES {
-        return Err(bad(format!(
-            "{} bytes, more than the {SMALL_PAYLOAD_BYTES} a part of its kind may hold",
-            payload.len()
-        )));
-    }
-    let config = bincode::config::standard().with_limit::<{ 2 * SMALL_PAYLOAD_BYTES }>();
-    let (value, used) = bincode::serde::decode_from_slice(payload, config)
-        .map_err(|e| bad(format!("undecodable: {e}")))?;
-    if used != payload.len() {
-        return Err(bad(format!(
-            "{} undecoded bytes at the end",
-            payload.len() - used
-        )));
-    }
-    Ok(value)
-}
-
-/// Largest payload [`decode_small_payload`] reads (8 MiB: a quantiser of 16 stages × 256
-/// centroids × 128 values is 1 MiB).
+/// Largest quantiser payload a manifest may announce (8 MiB; 1,000 cells × 128 values and 32
+/// codebooks of 256 × 4 are 0.16 MB).
 pub const SMALL_PAYLOAD_BYTES: usize = 8 << 20;
 
 /// XXH3-128 of a whole part file, as the manifest writes it (32 lowercase hex digits).

@@ -1,6 +1,7 @@
 //! Segment rows: the embeddings of every track's 3 s segments, to find where in a hit the
 //! match lies. Fetched by HTTP range for the hits shown only; the metadata shard holding a
-//! track gives its rows (`segment_first_row` and the counts) and their checksum.
+//! track gives its rows (`segment_first_row` and the counts) and their checksum, and so does
+//! its re-ranking row (`rerank::HitLocator`).
 //!
 //! Row layout: start of the segment (`f32` seconds), `f32` scale, then `dim` int8 values.
 
@@ -16,14 +17,14 @@ pub fn rows_range(first: u64, count: u64, dim: usize) -> (u64, u64) {
 /// Splits a row into its start (seconds), scale and codes.
 pub fn split_row(row: &[u8]) -> (f32, f32, &[i8]) {
     let start = f32::from_le_bytes(row[..4].try_into().unwrap());
-    let (scale, codes) = super::rerank::split_row(&row[4..]);
+    let (scale, codes) = super::rerank::split_scaled(&row[4..]);
     (start, scale, codes)
 }
 
 /// Appends one row.
 pub fn push_row(out: &mut Vec<u8>, start_seconds: f32, scale: f32, codes: &[i8]) {
     out.extend_from_slice(&start_seconds.to_le_bytes());
-    super::rerank::push_row(out, scale, codes);
+    super::rerank::push_scaled(out, scale, codes);
 }
 
 /// The segment of `rows` (a track's segment rows, as stored) closest to `query` (unit length):

@@ -6,13 +6,14 @@
 //!    re-ranking rows); the query is the Rocchio combination, as in the exact search.
 //! 2. **Shortlist**: ADC over compact codes ([`crate::index::quantizer`]) picks the
 //!    [`shortlist_len`] best tracks that pass the filters. Until the whole codes parts have
-//!    arrived (at idle), only the cells of the quantiser's first stage nearest to the query
+//!    arrived (at idle), only the quantiser's cells nearest to the query
 //!    are read ([`PROBE_CELLS`], more while they hold fewer than [`PROBE_MIN_ELIGIBLE`]
 //!    eligible tracks), fetched by range: an inverted file (`cells.rs`).
 //! 3. **Re-ranking**: the shortlist is re-scored with its re-ranking rows (int8 residuals from
 //!    their cells' centroids, fetched in blocks), which gives the order and scores of an exact
 //!    scan to within their rounding.
-//! 4. **Details**: metadata shards and segment rows of the `k` hits.
+//! 4. **Details**: metadata records and segment rows of the `k` hits, where their re-ranking
+//!    rows say they are.
 //!
 //! Each [`SearchTask::step`] returns the pieces it needs ([`Step::Need`]) or the result. A part
 //! that cannot be fetched degrades the answer where that is honest (ranking by the codes
@@ -304,7 +305,13 @@ fn track_vector(index: &PartedIndex, position: u32) -> Vec<f32> {
 /// The vector a track's compact code stands for (its cell is loaded: see `resolve`).
 fn decode_code(index: &PartedIndex, position: u32) -> Vec<f32> {
     let q = index.quantizer().expect("heads loaded");
-    q.decode(index.code(position).expect("its cell was fetched"))
+    let Some(PartKey::Cell(_, cell)) = index.cell_key(position) else {
+        unreachable!("heads loaded")
+    };
+    q.decode(
+        cell as usize,
+        index.code(position).expect("its cell was fetched"),
+    )
 }
 
 /// A hit at a global position with its score, its details if fetched, and `best`, its segment
@@ -369,8 +376,11 @@ pub(super) fn meta_needs(
     positions: &[u32],
     notes: &mut BTreeSet<String>,
 ) -> Result<Vec<Fetch>> {
-    let keys = positions.iter().filter_map(|&p| index.meta_key(p));
-    missing(index, keys, |problem| {
+    let keys: Vec<PartKey> = positions
+        .iter()
+        .filter_map(|&p| index.meta_key(p))
+        .collect();
+    missing(index, keys.into_iter(), |problem| {
         notes.insert(format!(
             "Some track details could not be fetched: {problem}"
         ));
@@ -378,27 +388,37 @@ pub(super) fn meta_needs(
     })
 }
 
-/// Metadata shards, then segment rows, of `positions`; `None` once all are in (or failed and
-/// noted).
+/// The metadata and segment rows of `positions` still missing; `None` once all are in (or
+/// failed and noted).
 fn details_needs(
     index: &PartedIndex,
     positions: &[u32],
     notes: &mut BTreeSet<String>,
 ) -> Result<Option<Vec<Fetch>>> {
-    let needs = meta_needs(index, positions, notes)?;
-    if !needs.is_empty() {
-        return Ok(Some(needs));
-    }
-    let keys = positions
+    // A hit whose re-ranking row is in says where its record and segments are: both are
+    // fetched at once. Otherwise its metadata shard comes first, then the segments.
+    let keys: Vec<PartKey> = positions
         .iter()
-        .filter(|&&p| index.track(p).is_some())
-        .map(|&p| PartKey::Segments(p));
-    let needs = missing(index, keys, |problem| {
+        .filter_map(|&p| index.hit_meta_key(p))
+        .collect();
+    let mut needs = missing(index, keys.into_iter(), |problem| {
+        notes.insert(format!(
+            "Some track details could not be fetched: {problem}"
+        ));
+        true
+    })?;
+    let keys: Vec<PartKey> = positions
+        .iter()
+        .filter(|&&p| index.track(p).is_some() || index.hit_locator(p).is_some())
+        .map(|&p| PartKey::Segments(p))
+        .collect();
+    let more = missing(index, keys.into_iter(), |problem| {
         notes.insert(format!(
             "Where in each song the match lies could not be fetched: {problem}"
         ));
         true
     })?;
+    needs.extend(more);
     Ok((!needs.is_empty()).then_some(needs))
 }
 
