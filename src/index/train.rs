@@ -25,10 +25,14 @@ use crate::error::{Error, Result};
 pub const SAMPLES_PER_CENTROID: usize = 64;
 /// Lloyd iterations, at most (by default).
 pub const KMEANS_ITERATIONS: u64 = 25;
-/// Tracks per cell the default cell count aims at: 1,000 cells at 600k tracks, where faiss
-/// finds 0.96 of a dropped file's true top 10 in 32 probed cells with 32-byte codes
-/// (`bench/results/ivf-layouts.json`); capped at [`MAX_CELLS`].
+/// Tracks per cell the default cell count aims at in large catalogs: 1,000 cells at 600k
+/// tracks, where faiss finds 0.96 of a dropped file's true top 10 in 32 probed cells with
+/// 32-byte codes (`bench/results/ivf-layouts.json`); capped at [`MAX_CELLS`].
 pub const TRACKS_PER_CELL: usize = 600;
+/// Smaller catalogs get up to 256 cells of at least this many tracks, so that a first search
+/// (32 cells, at least 500 tracks) still reads a small share of the codes: at 20,000 tracks,
+/// 256 cells of 78 instead of 33 of 600.
+pub const MIN_TRACKS_PER_CELL: usize = 50;
 /// Seed of every k-means run.
 const SEED: u64 = 0x5151_50a9;
 
@@ -37,7 +41,8 @@ const SEED: u64 = 0x5151_50a9;
 pub struct QuantizerShape {
     /// Code bytes per track (slices of the residual; must divide the embedding size).
     pub code_bytes: usize,
-    /// Cells; `None`: one per [`TRACKS_PER_CELL`] tracks, at least 1, at most [`MAX_CELLS`].
+    /// Cells; `None`: one per [`TRACKS_PER_CELL`] tracks, or up to 256 of
+    /// [`MIN_TRACKS_PER_CELL`] when that gives more; at least 1, at most [`MAX_CELLS`].
     pub cells: Option<usize>,
     /// Training vectors per centroid, at most.
     pub samples_per_centroid: usize,
@@ -69,7 +74,7 @@ impl QuantizerShape {
     /// The cells for a catalog of `n` tracks.
     pub fn cells_for(&self, n: usize) -> usize {
         self.cells
-            .unwrap_or(n / TRACKS_PER_CELL)
+            .unwrap_or((n / TRACKS_PER_CELL).max((n / MIN_TRACKS_PER_CELL).min(256)))
             .clamp(1, MAX_CELLS)
             .min(n.max(1))
     }

@@ -139,7 +139,8 @@ test('damaged, foreign and lying parts are refused by name; a foreign model too'
   parts.provide('codes:0', good);
   assert.throws(() => new CatalogParts(new TextEncoder().encode('<!DOCTYPE html><p>404</p>')), /HTML/);
   const json = JSON.parse(manifest);
-  assert.throws(() => new CatalogParts(new TextEncoder().encode(JSON.stringify({ ...json, version: 9 }))), /format version 9/);
+  const future = json.version + 1;
+  assert.throws(() => new CatalogParts(new TextEncoder().encode(JSON.stringify({ ...json, version: future }))), new RegExp(`format version ${future}`));
   json.generations[0].rerank.bytes += 1;
   assert.throws(() => new CatalogParts(new TextEncoder().encode(JSON.stringify(json))), /re-ranking part must hold/);
   // A one-file index where a manifest belongs: told how to publish it.
