@@ -7,14 +7,15 @@ use crate::index::vectors::dot_f32;
 use crate::search::{TagFilter, TopK};
 
 /// Cells that a search probes while the whole codes are not loaded: those whose centroids score
-/// best against the query. At 600k tracks (1,000 cells of 600), 32 cells hold 0.99 of a
-/// dropped file's true top 10 (`bench/results/ivf-layouts.json`).
+/// best against the query. At 600k tracks (1,000 cells of 600), a dropped file's recall@10 is
+/// 0.885 with 8 cells, 0.932 with 16, 0.952 with 32 and 0.957 with every cell, for about
+/// 0.6 MB of codes at 32 (`bench/results/parts-native-600000.json`).
 pub const PROBE_CELLS: usize = 32;
 /// Cells are probed (best first) until at least this many eligible tracks lie in them (or every
 /// cell is probed), so a small catalog, or a filter that leaves few tracks, reads more cells. At
-/// 600k synthetic tracks with a 1% filter, dropped files: 250 gives recall@10 0.968 for 5.0 MB
-/// of catalog data, 500 gives 0.990 for 5.8 MB, 2,000 gives 0.992 for 10.3 MB
-/// (`bench/results/recall-600000.json`, 60 queries).
+/// 600k synthetic tracks with a 1% filter, dropped files: 250 gives recall@10 0.995 for 3.8 MB
+/// of catalog data, 500 gives 0.997 for 4.6 MB, 2,000 gives 0.997 for 9.5 MB
+/// (`bench/results/parts-native-600000.json`, 60 queries).
 pub const PROBE_MIN_ELIGIBLE: usize = 500;
 
 /// Bit `p` set where position `p` may be returned: passes the filter, not removed, not
