@@ -285,6 +285,8 @@ if (sizes.length) {
   out();
   out(`## A store-scale catalog in parts (${k(sizes.at(-1))} tracks)`);
   out();
+  if (big.publish?.date) out(`Measured ${big.publish.date}${big.publish.note ? ` (${big.publish.note})` : ''}.`);
+  if (big.publish?.date) out();
   out('Synthetic catalogs from `scripts/synth_catalog.py`, drawn from the shipped model\'s embeddings of the');
   out('allowed real music (603 tracks of 32 Debian packages and 16 segments each, `bench/synth/real-embeddings.npz`):');
   out('a song is a run of one real track\'s segments, half of them blended with another track of the same');
@@ -316,7 +318,8 @@ if (sizes.length) {
   };
   for (const name of Object.keys(when).filter((n) => N.parts[n])) {
     const p = N.parts[name];
-    out(`| ${name} | ${p.files} | ${mb(p.bytes)} | ${p.bytes_per_track ? p.bytes_per_track.toFixed(1) : (p.bytes / N.tracks).toFixed(2)} | ${when[name]} |`);
+    const size = p.bytes < 1e5 ? `${(p.bytes / 1e3).toFixed(1)} kB` : mb(p.bytes);
+    out(`| ${name} | ${p.files} | ${size} | ${p.bytes_per_track ? p.bytes_per_track.toFixed(1) : (p.bytes / N.tracks).toFixed(3)} | ${when[name]} |`);
   }
   out();
   out('### Catalog bytes a fresh page fetches for its first result list (after the manifest)');
@@ -393,15 +396,16 @@ if (sizes.length) {
     out(`| ${k(n)} | ${b ? f(b.top10_wasm_ms) : '–'} | ${b ? f(b.top10_filtered_wasm_ms) : '–'} | ${f(x.unfiltered.top10_ms)} | ${b ? f(b.plain_js_top10_ms) : '–'} | ${b ? `${(b.engine_memory_bytes / 2 ** 20).toFixed(0)} MiB` : '–'} |`);
   }
   out();
-  out('"Top-10 in wasm" is the worker\'s time inside the search steps (ADC over every code, re-ranking the');
-  out('shortlist, best segments) with the pieces it needs already fetched; "plain JS scan" is a `Float32Array`');
+  out('"Top-10 in wasm" is the worker\'s time inside the search steps with the pieces it needs already fetched: a');
+  out('"Similar" on a catalog track reads its neighbour list; filtered, ADC over the eligible codes, re-ranking the');
+  out('shortlist and best segments; "plain JS scan" is a `Float32Array`');
   out('cosine scan with a top-10 buffer over as many 128-d vectors in the same page, what a store would write');
   out('without this project (it needs all embeddings downloaded: 512 bytes per track). Engine memory is the');
   out('wasm instance\'s memory after the searches (it never shrinks).');
   out();
   out('### Building and updating');
   out();
-  out('| tracks | train the codebooks | code and cut into parts |');
+  out('| tracks | train the codebooks | code, compute the neighbour lists, cut into parts |');
   out('|---|---|---|');
   for (const n of sizes) {
     const p = P[n].publish;
