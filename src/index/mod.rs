@@ -7,12 +7,15 @@
 //!   full-precision form the CLI builds, shards and merges.
 //! - [`vectors`] stores embeddings as `f32` or int8.
 //!
-//! The published form that pages fetch in parts (format 3):
+//! - [`TrackMeta`] (`track.rs`): what the store knows about a track, and its predicted tempo.
+//!
+//! The published form that pages fetch in parts ([`parts::PARTS_FORMAT_VERSION`]):
 //!
 //! - [`quantizer`]: compact codes (IVF + product quantisation) and their ADC scoring;
 //!   [`train`] fits them with k-means at build time.
 //! - [`postings`]: compressed tag posting lists.
-//! - [`parts`]: the manifest and the part files (search, re-ranking, metadata, segments, ids).
+//! - [`parts`]: the manifest and the part files (quantiser, codes, filters, re-ranking rows,
+//!   metadata, segments, ids, neighbour lists).
 //! - [`publish`]: a [`CatalogIndex`] → parts, as a base or as a delta generation.
 //! - [`parted`]: [`parted::PartedIndex`], a published index as far as a page has fetched it.
 
@@ -23,6 +26,7 @@ pub mod parts;
 pub mod postings;
 pub mod publish;
 pub mod quantizer;
+mod track;
 #[cfg(feature = "catalog")]
 pub mod train;
 pub mod vectors;
@@ -38,66 +42,8 @@ use crate::index::vectors::l2_normalize;
 #[cfg(feature = "analysis")]
 use crate::model::ModelMetadata;
 use crate::params::{AnalysisParams, FRONTEND_VERSION};
+pub use track::{Tags, TrackMeta, TrackTempo};
 pub use vectors::{Precision, VectorStore};
-
-/// Tags by category (`"genre" → ["ambient", "chiptune"]`). Sorted, so files are reproducible.
-pub type Tags = BTreeMap<String, Vec<String>>;
-
-/// What the store knows about one track. All text is untrusted: the UI renders it as text.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TrackMeta {
-    /// The store's identifier, unique within the index.
-    pub id: String,
-    /// Display title.
-    pub title: String,
-    /// Album, collection or package the track belongs to.
-    pub collection: String,
-    /// Composer or artist, where known.
-    pub composer: Option<String>,
-    /// Catalog tags, as the store assigned them.
-    pub tags: Tags,
-    /// Tags predicted by the model (e.g. `"instrument" → ["piano"]`), kept apart from catalog
-    /// tags because nobody checked them.
-    pub predicted: Tags,
-    /// Length of the track, in seconds.
-    pub duration_seconds: f32,
-    /// URL (usually relative) of a browser-playable preview.
-    pub preview_url: Option<String>,
-    /// License name or SPDX identifier.
-    pub license: Option<String>,
-    /// Attribution text the license requires.
-    pub attribution: Option<String>,
-    /// The tempo the engine predicted from the audio (kept apart from catalog tags, like
-    /// `predicted`); `None` for tracks imported without audio.
-    pub tempo: Option<TrackTempo>,
-}
-
-/// A track's predicted tempo.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TrackTempo {
-    /// Beats per minute (the best candidate, even when unclear).
-    pub bpm: f32,
-    /// 0–1; a tempo is clear from [`crate::tempo::MIN_CONFIDENCE`].
-    pub confidence: f32,
-}
-
-impl TrackTempo {
-    /// The tempo when it is clear enough to filter by.
-    pub fn clear_bpm(&self) -> Option<f32> {
-        (self.confidence >= crate::tempo::MIN_CONFIDENCE && self.bpm > 0.0).then_some(self.bpm)
-    }
-}
-
-impl From<&crate::tempo::TempoEstimate> for TrackTempo {
-    fn from(t: &crate::tempo::TempoEstimate) -> Self {
-        TrackTempo {
-            bpm: t.bpm,
-            confidence: t.confidence,
-        }
-    }
-}
 
 /// What an index says about itself: the numbers and model its embeddings depend on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
