@@ -42,8 +42,6 @@ pub mod index;
 #[cfg(feature = "analysis")]
 pub mod mel;
 #[cfg(feature = "analysis")]
-pub mod mfcc;
-#[cfg(feature = "analysis")]
 pub mod model;
 pub mod params;
 #[cfg(feature = "analysis")]

@@ -135,7 +135,7 @@ def paired_entry(ra, rb, n_boot=2000, seed=0):
 
 # ------------------------------------------------------------------ vectors without training
 def mfcc_basis(n_mels=96, n_mfcc=N_MFCC):
-    """Orthonormal DCT-II rows (src/mfcc.rs)."""
+    """Orthonormal DCT-II rows (src/bin/simsong/eval/mfcc.rs)."""
     i = np.arange(n_mels)
     rows = [np.cos(np.pi * k * (2 * i + 1) / (2 * n_mels)) * np.sqrt((1 if k == 0 else 2) / n_mels)
             for k in range(n_mfcc)]

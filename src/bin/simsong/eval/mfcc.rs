@@ -3,7 +3,8 @@
 //! `librosa.feature.mfcc(S=librosa.power_to_db(mel_power), n_mfcc, dct_type=2, norm='ortho')`:
 //! decibels `10·log10(max(S, 1e-10))` floored at 80 dB below the spectrogram's maximum, then an
 //! orthonormal DCT-II over the mel axis of every frame, keeping the first `n_mfcc` coefficients.
-//! Used as the classic baseline that the trained model is measured against (`simsong eval`).
+//! Used as the classic baseline that the trained model is measured against (`simsong eval`); it
+//! lives with the CLI, not in the library a page loads.
 
 /// Smallest power `power_to_db` takes the logarithm of (librosa's `amin`).
 pub const AMIN: f32 = 1e-10;
@@ -62,11 +63,6 @@ impl Mfcc {
         }
     }
 
-    /// Number of coefficients per frame.
-    pub fn n_mfcc(&self) -> usize {
-        self.n_mfcc
-    }
-
     /// DCT-II (ortho) of one frame of `n_mels` values into `out` (`n_mfcc` values).
     pub fn dct_frame(&self, frame: &[f32], out: &mut [f32]) {
         assert_eq!(frame.len(), self.n_mels);
@@ -77,7 +73,7 @@ impl Mfcc {
 
     /// MFCCs of a frame-major mel power spectrogram (`[frames][n_mels]`), frame-major
     /// `[frames][n_mfcc]`, exactly as `librosa.feature.mfcc(S=power_to_db(S))` (transposed).
-    pub fn from_mel_power(&self, frames: &[f32]) -> Vec<f32> {
+    pub fn of_mel_power(&self, frames: &[f32]) -> Vec<f32> {
         let db = power_to_db(frames);
         let n_frames = db.len() / self.n_mels;
         let mut out = vec![0.0; n_frames * self.n_mfcc];
@@ -93,7 +89,7 @@ impl Mfcc {
     /// The classic track descriptor: per-coefficient mean and (population) standard deviation
     /// over frames, `[mean_0 … mean_{n-1}, std_0 … std_{n-1}]`. `None` for no frames.
     pub fn mean_std(&self, frames: &[f32]) -> Option<Vec<f32>> {
-        let coeffs = self.from_mel_power(frames);
+        let coeffs = self.of_mel_power(frames);
         let n = coeffs.len() / self.n_mfcc;
         if n == 0 {
             return None;
@@ -151,10 +147,10 @@ mod tests {
     fn constant_spectrum_has_only_c0() {
         // A flat 1.0 power spectrum is 0 dB everywhere: all coefficients 0.
         let m = Mfcc::new(8, 4);
-        let c = m.from_mel_power(&[1.0; 16]);
+        let c = m.of_mel_power(&[1.0; 16]);
         assert!(c.iter().all(|v| v.abs() < 1e-6), "{c:?}");
         // Flat 0.01 (-20 dB): c0 = -20·sqrt(8), the rest 0.
-        let c = m.from_mel_power(&[0.01; 8]);
+        let c = m.of_mel_power(&[0.01; 8]);
         assert!((c[0] + 20.0 * 8f32.sqrt()).abs() < 1e-3, "{c:?}");
         assert!(c[1..].iter().all(|v| v.abs() < 1e-4), "{c:?}");
     }
@@ -208,7 +204,7 @@ mod tests {
                 ],
             ),
         ];
-        let c = Mfcc::new(n_mels, 20).from_mel_power(&frames);
+        let c = Mfcc::new(n_mels, 20).of_mel_power(&frames);
         for (t, w) in want {
             for (k, w) in w.iter().enumerate() {
                 let got = c[t * 20 + k];
