@@ -1,7 +1,7 @@
 //! Stage 0 of a search on a published index: "Similar" on one catalog track answered from its
 //! neighbour list, computed at publication.
 
-use super::{SearchOutcome, SearchTask, Step, missing, parted_hit};
+use super::{SearchOutcome, SearchTask, Step, missing, noting, parted_hit};
 use crate::error::{Error, Result};
 use crate::index::parted::{PartKey, PartedIndex};
 use crate::index::parts::neighbours::Neighbour;
@@ -71,12 +71,11 @@ impl SearchTask {
         let keys = std::iter::once(reference)
             .chain(entries.iter().map(|e| e.position))
             .map(PartKey::Record);
-        let needs = missing(index, keys, |problem| {
-            self.notes.insert(format!(
-                "Some track details could not be fetched: {problem}"
-            ));
-            true
-        })?;
+        let needs = missing(
+            index,
+            keys,
+            noting(&mut self.notes, "Some track details could not be fetched"),
+        )?;
         if !needs.is_empty() {
             return Ok(Some(Step::Need(needs)));
         }

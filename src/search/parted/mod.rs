@@ -219,13 +219,14 @@ impl SearchTask {
             }
             let shortlist = self.shortlist.as_ref().expect("set above");
             let keys = shortlist.iter().filter_map(|&(_, p)| index.rerank_key(p));
-            let needs = missing(index, keys, |problem| {
-                self.notes.insert(format!(
-                    "Re-ranking was not possible for every track (ranked by compact codes instead): {problem}"
-                ))
-                ;
-                true
-            })?;
+            let needs = missing(
+                index,
+                keys,
+                noting(
+                    &mut self.notes,
+                    "Re-ranking was not possible for every track (ranked by compact codes instead)",
+                ),
+            )?;
             if !needs.is_empty() {
                 return Ok(Step::Need(needs));
             }
@@ -346,6 +347,18 @@ pub(super) fn missing(
     missing_among(index, keys.collect(), &mut tolerate)
 }
 
+/// A `tolerate` for [`missing`] that notes the loss as "`what`: problem" and lets the search go
+/// on without the piece.
+pub(super) fn noting<'a>(
+    notes: &'a mut BTreeSet<String>,
+    what: &'a str,
+) -> impl FnMut(&str) -> bool + 'a {
+    move |problem| {
+        notes.insert(format!("{what}: {problem}"));
+        true
+    }
+}
+
 /// The body of [`missing`], one copy for every caller (the search module is downloaded first).
 #[inline(never)]
 fn missing_among(
@@ -380,12 +393,11 @@ pub(super) fn meta_needs(
         .iter()
         .filter_map(|&p| index.meta_key(p))
         .collect();
-    missing(index, keys.into_iter(), |problem| {
-        notes.insert(format!(
-            "Some track details could not be fetched: {problem}"
-        ));
-        true
-    })
+    missing(
+        index,
+        keys.into_iter(),
+        noting(notes, "Some track details could not be fetched"),
+    )
 }
 
 /// The metadata and segment rows of `positions` still missing; `None` once all are in (or
@@ -401,23 +413,24 @@ fn details_needs(
         .iter()
         .filter_map(|&p| index.hit_meta_key(p))
         .collect();
-    let mut needs = missing(index, keys.into_iter(), |problem| {
-        notes.insert(format!(
-            "Some track details could not be fetched: {problem}"
-        ));
-        true
-    })?;
+    let mut needs = missing(
+        index,
+        keys.into_iter(),
+        noting(notes, "Some track details could not be fetched"),
+    )?;
     let keys: Vec<PartKey> = positions
         .iter()
         .filter(|&&p| index.track(p).is_some() || index.hit_locator(p).is_some())
         .map(|&p| PartKey::Segments(p))
         .collect();
-    let more = missing(index, keys.into_iter(), |problem| {
-        notes.insert(format!(
-            "Where in each song the match lies could not be fetched: {problem}"
-        ));
-        true
-    })?;
+    let more = missing(
+        index,
+        keys.into_iter(),
+        noting(
+            notes,
+            "Where in each song the match lies could not be fetched",
+        ),
+    )?;
     needs.extend(more);
     Ok((!needs.is_empty()).then_some(needs))
 }

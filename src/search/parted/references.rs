@@ -1,7 +1,7 @@
 //! Stage 1 of a search on a published index: the references (catalog tracks by id, their
 //! re-ranking rows; embeddings) combined into the query vector, and the excluded positions.
 
-use super::{Query, SearchTask, Step, missing, track_vector};
+use super::{Query, SearchTask, Step, missing, noting, track_vector};
 use crate::error::{Error, Result};
 use crate::index::parted::{PartKey, PartedIndex};
 use crate::search::{Reference, query_vector, reference_embedding};
@@ -36,12 +36,14 @@ impl SearchTask {
         let keys = reference_positions
             .iter()
             .filter_map(|&p| index.rerank_key(p));
-        let needs = missing(index, keys, |problem| {
-            self.notes.insert(format!(
-                "The reference's exact embedding could not be fetched (its compact code stands in): {problem}"
-            ));
-            true
-        })?;
+        let needs = missing(
+            index,
+            keys,
+            noting(
+                &mut self.notes,
+                "The reference's exact embedding could not be fetched (its compact code stands in)",
+            ),
+        )?;
         if !needs.is_empty() {
             return Ok(Step::Need(needs));
         }
