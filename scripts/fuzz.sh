@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzz the loaders of untrusted bytes with cargo-fuzz (libFuzzer): the one-file index loader,
 # the audio front end, the model loader, and the published index's loaders (manifest, search
-# parts with deltas, metadata shards, id shards, range-fetched rows).
+# parts with deltas, metadata shards, id shards, range-fetched rows, the quantiser).
 #   scripts/fuzz.sh [SECONDS_PER_TARGET [TARGET...]]   (default: 30 s each for every target)
 #   scripts/fuzz.sh --totals    executions per target summed over the kept logs
 # cargo-fuzz is installed once into $SIMSONG_CACHE/cargo-fuzz. On a stable toolchain the
@@ -36,7 +36,7 @@ fi
 export PATH="$FUZZ_ROOT/bin:$PATH" RUSTC_BOOTSTRAP=1
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(index_loader audio_decode model_loader parts_manifest parts_codes parts_filters parts_meta parts_ids parts_neighbours parts_rows)
+[ ${#targets[@]} -gt 0 ] || targets=(index_loader audio_decode model_loader parts_manifest parts_codes parts_filters parts_meta parts_ids parts_neighbours parts_rows parts_quantizer)
 for target in "${targets[@]}"; do
     corpus="$SIMSONG_CACHE/fuzz-corpus/$target"
     mkdir -p "$corpus"

@@ -331,12 +331,16 @@ impl Quantizer {
         (cell, self.encode_residual(&residual))
     }
 
-    /// The vector that `cell` and `codes` stand for.
+    /// The vector that `cell` and `codes` stand for. A code past its codebook's codewords adds
+    /// nothing, as it scores nothing in [`AdcTable::score`] (codes are not checked when a part
+    /// loads).
     pub fn decode(&self, cell: usize, codes: &[u8]) -> Vec<f32> {
         let sd = self.sub_dim();
         let mut out = self.centroid(cell).to_vec();
-        for (s, &c) in codes.iter().enumerate() {
-            let word = &self.codebook(s)[c as usize * sd..(c as usize + 1) * sd];
+        for (s, &c) in codes.iter().enumerate().take(self.code_len()) {
+            let Some(word) = self.codebook(s).get(c as usize * sd..(c as usize + 1) * sd) else {
+                continue;
+            };
             out[s * sd..(s + 1) * sd]
                 .iter_mut()
                 .zip(word)
@@ -438,6 +442,9 @@ mod tests {
         let exact = dot_f32(&decoded, &query);
         let adc = dot_f32(q.centroid(cell), &query) + q.adc_table(&query).score(&codes);
         assert!((adc - exact).abs() < 1e-6);
+        // Codes past the codebooks' 3 codewords (no part check refuses them) count for nothing.
+        assert_eq!(q.decode(1, &[200, 3]), q.centroid(1));
+        assert_eq!(q.adc_table(&query).score(&[200, 3]), 0.0);
     }
 
     #[test]
