@@ -559,6 +559,40 @@ if (browser) {
     out(`| demo index: manifest (what a page loads first) + quantiser (what a file search loads first) | ${mb(statSync(demoParts).size + m.quantizer.bytes)} | |`);
   }
 }
+const versions = maybe('versions.json');
+if (versions) {
+  const pct = (x) => `${(100 * x).toFixed(1)}%`;
+  const ci = (c) => `[${c[0].toFixed(3)}, ${c[1].toFixed(3)}]`;
+  const { cv, shipped } = versions;
+  out();
+  out('## Versions: is one file\'s audio in another\'s (`simsong compare`)');
+  out();
+  out(`\`bench/versions/run.sh\`: ${versions.positives} pairs of a real track and an edit of it, against ${versions.negatives} hard negative pairs, from`);
+  out(`${versions.packages} groups (packages; MIDI pieces for the renders): other tracks of the same game, originals and edited, and renders of`);
+  out('the same MIDI excerpt with another instrument (the same notes, not the same recording). Edits are stored as Vorbis q5 unless they');
+  out('are a codec of their own. A pair is a version when the share of the shorter file\'s seconds that line up (coverage) and the');
+  out('share of its spectral peaks matched both reach a threshold. Cross-validated: the thresholds are chosen on three package folds');
+  out('(no training negative called a version, then the most recall) and scored on the fourth; 95% intervals resample packages.');
+  out();
+  out('| thresholds | precision | recall | false positives |');
+  out('|---|---|---|---|');
+  out(`| cross-validated (per fold: ${cv.thresholds.map((t) => `${t.coverage}/${t.peak_share}`).join(', ')}) | ${cv.precision.toFixed(3)} ${ci(cv.precision_ci)} | ${cv.recall.toFixed(3)} ${ci(cv.recall_ci)} | ${cv.false_positives} of ${versions.negatives} |`);
+  out(`| shipped (coverage ${shipped.thresholds.coverage}, peak share ${shipped.thresholds.peak_share}; set by eye on a trial set from the same packages) | ${shipped.precision.toFixed(3)} ${ci(shipped.precision_ci)} | ${shipped.recall.toFixed(3)} ${ci(shipped.recall_ci)} | ${shipped.false_positives} of ${versions.negatives} |`);
+  out();
+  out('| kind of pair | pairs | cross-validated: called a version |');
+  out('|---|---|---|');
+  for (const [kind, k] of Object.entries(cv.kinds)) {
+    out(`| ${kind}${k.label ? '' : ' (negative)'} | ${k.pairs} | ${pct(k.called_version / k.pairs)} |`);
+  }
+  out();
+  out(`One comparison (two fingerprints already made) takes ${(versions.compare_us_median / 1000).toFixed(2)} ms (median, one core).`);
+  if (native.front_end_fingerprint_long_ms && native.analyze_long_ms) {
+    const extra = native.front_end_fingerprint_long_ms.median - native.front_end_long_ms.median;
+    out(`Fingerprinting 3 minutes of audio adds ${extra.toFixed(1)} ms to its front end (${native.front_end_long_ms.median.toFixed(1)} →`);
+    out(`${native.front_end_fingerprint_long_ms.median.toFixed(1)} ms), ${pct(extra / native.analyze_long_ms.median)} of its whole analysis with the shipped model (${native.analyze_long_ms.median.toFixed(0)} ms; target ≤ 10%).`);
+  }
+  out('Chromaprint on the same pairs is not measured yet (issue #30).');
+}
 const hour = maybe('hour.json');
 if (hour) {
   out();

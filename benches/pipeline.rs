@@ -9,6 +9,10 @@
 //! - `patch_ms[model]`: one 3 s patch through each model (batch 1).
 //! - `tempo_long_ms`: the tempo of the long clip from its mel power frames (onset strength,
 //!   tempogram, choice): what tempo adds to an analysis.
+//! - `front_end_long_ms`, `front_end_fingerprint_long_ms`: the long clip's front end (mel,
+//!   patches, tempo) without and with its version fingerprint (`simsong::versions`), and
+//!   `analyze_long_ms`: its whole analysis with the last model given (the shipped one in
+//!   `scripts/bench.sh`): what fingerprints add to indexing.
 
 mod common;
 
@@ -55,7 +59,22 @@ fn main() {
     report["tempo_of_samples_long_ms"] = time_ms(10, || {
         std::hint::black_box(tempo_of_samples(&long, &params).unwrap());
     });
+    let front = simsong::frontend::FrontEnd::new(params).unwrap();
+    for (key, fingerprint) in [
+        ("front_end_long_ms", false),
+        ("front_end_fingerprint_long_ms", true),
+    ] {
+        let front = front.clone().with_fingerprint(fingerprint);
+        report[key] = time_ms(5, || {
+            std::hint::black_box(
+                front
+                    .features_from_pcm(&long, params.sample_rate_hz, 1)
+                    .unwrap(),
+            );
+        });
+    }
     let (mut patch_ms, mut analyze_ms) = (serde_json::Map::new(), serde_json::Map::new());
+    report["analyze_long_model"] = models.last().cloned().into();
     for path in models {
         let engine =
             Engine::from_model(Model::from_bytes(&std::fs::read(path).unwrap()).unwrap()).unwrap();
@@ -76,6 +95,12 @@ fn main() {
                     .unwrap(),
             );
         });
+        // The last model given: the shipped one in `scripts/bench.sh`.
+        if Some(path) == models.last() {
+            report["analyze_long_ms"] = time_ms(3, || {
+                std::hint::black_box(engine.analyze_pcm(&long, params.sample_rate_hz, 1).unwrap());
+            });
+        }
         analyze_ms.insert(name, timing);
     }
     report["patch_ms"] = patch_ms.into();

@@ -44,6 +44,9 @@ node bench/indexing_bench.mjs "$CARGO_TARGET_DIR/release/simsong" "$INDEX_MODEL"
 step "tempo: ours vs librosa on MIDI renders at known tempi (a tuning and a held-out set)"
 bash bench/tempo/run.sh "$CARGO_TARGET_DIR/release/simsong" "$OUT"
 
+step "versions: edited real tracks against hard negatives (simsong compare)"
+bash bench/versions/run.sh "$CARGO_TARGET_DIR/release/simsong" "$OUT"
+
 step "indexing on a local Dask cluster (Python wheel, 1 and 2 workers) vs the CLI"
 PYW=$(bash scripts/pyenv.sh python/requirements.txt | tail -n 1)
 bash scripts/build-wheel.sh > /dev/null

@@ -17,6 +17,7 @@
 //! - [`tempo`]: beats per minute and a confidence, from the front end's mel frames.
 //! - [`index`]: the catalog index ([`CatalogIndex`]) and its checksummed file format.
 //! - [`search`]: cosine top-k with filters, several references and best segments.
+//! - [`versions`]: whether one track's audio is in another's (landmark fingerprints).
 //!
 //! - [`catalog`] (native, `catalog` feature): manifests of a store's tracks, analysed into an
 //!   index whole or a share at a time, and the index files.
@@ -48,6 +49,8 @@ pub mod params;
 pub mod patches;
 pub mod search;
 pub mod tempo;
+#[cfg(feature = "analysis")]
+pub mod versions;
 
 #[cfg(all(feature = "python", not(target_arch = "wasm32")))]
 mod python;

@@ -684,3 +684,63 @@ fn query_by_a_part_of_a_song() {
     ]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("below 60"));
 }
+
+#[test]
+fn compare_says_whether_one_file_is_in_the_other() {
+    let wav = fixture("audio/real_music_a_44k.wav");
+    let mp3 = fixture("audio/real_music_a_44k.mp3");
+    let other = fixture("audio/real_music_b_16k.wav");
+    let o = simsong(&[
+        "compare",
+        wav.to_str().unwrap(),
+        mp3.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["version"], true, "{v}");
+    assert!(v["coverage"].as_f64().unwrap() > 0.8, "{v}");
+    assert!(
+        (v["tempo_ratio"].as_f64().unwrap() - 1.0).abs() < 0.01,
+        "{v}"
+    );
+    let o = simsong(&["compare", wav.to_str().unwrap(), other.to_str().unwrap()]);
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("is not a version of"), "{text}");
+
+    // Many pairs from a CSV (paths relative to it), extra columns copied, a bad file named.
+    let dir = tmp("compare-pairs");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, from) in [("a.wav", &wav), ("a.mp3", &mp3), ("b.wav", &other)] {
+        std::fs::copy(from, dir.join(name)).unwrap();
+    }
+    std::fs::write(dir.join("broken.mp3"), b"not audio").unwrap();
+    let csv = dir.join("pairs.csv");
+    std::fs::write(
+        &csv,
+        "a,b,kind\na.wav,a.mp3,codec\na.wav,b.wav,other\na.wav,broken.mp3,bad\n",
+    )
+    .unwrap();
+    let o = simsong(&["compare", "--pairs", csv.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        (rows[0]["kind"].as_str(), rows[0]["version"].as_bool()),
+        (Some("codec"), Some(true))
+    );
+    assert_eq!(rows[1]["version"], false);
+    assert!(
+        rows[2]["error"].as_str().unwrap().contains("broken.mp3"),
+        "{}",
+        rows[2]
+    );
+    // Two files, no more, no less.
+    let o = simsong(&["compare", wav.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("give two audio files"));
+}

@@ -41,7 +41,7 @@ const INDEX = resolve(arg('index', ''));
 const TRACK = arg('track', '');
 const RUNS = Number(arg('runs', '3'));
 const MODEL = arg('model', 'models/simsong.nnef.tar');
-const TIMELINE = arg('timeline', null); // FILE: the first run's requests per profile ("similar", and "NAME: file" from the drop), as JSON
+const TIMELINE = arg('timeline', null); // FILE: the first run's requests per profile ("NAME", "NAME: file" from the drop, "NAME: file, cold"), as JSON
 const timelines = {};
 const ONLY = arg('profile', null); // one profile by name, e.g. 4G (a quick look; the report needs all)
 const SIMILAR_ONLY = process.argv.includes('--similar-only');
@@ -149,6 +149,9 @@ async function measure(profile) {
       await page.goto(url, { waitUntil: 'domcontentloaded' });
       const coldEnd = (await page.evaluate(dropSong, mp3)).t1;
       const coldFetched = between(0, coldEnd);
+      if (TIMELINE && run === 0) {
+        timelines[`${profile.name}: file, cold`] = coldFetched.map((r) => ({ path: r.path, range: r.range, bytes: r.bytes, started_ms: r.started - coldStart, ended_ms: r.at - coldStart }));
+      }
       cold.push({ ms: coldEnd - coldStart, bytes: coldFetched.reduce((a, r) => a + r.bytes, 0), requests: coldFetched.length });
       if (page.problems.length) throw new Error(`page problems: ${page.problems.join('; ')}`);
       await page.context().close();

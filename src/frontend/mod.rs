@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::params::AnalysisParams;
 use crate::patches::{MelOverview, Patch};
 use crate::tempo::TempoEstimate;
+use crate::versions::Fingerprint;
 use pipeline::Pipeline;
 
 /// Most patches analysed per track: 128 patches of ≈3 s cover 6.4 minutes at full density;
@@ -39,6 +40,9 @@ pub struct Features {
     pub peak: f32,
     /// What the decoder found.
     pub source: SourceInfo,
+    /// The landmarks version detection compares ([`crate::versions`]), when the front end
+    /// was asked for them ([`FrontEnd::with_fingerprint`]).
+    pub fingerprint: Option<Fingerprint>,
 }
 
 impl Features {
@@ -54,6 +58,7 @@ pub struct FrontEnd {
     params: AnalysisParams,
     max_patches: usize,
     overview_columns: usize,
+    fingerprint: bool,
 }
 
 impl FrontEnd {
@@ -64,7 +69,15 @@ impl FrontEnd {
             params,
             max_patches: DEFAULT_MAX_PATCHES,
             overview_columns: DEFAULT_OVERVIEW_COLUMNS,
+            fingerprint: false,
         })
+    }
+
+    /// Also computes the track's [`Fingerprint`] (spectral-peak landmarks, from the same
+    /// power frames as the mel; [`Features::fingerprint`]).
+    pub fn with_fingerprint(mut self, on: bool) -> Self {
+        self.fingerprint = on;
+        self
     }
 
     /// Changes the most patches kept per track (at least 2).

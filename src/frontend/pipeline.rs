@@ -10,6 +10,7 @@ use crate::mel::{MelAnalyzer, MelScale, log_compress};
 use crate::params::AnalysisParams;
 use crate::patches::{OverviewBuilder, PatchSampler};
 use crate::tempo::{OnsetStrength, TempoEstimate};
+use crate::versions::{Fingerprint, PeakPicker};
 
 use super::{Features, FrontEnd, SILENCE_PEAK};
 
@@ -23,10 +24,15 @@ struct FrameSinks {
     log_gain: f32,
     /// Reused buffer for the compressed copy of each frame.
     log_frame: Vec<f32>,
+    /// The fingerprint's peaks, from the STFT's power frames (when asked for).
+    peaks: Option<PeakPicker>,
 }
 
 impl FrameSinks {
-    fn push(&mut self, power: &[f32]) {
+    fn push(&mut self, stft_power: &[f32], power: &[f32]) {
+        if let Some(peaks) = self.peaks.as_mut() {
+            peaks.push(stft_power);
+        }
         self.patches.push(power);
         self.onsets.push(power);
         for (out, &p) in self.log_frame.iter_mut().zip(power) {
@@ -70,6 +76,9 @@ impl Pipeline {
                 onsets: OnsetStrength::new(p.n_mels),
                 log_gain: p.log_gain,
                 log_frame: vec![0.0; p.n_mels],
+                peaks: front
+                    .fingerprint
+                    .then(|| PeakPicker::new(p.sample_rate_hz, p.n_fft, p.hop_length)),
             },
             peak: 0.0,
             frames_in: 0,
@@ -91,7 +100,7 @@ impl Pipeline {
         dc.process(scratch);
         let block = &scratch[..];
         *peak = block.iter().fold(*peak, |m, v| m.max(v.abs()));
-        mel.push(block, |frame| frames.push(frame));
+        mel.push_with_power(block, |stft, frame| frames.push(stft, frame));
     }
 
     pub(super) fn finish(mut self, source: SourceInfo) -> Result<Features> {
@@ -107,7 +116,7 @@ impl Pipeline {
         if let Some(r) = resampler.as_mut() {
             r.finish(|block| Self::analyse((dc, scratch), mel, frames, peak, block))?;
         }
-        mel.finish(|frame| frames.push(frame));
+        mel.finish_with_power(|stft, frame| frames.push(stft, frame));
         if self.frames_in == 0 {
             return Err(Error::NoAudio);
         }
@@ -120,6 +129,11 @@ impl Pipeline {
             return Err(Error::Silent { peak_dbfs });
         }
         let n_frames = self.frames.patches.frames_seen();
+        let fingerprint = self
+            .frames
+            .peaks
+            .take()
+            .map(|peaks| Fingerprint::from_picker(peaks, n_frames as u32));
         let mut patches = self.frames.patches.finish();
         let n_mels = self.params.n_mels;
         for patch in &mut patches {
@@ -138,6 +152,7 @@ impl Pipeline {
             n_frames,
             peak: self.peak,
             source,
+            fingerprint,
         })
     }
 }

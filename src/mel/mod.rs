@@ -8,7 +8,7 @@
 
 mod filterbank;
 pub mod loudness;
-mod stft;
+pub(crate) mod stft;
 mod window;
 
 pub use filterbank::{MelFilterbank, hz_to_mel, mel_to_hz};
@@ -132,10 +132,26 @@ impl MelAnalyzer {
 
     /// Pads the end of the signal and emits the remaining frames.
     pub fn finish(&mut self, mut emit: impl FnMut(&[f32])) {
+        self.finish_with_power(|_, mel| emit(mel));
+    }
+
+    /// As [`MelAnalyzer::push`], with each frame's power spectrum (`n_fft / 2 + 1` bins, |X|²)
+    /// beside its mel bands: `emit(power, mel)`.
+    pub fn push_with_power(&mut self, samples: &[f32], mut emit: impl FnMut(&[f32], &[f32])) {
+        let (fb, scale, gain, bands) =
+            (&self.filterbank, self.scale, self.log_gain, &mut self.bands);
+        self.stft.push(samples, |power| {
+            emit(power, project(fb, scale, gain, power, bands))
+        });
+    }
+
+    /// As [`MelAnalyzer::finish`], with each frame's power spectrum (see
+    /// [`MelAnalyzer::push_with_power`]).
+    pub fn finish_with_power(&mut self, mut emit: impl FnMut(&[f32], &[f32])) {
         let (fb, scale, gain, bands) =
             (&self.filterbank, self.scale, self.log_gain, &mut self.bands);
         self.stft
-            .finish(|power| emit(project(fb, scale, gain, power, bands)));
+            .finish(|power| emit(power, project(fb, scale, gain, power, bands)));
     }
 }
 

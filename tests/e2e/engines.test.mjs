@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../../scripts/serve.mjs';
@@ -348,6 +348,7 @@ for (const engine of chosen) {
     onDemo('the bad-input matrix, chosen one file after another: clear messages or results', async (page) => {
       // All of tests/bad-input/matrix.mjs but the hour-long file (robustness.test.mjs, Chromium).
       const dir = mkdtempSync(join(tmpdir(), `simsong-matrix-${engine}-`));
+      process.once('exit', () => rmSync(dir, { recursive: true, force: true })); // tens of MB each run
       const outcomes = () => page.evaluate(() => window.__events.filter((e) => e.type === 'results' || e.type === 'error'));
       const failures = [];
       for (const c of cases({ long: false })) {

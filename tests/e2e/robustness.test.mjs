@@ -3,7 +3,7 @@
 // damaged or foreign manifests and models, a worker that dies, and twenty rapid clicks and drops.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARTIFACTS, MODEL, ROOT, demoUrl, newPage, setUp } from './harness.mjs';
@@ -40,6 +40,7 @@ test('the bad-input matrix dropped into the page: clear messages or results, bou
   const page = await openDemo();
   const input = page.locator(`${el} >> .drop input[type=file]`);
   const dir = mkdtempSync(join(tmpdir(), 'simsong-matrix-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true })); // tens of MB each run
   const failures = [];
   let memory = 0;
   for (const c of cases()) {

@@ -1,5 +1,6 @@
 //! `simsong`: the command-line tool. It runs the same library code as the browser build.
 
+mod compare;
 mod delta;
 mod embed;
 mod eval;
@@ -40,6 +41,9 @@ enum Command {
     Tempo(tempo::TempoArgs),
     /// Write a picture of a file's log-mel spectrogram.
     Mel(mel::MelArgs),
+    /// Whether one file's audio is in the other's (a version: cut-down, loop, re-encoding,
+    /// a little faster or higher), where, and how.
+    Compare(compare::CompareArgs),
     /// Measure a model against a 20-MFCC baseline on a labelled held-out split.
     Eval(eval::EvalArgs),
     /// Write a model's NNEF form, the one the browser engine loads (checked to give the ONNX
@@ -123,6 +127,7 @@ fn main() -> ExitCode {
         Command::Index(command) => index_cmd::run(command),
         Command::Query(args) => query::run(args),
         Command::Mel(args) => mel::run(args),
+        Command::Compare(args) => compare::run(args),
         Command::ModelExport { model, out } => export_model(model.as_deref(), &out),
         Command::ModelInfo { model } => load_engine(model.as_deref()).and_then(|engine| {
             let meta = engine.model_metadata();

@@ -1,0 +1,188 @@
+//! `simsong compare A B`: whether one file's audio is contained in the other's (a version:
+//! cut-down, loop, re-encoding, other mastering, a little faster or higher), where, and how.
+//! `--pairs PAIRS.csv` compares many pairs (columns `a`, `b`; every other column is copied to
+//! the output), each file fingerprinted once: one JSON object per pair, for measuring the
+//! detector (`bench/versions/`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use rayon::prelude::*;
+use serde_json::{Map, Value, json};
+use simsong::AnalysisParams;
+use simsong::frontend::FrontEnd;
+use simsong::versions::{Comparison, Fingerprint, compare_either};
+
+use crate::progress::files_bar;
+
+#[derive(Args)]
+pub struct CompareArgs {
+    /// Two audio files (WAV, MP3, Ogg Vorbis, FLAC, AAC/M4A).
+    files: Vec<PathBuf>,
+    /// A CSV of pairs to compare instead (columns `a` and `b`: paths, relative to the CSV's
+    /// folder unless absolute); writes one JSON object per pair.
+    #[arg(long, conflicts_with = "files")]
+    pairs: Option<PathBuf>,
+    /// JSON instead of text (always with --pairs).
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
+    let front = FrontEnd::new(AnalysisParams::CURRENT)?.with_fingerprint(true);
+    if let Some(pairs) = &args.pairs {
+        return compare_pairs(&front, pairs);
+    }
+    let [a, b] = args.files.as_slice() else {
+        bail!("give two audio files (or --pairs PAIRS.csv)");
+    };
+    let fa = fingerprint(&front, a)?;
+    let fb = fingerprint(&front, b)?;
+    let (c, swapped) = compare_either(&fa, &fb);
+    let (query, reference) = if swapped { (b, a) } else { (a, b) };
+    if args.json {
+        let mut out = comparison_json(&c);
+        out.insert("query".into(), json!(query.display().to_string()));
+        out.insert("reference".into(), json!(reference.display().to_string()));
+        println!("{}", Value::Object(out));
+    } else {
+        println!("{}", describe(&c, query, reference));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn fingerprint(front: &FrontEnd, path: &Path) -> anyhow::Result<Fingerprint> {
+    let features = front
+        .features_from_path(path)
+        .with_context(|| format!("{}", path.display()))?;
+    Ok(features
+        .fingerprint
+        .expect("the front end was asked for it"))
+}
+
+fn compare_pairs(front: &FrontEnd, csv_path: &Path) -> anyhow::Result<ExitCode> {
+    let base = csv_path.parent().unwrap_or(Path::new("."));
+    let mut reader = csv::Reader::from_path(csv_path)
+        .with_context(|| format!("cannot read {}", csv_path.display()))?;
+    let headers = reader.headers()?.clone();
+    let column = |name: &str| headers.iter().position(|h| h == name);
+    let (Some(ia), Some(ib)) = (column("a"), column("b")) else {
+        bail!("{}: needs columns `a` and `b`", csv_path.display());
+    };
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        rows.push(record?);
+    }
+    let resolve = |p: &str| {
+        let p = PathBuf::from(p);
+        if p.is_absolute() { p } else { base.join(p) }
+    };
+    let mut files: Vec<PathBuf> = rows
+        .iter()
+        .flat_map(|r| [resolve(&r[ia]), resolve(&r[ib])])
+        .collect();
+    files.sort();
+    files.dedup();
+    let bar = files_bar(files.len(), "fingerprints");
+    let prints: HashMap<PathBuf, Result<Fingerprint, String>> = files
+        .par_iter()
+        .map(|f| {
+            let r = fingerprint(front, f).map_err(|e| format!("{e:#}"));
+            bar.inc(1);
+            (f.clone(), r)
+        })
+        .collect();
+    bar.finish_and_clear();
+    let lines: Vec<String> = rows
+        .par_iter()
+        .map(|r| {
+            let mut out = Map::new();
+            for (h, v) in headers.iter().zip(r.iter()) {
+                out.insert(h.to_string(), json!(v));
+            }
+            let (a, b) = (&prints[&resolve(&r[ia])], &prints[&resolve(&r[ib])]);
+            match (a, b) {
+                (Ok(fa), Ok(fb)) => {
+                    let started = std::time::Instant::now();
+                    let (c, swapped) = compare_either(fa, fb);
+                    out.extend(comparison_json(&c));
+                    out.insert("swapped".into(), json!(swapped));
+                    out.insert("a_landmarks".into(), json!(fa.landmarks.len()));
+                    out.insert("b_landmarks".into(), json!(fb.landmarks.len()));
+                    out.insert("a_seconds".into(), json!(fa.duration_seconds()));
+                    out.insert("b_seconds".into(), json!(fb.duration_seconds()));
+                    out.insert(
+                        "compare_us".into(),
+                        json!(started.elapsed().as_micros() as u64),
+                    );
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    out.insert("error".into(), json!(e));
+                }
+            }
+            Value::Object(out).to_string()
+        })
+        .collect();
+    for line in lines {
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn comparison_json(c: &Comparison) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("version".into(), json!(c.is_version()));
+    out.insert("matches".into(), json!(c.matches));
+    out.insert("inliers".into(), json!(c.inliers));
+    out.insert("coverage".into(), json!(c.coverage));
+    out.insert("tempo_ratio".into(), json!(c.tempo_ratio));
+    out.insert("pitch_semitones".into(), json!(c.pitch_semitones));
+    out.insert("query_landmarks".into(), json!(c.query_landmarks));
+    out.insert("matched_peaks".into(), json!(c.matched_peaks));
+    out.insert("peak_share".into(), json!(c.peak_share));
+    out.insert(
+        "alignments".into(),
+        c.alignments
+            .iter()
+            .map(|a| {
+                json!({
+                    "offset_seconds": a.offset_seconds,
+                    "inliers": a.inliers,
+                    "peaks": a.peaks,
+                    "query_span": [a.query_span.0, a.query_span.1],
+                    "reference_span": [a.reference_span.0, a.reference_span.1],
+                })
+            })
+            .collect(),
+    );
+    out
+}
+
+fn describe(c: &Comparison, query: &Path, reference: &Path) -> String {
+    let (q, r) = (query.display(), reference.display());
+    let Some(best) = c.alignments.first() else {
+        return format!(
+            "{q} is not a version of {r} ({} matching landmarks, none lined up)",
+            c.matches
+        );
+    };
+    let verdict = if c.is_version() {
+        "is a version of"
+    } else {
+        "is not a version of"
+    };
+    format!(
+        "{q} {verdict} {r}: {:.0}% of its seconds line up ({:.0}% of its peaks), at \
+         {:.1}–{:.1} s of it, tempo ×{:.3}, pitch {:+.2} semitones, {} alignment(s)",
+        100.0 * c.coverage,
+        100.0 * c.peak_share,
+        best.reference_span.0,
+        best.reference_span.1,
+        c.tempo_ratio,
+        c.pitch_semitones,
+        c.alignments.len()
+    )
+}

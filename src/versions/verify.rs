@@ -1,0 +1,430 @@
+//! Whether one track's audio is in another's: their landmarks joined by hash, then a vote for
+//! one pitch shift, one tempo ratio and one or more time offsets (a cut-down made of an intro
+//! and an ending, or a loop, lines up at several offsets of the same tempo).
+//!
+//! The vote is a Hough transform over (tempo ratio, offset): every matching pair of landmarks
+//! at times `tq` (the query) and `tr` (the reference) votes, for each ratio `s` of a grid over
+//! [`MIN_TEMPO_RATIO`]..[`MAX_TEMPO_RATIO`], for the offset `tr − s·tq`. Unrelated tracks share
+//! hashes by chance, but their matches spread over every offset; a version's pile up in one.
+
+use super::Fingerprint;
+use super::landmarks::Landmark;
+
+/// Slowest and fastest tempo ratio looked for (reference time per query time): ±5%, for the
+/// ±4% a store's versions may differ by.
+pub const MIN_TEMPO_RATIO: f32 = 0.95;
+/// See [`MIN_TEMPO_RATIO`].
+pub const MAX_TEMPO_RATIO: f32 = 1.05;
+/// Step of the tempo grid: over 3 minutes (11,250 frames) a ratio off by half a step drifts
+/// by 11 frames, two offset bins.
+const TEMPO_STEP: f32 = 0.001;
+/// Width of an offset bin, in frames (≈ 0.1 s).
+const OFFSET_BIN_FRAMES: f32 = 6.0;
+/// Largest pitch shift looked for, in quarter-semitones (±1.25 semitones).
+const MAX_PITCH_UNITS: f32 = 5.0;
+/// A landmark pair is an inlier of an alignment within this many frames of it.
+const INLIER_FRAMES: f32 = 3.0;
+/// Hashes this common in both tracks (product of their counts) are skipped: a held note or a
+/// drone repeats one hash everywhere and says nothing about where.
+const MAX_PAIRS_PER_HASH: usize = 64;
+/// Offsets looked for beyond the first (cut-downs, loops).
+const MAX_ALIGNMENTS: usize = 16;
+/// Landmark pairs on one line that make it a hypothesis worth checking peak by peak.
+const MIN_HYPOTHESIS_PAIRS: usize = 4;
+/// Peaks an alignment must match to be kept.
+const MIN_ALIGNMENT_PEAKS: usize = 6;
+/// A query peak mapped by an alignment matches a reference peak this near in time (frames)
+/// and pitch (quarter-semitones).
+const PEAK_FRAMES: f32 = 1.5;
+const PEAK_PITCH_UNITS: f32 = 1.5;
+
+/// One way the query lines up with the reference.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alignment {
+    /// Reference time = tempo × query time + offset, in seconds.
+    pub offset_seconds: f32,
+    /// Landmark pairs on this line (the hypothesis).
+    pub inliers: usize,
+    /// Query peaks this line maps onto a reference peak.
+    pub peaks: usize,
+    /// The query's span on it, and where that is in the reference, in seconds.
+    pub query_span: (f32, f32),
+    pub reference_span: (f32, f32),
+}
+
+/// What the comparison of a query with a reference found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    /// Landmark pairs with equal hashes (after dropping over-common hashes).
+    pub matches: usize,
+    /// Landmark pairs on one of the hypotheses.
+    pub inliers: usize,
+    /// Query peaks that an alignment maps onto a reference peak.
+    pub matched_peaks: usize,
+    /// Their share of the query's peaks, 0..1.
+    pub peak_share: f32,
+    /// Reference time per query time (1.04: the reference is 4% slower).
+    pub tempo_ratio: f32,
+    /// Reference pitch minus query pitch, in semitones.
+    pub pitch_semitones: f32,
+    /// The alignments found, most inliers first.
+    pub alignments: Vec<Alignment>,
+    /// Share of the query's seconds (those with peaks at all) where at least two peaks are
+    /// matched, 0..1.
+    pub coverage: f32,
+    /// The query's landmarks.
+    pub query_landmarks: usize,
+}
+
+/// Least [`Comparison::coverage`] of a version (see [`Comparison::is_version`]).
+pub const MIN_COVERAGE: f32 = 0.5;
+/// Least [`Comparison::peak_share`] of a version.
+pub const MIN_PEAK_SHARE: f32 = 0.2;
+
+impl Comparison {
+    /// Whether the query is a version of the reference (its audio is in it): most of its
+    /// seconds line up ([`MIN_COVERAGE`]) and a fair share of its peaks with them
+    /// ([`MIN_PEAK_SHARE`]). Measured in `bench/versions/`: unrelated tracks of one game and
+    /// renders of one MIDI piece with other instruments stay below either.
+    pub fn is_version(&self) -> bool {
+        self.coverage >= MIN_COVERAGE && self.peak_share >= MIN_PEAK_SHARE
+    }
+
+    fn none(query_landmarks: usize, matches: usize) -> Self {
+        Comparison {
+            matches,
+            inliers: 0,
+            matched_peaks: 0,
+            peak_share: 0.0,
+            tempo_ratio: 1.0,
+            pitch_semitones: 0.0,
+            alignments: Vec::new(),
+            coverage: 0.0,
+            query_landmarks,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Pair {
+    tq: f32,
+    tr: f32,
+    dp: f32,
+}
+
+/// Compares `query` with `reference`: how much of the query is in the reference, and how
+/// (tempo, pitch, offsets). Not symmetric: the query should be the shorter of the two.
+pub fn compare(query: &Fingerprint, reference: &Fingerprint) -> Comparison {
+    let n_q = query.landmarks.len();
+    let pairs = join(&query.landmarks, &reference.landmarks);
+    let matches = pairs.len();
+    // One pitch shift: the 3-unit window (¾ semitone) holding the most pairs.
+    let mut hist = [0usize; 2 * MAX_PITCH_UNITS as usize + 1];
+    for p in &pairs {
+        hist[(p.dp.round() + MAX_PITCH_UNITS) as usize] += 1;
+    }
+    let centre = (1..hist.len() - 1)
+        .max_by_key(|&i| (hist[i - 1] + hist[i] + hist[i + 1], hist[i]))
+        .unwrap_or(0) as f32
+        - MAX_PITCH_UNITS;
+    let pairs: Vec<Pair> = pairs
+        .into_iter()
+        .filter(|p| (p.dp - centre).abs() <= 1.5)
+        .collect();
+    if pairs.len() < MIN_HYPOTHESIS_PAIRS {
+        return Comparison::none(n_q, matches);
+    }
+    let Some((ratio, offset)) = best_line(&pairs) else {
+        return Comparison::none(n_q, matches);
+    };
+    // Refine the first line by least squares over its pairs, then look for more offsets at
+    // that tempo among the pairs left: the hypotheses.
+    let (ratio, offset) = refine(&pairs, ratio, offset);
+    let mut left: Vec<Pair> = pairs.clone();
+    let mut lines: Vec<(f32, Vec<Pair>)> = Vec::new();
+    let mut offset = Some(offset);
+    while let Some(o) = offset {
+        let (on, off): (Vec<Pair>, Vec<Pair>) = left
+            .iter()
+            .partition(|p| (p.tr - ratio * p.tq - o).abs() <= INLIER_FRAMES);
+        if on.len() < MIN_HYPOTHESIS_PAIRS || lines.len() == MAX_ALIGNMENTS {
+            break;
+        }
+        lines.push((o, on));
+        left = off;
+        offset = best_offset(&left, ratio).map(|(o, _)| o);
+    }
+    if lines.is_empty() {
+        return Comparison::none(n_q, matches);
+    }
+    let hash_pairs: Vec<&Pair> = lines.iter().flat_map(|(_, on)| on).collect();
+    let shift = hash_pairs.iter().map(|p| p.dp).sum::<f32>() / hash_pairs.len() as f32;
+    // Each hypothesis checked peak by peak, and refined on the peaks it matches.
+    let offsets: Vec<f32> = lines.iter().map(|(o, _)| *o).collect();
+    let (ratio, offsets) = refine_on_peaks(query, reference, ratio, shift, &offsets);
+    let matched = match_peaks(query, reference, ratio, shift, &offsets);
+    let fps = query.frames_per_second;
+    let seconds = |frames: f32| frames / fps;
+    // Alignments that match too few peaks are dropped, with their peaks.
+    let mut kept_lines = Vec::new();
+    let mut alignments: Vec<Alignment> = Vec::new();
+    for (line, &o) in offsets.iter().enumerate() {
+        let times: Vec<f32> = matched
+            .iter()
+            .filter(|m| m.1 == line)
+            .map(|m| query.peaks[m.0].frame)
+            .collect();
+        if times.len() < MIN_ALIGNMENT_PEAKS {
+            continue;
+        }
+        let (a, b) = times
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &t| {
+                (a.min(t), b.max(t))
+            });
+        kept_lines.push(line);
+        alignments.push(Alignment {
+            offset_seconds: seconds(o),
+            inliers: lines[line].1.len(),
+            peaks: times.len(),
+            query_span: (seconds(a), seconds(b)),
+            reference_span: (seconds(ratio * a + o), seconds(ratio * b + o)),
+        });
+    }
+    alignments.sort_by_key(|a| std::cmp::Reverse(a.peaks));
+    let kept: Vec<usize> = matched
+        .iter()
+        .filter(|m| kept_lines.contains(&m.1))
+        .map(|m| m.0)
+        .collect();
+    // A second of the query is covered when at least two of its peaks are matched (one
+    // matches by chance in about one second in ten).
+    let mut per_second = std::collections::BTreeMap::<u32, usize>::new();
+    for &i in &kept {
+        *per_second
+            .entry((query.peaks[i].frame / fps) as u32)
+            .or_default() += 1;
+    }
+    let covered = per_second.values().filter(|&&n| n >= 2).count();
+    let active = seconds_with(query.peaks.iter().map(|p| p.frame), fps).len();
+    Comparison {
+        matches,
+        inliers: hash_pairs.len(),
+        tempo_ratio: ratio,
+        pitch_semitones: shift / 4.0,
+        matched_peaks: kept.len(),
+        peak_share: kept.len() as f32 / query.peaks.len().max(1) as f32,
+        alignments,
+        coverage: covered as f32 / active.max(1) as f32,
+        query_landmarks: n_q,
+    }
+}
+
+/// For each query peak that one of the alignments `tr = ratio · tq + offsets[i]` (pitch
+/// shifted by `shift` units) maps within reach of a reference peak: `(peak, alignment)`, the
+/// first alignment that matches it.
+fn match_peaks(
+    query: &Fingerprint,
+    reference: &Fingerprint,
+    ratio: f32,
+    shift: f32,
+    offsets: &[f32],
+) -> Vec<(usize, usize)> {
+    let r = &reference.peaks;
+    let mut out = Vec::new();
+    for (i, p) in query.peaks.iter().enumerate() {
+        for (line, &o) in offsets.iter().enumerate() {
+            let t = ratio * p.frame + o;
+            let from = r.partition_point(|x| x.frame < t - PEAK_FRAMES);
+            let hit = r[from..]
+                .iter()
+                .take_while(|x| x.frame <= t + PEAK_FRAMES)
+                .any(|x| (x.pitch - p.pitch - shift).abs() <= PEAK_PITCH_UNITS);
+            if hit {
+                out.push((i, line));
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The tempo ratio and offsets refitted by least squares on the peaks the hypotheses match
+/// (the ratio from every alignment together, each offset from its own peaks).
+fn refine_on_peaks(
+    query: &Fingerprint,
+    reference: &Fingerprint,
+    ratio: f32,
+    shift: f32,
+    offsets: &[f32],
+) -> (f32, Vec<f32>) {
+    let r = &reference.peaks;
+    // Matched (tq, tr) per alignment: the nearest reference peak in time.
+    let mut by_line: Vec<Vec<(f64, f64)>> = vec![Vec::new(); offsets.len()];
+    for (i, line) in match_peaks(query, reference, ratio, shift, offsets) {
+        let p = query.peaks[i];
+        let t = ratio * p.frame + offsets[line];
+        let from = r.partition_point(|x| x.frame < t - PEAK_FRAMES);
+        if let Some(x) = r[from..]
+            .iter()
+            .take_while(|x| x.frame <= t + PEAK_FRAMES)
+            .filter(|x| (x.pitch - p.pitch - shift).abs() <= PEAK_PITCH_UNITS)
+            .min_by(|a, b| (a.frame - t).abs().total_cmp(&(b.frame - t).abs()))
+        {
+            by_line[line].push((f64::from(p.frame), f64::from(x.frame)));
+        }
+    }
+    // Common slope over lines (each centred on its own means), then each line's intercept.
+    let (mut sxx, mut sxy, mut n) = (0.0f64, 0.0f64, 0usize);
+    let means: Vec<Option<(f64, f64)>> = by_line
+        .iter()
+        .map(|pts| {
+            if pts.len() < 3 {
+                return None;
+            }
+            let k = pts.len() as f64;
+            let mx = pts.iter().map(|p| p.0).sum::<f64>() / k;
+            let my = pts.iter().map(|p| p.1).sum::<f64>() / k;
+            for &(x, y) in pts {
+                sxx += (x - mx) * (x - mx);
+                sxy += (x - mx) * (y - my);
+            }
+            n += pts.len();
+            Some((mx, my))
+        })
+        .collect();
+    // Peaks spread over under a second say no more about the tempo than the hypotheses did.
+    let ratio = if n >= 3 && sxx >= n as f64 * 60.0 * 60.0 {
+        ((sxy / sxx) as f32).clamp(MIN_TEMPO_RATIO, MAX_TEMPO_RATIO)
+    } else {
+        ratio
+    };
+    let offsets = offsets
+        .iter()
+        .zip(&means)
+        .map(|(&o, m)| m.map_or(o, |(mx, my)| (my - f64::from(ratio) * mx) as f32))
+        .collect();
+    (ratio, offsets)
+}
+
+/// Every pair of landmarks with equal hashes whose pitch shift and span ratio are in range.
+fn join(q: &[Landmark], r: &[Landmark]) -> Vec<Pair> {
+    let mut out = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < q.len() && j < r.len() {
+        let h = q[i].hash;
+        if h < r[j].hash {
+            i += 1;
+            continue;
+        }
+        if h > r[j].hash {
+            j += 1;
+            continue;
+        }
+        let i_end = i + q[i..].iter().take_while(|l| l.hash == h).count();
+        let j_end = j + r[j..].iter().take_while(|l| l.hash == h).count();
+        if (i_end - i) * (j_end - j) <= MAX_PAIRS_PER_HASH {
+            for a in &q[i..i_end] {
+                for b in &r[j..j_end] {
+                    let dp = b.pitch - a.pitch;
+                    let stretch = b.span / a.span;
+                    if dp.abs() <= MAX_PITCH_UNITS
+                        && (MIN_TEMPO_RATIO - 0.05..=MAX_TEMPO_RATIO + 0.05).contains(&stretch)
+                    {
+                        out.push(Pair {
+                            tq: a.frame,
+                            tr: b.frame,
+                            dp,
+                        });
+                    }
+                }
+            }
+        }
+        i = i_end;
+        j = j_end;
+    }
+    out
+}
+
+/// The (tempo ratio, offset in frames) with the most pairs near it.
+fn best_line(pairs: &[Pair]) -> Option<(f32, f32)> {
+    let steps = ((MAX_TEMPO_RATIO - MIN_TEMPO_RATIO) / TEMPO_STEP).round() as usize;
+    (0..=steps)
+        .filter_map(|i| {
+            let ratio = MIN_TEMPO_RATIO + i as f32 * TEMPO_STEP;
+            best_offset(pairs, ratio).map(|(o, n)| (n, ratio, o))
+        })
+        // Most votes; of equal votes the ratio nearest 1 (an unchanged tempo is likeliest).
+        .max_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then((b.1 - 1.0).abs().total_cmp(&(a.1 - 1.0).abs()))
+        })
+        .map(|(_, ratio, o)| (ratio, o))
+}
+
+/// At tempo `ratio`, the offset (frames) with the most pairs within one bin either side, and
+/// how many.
+fn best_offset(pairs: &[Pair], ratio: f32) -> Option<(f32, usize)> {
+    if pairs.is_empty() {
+        return None;
+    }
+    let mut bins: Vec<i32> = pairs
+        .iter()
+        .map(|p| ((p.tr - ratio * p.tq) / OFFSET_BIN_FRAMES).floor() as i32)
+        .collect();
+    bins.sort_unstable();
+    // Votes per bin, then the best run of two neighbouring bins.
+    let mut counts: Vec<(i32, usize)> = Vec::new();
+    for b in bins {
+        match counts.last_mut() {
+            Some((last, n)) if *last == b => *n += 1,
+            _ => counts.push((b, 1)),
+        }
+    }
+    let mut best = (0usize, 0.0f32);
+    for (k, &(b, n)) in counts.iter().enumerate() {
+        let next = counts
+            .get(k + 1)
+            .filter(|&&(b2, _)| b2 == b + 1)
+            .map_or(0, |&(_, n2)| n2);
+        if n + next > best.0 {
+            best = (
+                n + next,
+                (b as f32 + if next > 0 { 1.0 } else { 0.5 }) * OFFSET_BIN_FRAMES,
+            );
+        }
+    }
+    Some((best.1, best.0))
+}
+
+/// The least-squares line `tr = ratio · tq + offset` through the pairs near a first guess
+/// (twice the inlier distance), the ratio kept within the searched range.
+fn refine(pairs: &[Pair], ratio: f32, offset: f32) -> (f32, f32) {
+    let near: Vec<&Pair> = pairs
+        .iter()
+        .filter(|p| (p.tr - ratio * p.tq - offset).abs() <= 2.0 * OFFSET_BIN_FRAMES)
+        .collect();
+    if near.len() < 3 {
+        return (ratio, offset);
+    }
+    let n = near.len() as f64;
+    let mx = near.iter().map(|p| f64::from(p.tq)).sum::<f64>() / n;
+    let my = near.iter().map(|p| f64::from(p.tr)).sum::<f64>() / n;
+    let sxx: f64 = near.iter().map(|p| (f64::from(p.tq) - mx).powi(2)).sum();
+    let sxy: f64 = near
+        .iter()
+        .map(|p| (f64::from(p.tq) - mx) * (f64::from(p.tr) - my))
+        .sum();
+    // Pairs spread over under a second cannot say more about the tempo than the grid did.
+    if sxx < n * 60.0 * 60.0 {
+        let o = near.iter().map(|p| p.tr - ratio * p.tq).sum::<f32>() / near.len() as f32;
+        return (ratio, o);
+    }
+    let s = ((sxy / sxx) as f32).clamp(MIN_TEMPO_RATIO, MAX_TEMPO_RATIO);
+    (s, (my - f64::from(s) * mx) as f32)
+}
+
+/// The distinct whole seconds that `frames` fall in.
+fn seconds_with(frames: impl Iterator<Item = f32>, fps: f32) -> std::collections::BTreeSet<u32> {
+    frames.map(|f| (f / fps).max(0.0) as u32).collect()
+}
