@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
 """Scores version detection on the evaluation set (issue #30), from `simsong compare --pairs`.
 
-    python3 bench/versions/score.py COMPARE.jsonl [--out bench/out/versions.json] [--seed 30]
+    python3 bench/versions/score.py COMPARE.jsonl [--chromaprint CP.jsonl] [--out FILE] [--seed 30]
 
-A pair is called a version when its coverage and its peak share both reach a threshold. Two
-sets of figures:
+A pair is called a version when its score (coverage × peak share: the share of the shorter file's
+seconds that line up, times the share of its peaks matched) and its timbre similarity (the mean
+cosine of the model's segment embeddings where the two line up) both reach a threshold. Two sets
+of figures:
 
 - cross-validated: for each fold, the thresholds are chosen on the other three folds (the
   largest training recall with no training negative called a version; of equal recall the
-  highest thresholds), then the held-out fold is scored; the four held-out folds pooled;
-- shipped: the library's own constants (`simsong::versions::MIN_COVERAGE`, `MIN_PEAK_SHARE`)
-  on every pair (they were set by eye on a smaller trial set drawn from the same packages: not
-  a held-out figure).
+  middle of the range), then the held-out fold is scored; the four held-out folds pooled;
+- shipped: the library's own constants (`simsong::versions::MIN_SCORE`, `MIN_TIMBRE`, from the
+  medians of the four folds' thresholds) on every pair: not a held-out figure.
+
+With --chromaprint (the output of bench/versions/chromaprint on the same pairs), Chromaprint's
+decision (matched share of the shorter file ≥ a threshold) is cross-validated the same way and
+reported beside ours, kind by kind.
 
 95% intervals resample packages with replacement (2,000 draws). Prints a Markdown table and
 writes JSON: {pairs, positives, negatives, packages, folds, shipped: {...}, cv: {...}, kinds}.
@@ -22,28 +27,67 @@ import random
 import sys
 from collections import defaultdict
 
-# The shipped constants (src/versions/verify.rs); the test below keeps them in step.
-SHIPPED = {"coverage": 0.5, "peak_share": 0.2}
-GRID_COVERAGE = [round(0.05 * i, 2) for i in range(1, 20)]
-GRID_SHARE = [round(0.025 * i, 3) for i in range(1, 24)]
+# The shipped constants (src/versions/verify.rs, MIN_SCORE and MIN_TIMBRE).
+SHIPPED = {"score": 0.14, "timbre": 0.82}
+# Grids for our two thresholds (score: a log grid; timbre: cosines).
+SCORE_GRID = [round(0.01 * 1.15 ** i, 4) for i in range(0, 34)]
+TIMBRE_GRID = [round(0.5 + 0.01 * i, 2) for i in range(0, 50)]
+
+
+def value(r, key):
+    if key == "score":
+        return r.get("coverage", 0) * r.get("peak_share", 0)
+    if key == "timbre":
+        return r.get("timbre_similarity") or 0.0
+    return r.get(key, 0)
 
 
 def called(r, t):
-    return r.get("coverage", 0) >= t["coverage"] and r.get("peak_share", 0) >= t["peak_share"]
+    return all(value(r, key) >= threshold for key, threshold in t.items())
 
 
-def tune(rows):
-    best = None
-    for c in GRID_COVERAGE:
-        for s in GRID_SHARE:
-            t = {"coverage": c, "peak_share": s}
+def tune_ours(rows):
+    """Both thresholds: no training negative called a version, the most training recall; of the
+    thresholds that tie, the middle (the mean of each)."""
+    best, tied = -1, []
+    for ts in SCORE_GRID:
+        for tt in TIMBRE_GRID:
+            t = {"score": ts, "timbre": tt}
             if any(called(r, t) for r in rows if not r["positive"]):
                 continue
-            recall = sum(called(r, t) for r in rows if r["positive"])
-            key = (recall, c + s)
-            if best is None or key > best[0]:
-                best = (key, t)
-    return best[1] if best else {"coverage": 1.01, "peak_share": 1.01}
+            n = sum(called(r, t) for r in rows if r["positive"])
+            if n > best:
+                best, tied = n, [t]
+            elif n == best:
+                tied.append(t)
+    if not tied:
+        return {"score": 1.01, "timbre": 1.01}
+    return {k: round(sum(t[k] for t in tied) / len(tied), 4) for k in ("score", "timbre")}
+
+
+def tune(rows, key="score"):
+    """The threshold with no training negative called a version and the most training recall,
+    placed halfway (geometrically) between the highest training negative and the lowest
+    training version above it: as far from one as from the other."""
+    neg = max((value(r, key) for r in rows if not r["positive"]), default=0.0)
+    above = [value(r, key) for r in rows if r["positive"] and value(r, key) > neg]
+    if not above:
+        return {key: round(neg * 1.01 + 1e-6, 4)}
+    low = min(above)
+    return {key: round((max(neg, 1e-4) * low) ** 0.5, 4)}
+
+
+def cross_validate(rows, folds, key="ours"):
+    decisions = [None] * len(rows)
+    tuned = []
+    for f in folds:
+        training = [r for r in rows if r["fold"] != f]
+        t = tune_ours(training) if key == "ours" else tune(training, key)
+        tuned.append({"fold": f, **t})
+        for i, r in enumerate(rows):
+            if r["fold"] == f:
+                decisions[i] = called(r, t)
+    return decisions, tuned
 
 
 def figures(rows, decisions):
@@ -89,6 +133,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results")
     ap.add_argument("--out")
+    ap.add_argument("--chromaprint", help="the baseline's output on the same pairs (JSON lines)")
     ap.add_argument("--seed", type=int, default=30)
     args = ap.parse_args()
     rows = []
@@ -101,20 +146,23 @@ def main():
         r["positive"] = r["label"] == "1"
         r["fold"] = int(r["fold"])
         rows.append(r)
+    if args.chromaprint:
+        cp = {}
+        for line in open(args.chromaprint):
+            x = json.loads(line)
+            cp[(x["a"], x["b"])] = x
+        # Only the pairs both could read, so both are scored on the same pairs.
+        rows = [r for r in rows if "cp_coverage" in cp.get((r["a"], r["b"]), {})]
+        for r in rows:
+            r["cp_coverage"] = cp[(r["a"], r["b"])]["cp_coverage"]
     rng = random.Random(args.seed)
     shipped = [called(r, SHIPPED) for r in rows]
     folds = sorted({r["fold"] for r in rows if r["fold"] >= 0})
-    cv = [None] * len(rows)
-    tuned = []
-    for f in folds:
-        t = tune([r for r in rows if r["fold"] != f])
-        tuned.append({"fold": f, **t})
-        for i, r in enumerate(rows):
-            if r["fold"] == f:
-                cv[i] = called(r, t)
+    cv, tuned = cross_validate(rows, folds)
     scored = [(r, d) for r, d in zip(rows, cv) if d is not None]
     cv_rows, cv_dec = [x[0] for x in scored], [x[1] for x in scored]
     out = {
+        "median_thresholds": {k: sorted(t[k] for t in tuned)[len(tuned) // 2] for k in ("score", "timbre")},
         "pairs": len(rows),
         "errors": errors,
         "positives": sum(r["positive"] for r in rows),
@@ -131,6 +179,14 @@ def main():
                "kinds": per_kind(cv_rows, cv_dec)},
         "compare_us_median": sorted(r["compare_us"] for r in rows)[len(rows) // 2],
     }
+    if args.chromaprint:
+        cpd, cpt = cross_validate(rows, folds, key="cp_coverage")
+        keep = [(r, d) for r, d in zip(rows, cpd) if d is not None]
+        cr, cd = [x[0] for x in keep], [x[1] for x in keep]
+        out["chromaprint"] = {"thresholds": cpt, **figures(cr, cd),
+                              "recall_ci": interval(cr, cd, "recall", rng),
+                              "precision_ci": interval(cr, cd, "precision", rng),
+                              "kinds": per_kind(cr, cd)}
     if args.out:
         with open(args.out, "w") as fh:
             json.dump(out, fh, indent=1)
@@ -139,12 +195,16 @@ def main():
     print(f"{out['positives']} version pairs, {out['negatives']} negative pairs, {out['packages']} packages")
     print(f"shipped thresholds: precision {s['precision']:.3f} {s['precision_ci']}, recall {s['recall']:.3f} {s['recall_ci']}")
     print(f"cross-validated:    precision {c['precision']:.3f} {c['precision_ci']}, recall {c['recall']:.3f} {c['recall_ci']}, thresholds {tuned}")
-    print("| kind | label | pairs | shipped | cross-validated |")
-    print("|---|---|---|---|---|")
+    cp = out.get("chromaprint")
+    if cp:
+        print(f"chromaprint (cv):   precision {cp['precision']:.3f} {cp['precision_ci']}, recall {cp['recall']:.3f} {cp['recall_ci']}, thresholds {cp['thresholds']}")
+    print("| kind | label | pairs | shipped | cross-validated | chromaprint (cv) |")
+    print("|---|---|---|---|---|---|")
     for k, v in s["kinds"].items():
         cvk = c["kinds"].get(k, {})
+        cpk = cp["kinds"].get(k, {}) if cp else {}
         key = "recall" if v["label"] else "false_positive_rate"
-        print(f"| {k} | {v['label']} | {v['pairs']} | {v[key]:.3f} | {cvk.get(key, float('nan')):.3f} |")
+        print(f"| {k} | {v['label']} | {v['pairs']} | {v[key]:.3f} | {cvk.get(key, float('nan')):.3f} | {cpk.get(key, float('nan')):.3f} |")
 
 
 if __name__ == "__main__":

@@ -7,14 +7,17 @@
 //! ```text
 //! power frames ─[peaks]─▶ spectral peaks ─[landmarks]─▶ hashed peak triplets (a Fingerprint)
 //! two Fingerprints ─[verify]─▶ Comparison (pitch shift, tempo ratio, offsets, coverage)
+//! Comparison + both tracks' segment embeddings ─[timbre]─▶ do they sound the same there
 //! ```
 
 pub mod landmarks;
 pub mod peaks;
+pub mod timbre;
 pub mod verify;
 
 pub use landmarks::Landmark;
 pub use peaks::{Peak, PeakPicker};
+pub use timbre::aligned_similarity;
 pub use verify::{Alignment, Comparison, compare};
 
 /// Version of the fingerprint's definition (peaks, triplets, hash layout): fingerprints of

@@ -63,6 +63,10 @@ pub struct Comparison {
     pub matched_peaks: usize,
     /// Their share of the query's peaks, 0..1.
     pub peak_share: f32,
+    /// Pearson correlation of the matched peaks' strengths, −1..1 (0 with under three): a
+    /// recording and its versions keep how loud each partial is against the others; the same
+    /// notes played by another instrument do not.
+    pub strength_correlation: f32,
     /// Reference time per query time (1.04: the reference is 4% slower).
     pub tempo_ratio: f32,
     /// Reference pitch minus query pitch, in semitones.
@@ -74,20 +78,33 @@ pub struct Comparison {
     pub coverage: f32,
     /// The query's landmarks.
     pub query_landmarks: usize,
+    /// How alike the two sound where they line up (mean cosine of the model's segment
+    /// embeddings there, [`super::aligned_similarity`]), when the caller had them.
+    pub timbre_similarity: Option<f32>,
 }
 
-/// Least [`Comparison::coverage`] of a version (see [`Comparison::is_version`]).
-pub const MIN_COVERAGE: f32 = 0.5;
-/// Least [`Comparison::peak_share`] of a version.
-pub const MIN_PEAK_SHARE: f32 = 0.2;
+/// Least [`Comparison::score`] of a version, and least [`Comparison::timbre_similarity`]
+/// (when known): the medians of the thresholds chosen on each training fold of
+/// `bench/versions/` (BENCHMARKS.md, "Versions").
+pub const MIN_SCORE: f32 = 0.14;
+/// See [`MIN_SCORE`].
+pub const MIN_TIMBRE: f32 = 0.82;
 
 impl Comparison {
-    /// Whether the query is a version of the reference (its audio is in it): most of its
-    /// seconds line up ([`MIN_COVERAGE`]) and a fair share of its peaks with them
-    /// ([`MIN_PEAK_SHARE`]). Measured in `bench/versions/`: unrelated tracks of one game and
-    /// renders of one MIDI piece with other instruments stay below either.
+    /// How much of the query is in the reference, 0..1: the share of its seconds that line up
+    /// ([`Comparison::coverage`]) times the share of its peaks matched on them
+    /// ([`Comparison::peak_share`]). Unrelated tracks of one game line up a few seconds by
+    /// chance, with few of their peaks.
+    pub fn score(&self) -> f32 {
+        self.coverage * self.peak_share
+    }
+
+    /// Whether the query is a version of the reference: its [`Comparison::score`] reaches
+    /// [`MIN_SCORE`] and, when the caller measured it, the two sound alike where they line up
+    /// ([`Comparison::timbre_similarity`] ≥ [`MIN_TIMBRE`]). Without the timbre, renders of
+    /// one MIDI piece with other instruments pass as versions (their notes line up).
     pub fn is_version(&self) -> bool {
-        self.coverage >= MIN_COVERAGE && self.peak_share >= MIN_PEAK_SHARE
+        self.score() >= MIN_SCORE && self.timbre_similarity.is_none_or(|t| t >= MIN_TIMBRE)
     }
 
     fn none(query_landmarks: usize, matches: usize) -> Self {
@@ -96,13 +113,23 @@ impl Comparison {
             inliers: 0,
             matched_peaks: 0,
             peak_share: 0.0,
+            strength_correlation: 0.0,
             tempo_ratio: 1.0,
             pitch_semitones: 0.0,
             alignments: Vec::new(),
             coverage: 0.0,
             query_landmarks,
+            timbre_similarity: None,
         }
     }
+}
+
+/// A query peak matched by an alignment: its index, the alignment's, the reference peak's.
+#[derive(Debug, Clone, Copy)]
+struct PeakMatch {
+    query: usize,
+    line: usize,
+    reference: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -171,8 +198,8 @@ pub fn compare(query: &Fingerprint, reference: &Fingerprint) -> Comparison {
     for (line, &o) in offsets.iter().enumerate() {
         let times: Vec<f32> = matched
             .iter()
-            .filter(|m| m.1 == line)
-            .map(|m| query.peaks[m.0].frame)
+            .filter(|m| m.line == line)
+            .map(|m| query.peaks[m.query].frame)
             .collect();
         if times.len() < MIN_ALIGNMENT_PEAKS {
             continue;
@@ -185,24 +212,23 @@ pub fn compare(query: &Fingerprint, reference: &Fingerprint) -> Comparison {
         kept_lines.push(line);
         alignments.push(Alignment {
             offset_seconds: seconds(o),
-            inliers: lines[line].1.len(),
+            inliers: lines.get(line).map_or(0, |l| l.1.len()),
             peaks: times.len(),
             query_span: (seconds(a), seconds(b)),
             reference_span: (seconds(ratio * a + o), seconds(ratio * b + o)),
         });
     }
     alignments.sort_by_key(|a| std::cmp::Reverse(a.peaks));
-    let kept: Vec<usize> = matched
+    let kept: Vec<&PeakMatch> = matched
         .iter()
-        .filter(|m| kept_lines.contains(&m.1))
-        .map(|m| m.0)
+        .filter(|m| kept_lines.contains(&m.line))
         .collect();
     // A second of the query is covered when at least two of its peaks are matched (one
     // matches by chance in about one second in ten).
     let mut per_second = std::collections::BTreeMap::<u32, usize>::new();
-    for &i in &kept {
+    for m in &kept {
         *per_second
-            .entry((query.peaks[i].frame / fps) as u32)
+            .entry((query.peaks[m.query].frame / fps) as u32)
             .or_default() += 1;
     }
     let covered = per_second.values().filter(|&&n| n >= 2).count();
@@ -212,11 +238,18 @@ pub fn compare(query: &Fingerprint, reference: &Fingerprint) -> Comparison {
         inliers: hash_pairs.len(),
         tempo_ratio: ratio,
         pitch_semitones: shift / 4.0,
+        strength_correlation: correlation(kept.iter().map(|m| {
+            (
+                query.peaks[m.query].strength,
+                reference.peaks[m.reference].strength,
+            )
+        })),
         matched_peaks: kept.len(),
         peak_share: kept.len() as f32 / query.peaks.len().max(1) as f32,
         alignments,
         coverage: covered as f32 / active.max(1) as f32,
         query_landmarks: n_q,
+        timbre_similarity: None,
     }
 }
 
@@ -229,19 +262,26 @@ fn match_peaks(
     ratio: f32,
     shift: f32,
     offsets: &[f32],
-) -> Vec<(usize, usize)> {
+) -> Vec<PeakMatch> {
     let r = &reference.peaks;
     let mut out = Vec::new();
     for (i, p) in query.peaks.iter().enumerate() {
         for (line, &o) in offsets.iter().enumerate() {
             let t = ratio * p.frame + o;
             let from = r.partition_point(|x| x.frame < t - PEAK_FRAMES);
-            let hit = r[from..]
+            // The nearest in time of the reference peaks within reach.
+            let nearest = r[from..]
                 .iter()
-                .take_while(|x| x.frame <= t + PEAK_FRAMES)
-                .any(|x| (x.pitch - p.pitch - shift).abs() <= PEAK_PITCH_UNITS);
-            if hit {
-                out.push((i, line));
+                .enumerate()
+                .take_while(|(_, x)| x.frame <= t + PEAK_FRAMES)
+                .filter(|(_, x)| (x.pitch - p.pitch - shift).abs() <= PEAK_PITCH_UNITS)
+                .min_by(|a, b| (a.1.frame - t).abs().total_cmp(&(b.1.frame - t).abs()));
+            if let Some((j, _)) = nearest {
+                out.push(PeakMatch {
+                    query: i,
+                    line,
+                    reference: from + j,
+                });
                 break;
             }
         }
@@ -258,21 +298,13 @@ fn refine_on_peaks(
     shift: f32,
     offsets: &[f32],
 ) -> (f32, Vec<f32>) {
-    let r = &reference.peaks;
-    // Matched (tq, tr) per alignment: the nearest reference peak in time.
+    // Matched (tq, tr) per alignment.
     let mut by_line: Vec<Vec<(f64, f64)>> = vec![Vec::new(); offsets.len()];
-    for (i, line) in match_peaks(query, reference, ratio, shift, offsets) {
-        let p = query.peaks[i];
-        let t = ratio * p.frame + offsets[line];
-        let from = r.partition_point(|x| x.frame < t - PEAK_FRAMES);
-        if let Some(x) = r[from..]
-            .iter()
-            .take_while(|x| x.frame <= t + PEAK_FRAMES)
-            .filter(|x| (x.pitch - p.pitch - shift).abs() <= PEAK_PITCH_UNITS)
-            .min_by(|a, b| (a.frame - t).abs().total_cmp(&(b.frame - t).abs()))
-        {
-            by_line[line].push((f64::from(p.frame), f64::from(x.frame)));
-        }
+    for m in match_peaks(query, reference, ratio, shift, offsets) {
+        by_line[m.line].push((
+            f64::from(query.peaks[m.query].frame),
+            f64::from(reference.peaks[m.reference].frame),
+        ));
     }
     // Common slope over lines (each centred on its own means), then each line's intercept.
     let (mut sxx, mut sxy, mut n) = (0.0f64, 0.0f64, 0usize);
@@ -422,6 +454,29 @@ fn refine(pairs: &[Pair], ratio: f32, offset: f32) -> (f32, f32) {
     }
     let s = ((sxy / sxx) as f32).clamp(MIN_TEMPO_RATIO, MAX_TEMPO_RATIO);
     (s, (my - f64::from(s) * mx) as f32)
+}
+
+/// Pearson correlation of the pairs, 0 with fewer than three or no spread.
+fn correlation(pairs: impl Iterator<Item = (f32, f32)>) -> f32 {
+    let v: Vec<(f64, f64)> = pairs.map(|(a, b)| (f64::from(a), f64::from(b))).collect();
+    if v.len() < 3 {
+        return 0.0;
+    }
+    let n = v.len() as f64;
+    let (ma, mb) = (
+        v.iter().map(|p| p.0).sum::<f64>() / n,
+        v.iter().map(|p| p.1).sum::<f64>() / n,
+    );
+    let (mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0);
+    for (a, b) in &v {
+        saa += (a - ma) * (a - ma);
+        sbb += (b - mb) * (b - mb);
+        sab += (a - ma) * (b - mb);
+    }
+    if saa <= 0.0 || sbb <= 0.0 {
+        return 0.0;
+    }
+    (sab / (saa * sbb).sqrt()) as f32
 }
 
 /// The distinct whole seconds that `frames` fall in.

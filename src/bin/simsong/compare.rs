@@ -12,9 +12,8 @@ use anyhow::{Context, bail};
 use clap::Args;
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
-use simsong::AnalysisParams;
-use simsong::frontend::FrontEnd;
-use simsong::versions::{Comparison, Fingerprint, compare_either};
+use simsong::versions::{Comparison, Fingerprint, aligned_similarity, compare_either};
+use simsong::{Engine, Segment};
 
 use crate::progress::files_bar;
 
@@ -29,19 +28,71 @@ pub struct CompareArgs {
     /// JSON instead of text (always with --pairs).
     #[arg(long)]
     json: bool,
+    /// Model file (ONNX) whose segment embeddings check that aligned parts sound alike; the
+    /// shipped model built into this binary when omitted.
+    #[arg(long)]
+    model: Option<PathBuf>,
+}
+
+/// What a comparison reads of a file: its landmarks, and the model's segment embeddings.
+struct Track {
+    fingerprint: Fingerprint,
+    segments: Vec<Segment>,
+}
+
+struct Analyser {
+    engine: Engine,
+}
+
+impl Analyser {
+    fn track(&self, path: &Path) -> anyhow::Result<Track> {
+        let front = self.engine.front_end().clone().with_fingerprint(true);
+        let mut features = front
+            .features_from_path(path)
+            .with_context(|| format!("{}", path.display()))?;
+        let fingerprint = features
+            .fingerprint
+            .take()
+            .expect("the front end was asked for it");
+        let analysis = self
+            .engine
+            .analyze_features(features)
+            .with_context(|| format!("{}", path.display()))?;
+        Ok(Track {
+            fingerprint,
+            segments: analysis.segments,
+        })
+    }
+
+    /// Compares two tracks (the shorter as the query); `true` when `b` was the query.
+    fn compare(&self, a: &Track, b: &Track) -> (Comparison, bool) {
+        let (mut c, swapped) = compare_either(&a.fingerprint, &b.fingerprint);
+        let (q, r) = if swapped { (b, a) } else { (a, b) };
+        c.timbre_similarity = aligned_similarity(
+            &c,
+            &q.segments,
+            &r.segments,
+            self.engine.params().patch_seconds(),
+        );
+        (c, swapped)
+    }
 }
 
 pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
-    let front = FrontEnd::new(AnalysisParams::CURRENT)?.with_fingerprint(true);
+    if args.pairs.is_none() && args.files.len() != 2 {
+        bail!("give two audio files (or --pairs PAIRS.csv)");
+    }
+    let analyser = Analyser {
+        engine: crate::load_engine(args.model.as_deref())?,
+    };
     if let Some(pairs) = &args.pairs {
-        return compare_pairs(&front, pairs);
+        return compare_pairs(&analyser, pairs);
     }
     let [a, b] = args.files.as_slice() else {
-        bail!("give two audio files (or --pairs PAIRS.csv)");
+        unreachable!("checked above");
     };
-    let fa = fingerprint(&front, a)?;
-    let fb = fingerprint(&front, b)?;
-    let (c, swapped) = compare_either(&fa, &fb);
+    let (ta, tb) = (analyser.track(a)?, analyser.track(b)?);
+    let (c, swapped) = analyser.compare(&ta, &tb);
     let (query, reference) = if swapped { (b, a) } else { (a, b) };
     if args.json {
         let mut out = comparison_json(&c);
@@ -54,16 +105,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn fingerprint(front: &FrontEnd, path: &Path) -> anyhow::Result<Fingerprint> {
-    let features = front
-        .features_from_path(path)
-        .with_context(|| format!("{}", path.display()))?;
-    Ok(features
-        .fingerprint
-        .expect("the front end was asked for it"))
-}
-
-fn compare_pairs(front: &FrontEnd, csv_path: &Path) -> anyhow::Result<ExitCode> {
+fn compare_pairs(analyser: &Analyser, csv_path: &Path) -> anyhow::Result<ExitCode> {
     let base = csv_path.parent().unwrap_or(Path::new("."));
     let mut reader = csv::Reader::from_path(csv_path)
         .with_context(|| format!("cannot read {}", csv_path.display()))?;
@@ -87,10 +129,10 @@ fn compare_pairs(front: &FrontEnd, csv_path: &Path) -> anyhow::Result<ExitCode> 
     files.sort();
     files.dedup();
     let bar = files_bar(files.len(), "fingerprints");
-    let prints: HashMap<PathBuf, Result<Fingerprint, String>> = files
+    let prints: HashMap<PathBuf, Result<Track, String>> = files
         .par_iter()
         .map(|f| {
-            let r = fingerprint(front, f).map_err(|e| format!("{e:#}"));
+            let r = analyser.track(f).map_err(|e| format!("{e:#}"));
             bar.inc(1);
             (f.clone(), r)
         })
@@ -107,9 +149,10 @@ fn compare_pairs(front: &FrontEnd, csv_path: &Path) -> anyhow::Result<ExitCode> 
             match (a, b) {
                 (Ok(fa), Ok(fb)) => {
                     let started = std::time::Instant::now();
-                    let (c, swapped) = compare_either(fa, fb);
+                    let (c, swapped) = analyser.compare(fa, fb);
                     out.extend(comparison_json(&c));
                     out.insert("swapped".into(), json!(swapped));
+                    let (fa, fb) = (&fa.fingerprint, &fb.fingerprint);
                     out.insert("a_landmarks".into(), json!(fa.landmarks.len()));
                     out.insert("b_landmarks".into(), json!(fb.landmarks.len()));
                     out.insert("a_seconds".into(), json!(fa.duration_seconds()));
@@ -135,6 +178,7 @@ fn compare_pairs(front: &FrontEnd, csv_path: &Path) -> anyhow::Result<ExitCode> 
 fn comparison_json(c: &Comparison) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("version".into(), json!(c.is_version()));
+    out.insert("score".into(), json!(c.score()));
     out.insert("matches".into(), json!(c.matches));
     out.insert("inliers".into(), json!(c.inliers));
     out.insert("coverage".into(), json!(c.coverage));
@@ -143,6 +187,8 @@ fn comparison_json(c: &Comparison) -> Map<String, Value> {
     out.insert("query_landmarks".into(), json!(c.query_landmarks));
     out.insert("matched_peaks".into(), json!(c.matched_peaks));
     out.insert("peak_share".into(), json!(c.peak_share));
+    out.insert("strength_correlation".into(), json!(c.strength_correlation));
+    out.insert("timbre_similarity".into(), json!(c.timbre_similarity));
     out.insert(
         "alignments".into(),
         c.alignments
