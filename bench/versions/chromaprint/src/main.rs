@@ -27,9 +27,14 @@ struct Print {
 fn fingerprint(path: &Path, config: &Configuration) -> Result<Print, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let ext = path.extension().and_then(|e| e.to_str());
-    let (mono, info) = simsong::audio::decode_mono(bytes, ext).map_err(|e| format!("{}: {e}", path.display()))?;
-    let y = simsong::audio::resample(&mono, info.sample_rate_hz, 16_000).map_err(|e| e.to_string())?;
-    let pcm: Vec<i16> = y.iter().map(|v| (v.clamp(-1.0, 1.0) * 32767.0) as i16).collect();
+    let (mono, info) =
+        simsong::audio::decode_mono(bytes, ext).map_err(|e| format!("{}: {e}", path.display()))?;
+    let y =
+        simsong::audio::resample(&mono, info.sample_rate_hz, 16_000).map_err(|e| e.to_string())?;
+    let pcm: Vec<i16> = y
+        .iter()
+        .map(|v| (v.clamp(-1.0, 1.0) * 32767.0) as i16)
+        .collect();
     let mut printer = Fingerprinter::new(config);
     printer.start(16_000, 1).map_err(|e| format!("{e:?}"))?;
     printer.consume(&pcm);
@@ -41,25 +46,43 @@ fn fingerprint(path: &Path, config: &Configuration) -> Result<Print, String> {
 }
 
 fn main() {
-    let csv_path = PathBuf::from(std::env::args().nth(1).expect("usage: simsong-chromaprint-baseline PAIRS.csv"));
+    let csv_path = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .expect("usage: simsong-chromaprint-baseline PAIRS.csv"),
+    );
     let base = csv_path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let mut reader = csv::Reader::from_path(&csv_path).expect("readable pairs CSV");
     let headers = reader.headers().expect("a header").clone();
-    let col = |n: &str| headers.iter().position(|h| h == n).expect("columns a and b");
+    let col = |n: &str| {
+        headers
+            .iter()
+            .position(|h| h == n)
+            .expect("columns a and b")
+    };
     let (ia, ib) = (col("a"), col("b"));
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("a CSV row")).collect();
     let resolve = |p: &str| {
         let p = PathBuf::from(p);
         if p.is_absolute() { p } else { base.join(p) }
     };
-    let mut files: Vec<PathBuf> = rows.iter().flat_map(|r| [resolve(&r[ia]), resolve(&r[ib])]).collect();
+    let mut files: Vec<PathBuf> = rows
+        .iter()
+        .flat_map(|r| [resolve(&r[ia]), resolve(&r[ib])])
+        .collect();
     files.sort();
     files.dedup();
     let config = Configuration::preset_test2();
     let started = std::time::Instant::now();
-    let prints: HashMap<PathBuf, Result<Print, String>> =
-        files.par_iter().map(|f| (f.clone(), fingerprint(f, &config))).collect();
-    eprintln!("{} fingerprints in {:.1} s", prints.len(), started.elapsed().as_secs_f64());
+    let prints: HashMap<PathBuf, Result<Print, String>> = files
+        .par_iter()
+        .map(|f| (f.clone(), fingerprint(f, &config)))
+        .collect();
+    eprintln!(
+        "{} fingerprints in {:.1} s",
+        prints.len(),
+        started.elapsed().as_secs_f64()
+    );
     let lines: Vec<String> = rows
         .par_iter()
         .map(|r| {
