@@ -19,9 +19,10 @@ use std::time::Instant;
 
 use common::time_ms;
 use simsong::CatalogIndex;
+use simsong::index::parted::task::{Step, run_to_end};
 use simsong::index::parted::{Fetch, PartKey, PartedIndex};
 use simsong::index::quantizer::MAX_CELLS;
-use simsong::search::parted::{PROBE_CELLS, SearchTask, Step, run_to_end, shortlist_len};
+use simsong::search::parted::{PROBE_CELLS, SearchTask, shortlist_len};
 use simsong::search::{Reference, SearchRequest, TagFilter, search};
 
 fn read(dir: &Path, f: &Fetch) -> simsong::Result<Vec<u8>> {

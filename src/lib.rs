@@ -17,6 +17,7 @@
 //! - [`tempo`]: beats per minute and a confidence, from the front end's mel frames.
 //! - [`index`]: the catalog index ([`CatalogIndex`]) and its checksummed file format.
 //! - [`search`]: cosine top-k with filters, several references and best segments.
+//! - [`browse`]: pages of a published index that pass a filter, and its tracks by id.
 //! - [`versions`]: whether one track's audio is in another's (landmark fingerprints).
 //!
 //! - [`catalog`] (native, `catalog` feature): manifests of a store's tracks, analysed into an
@@ -32,6 +33,7 @@
 
 #[cfg(feature = "analysis")]
 pub mod audio;
+pub mod browse;
 #[cfg(all(feature = "catalog", not(target_arch = "wasm32")))]
 pub mod catalog;
 #[cfg(feature = "analysis")]

@@ -8,11 +8,13 @@ use std::collections::{BTreeSet, HashMap};
 
 use common::rng::Rng;
 use common::test_model;
+use simsong::browse::BrowseTask;
+use simsong::index::parted::task::run_to_end;
 use simsong::index::parted::{Fetch, PartKey, PartedIndex};
 use simsong::index::publish::{PartSizes, Published, publish_base, publish_delta};
 use simsong::index::train::{QuantizerShape, train_quantizer};
 use simsong::index::{Precision, Tags};
-use simsong::search::parted::{BrowseTask, PROBE_CELLS, SearchOutcome, SearchTask, run_to_end};
+use simsong::search::parted::{PROBE_CELLS, SearchOutcome, SearchTask};
 use simsong::search::{Reference, SearchRequest, TagFilter, search};
 use simsong::{CatalogIndex, Engine, TrackMeta};
 

@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use simsong::AnalysisParams;
+use simsong::browse::{BrowseTask, LookupTask};
+use simsong::index::parted::task::Step;
 use simsong::index::parted::{Fetch, PartKey, PartedIndex};
 use simsong::index::parts::manifest::{Manifest, PartFile};
 use simsong::index::parts::{PartKind, checksum_hex};
@@ -18,7 +20,7 @@ use simsong::index::quantizer::Quantizer;
 use simsong::index::{
     CatalogIndex, IndexHeader, Precision, SegmentTable, Tags, TrackMeta, VectorStore,
 };
-use simsong::search::parted::{BrowseTask, LookupTask, SearchTask, Step};
+use simsong::search::parted::SearchTask;
 use simsong::search::{SearchRequest, TagFilter};
 
 pub const DIM: usize = 8;

@@ -5,9 +5,11 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use super::{js_error, json_compatible};
+use crate::browse::{BrowseRow, BrowseTask, LookupTask};
+use crate::index::parted::task::Step;
 use crate::index::parted::{PartKey, PartedIndex};
 use crate::params::AnalysisParams;
-use crate::search::parted::{BrowseRow, BrowseTask, LookupTask, SearchTask, Step};
+use crate::search::parted::SearchTask;
 use crate::search::{SearchRequest, TagFilter};
 
 /// A published catalog index (format 3), as far as it is fetched. It does no I/O: the worker

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use simsong::CatalogIndex;
 use simsong::catalog::files::write_published;
+use simsong::index::parted::task::{Step, run_to_end};
 use simsong::index::parted::{Fetch, PartKey, PartedIndex};
 use simsong::index::parts::manifest::{Manifest, rerank_row_bytes, segment_row_bytes};
 use simsong::index::parts::meta::{MetaShard, read_shards};
@@ -17,7 +18,6 @@ use simsong::index::publish::{PartSizes, Published};
 use simsong::index::quantizer::Quantizer;
 use simsong::index::train::QuantizerShape;
 use simsong::index::{IndexHeader, Precision, SegmentTable, VectorStore};
-use simsong::search::parted::{Step, run_to_end};
 
 pub use simsong::catalog::files::{MANIFEST_NAME, folder, is_published};
 

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::Args;
 use simsong::TrackMeta;
-use simsong::search::parted::{LookupTask, SearchTask};
+use simsong::browse::LookupTask;
+use simsong::search::parted::SearchTask;
 use simsong::search::{Reference, SearchHit, SearchRequest, TagFilter, filter_bpm, search};
 use simsong::tempo::filter::TempoFilter;
 

@@ -15,6 +15,7 @@ mod fetch;
 mod key;
 mod lookup;
 mod provide;
+pub mod task;
 
 use cache::Cache;
 pub use key::{Fetch, PartKey};

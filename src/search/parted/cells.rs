@@ -20,7 +20,7 @@ pub const PROBE_MIN_ELIGIBLE: usize = 500;
 
 /// Bit `p` set where position `p` may be returned: passes the filter, not removed, not
 /// excluded.
-pub(super) fn eligible_mask(index: &PartedIndex, filter: &TagFilter, excluded: &[u32]) -> Vec<u64> {
+pub(crate) fn eligible_mask(index: &PartedIndex, filter: &TagFilter, excluded: &[u32]) -> Vec<u64> {
     let n = index.len();
     let mut mask = if filter.is_empty() {
         let mut m = vec![u64::MAX; n.div_ceil(64)];

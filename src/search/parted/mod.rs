@@ -20,24 +20,26 @@
 //! alone, no best segment, no title) and says so in [`SearchOutcome::notes`]; an id bucket that
 //! is needed to know the reference fails the search with the part's name.
 //!
-//! Browsing and lookups by id run in the same steps (`browse.rs`).
+//! Browsing and lookups by id run in the same steps ([`crate::browse`]); the steps' protocol
+//! is [`crate::index::parted::task`].
 
-mod browse;
 mod cells;
 mod lists;
 mod references;
 
-pub use browse::{BrowseOutcome, BrowseRow, BrowseTask, LookupTask, MAX_BROWSE_ROWS};
+pub(crate) use cells::eligible_mask;
 pub use cells::{PROBE_CELLS, PROBE_MIN_ELIGIBLE};
 
 use std::collections::BTreeSet;
 
-use cells::{adc_shortlist, eligible_mask, probed_cells};
+use cells::{adc_shortlist, probed_cells};
 use serde::Serialize;
 
 use super::{SearchHit, SearchRequest, TopK};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::index::TrackMeta;
+use crate::index::parted::task::Step;
+use crate::index::parted::task::{heads_needed, missing, noting};
 use crate::index::parted::{Fetch, PartKey, PartedIndex};
 use crate::index::parts::segments;
 
@@ -51,16 +53,6 @@ pub const RERANK_MIN: usize = 200;
 /// Tracks re-scored with their re-ranking rows for a top-`k` search.
 pub fn shortlist_len(k: usize) -> usize {
     (RERANK_FACTOR * k).max(RERANK_MIN)
-}
-
-/// The outcome of one step.
-#[derive(Debug)]
-pub enum Step<T> {
-    /// Fetch these pieces ([`PartedIndex::provide`] or [`PartedIndex::fail`] each), then step
-    /// again.
-    Need(Vec<Fetch>),
-    /// The answer.
-    Done(T),
 }
 
 /// One result of a search on a published index.
@@ -272,26 +264,6 @@ impl SearchTask {
     }
 }
 
-/// What a task needs first: every generation's cell table (with its removals), with
-/// `quantizer` the quantiser (a search of the codes), with `filters` every filters part; the
-/// first that failed fails the task.
-pub(super) fn heads_needed(
-    index: &PartedIndex,
-    quantizer: bool,
-    filters: bool,
-) -> Result<Vec<Fetch>> {
-    let gens = index.manifest().generations.len() as u32;
-    let mut keys: Vec<PartKey> = quantizer
-        .then_some(PartKey::Quantizer)
-        .into_iter()
-        .collect();
-    keys.extend((0..gens).map(PartKey::CodesHead));
-    if filters {
-        keys.extend((0..gens).map(PartKey::Filters));
-    }
-    missing(index, keys.into_iter(), |_| false)
-}
-
 /// A catalog track's unit embedding: its re-ranking row, or its compact code when the row
 /// could not be fetched.
 fn track_vector(index: &PartedIndex, position: u32) -> Vec<f32> {
@@ -336,70 +308,6 @@ fn best_segment(index: &PartedIndex, position: u32, query: &[f32]) -> Option<(f3
     segments::best_segment(index.segment_bytes(position)?, index.dim(), query)
 }
 
-/// What is missing among `keys`: their fetches, skipping loaded ones. The problem of a key that
-/// failed before is handed to `tolerate`: it notes the loss and returns true, or returns false to fail the
-/// search with the part's own error.
-pub(super) fn missing(
-    index: &PartedIndex,
-    keys: impl Iterator<Item = PartKey>,
-    mut tolerate: impl FnMut(&str) -> bool,
-) -> Result<Vec<Fetch>> {
-    missing_among(index, keys.collect(), &mut tolerate)
-}
-
-/// A `tolerate` for [`missing`] that notes the loss as "`what`: problem" and lets the search go
-/// on without the piece.
-pub(super) fn noting<'a>(
-    notes: &'a mut BTreeSet<String>,
-    what: &'a str,
-) -> impl FnMut(&str) -> bool + 'a {
-    move |problem| {
-        notes.insert(format!("{what}: {problem}"));
-        true
-    }
-}
-
-/// The body of [`missing`], one copy for every caller (the search module is downloaded first).
-#[inline(never)]
-fn missing_among(
-    index: &PartedIndex,
-    unique: BTreeSet<PartKey>,
-    tolerate: &mut dyn FnMut(&str) -> bool,
-) -> Result<Vec<Fetch>> {
-    let mut out = Vec::new();
-    for key in unique {
-        if index.has(key) {
-            continue;
-        }
-        if let Some(problem) = index.failure(key) {
-            if !tolerate(problem) {
-                return Err(Error::InvalidIndex(problem.to_string()));
-            }
-            continue;
-        }
-        out.extend(index.fetch_for(key));
-    }
-    Ok(out)
-}
-
-/// The metadata shards of `positions` not loaded yet; one that failed is noted (the rows go
-/// without their details).
-pub(super) fn meta_needs(
-    index: &PartedIndex,
-    positions: &[u32],
-    notes: &mut BTreeSet<String>,
-) -> Result<Vec<Fetch>> {
-    let keys: Vec<PartKey> = positions
-        .iter()
-        .filter_map(|&p| index.meta_key(p))
-        .collect();
-    missing(
-        index,
-        keys.into_iter(),
-        noting(notes, "Some track details could not be fetched"),
-    )
-}
-
 /// The metadata and segment rows of `positions` still missing; `None` once all are in (or
 /// failed and noted).
 fn details_needs(
@@ -433,33 +341,4 @@ fn details_needs(
     )?;
     needs.extend(more);
     Ok((!needs.is_empty()).then_some(needs))
-}
-
-/// Runs a task to the end, fetching with `read` (e.g. from local files): the whole loop of
-/// the browser's worker, for the CLI and tests.
-pub fn run_to_end<T>(
-    index: &mut PartedIndex,
-    mut step: impl FnMut(&mut PartedIndex) -> Result<Step<T>>,
-    mut read: impl FnMut(&Fetch) -> Result<Vec<u8>>,
-) -> Result<T> {
-    index.trim_caches();
-    loop {
-        match step(index)? {
-            Step::Done(t) => return Ok(t),
-            Step::Need(needs) => {
-                if needs.is_empty() {
-                    return Err(Error::InvalidIndex(
-                        "a search step asked for nothing yet could not go on".into(),
-                    ));
-                }
-                for f in needs {
-                    let key: PartKey = f.key.parse()?;
-                    match read(&f).and_then(|bytes| index.provide(key, &bytes)) {
-                        Ok(()) => {}
-                        Err(e) => index.fail(key, e.to_string()),
-                    }
-                }
-            }
-        }
-    }
 }

@@ -5,12 +5,12 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::cells::eligible_mask;
-use super::{Step, heads_needed, meta_needs, missing};
 use crate::error::Result;
 use crate::index::TrackMeta;
+use crate::index::parted::task::{Step, heads_needed, meta_needs, missing};
 use crate::index::parted::{PartKey, PartedIndex};
 use crate::search::TagFilter;
+use crate::search::parted::eligible_mask;
 
 /// A page of the catalog without a reference: the live tracks that pass a filter, in index
 /// order, `limit` of them from `offset` on.
