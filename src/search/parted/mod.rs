@@ -97,11 +97,8 @@ pub struct SearchTask {
     probes: Option<usize>,
     /// Eligible tracks the probed cells must hold at least ([`PROBE_MIN_ELIGIBLE`] unless set).
     min_eligible: usize,
-    /// The cells probed, best first, once chosen.
-    cells: Option<Vec<u32>>,
-    query: Option<Query>,
-    shortlist: Option<Vec<(f32, u32)>>,
-    ranked: Option<(Vec<(f32, u32)>, usize)>,
+    /// Where the task is.
+    stage: Stage,
     approximate: bool,
     notes: BTreeSet<String>,
     /// Whether the neighbour lists may still answer (see [`SearchTask::answer_from_neighbours`]).
@@ -114,6 +111,31 @@ struct Query {
     excluded: Vec<u32>,
 }
 
+/// The stages of a [`SearchTask`], each with what the earlier ones found (see the module docs).
+#[derive(Debug)]
+enum Stage {
+    /// Resolving the references into the query.
+    References,
+    /// Choosing the cells to probe (kept once chosen: the same cells while they arrive), then
+    /// the shortlist by their codes.
+    Shortlist {
+        query: Query,
+        cells: Option<Vec<u32>>,
+    },
+    /// Re-scoring the shortlist with its re-ranking rows.
+    Rerank {
+        query: Query,
+        shortlist: Vec<(f32, u32)>,
+    },
+    /// Fetching the hits' details: `ranked` (score, position) best first, `reranked` of the
+    /// shortlist re-scored.
+    Details {
+        query: Query,
+        ranked: Vec<(f32, u32)>,
+        reranked: usize,
+    },
+}
+
 impl SearchTask {
     /// A task for `request` (references, k, filters, exclusions as in the exact search).
     pub fn new(request: SearchRequest) -> Result<Self> {
@@ -123,10 +145,7 @@ impl SearchTask {
             request,
             probes: None,
             min_eligible: PROBE_MIN_ELIGIBLE,
-            cells: None,
-            query: None,
-            shortlist: None,
-            ranked: None,
+            stage: Stage::References,
             approximate: false,
             notes: BTreeSet::new(),
             neighbours_possible: true,
@@ -174,93 +193,110 @@ impl SearchTask {
         if !needs.is_empty() {
             return Ok(Step::Need(needs));
         }
-        if self.query.is_none() {
-            match self.resolve(index)? {
-                Step::Need(n) => return Ok(Step::Need(n)),
-                Step::Done(q) => self.query = Some(q),
-            }
-        }
-        let query = self.query.as_ref().expect("resolved above");
-        if self.ranked.is_none() {
-            if self.shortlist.is_none() {
-                let mask = eligible_mask(index, &self.request.filter, &query.excluded);
-                let cells = self.cells.get_or_insert_with(|| {
-                    probed_cells(index, &query.vector, &mask, self.probes, self.min_eligible)
-                });
-                let keys = index.manifest().generations.iter().flat_map(|g| {
-                    let head = &index
-                        .codes_state(g.generation as usize)
-                        .expect("heads in")
-                        .head;
-                    cells
-                        .iter()
-                        .filter(|&&c| !head.cell(c as usize).is_empty())
-                        .map(move |&c| PartKey::Cell(g.generation, c))
-                });
-                let needs = missing(index, keys, |_| false)?;
-                if !needs.is_empty() {
-                    return Ok(Step::Need(needs));
+        loop {
+            self.stage = match std::mem::replace(&mut self.stage, Stage::References) {
+                Stage::References => match self.resolve(index)? {
+                    Step::Need(n) => return Ok(Step::Need(n)),
+                    Step::Done(query) => Stage::Shortlist { query, cells: None },
+                },
+                Stage::Shortlist { query, cells } => {
+                    let mask = eligible_mask(index, &self.request.filter, &query.excluded);
+                    let cells = cells.unwrap_or_else(|| {
+                        probed_cells(index, &query.vector, &mask, self.probes, self.min_eligible)
+                    });
+                    let keys = index.manifest().generations.iter().flat_map(|g| {
+                        let head = &index
+                            .codes_state(g.generation as usize)
+                            .expect("heads in")
+                            .head;
+                        cells
+                            .iter()
+                            .filter(|&&c| !head.cell(c as usize).is_empty())
+                            .map(move |&c| PartKey::Cell(g.generation, c))
+                    });
+                    let needs = missing(index, keys, |_| false)?;
+                    if !needs.is_empty() {
+                        self.stage = Stage::Shortlist {
+                            query,
+                            cells: Some(cells),
+                        };
+                        return Ok(Step::Need(needs));
+                    }
+                    let shortlist =
+                        adc_shortlist(index, &query.vector, &cells, &mask, self.shortlist_len);
+                    Stage::Rerank { query, shortlist }
                 }
-                self.shortlist = Some(adc_shortlist(
-                    index,
-                    &query.vector,
-                    cells,
-                    &mask,
-                    self.shortlist_len,
-                ));
-            }
-            let shortlist = self.shortlist.as_ref().expect("set above");
-            let keys = shortlist.iter().filter_map(|&(_, p)| index.rerank_key(p));
-            let needs = missing(
-                index,
-                keys,
-                noting(
-                    &mut self.notes,
-                    "Re-ranking was not possible for every track (ranked by compact codes instead)",
-                ),
-            )?;
-            if !needs.is_empty() {
-                return Ok(Step::Need(needs));
-            }
-            let mut best = TopK::new(self.request.k);
-            let mut reranked = 0;
-            for &(approx, p) in shortlist.iter() {
-                let score = match index.rerank_vector(p) {
-                    Some(row) => {
-                        reranked += 1;
-                        row.iter().zip(&query.vector).map(|(a, b)| a * b).sum()
+                Stage::Rerank { query, shortlist } => {
+                    let keys = shortlist.iter().filter_map(|&(_, p)| index.rerank_key(p));
+                    let needs = missing(
+                        index,
+                        keys,
+                        noting(
+                            &mut self.notes,
+                            "Re-ranking was not possible for every track (ranked by compact codes instead)",
+                        ),
+                    )?;
+                    if !needs.is_empty() {
+                        self.stage = Stage::Rerank { query, shortlist };
+                        return Ok(Step::Need(needs));
                     }
-                    None => {
-                        self.approximate = true;
-                        approx
+                    let mut best = TopK::new(self.request.k);
+                    let mut reranked = 0;
+                    for &(approx, p) in &shortlist {
+                        let score = match index.rerank_vector(p) {
+                            Some(row) => {
+                                reranked += 1;
+                                row.iter().zip(&query.vector).map(|(a, b)| a * b).sum()
+                            }
+                            None => {
+                                self.approximate = true;
+                                approx
+                            }
+                        };
+                        best.push(score, p as usize);
                     }
-                };
-                best.push(score, p as usize);
-            }
-            let ranked = best
-                .into_sorted()
-                .into_iter()
-                .map(|(s, p)| (s, p as u32))
-                .collect();
-            self.ranked = Some((ranked, reranked));
+                    let ranked = best
+                        .into_sorted()
+                        .into_iter()
+                        .map(|(s, p)| (s, p as u32))
+                        .collect();
+                    Stage::Details {
+                        query,
+                        ranked,
+                        reranked,
+                    }
+                }
+                Stage::Details {
+                    query,
+                    ranked,
+                    reranked,
+                } => {
+                    let positions: Vec<u32> = ranked.iter().map(|&(_, p)| p).collect();
+                    if let Some(needs) = details_needs(index, &positions, &mut self.notes)? {
+                        self.stage = Stage::Details {
+                            query,
+                            ranked,
+                            reranked,
+                        };
+                        return Ok(Step::Need(needs));
+                    }
+                    let hits = ranked
+                        .iter()
+                        .map(|&(score, p)| {
+                            parted_hit(index, score, p, best_segment(index, p, &query.vector))
+                        })
+                        .collect();
+                    return Ok(Step::Done(SearchOutcome {
+                        hits,
+                        approximate: self.approximate,
+                        notes: self.notes.iter().cloned().collect(),
+                        reranked,
+                        reference_track: None,
+                        from_neighbours: false,
+                    }));
+                }
+            };
         }
-        let (ranked, reranked) = self.ranked.as_ref().expect("ranked above");
-        let positions: Vec<u32> = ranked.iter().map(|&(_, p)| p).collect();
-        if let Some(needs) = details_needs(index, &positions, &mut self.notes)? {
-            return Ok(Step::Need(needs));
-        }
-        let hits = ranked
-            .iter()
-            .map(|&(score, p)| parted_hit(index, score, p, best_segment(index, p, &query.vector)))
-            .collect();
-        Ok(Step::Done(SearchOutcome {
-            hits,
-            approximate: self.approximate,
-            notes: self.notes.iter().cloned().collect(),
-            reranked: *reranked,
-            reference_track: None,
-            from_neighbours: false,
-        }))
     }
 }
 
