@@ -9,7 +9,8 @@ use crate::Segment;
 
 /// The mean cosine of the query's segment embeddings with the reference's segments at the
 /// places `comparison`'s alignments map them to (the reference segment whose centre is nearest,
-/// if within half a segment), or `None` when no segment lines up. `segment_seconds` is the
+/// if within half a segment; of several alignments, the one that maps it best), or `None` when
+/// no segment lines up. `segment_seconds` is the
 /// length of a segment (the model's patch), in seconds. Embeddings are unit vectors.
 pub fn aligned_similarity(
     comparison: &Comparison,
@@ -22,25 +23,34 @@ pub fn aligned_similarity(
     let mut n = 0usize;
     for q in query {
         let centre = q.start_seconds + half;
-        // The alignment whose span holds this segment's centre (a margin of half a segment).
-        let Some(a) = comparison.alignments.iter().find(|a| {
-            f64::from(a.query_span.0) - half <= centre && centre <= f64::from(a.query_span.1) + half
-        }) else {
-            continue;
-        };
-        let mapped = f64::from(comparison.tempo_ratio) * centre + f64::from(a.offset_seconds);
-        let nearest = reference.iter().min_by(|x, y| {
-            (x.start_seconds + half - mapped)
-                .abs()
-                .total_cmp(&(y.start_seconds + half - mapped).abs())
-        });
-        if let Some(r) = nearest.filter(|r| (r.start_seconds + half - mapped).abs() <= half) {
-            let cos: f32 = q
-                .embedding
-                .iter()
-                .zip(&r.embedding)
-                .map(|(a, b)| a * b)
-                .sum();
+        // Under every alignment whose span holds this segment's centre (a margin of half a
+        // segment), the reference segment it maps onto; the best of them counts (a cut-down
+        // whose ending repeats its intro lines up twice, once rightly).
+        let best = comparison
+            .alignments
+            .iter()
+            .filter(|a| {
+                f64::from(a.query_span.0) - half <= centre
+                    && centre <= f64::from(a.query_span.1) + half
+            })
+            .filter_map(|a| {
+                let mapped =
+                    f64::from(comparison.tempo_ratio) * centre + f64::from(a.offset_seconds);
+                let r = reference.iter().min_by(|x, y| {
+                    (x.start_seconds + half - mapped)
+                        .abs()
+                        .total_cmp(&(y.start_seconds + half - mapped).abs())
+                })?;
+                ((r.start_seconds + half - mapped).abs() <= half).then(|| {
+                    q.embedding
+                        .iter()
+                        .zip(&r.embedding)
+                        .map(|(a, b)| a * b)
+                        .sum::<f32>()
+                })
+            })
+            .max_by(f32::total_cmp);
+        if let Some(cos) = best {
             sum += f64::from(cos);
             n += 1;
         }
