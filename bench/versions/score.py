@@ -28,7 +28,7 @@ import sys
 from collections import defaultdict
 
 # The shipped constants (src/versions/verify.rs, MIN_SCORE and MIN_TIMBRE).
-SHIPPED = {"score": 0.14, "timbre": 0.82}
+SHIPPED = {"score": 0.0615, "timbre": 0.83}
 # Grids for our two thresholds (score: a log grid; timbre: cosines).
 SCORE_GRID = [round(0.01 * 1.15 ** i, 4) for i in range(0, 34)]
 TIMBRE_GRID = [round(0.5 + 0.01 * i, 2) for i in range(0, 50)]
@@ -187,6 +187,15 @@ def main():
                               "recall_ci": interval(cr, cd, "recall", rng),
                               "precision_ci": interval(cr, cd, "precision", rng),
                               "kinds": per_kind(cr, cd)}
+        # Chromaprint's chroma features match renders of one MIDI piece with other instruments
+        # (the same notes): those negatives force its threshold up. Both again without them.
+        real = [r for r in rows if r["kind"] != "same-midi"]
+        for name, key in (("chromaprint_real_negatives", "cp_coverage"), ("ours_real_negatives", "ours")):
+            d, t = cross_validate(real, folds, key=key)
+            keep = [(r, x) for r, x in zip(real, d) if x is not None]
+            rr, dd = [x[0] for x in keep], [x[1] for x in keep]
+            out[name] = {"thresholds": t, **figures(rr, dd), "recall_ci": interval(rr, dd, "recall", rng),
+                         "precision_ci": interval(rr, dd, "precision", rng), "kinds": per_kind(rr, dd)}
     if args.out:
         with open(args.out, "w") as fh:
             json.dump(out, fh, indent=1)
@@ -196,6 +205,10 @@ def main():
     print(f"shipped thresholds: precision {s['precision']:.3f} {s['precision_ci']}, recall {s['recall']:.3f} {s['recall_ci']}")
     print(f"cross-validated:    precision {c['precision']:.3f} {c['precision_ci']}, recall {c['recall']:.3f} {c['recall_ci']}, thresholds {tuned}")
     cp = out.get("chromaprint")
+    for name in ("ours_real_negatives", "chromaprint_real_negatives"):
+        if name in out:
+            x = out[name]
+            print(f"{name}: precision {x['precision']:.3f}, recall {x['recall']:.3f}, thresholds {x['thresholds']}")
     if cp:
         print(f"chromaprint (cv):   precision {cp['precision']:.3f} {cp['precision_ci']}, recall {cp['recall']:.3f} {cp['recall_ci']}, thresholds {cp['thresholds']}")
     print("| kind | label | pairs | shipped | cross-validated | chromaprint (cv) |")
