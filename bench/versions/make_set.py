@@ -53,47 +53,47 @@ def edit_filter(kind, dur, r):
     # Kept as Vorbis at ~160 kb/s unless the edit names its own codec: lossless copies of
     # 1,000+ edited tracks would not fit this machine's disk, and at that rate the encoding
     # alone leaves ~95% of a track's peaks where they were (the codec pairs measure it).
-    flac = ("ogg", ["-c:a", "libvorbis", "-q:a", "5"])
+    default_codec = ("ogg", ["-c:a", "libvorbis", "-q:a", "5"])
     if kind == "gain":
         db = r.uniform(-20, 6)
         af = f"volume={db:.1f}dB" + (",alimiter=limit=0.98" if db > 0 else "")
-        return ("af", af), flac, f"{db:+.1f} dB"
+        return ("af", af), default_codec, f"{db:+.1f} dB"
     if kind == "fades-offset":
         start = r.uniform(0.5, 2.0)
         af = f"atrim=start={start:.2f},asetpts=PTS-STARTPTS,afade=t=in:d=2,areverse,afade=t=in:d=5,areverse"
-        return ("af", af), flac, f"starts {start:.2f} s in, fades 2 s / 5 s"
-    if kind.startswith("cut-") and kind != "cut-":
+        return ("af", af), default_codec, f"starts {start:.2f} s in, fades 2 s / 5 s"
+    if kind in ("cut-60", "cut-30", "cut-15"):
         length = int(kind.split("-")[1])
         start = r.uniform(0, max(0.0, dur - length - 1))
         af = (f"atrim=start={start:.2f}:duration={length},asetpts=PTS-STARTPTS,"
               f"afade=t=in:d=0.5,areverse,afade=t=in:d=2,areverse")
-        return ("af", af), flac, f"{length} s from {start:.1f} s"
+        return ("af", af), default_codec, f"{length} s from {start:.1f} s"
     if kind == "intro-ending-30":
         fc = ("[s1]atrim=end=15.5,asetpts=PTS-STARTPTS[a];"
               f"[s2]atrim=start={dur - 15.5:.2f},asetpts=PTS-STARTPTS[b];[a][b]acrossfade=d=1")
-        return ("fc", fc), flac, "first 15.5 s + last 15.5 s, 1 s crossfade"
+        return ("fc", fc), default_codec, "first 15.5 s + last 15.5 s, 1 s crossfade"
     if kind == "loop":
         section = r.uniform(6, 12)
         start = r.uniform(0, max(0.0, dur - section - 1))
         af = (f"atrim=start={start:.2f}:duration={section:.2f},asetpts=PTS-STARTPTS,"
               f"aloop=loop=-1:size={int(section * 48000)},atrim=duration=45")
-        return ("af", af), flac, f"{section:.1f} s from {start:.1f} s, looped to 45 s"
+        return ("af", af), default_codec, f"{section:.1f} s from {start:.1f} s, looped to 45 s"
     if kind == "tempo-atempo":
         t = 1 + signed(r, 0.01, 0.04)
-        return ("af", f"atempo={t:.4f}"), flac, f"tempo x{t:.4f}"
+        return ("af", f"atempo={t:.4f}"), default_codec, f"tempo x{t:.4f}"
     if kind == "tempo-rubberband":
         t = 1 + signed(r, 0.01, 0.04)
-        return ("af", f"rubberband=tempo={t:.4f}"), flac, f"tempo x{t:.4f}"
+        return ("af", f"rubberband=tempo={t:.4f}"), default_codec, f"tempo x{t:.4f}"
     if kind == "pitch":
         st = signed(r, 0.25, 1.0)
-        return ("af", f"rubberband=pitch={2 ** (st / 12):.5f}"), flac, f"pitch {st:+.2f} st"
+        return ("af", f"rubberband=pitch={2 ** (st / 12):.5f}"), default_codec, f"pitch {st:+.2f} st"
     if kind == "speed":
         s = 1 + signed(r, 0.01, 0.04)
-        return ("af", f"asetrate={48000 * s:.0f},aresample=48000"), flac, f"speed x{s:.4f}"
+        return ("af", f"asetrate={48000 * s:.0f},aresample=48000"), default_codec, f"speed x{s:.4f}"
     if kind == "mastering":
         af = (f"lowshelf=g={r.uniform(-6, 6):.1f}:f=150,highshelf=g={r.uniform(-6, 6):.1f}:f=4000,"
               "acompressor=threshold=0.1:ratio=4,alimiter=limit=0.95")
-        return ("af", af), flac, "shelves, compressor, limiter"
+        return ("af", af), default_codec, "shelves, compressor, limiter"
     if kind == "mono-mp3-96":
         return ("af", "pan=mono|c0=0.5*c0+0.5*c1"), ("mp3", ["-c:a", "libmp3lame", "-b:a", "96k"]), "mono, MP3 96 kb/s"
     if kind == "combo":

@@ -65,7 +65,7 @@ def tune_ours(rows):
     return {k: round(sum(t[k] for t in tied) / len(tied), 4) for k in ("score", "timbre")}
 
 
-def tune(rows, key="score"):
+def tune(rows, key):
     """The threshold with no training negative called a version and the most training recall,
     placed halfway (geometrically) between the highest training negative and the lowest
     training version above it: as far from one as from the other."""

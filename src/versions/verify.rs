@@ -6,6 +6,11 @@
 //! at times `tq` (the query) and `tr` (the reference) votes, for each ratio `s` of a grid over
 //! [`MIN_TEMPO_RATIO`]..[`MAX_TEMPO_RATIO`], for the offset `tr − s·tq`. Unrelated tracks share
 //! hashes by chance, but their matches spread over every offset; a version's pile up in one.
+//!
+//! Those lines are only hypotheses: a version that starts a fraction of a frame later moves the
+//! peaks of its held notes, so few of its triplets keep their hash. Each line is then checked
+//! (and refitted) peak by peak: a query peak counts when the line maps it next to a reference
+//! peak of the same pitch. What is reported (coverage, peak share, spans) comes from the peaks.
 
 use super::Fingerprint;
 use super::landmarks::Landmark;
@@ -212,7 +217,7 @@ pub fn compare(query: &Fingerprint, reference: &Fingerprint) -> Comparison {
         kept_lines.push(line);
         alignments.push(Alignment {
             offset_seconds: seconds(o),
-            inliers: lines.get(line).map_or(0, |l| l.1.len()),
+            inliers: lines[line].1.len(),
             peaks: times.len(),
             query_span: (seconds(a), seconds(b)),
             reference_span: (seconds(ratio * a + o), seconds(ratio * b + o)),
@@ -254,8 +259,8 @@ pub fn compare(query: &Fingerprint, reference: &Fingerprint) -> Comparison {
 }
 
 /// For each query peak that one of the alignments `tr = ratio · tq + offsets[i]` (pitch
-/// shifted by `shift` units) maps within reach of a reference peak: `(peak, alignment)`, the
-/// first alignment that matches it.
+/// shifted by `shift` units) maps within reach of a reference peak: the first alignment that
+/// matches it, and the reference peak nearest in time.
 fn match_peaks(
     query: &Fingerprint,
     reference: &Fingerprint,

@@ -1,8 +1,8 @@
 //! `simsong compare A B`: whether one file's audio is contained in the other's (a version:
 //! cut-down, loop, re-encoding, other mastering, a little faster or higher), where, and how.
 //! `--pairs PAIRS.csv` compares many pairs (columns `a`, `b`; every other column is copied to
-//! the output), each file fingerprinted once: one JSON object per pair, for measuring the
-//! detector (`bench/versions/`).
+//! the output), each file analysed once (landmarks and segment embeddings): one JSON object per
+//! pair, for measuring the detector (`bench/versions/`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
+use simsong::frontend::FrontEnd;
 use simsong::versions::{Comparison, Fingerprint, aligned_similarity, compare_either};
 use simsong::{Engine, Segment};
 
@@ -42,12 +43,19 @@ struct Track {
 
 struct Analyser {
     engine: Engine,
+    /// The engine's front end, with fingerprints.
+    front: FrontEnd,
 }
 
 impl Analyser {
+    fn new(engine: Engine) -> Self {
+        let front = engine.front_end().clone().with_fingerprint(true);
+        Analyser { engine, front }
+    }
+
     fn track(&self, path: &Path) -> anyhow::Result<Track> {
-        let front = self.engine.front_end().clone().with_fingerprint(true);
-        let mut features = front
+        let mut features = self
+            .front
             .features_from_path(path)
             .with_context(|| format!("{}", path.display()))?;
         let fingerprint = features
@@ -82,9 +90,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     if args.pairs.is_none() && args.files.len() != 2 {
         bail!("give two audio files (or --pairs PAIRS.csv)");
     }
-    let analyser = Analyser {
-        engine: crate::load_engine(args.model.as_deref())?,
-    };
+    let analyser = Analyser::new(crate::load_engine(args.model.as_deref())?);
     if let Some(pairs) = &args.pairs {
         return compare_pairs(&analyser, pairs);
     }
