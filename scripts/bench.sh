@@ -46,6 +46,7 @@ bash bench/tempo/run.sh "$CARGO_TARGET_DIR/release/simsong" "$OUT"
 
 step "versions: edited real tracks against hard negatives (simsong compare)"
 bash bench/versions/run.sh "$CARGO_TARGET_DIR/release/simsong" "$OUT"
+bash bench/versions/audit_scale.sh "$CARGO_TARGET_DIR/release/simsong" "$OUT"
 
 step "indexing on a local Dask cluster (Python wheel, 1 and 2 workers) vs the CLI"
 PYW=$(bash scripts/pyenv.sh python/requirements.txt | tail -n 1)

@@ -36,7 +36,7 @@ fi
 export PATH="$FUZZ_ROOT/bin:$PATH" RUSTC_BOOTSTRAP=1
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(index_loader audio_decode model_loader parts_manifest parts_codes parts_filters parts_meta parts_ids parts_neighbours parts_rows parts_quantizer)
+[ ${#targets[@]} -gt 0 ] || targets=(index_loader audio_decode model_loader parts_manifest parts_codes parts_filters parts_meta parts_ids parts_neighbours parts_rows parts_quantizer fingerprint)
 for target in "${targets[@]}"; do
     corpus="$SIMSONG_CACHE/fuzz-corpus/$target"
     mkdir -p "$corpus"

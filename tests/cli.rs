@@ -744,3 +744,261 @@ fn compare_says_whether_one_file_is_in_the_other() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("give two audio files"));
 }
+
+/// The version audit of a small catalog with planted versions of one song: its re-encoding, a
+/// quieter copy and a cut-down are found and grouped; a declared version the audio does not
+/// confirm is listed as such; `check` names the song an upload is a version of; a sharded
+/// build and `index add` give the groups of a one-machine build.
+#[test]
+fn versions_are_grouped_listed_and_checked() {
+    let audio = fixture("audio");
+    let dir = tmp("versions-catalog");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (song, info) = simsong::audio::decode_mono(
+        std::fs::read(audio.join("real_music_a_44k.wav")).unwrap(),
+        Some("wav"),
+    )
+    .unwrap();
+    let rate = info.sample_rate_hz;
+    let at = |s: f32| (s * rate as f32) as usize;
+    let quiet: Vec<f32> = song.iter().map(|x| x * 0.25).collect();
+    std::fs::write(dir.join("quiet.wav"), wav_bytes(&quiet, rate)).unwrap();
+    std::fs::write(
+        dir.join("cut.wav"),
+        wav_bytes(&song[at(1.0)..at(5.0)], rate),
+    )
+    .unwrap();
+    // An upload: another cut, starting a third of a frame later than any catalog copy.
+    let upload = dir.join("upload.wav");
+    std::fs::write(&upload, wav_bytes(&song[at(0.505)..at(4.5)], rate)).unwrap();
+    let rows = [
+        (
+            "song",
+            format!("{}/real_music_a_44k.wav", audio.display()),
+            "",
+        ),
+        (
+            "song-mp3",
+            format!("{}/real_music_a_44k.mp3", audio.display()),
+            "",
+        ),
+        (
+            "song-quiet",
+            dir.join("quiet.wav").display().to_string(),
+            "",
+        ),
+        (
+            "other",
+            format!("{}/real_music_b_16k.wav", audio.display()),
+            "",
+        ),
+        (
+            "chirp",
+            format!("{}/synth_chirp_16k.wav", audio.display()),
+            "noise",
+        ),
+        (
+            "noise",
+            format!("{}/synth_noise_16k.wav", audio.display()),
+            "",
+        ),
+        ("song-cut", dir.join("cut.wav").display().to_string(), ""),
+    ];
+    let manifest = |name: &str, rows: &[(&str, String, &str)]| {
+        let path = dir.join(name);
+        let mut text = String::from("id,audio,version_of\n");
+        for (id, file, of) in rows {
+            text += &format!("{id},{file},{of}\n");
+        }
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let all = manifest("all.csv", &rows);
+    let build = |manifest: &std::path::Path, out: &std::path::Path, extra: &[&str]| {
+        let mut args = vec![
+            "index",
+            "build",
+            "--manifest",
+            manifest.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = simsong(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let versions = |idx: &std::path::Path| -> serde_json::Value {
+        let o = simsong(&["index", "versions", idx.to_str().unwrap(), "--json"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let one = dir.join("one.idx");
+    let log = build(&all, &one, &[]);
+    assert!(
+        log.contains("versions: ") && log.contains("7 of 7 tracks fingerprinted"),
+        "{log}"
+    );
+    let v = versions(&one);
+    let groups = v["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2, "{v}");
+    let members = |g: &serde_json::Value| -> Vec<String> {
+        let mut m: Vec<String> = g["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect();
+        m.sort();
+        m
+    };
+    assert_eq!(
+        members(&groups[0]),
+        ["song", "song-cut", "song-mp3", "song-quiet"],
+        "{v}"
+    );
+    // The cut-down lies 1–5 s into the song, at its tempo and pitch.
+    let cut = groups[0]["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["part"] == "song-cut")
+        .expect("the cut-down is linked");
+    let span = cut["wholeSpan"].as_array().unwrap();
+    assert!((span[0].as_f64().unwrap() - 1.0).abs() < 0.5, "{cut}");
+    assert!(
+        (cut["tempoRatio"].as_f64().unwrap() - 1.0).abs() < 0.01,
+        "{cut}"
+    );
+    assert_eq!(cut["source"], "detected");
+    // Declared but not in the audio: kept, and said so.
+    assert_eq!(members(&groups[1]), ["chirp", "noise"], "{v}");
+    assert_eq!(groups[1]["links"][0]["source"], "declared");
+    let o = simsong(&["index", "versions", one.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("4 versions of song") && text.contains("the audit did not confirm it"),
+        "{text}"
+    );
+
+    // Uploads: a version of the song, something else, and a file that is not audio.
+    let bad = audio.join("bad/text.mp3");
+    let noise = audio.join("synth_sine440_16k.wav");
+    let o = simsong(&[
+        "check",
+        one.to_str().unwrap(),
+        upload.to_str().unwrap(),
+        noise.to_str().unwrap(),
+        bad.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let answers: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), 3);
+    assert_eq!(answers[0]["isVersion"], true, "{}", answers[0]);
+    let best = &answers[0]["versions"][0];
+    assert!(best["id"].as_str().unwrap().starts_with("song"), "{best}");
+    assert!(best["score"].as_f64().unwrap() > 0.3, "{best}");
+    assert_eq!(answers[1]["isVersion"], false, "{}", answers[1]);
+    assert!(answers[2]["error"].as_str().is_some(), "{}", answers[2]);
+    let o = simsong(&["check", one.to_str().unwrap(), upload.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("a version of song"), "{text}");
+
+    // Published, a search shows one row per song: the upload's song with its versions folded
+    // under the best of them (its group is in the re-ranking rows), unless asked otherwise.
+    let published = dir.join("published");
+    let o = simsong(&[
+        "index",
+        "merge",
+        one.to_str().unwrap(),
+        "--out",
+        published.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let query = |extra: &[&str]| -> Vec<serde_json::Value> {
+        let mut args = vec![
+            "query",
+            published.to_str().unwrap(),
+            "--file",
+            upload.to_str().unwrap(),
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let o = simsong(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let grouped = query(&[]);
+    assert_eq!(
+        grouped.len(),
+        3,
+        "the song, other, chirp + noise (declared)"
+    );
+    let first = &grouped[0]["hit"];
+    assert!(first["id"].as_str().unwrap().starts_with("song"), "{first}");
+    assert_eq!(first["versions"].as_array().unwrap().len(), 3, "{first}");
+    let separate = query(&["--versions", "separate"]);
+    assert_eq!(separate.len(), 7);
+    assert!(separate.iter().all(|r| r["hit"].get("versions").is_none()));
+    // "Similar" on a catalog track folds its neighbour list alike.
+    let o = simsong(&[
+        "query",
+        published.to_str().unwrap(),
+        "--id",
+        "other",
+        "--json",
+    ]);
+    let similar: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let song_rows = similar
+        .iter()
+        .filter(|r| r["hit"]["id"].as_str().unwrap().starts_with("song"))
+        .count();
+    assert_eq!(song_rows, 1, "{similar:?}");
+
+    // Two shards joined: the groups of the one-machine build.
+    let (s0, s1, merged) = (
+        dir.join("s0.idx"),
+        dir.join("s1.idx"),
+        dir.join("merged.idx"),
+    );
+    build(&all, &s0, &["--shard", "0/2"]);
+    build(&all, &s1, &["--shard", "1/2"]);
+    let o = simsong(&[
+        "index",
+        "merge",
+        s0.to_str().unwrap(),
+        s1.to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(versions(&merged), v);
+
+    // The cut-down added later joins the song's group.
+    let first = manifest("first.csv", &rows[..6]);
+    let later = manifest("later.csv", &rows[6..]);
+    let grown = dir.join("grown.idx");
+    build(&first, &grown, &[]);
+    let o = simsong(&[
+        "index",
+        "add",
+        grown.to_str().unwrap(),
+        "--manifest",
+        later.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(members(&versions(&grown)["groups"][0]), members(&groups[0]));
+
+    // A published index has no fingerprints: a clear error, not an empty answer.
+    let o = simsong(&["check", dir.to_str().unwrap(), upload.to_str().unwrap()]);
+    assert!(!o.status.success());
+}

@@ -213,12 +213,13 @@ fn analysis_numbers_travel_with_the_index() {
     let index = real_index(Precision::Int8);
     let mut header = index.header().clone();
     header.analysis.hop_length = 512;
-    let (tracks, emb, seg) = (
+    let (tracks, emb, seg, fp) = (
         index.tracks().to_vec(),
         index.embeddings().clone(),
         index.segments().clone(),
+        index.fingerprints().clone(),
     );
-    let e = CatalogIndex::from_parts(header, tracks, emb, seg)
+    let e = CatalogIndex::from_parts(header, tracks, emb, seg, fp, Default::default())
         .unwrap_err()
         .to_string();
     assert!(e.contains("hop_length") && e.contains("512"), "{e}");

@@ -174,6 +174,8 @@ fn tempo_is_stored_and_filters_both_index_forms_alike() {
         index.tracks().to_vec(),
         index.embeddings().clone(),
         index.segments().clone(),
+        index.fingerprints().clone(),
+        index.versions().clone(),
     )
     .unwrap_err();
     assert!(e.to_string().contains("tempo estimator version"), "{e}");

@@ -56,7 +56,7 @@ export function skeleton(root, cssUrl) {
     h('div', { class: 'root', part: 'root' },
       parts.warning, parts.drop, parts.status, parts.filters, parts.reference,
       h('div', { class: 'list-head' }, parts.listTitle,
-        h('span', { class: 'kbd-hint', text: '↑ ↓ select and play · Enter: similar · + / −: more / less like · Space: pause' })),
+        h('span', { class: 'kbd-hint', text: '↑ ↓ select and play · Enter: similar · + / −: more / less like · V: versions · Space: pause' })),
       parts.list, parts.more, parts.empty, parts.player));
   return parts;
 }
@@ -98,7 +98,8 @@ export function trackRow(track, hit, index, { predictedCategories, bpm, playing,
       h('div', { class: 'title', text: track.title || track.id }),
       h('div', { class: 'meta' }, meta, best),
       h('div', { class: 'tags' }, tagChips(track, predictedCategories, bpm)),
-      rights ? h('div', { class: 'rights', text: rights }) : null),
+      rights ? h('div', { class: 'rights', text: rights }) : null,
+      hit?.versions?.length ? versionList(hit.versions, index) : null),
     score,
     h('div', { class: 'steer-buttons' },
       h('button', {
@@ -110,6 +111,29 @@ export function trackRow(track, hit, index, { predictedCategories, bpm, playing,
         'aria-label': `Less like ${track.title}`, 'aria-pressed': String(polarity === 'negative'), onclick: onLess,
       })),
     h('button', { type: 'button', class: 'similar', tabindex: '-1', text: 'Similar', 'aria-label': `Find songs similar to ${track.title}`, onclick: onSimilar }));
+}
+
+/**
+ * "+N versions" under a result: the other versions of its song (cut-downs, loops, re-encodings)
+ * that the search found, folded under their best match; the button opens and closes the list.
+ */
+function versionList(versions, index) {
+  const id = `versions-${index}`;
+  const list = h('ul', { class: 'versions', id, part: 'versions', hidden: true },
+    versions.map((v) => h('li', { class: 'version' },
+      h('span', { class: 'version-title', text: v.title || v.id || 'details unavailable' }),
+      h('span', { class: 'version-meta', text: [formatDuration(v.durationSeconds), `${Math.round(100 * Math.max(0, v.score))}% match`].filter(Boolean).join(' · ') }))));
+  const label = `+${versions.length} version${versions.length === 1 ? '' : 's'}`;
+  const toggle = h('button', {
+    type: 'button', class: 'versions-toggle', part: 'versions-toggle', tabindex: '-1', text: label, 'aria-expanded': 'false', 'aria-controls': id,
+    'aria-label': `${label} of this song`,
+    onclick: (e) => {
+      e.stopPropagation();
+      list.hidden = !list.hidden;
+      toggle.setAttribute('aria-expanded', String(!list.hidden));
+    },
+  });
+  return h('div', { class: 'version-group' }, toggle, list);
 }
 
 /**

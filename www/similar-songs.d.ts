@@ -37,6 +37,25 @@ export interface Hit {
   bestSegmentScore: number | null;
   /** The track (a placeholder titled "… details unavailable" when its shard could not be fetched). */
   track: Track;
+  /**
+   * The other versions of this song the search found (cut-downs, loops, re-encodings), best
+   * first, folded under this, its best match: present when `versions="group"` (the default) and
+   * the song has versions among the results.
+   */
+  versions?: VersionHit[];
+}
+
+/** A version of a result's song, folded under it ("+N versions"). */
+export interface VersionHit {
+  /** The track's id; empty when its metadata could not be fetched. */
+  id: string;
+  /** Index position of the track. */
+  position: number;
+  /** Cosine similarity with the reference. */
+  score: number;
+  title: string | null;
+  /** Its length, in seconds. */
+  durationSeconds: number | null;
 }
 
 export type Reference =
@@ -180,7 +199,7 @@ export interface SimilarSongsEventMap {
 }
 
 /**
- * `<similar-songs index="catalog/index.json" model="simsong.nnef.tar" k="10" filter="game:Lugaru" outside
+ * `<similar-songs index="catalog/index.json" model="simsong.nnef.tar" k="10" versions="group" filter="game:Lugaru" outside
  *   bpm="90-110" similar-tempo track="id" positive="id id" negative="id" browse player="none" preview-base="/">`
  */
 export class SimilarSongsElement extends HTMLElement {
@@ -209,6 +228,8 @@ export class SimilarSongsElement extends HTMLElement {
   similarTempo: boolean;
   /** Number of results (1-1000, default 10). */
   k: number;
+  /** How a song's versions show: one row per song with "+N versions" (`'group'`, the default) or a row each (`'separate'`). */
+  versions: 'group' | 'separate';
   /** The shortlist that steers the ranking. */
   readonly references: References;
 

@@ -24,7 +24,7 @@ import { MAX_K } from './limits.js';
 const CSS_URL = new URL('./similar-songs.css', import.meta.url).href;
 
 export class SimilarSongsElement extends HTMLElement {
-  static observedAttributes = ['index', 'model', 'k', 'filter', 'outside', 'bpm', 'similar-tempo', 'track', 'positive', 'negative', 'browse'];
+  static observedAttributes = ['index', 'model', 'k', 'versions', 'filter', 'outside', 'bpm', 'similar-tempo', 'track', 'positive', 'negative', 'browse'];
 
   #session; // the worker with the index and the model (engine-session.js)
   #ui = null;
@@ -101,7 +101,7 @@ export class SimilarSongsElement extends HTMLElement {
       this.#filtersChanged();
     } else if (name === 'track' && value) this.searchByTrack(value).catch(() => {});
     else if (name === 'positive' || name === 'negative') this.#searchFromAttributes();
-    else if (name === 'k') this.#rerun();
+    else if (name === 'k' || name === 'versions') this.#rerun();
     else if (name === 'browse') this.#loadBrowse();
   }
 
@@ -172,6 +172,18 @@ export class SimilarSongsElement extends HTMLElement {
   set k(value) {
     this.setAttribute('k', String(value));
   }
+  /**
+   * How a song's versions (cut-downs, loops, re-encodings) show: `'group'` (the default: one row
+   * per song, "+N versions" under its best match) or `'separate'` (a row each).
+   */
+  get versions() {
+    return this.getAttribute('versions') === 'separate' ? 'separate' : 'group';
+  }
+
+  set versions(value) {
+    this.setAttribute('versions', value === 'separate' ? 'separate' : 'group');
+  }
+
 
   // The searches (typed and documented in similar-songs.d.ts); each resolves to the hits, or
   // null when a newer search replaced it (search-flow.js).
@@ -370,7 +382,8 @@ export class SimilarSongsElement extends HTMLElement {
       request: () => {
         // The filter is left out when empty: the engine reads an undefined field as a type error.
         const filter = this.#requestFilter();
-        return filter ? { k: this.k, filter } : { k: this.k };
+        const request = { k: this.k, groupVersions: this.versions === 'group' };
+        return filter ? { ...request, filter } : request;
       },
       busy: (text) => {
         const since = performance.now();

@@ -128,6 +128,13 @@ export class TrackList {
     } else if ((e.key === '+' || e.key === '-') && current) {
       e.preventDefault();
       this.#actions.toggle(current.track.id, e.key === '+' ? 'positive' : 'negative');
+    } else if (e.key === 'v' && current) {
+      // The selected row's "+N versions", for the keyboard (the row's buttons are not tab stops).
+      const toggle = this.#ui.list.children[this.#selected]?.querySelector('.versions-toggle');
+      if (toggle) {
+        e.preventDefault();
+        toggle.click();
+      }
     } else if (e.key === ' ' && current) {
       e.preventDefault();
       const { track, hit } = current;

@@ -23,3 +23,25 @@ CARGO_TARGET_DIR=$SIMSONG_CACHE/target-chromaprint cargo build --release --quiet
 "$SIMSONG_CACHE/target-chromaprint/release/simsong-chromaprint-baseline" "$set_dir/pairs.csv" > "$set_dir/chromaprint.jsonl"
 python3 "$ROOT/bench/versions/score.py" "$set_dir/compared.jsonl" --chromaprint "$set_dir/chromaprint.jsonl" \
     --out "$out/versions.json"
+
+# The same set as one catalog: `index build` fingerprints every file and audits the catalog by
+# itself (no pairs given); its groups are scored against the labelled pairs (audit.py).
+audit_dir=$SIMSONG_CACHE/versions-audit
+mkdir -p "$audit_dir"
+python3 - "$set_dir/pairs.csv" "$audit_dir/manifest.csv" <<'PY'
+import csv, hashlib, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+files = sorted({r["a"] for r in rows} | {r["b"] for r in rows})
+with open(sys.argv[2], "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["id", "audio"])
+    for p in files:
+        w.writerow([hashlib.sha1(p.encode()).hexdigest()[:12], p])
+PY
+"$bin" index build --manifest "$audit_dir/manifest.csv" --out "$audit_dir/catalog.idx" 2> "$audit_dir/build.log"
+"$bin" index versions "$audit_dir/catalog.idx" --json > "$audit_dir/versions.json"
+"$bin" index export "$audit_dir/catalog.idx" --embeddings "$audit_dir/embeddings.npy" --tracks "$audit_dir/tracks.jsonl"
+PY_SYNTH=$(bash "$ROOT/scripts/pyenv.sh" "$ROOT/bench/synth/requirements.txt" | tail -n 1)
+"$PY_SYNTH" "$ROOT/bench/versions/audit.py" "$audit_dir/versions.json" "$audit_dir/manifest.csv" "$set_dir/pairs.csv" \
+    --tuned "$set_dir/compared.jsonl" --embeddings "$audit_dir/embeddings.npy" --tracks "$audit_dir/tracks.jsonl" \
+    --build-log "$audit_dir/build.log" --out "$out/versions-audit.json"

@@ -51,6 +51,8 @@ fn empty() -> CatalogIndex {
         Vec::new(),
         VectorStore::new(Precision::F32, DIM),
         segments,
+        Default::default(),
+        Default::default(),
     )
     .unwrap()
 }

@@ -22,7 +22,7 @@ from typing import Any, Dict, Optional, Tuple, Union
 import numpy as np
 
 from . import _simsong
-from ._simsong import Analysis, SimsongError, count_tracks, merge_index
+from ._simsong import Analysis, SimsongError, count_tracks, merge_index, version_groups
 
 __all__ = [
     "ANALYSIS",
@@ -30,8 +30,10 @@ __all__ = [
     "Engine",
     "SimsongError",
     "build_index",
+    "check",
     "count_tracks",
     "merge_index",
+    "version_groups",
     "__version__",
 ]
 
@@ -149,3 +151,21 @@ def build_index(
         precision=precision,
         code_bytes=code_bytes,
     )
+
+
+def check(
+    catalog: Union[str, "os.PathLike[str]"],
+    path: Union[str, "os.PathLike[str]"],
+    *,
+    engine: Optional[Engine] = None,
+    candidates: int = 50,
+) -> Dict[str, Any]:
+    """Whether the audio file at ``path`` is a version of a track of the one-file index
+    ``catalog`` (a cut-down, a loop, a re-encoding, a little faster or higher), as ``simsong
+    check`` says: ``is_version``; ``versions``, best first, each ``{id, title, upload_is_part,
+    score, timbre, tempo_ratio, pitch_semitones, upload_span, track_span, cosine}`` (spans in
+    seconds; ``upload_is_part``: the upload lies in the catalog track rather than the other way
+    round); ``nearest``: ``(id, cosine)`` of the nearest catalog track by embedding.
+    ``engine`` must hold the model that built the index (the shipped one by default)."""
+    engine = engine if engine is not None else Engine()
+    return _simsong.check(engine._engine, os.fspath(catalog), os.fspath(path), candidates=candidates)

@@ -13,6 +13,9 @@
 //! | `license`     |          | license name or SPDX id                                        |
 //! | `attribution` |          | attribution text                                               |
 //! | `preview_url` |          | URL of a browser-playable preview                              |
+//! | `version_of`  |          | ids of tracks this one is a version of (a cut-down, a loop…),  |
+//! |               |          | separated by `;` (JSON: also a list); merged with what the     |
+//! |               |          | version audit detects                                          |
 
 use std::path::{Path, PathBuf};
 
@@ -49,6 +52,32 @@ struct Row {
     attribution: Option<String>,
     #[serde(default)]
     preview_url: Option<String>,
+    #[serde(default)]
+    version_of: Option<IdsField>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum IdsField {
+    Text(String),
+    List(Vec<String>),
+}
+
+impl IdsField {
+    /// The ids, trimmed, empty ones dropped, each once, in order.
+    fn ids(self) -> Vec<String> {
+        let all: Vec<String> = match self {
+            IdsField::Text(t) => t.split(';').map(|s| s.trim().to_string()).collect(),
+            IdsField::List(l) => l.into_iter().map(|s| s.trim().to_string()).collect(),
+        };
+        let mut out: Vec<String> = Vec::new();
+        for id in all {
+            if !id.is_empty() && !out.contains(&id) {
+                out.push(id);
+            }
+        }
+        out
+    }
 }
 
 #[derive(Deserialize)]
@@ -107,6 +136,7 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Entry>> {
                     license: non_empty(row.license),
                     attribution: non_empty(row.attribution),
                     preview_url: non_empty(row.preview_url),
+                    version_of: row.version_of.map(IdsField::ids).unwrap_or_default(),
                     ..Default::default()
                 },
                 audio,

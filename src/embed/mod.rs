@@ -16,6 +16,7 @@ use crate::model::{Model, ModelMetadata, PatchOutputs, l2_normalize};
 use crate::params::AnalysisParams;
 use crate::patches::MelOverview;
 use crate::tempo::TempoEstimate;
+use crate::versions::Fingerprint;
 
 /// The embedding of one stretch (patch) of a track.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -52,6 +53,9 @@ pub struct TrackAnalysis {
     pub overview: MelOverview,
     /// What the decoder found (rate, channels, duration).
     pub source: SourceInfo,
+    /// The audio's fingerprint, when the front end was asked for one
+    /// ([`FrontEnd::with_fingerprint`]): what tells a version of a track from a look-alike.
+    pub fingerprint: Option<Fingerprint>,
 }
 
 /// Computes embeddings for audio with one model. The same code runs natively and in wasm.
@@ -212,6 +216,7 @@ impl Engine {
             tempo: features.tempo,
             overview: features.overview,
             source: features.source,
+            fingerprint: features.fingerprint,
         }
     }
 }

@@ -8,7 +8,8 @@
 //!     16     8  payload length in bytes, u64 little-endian
 //!     24    16  XXH3-128 of the payload, little-endian
 //!     40     …  payload: bincode 2 (standard config, serde) of
-//!               (IndexHeader, Vec<TrackMeta>, VectorStore, SegmentTable)
+//!               (IndexHeader, Vec<TrackMeta>, VectorStore, SegmentTable, FingerprintTable,
+//!               VersionTable)
 //! ```
 //!
 //! Reading checks, in order and before decoding anything: the length of the file against the
@@ -24,14 +25,17 @@
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_128;
 
-use super::{CatalogIndex, IndexHeader, SegmentTable, TrackMeta, VectorStore};
+use super::{
+    CatalogIndex, FingerprintTable, IndexHeader, SegmentTable, TrackMeta, VectorStore, VersionTable,
+};
 use crate::error::{Error, Result};
 
 /// First eight bytes of every index file.
 pub const MAGIC: [u8; 8] = *b"SIMSIDX\x1a";
-/// The format version this build writes and reads (3: the header names the tempo
-/// estimator's version; 2: tracks carry their predicted tempo).
-pub const FORMAT_VERSION: u32 = 3;
+/// The format version this build writes and reads (5: version links, `version_of` no longer
+/// in the track metadata; 4: audio fingerprints, and the versions a store declares; 3: the header names the tempo estimator's version; 2: tracks carry their
+/// predicted tempo).
+pub const FORMAT_VERSION: u32 = 5;
 /// Bytes before the payload.
 pub const HEADER_LEN: usize = 40;
 
@@ -41,16 +45,32 @@ struct PayloadRef<'a>(
     &'a [TrackMeta],
     &'a VectorStore,
     &'a SegmentTable,
+    &'a FingerprintTable,
+    &'a VersionTable,
 );
 
 #[derive(Deserialize)]
-struct Payload(IndexHeader, Vec<TrackMeta>, VectorStore, SegmentTable);
+struct Payload(
+    IndexHeader,
+    Vec<TrackMeta>,
+    VectorStore,
+    SegmentTable,
+    FingerprintTable,
+    VersionTable,
+);
 
 impl CatalogIndex {
     /// Serialises the index to its file form.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let payload = bincode::serde::encode_to_vec(
-            PayloadRef(&self.header, &self.tracks, &self.embeddings, &self.segments),
+            PayloadRef(
+                &self.header,
+                &self.tracks,
+                &self.embeddings,
+                &self.segments,
+                &self.fingerprints,
+                &self.versions,
+            ),
             bincode::config::standard(),
         )
         .map_err(|e| Error::InvalidIndex(format!("cannot encode: {e}")))?;
@@ -106,8 +126,9 @@ impl CatalogIndex {
         if checksum(payload)[..] != bytes[24..HEADER_LEN] {
             return bad("checksum mismatch: the file is corrupt or was modified".into());
         }
-        let Payload(header, tracks, embeddings, segments) = decode_bounded(payload)?;
-        CatalogIndex::from_parts(header, tracks, embeddings, segments)
+        let Payload(header, tracks, embeddings, segments, fingerprints, versions) =
+            decode_bounded(payload)?;
+        CatalogIndex::from_parts(header, tracks, embeddings, segments, fingerprints, versions)
     }
 }
 

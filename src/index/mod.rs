@@ -19,7 +19,9 @@
 //! - [`publish`]: a [`CatalogIndex`] → parts, as a base or as a delta generation.
 //! - [`parted`]: [`parted::PartedIndex`], a published index as far as a page has fetched it.
 
+pub mod fingerprints;
 pub mod format;
+mod lookup;
 pub mod neighbour_lists;
 pub mod parted;
 pub mod parts;
@@ -30,8 +32,9 @@ mod track;
 #[cfg(feature = "catalog")]
 pub mod train;
 pub mod vectors;
+pub mod versions;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -42,8 +45,11 @@ use crate::index::vectors::l2_normalize;
 #[cfg(feature = "analysis")]
 use crate::model::ModelMetadata;
 use crate::params::{AnalysisParams, FRONTEND_VERSION};
+pub use fingerprints::FingerprintTable;
+use lookup::add_postings;
 pub use track::{Tags, TrackMeta, TrackTempo};
 pub use vectors::{Precision, VectorStore};
+pub use versions::{LinkSource, VersionLink, VersionTable};
 
 /// What an index says about itself: the numbers and model its embeddings depend on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,6 +92,10 @@ pub struct CatalogIndex {
     tracks: Vec<TrackMeta>,
     embeddings: VectorStore,
     segments: SegmentTable,
+    /// Every track's audio fingerprint, for the version audit.
+    fingerprints: FingerprintTable,
+    /// Which tracks are versions of which.
+    versions: VersionTable,
     by_id: HashMap<String, usize>,
     /// Positions of the tracks carrying each catalog tag: category → value → sorted positions.
     catalog_postings: Postings,
@@ -126,6 +136,8 @@ impl CatalogIndex {
                 starts_seconds: Vec::new(),
                 vectors: VectorStore::new(Precision::Int8, dim),
             },
+            fingerprints: FingerprintTable::default(),
+            versions: VersionTable::default(),
             by_id: HashMap::new(),
             catalog_postings: Postings::new(),
             predicted_postings: Postings::new(),
@@ -167,6 +179,38 @@ impl CatalogIndex {
         &self.segments
     }
 
+    /// Every track's stored audio fingerprint.
+    pub fn fingerprints(&self) -> &FingerprintTable {
+        &self.fingerprints
+    }
+
+    /// Replaces every track's stored fingerprint (one slot per track).
+    pub fn set_fingerprints(&mut self, table: FingerprintTable) -> Result<()> {
+        table
+            .validate(self.tracks.len())
+            .map_err(Error::InvalidIndex)?;
+        self.fingerprints = table;
+        Ok(())
+    }
+
+    /// Which tracks are versions of which (see [`versions`]).
+    pub fn versions(&self) -> &VersionTable {
+        &self.versions
+    }
+
+    /// Replaces the version links (what [`crate::versions::audit`] found), and records that
+    /// every track was audited.
+    pub fn set_versions(&mut self, links: Vec<VersionLink>) {
+        self.versions.set_links(links);
+        self.versions.audited = self.tracks.len() as u32;
+    }
+
+    /// Each track's version group: the smallest position among its versions (its own when it
+    /// has none).
+    pub fn version_groups(&self) -> Vec<u32> {
+        self.versions.groups(self.tracks.len())
+    }
+
     /// Position of the track with this id.
     pub fn position(&self, id: &str) -> Option<usize> {
         self.by_id.get(id).copied()
@@ -196,7 +240,10 @@ impl CatalogIndex {
             .iter()
             .map(|s| (s.start_seconds as f32, s.embedding.as_slice()))
             .collect();
-        self.add_embedding(meta, &analysis.embedding, &segments, max_segments)
+        self.add_embedding(meta, &analysis.embedding, &segments, max_segments)?;
+        let stored = analysis.fingerprint.as_ref().map(|f| f.to_bytes());
+        self.fingerprints.set_last(stored.as_deref());
+        Ok(())
     }
 
     /// Adds a track from its embedding and `(start seconds, embedding)` segments.
@@ -241,7 +288,11 @@ impl CatalogIndex {
         add_postings(&mut self.catalog_postings, &meta.tags, position);
         add_postings(&mut self.predicted_postings, &meta.predicted, position);
         self.by_id.insert(meta.id.clone(), self.tracks.len());
+        for of in &meta.version_of {
+            self.versions.declared.push((position, of.clone()));
+        }
         self.tracks.push(meta);
+        self.fingerprints.push(None);
         Ok(())
     }
 
@@ -273,6 +324,8 @@ impl CatalogIndex {
             seg_keep[i - 1]
         });
         self.segments.offsets = offsets;
+        self.fingerprints.retain(&keep);
+        self.versions.retain(&keep);
         let mut i = 0;
         self.tracks.retain(|_| {
             i += 1;
@@ -305,6 +358,8 @@ impl CatalogIndex {
         }
         // Rows are copied as stored, so that merging shards gives exactly the index one
         // machine would have built.
+        self.versions
+            .append(&other.versions, self.tracks.len() as u32);
         for t in 0..other.len() {
             self.embeddings.push_stored(&other.embeddings, t);
             for s in other.segment_range(t) {
@@ -324,6 +379,7 @@ impl CatalogIndex {
             add_postings(&mut self.predicted_postings, &meta.predicted, position);
             self.by_id.insert(meta.id.clone(), self.tracks.len());
             self.tracks.push(meta);
+            self.fingerprints.push(other.fingerprints.get(t));
         }
         Ok(())
     }
@@ -349,6 +405,8 @@ impl CatalogIndex {
         tracks: Vec<TrackMeta>,
         embeddings: VectorStore,
         segments: SegmentTable,
+        fingerprints: FingerprintTable,
+        versions: VersionTable,
     ) -> Result<Self> {
         let bad = |why: String| Err(Error::InvalidIndex(why));
         if header.frontend_version != FRONTEND_VERSION {
@@ -384,11 +442,19 @@ impl CatalogIndex {
             .vectors
             .validate(segments.starts_seconds.len(), dim)
             .map_err(|e| Error::InvalidIndex(format!("segment embeddings: {e}")))?;
+        fingerprints
+            .validate(tracks.len())
+            .map_err(Error::InvalidIndex)?;
+        versions
+            .validate(tracks.len())
+            .map_err(Error::InvalidIndex)?;
         let mut index = CatalogIndex {
             header,
             tracks,
             embeddings,
             segments,
+            fingerprints,
+            versions,
             by_id: HashMap::new(),
             catalog_postings: Postings::new(),
             predicted_postings: Postings::new(),
@@ -398,63 +464,6 @@ impl CatalogIndex {
             return bad("track ids are not unique".into());
         }
         Ok(index)
-    }
-
-    /// Every tag value per category, with the number of tracks carrying it; `predicted`
-    /// selects the model's tags instead of the catalog's.
-    pub fn tag_counts(&self, predicted: bool) -> BTreeMap<String, BTreeMap<String, usize>> {
-        let mut counts: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
-        for track in &self.tracks {
-            let tags = if predicted {
-                &track.predicted
-            } else {
-                &track.tags
-            };
-            for (category, values) in tags {
-                let per = counts.entry(category.clone()).or_default();
-                for v in values {
-                    *per.entry(v.clone()).or_default() += 1;
-                }
-            }
-        }
-        counts
-    }
-
-    /// Track positions per tag value; `predicted` selects the model's tags.
-    pub fn postings(&self, predicted: bool) -> &Postings {
-        if predicted {
-            &self.predicted_postings
-        } else {
-            &self.catalog_postings
-        }
-    }
-
-    fn rebuild_lookup(&mut self) {
-        self.by_id = self
-            .tracks
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.id.clone(), i))
-            .collect();
-        self.catalog_postings.clear();
-        self.predicted_postings.clear();
-        for (i, t) in self.tracks.iter().enumerate() {
-            add_postings(&mut self.catalog_postings, &t.tags, i as u32);
-            add_postings(&mut self.predicted_postings, &t.predicted, i as u32);
-        }
-    }
-}
-
-fn add_postings(postings: &mut Postings, tags: &Tags, position: u32) {
-    for (category, values) in tags {
-        let per_value = postings.entry(category.clone()).or_default();
-        for v in values {
-            let list = per_value.entry(v.clone()).or_default();
-            // A value listed twice on one track counts once.
-            if list.last() != Some(&position) {
-                list.push(position);
-            }
-        }
     }
 }
 

@@ -36,6 +36,12 @@ pub struct TrackMeta {
     /// The tempo the engine predicted from the audio (kept apart from catalog tags, like
     /// `predicted`); `None` for tracks imported without audio.
     pub tempo: Option<TrackTempo>,
+    /// Ids of the tracks the store says this one is a version of (a cut-down, a loop, another
+    /// mix), as a manifest gives them: adding the track to an index records them in its
+    /// [`crate::index::VersionTable`], and the version audit turns them into declared links.
+    /// Not serialised with the track: pages never need it.
+    #[serde(skip)]
+    pub version_of: Vec<String>,
 }
 
 /// A track's predicted tempo.

@@ -180,6 +180,24 @@ fn nearest_cells(quantizer: &Quantizer, rows: ArrayView2<f32>) -> Vec<u32> {
         .collect()
 }
 
+/// Coarse cells for an inverted-file scan of `vectors` (`n × dim`, row-major, unit length):
+/// the cells of a catalog of `n` tracks ([`QuantizerShape::cells_for`]), trained like the
+/// quantiser's first stage, and each row's nearest cell. For lists of neighbours where no
+/// quantiser exists yet (the version audit of a one-file index).
+pub fn coarse_cells(vectors: &[f32], dim: usize) -> Result<(Vec<f32>, Vec<u32>)> {
+    let n = vectors.len() / dim.max(1);
+    // A quarter of the quantiser's training: the cells only bound which tracks are compared,
+    // and the nearest neighbours of a version are its own versions, close by.
+    let shape = QuantizerShape::quick();
+    let cells = shape.cells_for(n);
+    let sample = sample_rows(vectors, dim, shape.samples_per_centroid * cells);
+    let coarse = kmeans(&sample, dim, cells, shape.iterations)?;
+    let stage = Quantizer::from_parts(dim as u32, 1, 1, &coarse, &vec![0.0; dim]);
+    let view = ArrayView2::from_shape((n, dim), vectors)
+        .map_err(|e| Error::InvalidIndex(format!("rows: {e}")))?;
+    Ok((coarse, nearest_cells(&stage, view)))
+}
+
 /// At most `want` rows of `vectors`, evenly spaced (deterministic).
 fn sample_rows(vectors: &[f32], dim: usize, want: usize) -> Vec<f32> {
     let n = vectors.len() / dim;

@@ -22,6 +22,9 @@ use crate::index::{CatalogIndex, Postings, Tags, TrackMeta, VectorStore};
 use crate::tempo::filter::TempoFilter;
 
 pub mod parted;
+pub mod versions;
+
+pub use versions::VersionHit;
 
 /// Weight of the "less like this" references in the query vector.
 pub const NEGATIVE_WEIGHT: f32 = 0.5;
@@ -197,6 +200,9 @@ pub struct SearchRequest {
     pub exclude: Vec<String>,
     /// Leave out the reference tracks themselves (default true).
     pub exclude_references: bool,
+    /// One row per song: a track's versions (cut-downs, loops, re-encodings) fold under the
+    /// best-ranked of them ([`SearchHit::versions`]) instead of taking rows of their own.
+    pub group_versions: bool,
 }
 
 impl Default for SearchRequest {
@@ -208,6 +214,7 @@ impl Default for SearchRequest {
             filter: TagFilter::default(),
             exclude: Vec::new(),
             exclude_references: true,
+            group_versions: false,
         }
     }
 }
@@ -250,7 +257,7 @@ impl SearchRequest {
 }
 
 /// One result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SearchHit {
     /// Track id.
@@ -263,6 +270,10 @@ pub struct SearchHit {
     pub best_segment_seconds: Option<f32>,
     /// Cosine similarity of that segment to the query.
     pub best_segment_score: Option<f32>,
+    /// Its versions among the results, best first, when the request grouped them
+    /// ([`SearchRequest::group_versions`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<VersionHit>,
 }
 
 /// Ranks the index for `request`; results are ordered by decreasing score (ties by position).
@@ -291,26 +302,38 @@ pub fn search(index: &CatalogIndex, request: &SearchRequest) -> Result<Vec<Searc
             .is_some_and(|m| m[i / 64] & (1 << (i % 64)) == 0);
         (!skip && !filtered_out).then_some(i)
     });
+    // Versions fold into rows after ranking: rank enough to fill k rows.
+    let wanted = if request.group_versions {
+        versions::candidates_for(request.k)
+    } else {
+        request.k
+    };
     let ranked = match embeddings {
-        VectorStore::F32 { .. } => top_k(request.k, eligible, |i| embeddings.dot(i, &query)),
+        VectorStore::F32 { .. } => top_k(wanted, eligible, |i| embeddings.dot(i, &query)),
         VectorStore::Int8 { dim, scales, codes } => {
             // Integer scores pick a shortlist; the exact f32 query orders it (and gives the
             // scores), so the result is what the f32-query scan would give, faster.
             let dim = *dim as usize;
             let q = QuantizedQuery::new(&query);
-            let shortlist = top_k(
-                SHORTLIST_FACTOR * request.k + SHORTLIST_EXTRA,
-                eligible,
-                |i| q.dot(scales[i], &codes[i * dim..(i + 1) * dim]),
-            );
-            top_k(request.k, shortlist.into_iter().map(|(_, i)| i), |i| {
+            let shortlist = top_k(SHORTLIST_FACTOR * wanted + SHORTLIST_EXTRA, eligible, |i| {
+                q.dot(scales[i], &codes[i * dim..(i + 1) * dim])
+            });
+            top_k(wanted, shortlist.into_iter().map(|(_, i)| i), |i| {
                 embeddings.dot(i, &query)
             })
         }
     };
-    Ok(ranked
+    let ranked: Vec<(f32, u32)> = ranked.into_iter().map(|(s, p)| (s, p as u32)).collect();
+    let rows = if request.group_versions {
+        let groups = index.version_groups();
+        versions::fold_versions(&ranked, &|p| groups[p as usize], request.k)
+    } else {
+        ranked.into_iter().map(|r| (r, Vec::new())).collect()
+    };
+    Ok(rows
         .into_iter()
-        .map(|(score, position)| {
+        .map(|((score, position), others)| {
+            let position = position as usize;
             let best = best_segment(index, position, &query);
             SearchHit {
                 id: tracks[position].id.clone(),
@@ -318,6 +341,17 @@ pub fn search(index: &CatalogIndex, request: &SearchRequest) -> Result<Vec<Searc
                 score: score.clamp(-1.0, 1.0),
                 best_segment_seconds: best.map(|b| b.0),
                 best_segment_score: best.map(|b| b.1.clamp(-1.0, 1.0)),
+                versions: others
+                    .into_iter()
+                    .map(|(score, p)| (score, p as usize))
+                    .map(|(score, p)| VersionHit {
+                        id: tracks[p].id.clone(),
+                        position: p,
+                        score: score.clamp(-1.0, 1.0),
+                        title: Some(tracks[p].title.clone()),
+                        duration_seconds: Some(tracks[p].duration_seconds),
+                    })
+                    .collect(),
             }
         })
         .collect())

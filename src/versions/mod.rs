@@ -10,6 +10,12 @@
 //! Comparison + both tracks' segment embeddings ─[timbre]─▶ do they sound the same there
 //! ```
 
+#[cfg(feature = "catalog")]
+pub mod audit;
+#[cfg(feature = "catalog")]
+pub mod check;
+pub mod codec;
+mod hough;
 pub mod landmarks;
 pub mod peaks;
 pub mod timbre;
@@ -20,9 +26,10 @@ pub use peaks::{Peak, PeakPicker};
 pub use timbre::aligned_similarity;
 pub use verify::{Alignment, Comparison, compare};
 
-/// Version of the fingerprint's definition (peaks, triplets, hash layout): fingerprints of
-/// different versions never match, so an index records it.
-pub const FINGERPRINT_VERSION: u32 = 1;
+/// Version of the fingerprint's definition (peaks, triplets, hash layout, the stored grid of
+/// [`codec`]; 2: peaks rounded to that grid): fingerprints of different versions never match,
+/// so the stored form records it.
+pub const FINGERPRINT_VERSION: u32 = 2;
 
 /// A track's landmarks.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -42,7 +49,10 @@ impl Fingerprint {
     /// The fingerprint of what `picker` saw (`frames` power frames).
     pub fn from_picker(picker: PeakPicker, frames: u32) -> Self {
         let frames_per_second = picker.frames_per_second();
-        let peaks = picker.finish();
+        // Rounded to the stored grid here, so that a fingerprint read from an index is the one
+        // computed, bit for bit.
+        let mut peaks: Vec<Peak> = picker.finish().into_iter().map(codec::quantize).collect();
+        peaks.sort_by(|a, b| a.frame.total_cmp(&b.frame));
         Fingerprint {
             landmarks: landmarks::landmarks(&peaks),
             peaks,

@@ -13,25 +13,17 @@
 //! peak of the same pitch. What is reported (coverage, peak share, spans) comes from the peaks.
 
 use super::Fingerprint;
-use super::landmarks::Landmark;
+use super::hough::{Pair, best_line, best_offset, join, refine};
 
 /// Slowest and fastest tempo ratio looked for (reference time per query time): ±5%, for the
 /// ±4% a store's versions may differ by.
 pub const MIN_TEMPO_RATIO: f32 = 0.95;
 /// See [`MIN_TEMPO_RATIO`].
 pub const MAX_TEMPO_RATIO: f32 = 1.05;
-/// Step of the tempo grid: over 3 minutes (11,250 frames) a ratio off by half a step drifts
-/// by 11 frames, two offset bins.
-const TEMPO_STEP: f32 = 0.001;
-/// Width of an offset bin, in frames (≈ 0.1 s).
-const OFFSET_BIN_FRAMES: f32 = 6.0;
 /// Largest pitch shift looked for, in quarter-semitones (±1.25 semitones).
-const MAX_PITCH_UNITS: f32 = 5.0;
+pub(super) const MAX_PITCH_UNITS: f32 = 5.0;
 /// A landmark pair is an inlier of an alignment within this many frames of it.
 const INLIER_FRAMES: f32 = 3.0;
-/// Hashes this common in both tracks (product of their counts) are skipped: a held note or a
-/// drone repeats one hash everywhere and says nothing about where.
-const MAX_PAIRS_PER_HASH: usize = 64;
 /// Offsets looked for beyond the first (cut-downs, loops).
 const MAX_ALIGNMENTS: usize = 16;
 /// Landmark pairs on one line that make it a hypothesis worth checking peak by peak.
@@ -135,13 +127,6 @@ struct PeakMatch {
     query: usize,
     line: usize,
     reference: usize,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Pair {
-    tq: f32,
-    tr: f32,
-    dp: f32,
 }
 
 /// Compares `query` with `reference`: how much of the query is in the reference, and how
@@ -342,123 +327,6 @@ fn refine_on_peaks(
         .map(|(&o, m)| m.map_or(o, |(mx, my)| (my - f64::from(ratio) * mx) as f32))
         .collect();
     (ratio, offsets)
-}
-
-/// Every pair of landmarks with equal hashes whose pitch shift and span ratio are in range.
-fn join(q: &[Landmark], r: &[Landmark]) -> Vec<Pair> {
-    let mut out = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while i < q.len() && j < r.len() {
-        let h = q[i].hash;
-        if h < r[j].hash {
-            i += 1;
-            continue;
-        }
-        if h > r[j].hash {
-            j += 1;
-            continue;
-        }
-        let i_end = i + q[i..].iter().take_while(|l| l.hash == h).count();
-        let j_end = j + r[j..].iter().take_while(|l| l.hash == h).count();
-        if (i_end - i) * (j_end - j) <= MAX_PAIRS_PER_HASH {
-            for a in &q[i..i_end] {
-                for b in &r[j..j_end] {
-                    let dp = b.pitch - a.pitch;
-                    let stretch = b.span / a.span;
-                    if dp.abs() <= MAX_PITCH_UNITS
-                        && (MIN_TEMPO_RATIO - 0.05..=MAX_TEMPO_RATIO + 0.05).contains(&stretch)
-                    {
-                        out.push(Pair {
-                            tq: a.frame,
-                            tr: b.frame,
-                            dp,
-                        });
-                    }
-                }
-            }
-        }
-        i = i_end;
-        j = j_end;
-    }
-    out
-}
-
-/// The (tempo ratio, offset in frames) with the most pairs near it.
-fn best_line(pairs: &[Pair]) -> Option<(f32, f32)> {
-    let steps = ((MAX_TEMPO_RATIO - MIN_TEMPO_RATIO) / TEMPO_STEP).round() as usize;
-    (0..=steps)
-        .filter_map(|i| {
-            let ratio = MIN_TEMPO_RATIO + i as f32 * TEMPO_STEP;
-            best_offset(pairs, ratio).map(|(o, n)| (n, ratio, o))
-        })
-        // Most votes; of equal votes the ratio nearest 1 (an unchanged tempo is likeliest).
-        .max_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then((b.1 - 1.0).abs().total_cmp(&(a.1 - 1.0).abs()))
-        })
-        .map(|(_, ratio, o)| (ratio, o))
-}
-
-/// At tempo `ratio`, the offset (frames) with the most pairs within one bin either side, and
-/// how many.
-fn best_offset(pairs: &[Pair], ratio: f32) -> Option<(f32, usize)> {
-    if pairs.is_empty() {
-        return None;
-    }
-    let mut bins: Vec<i32> = pairs
-        .iter()
-        .map(|p| ((p.tr - ratio * p.tq) / OFFSET_BIN_FRAMES).floor() as i32)
-        .collect();
-    bins.sort_unstable();
-    // Votes per bin, then the best run of two neighbouring bins.
-    let mut counts: Vec<(i32, usize)> = Vec::new();
-    for b in bins {
-        match counts.last_mut() {
-            Some((last, n)) if *last == b => *n += 1,
-            _ => counts.push((b, 1)),
-        }
-    }
-    let mut best = (0usize, 0.0f32);
-    for (k, &(b, n)) in counts.iter().enumerate() {
-        let next = counts
-            .get(k + 1)
-            .filter(|&&(b2, _)| b2 == b + 1)
-            .map_or(0, |&(_, n2)| n2);
-        if n + next > best.0 {
-            best = (
-                n + next,
-                (b as f32 + if next > 0 { 1.0 } else { 0.5 }) * OFFSET_BIN_FRAMES,
-            );
-        }
-    }
-    Some((best.1, best.0))
-}
-
-/// The least-squares line `tr = ratio · tq + offset` through the pairs near a first guess
-/// (twice the inlier distance), the ratio kept within the searched range.
-fn refine(pairs: &[Pair], ratio: f32, offset: f32) -> (f32, f32) {
-    let near: Vec<&Pair> = pairs
-        .iter()
-        .filter(|p| (p.tr - ratio * p.tq - offset).abs() <= 2.0 * OFFSET_BIN_FRAMES)
-        .collect();
-    if near.len() < 3 {
-        return (ratio, offset);
-    }
-    let n = near.len() as f64;
-    let mx = near.iter().map(|p| f64::from(p.tq)).sum::<f64>() / n;
-    let my = near.iter().map(|p| f64::from(p.tr)).sum::<f64>() / n;
-    let sxx: f64 = near.iter().map(|p| (f64::from(p.tq) - mx).powi(2)).sum();
-    let sxy: f64 = near
-        .iter()
-        .map(|p| (f64::from(p.tq) - mx) * (f64::from(p.tr) - my))
-        .sum();
-    // Pairs spread over under a second cannot say more about the tempo than the grid did.
-    if sxx < n * 60.0 * 60.0 {
-        let o = near.iter().map(|p| p.tr - ratio * p.tq).sum::<f32>() / near.len() as f32;
-        return (ratio, o);
-    }
-    let s = ((sxy / sxx) as f32).clamp(MIN_TEMPO_RATIO, MAX_TEMPO_RATIO);
-    (s, (my - f64::from(s) * mx) as f32)
 }
 
 /// Pearson correlation of the pairs, 0 with fewer than three or no spread.

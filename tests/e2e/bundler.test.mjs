@@ -6,13 +6,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer } from '../../scripts/serve.mjs';
 import { buildCatalog, MODEL, ROOT } from './catalog.mjs';
 import { ARTIFACTS, CHROMIUM_ARGS, newPage } from './harness.mjs';
 import { chromium } from 'playwright-core';
+import { tempDir } from '../temp-dir.mjs';
 
 const skip = !process.env.SIMSONG_BIN && 'SIMSONG_BIN (the native CLI) is needed to build the test catalog';
 // The bundler a store would use, pinned so that the test is repeatable.
@@ -24,7 +24,7 @@ const requests = []; // every answer of the server: { path, range, status, bytes
 
 before(async () => {
   if (skip) return;
-  const app = mkdtempSync(join(tmpdir(), 'simsong-vite-app-'));
+  const app = tempDir('simsong-vite-app-');
   // The package as a store gets it (the wasm builds already made by scripts/build-wasm.sh).
   const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', app], { cwd: ROOT, encoding: 'utf8' }));
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'store-app', private: true, type: 'module' }));
@@ -41,7 +41,7 @@ before(async () => {
   execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', `./${packed[0].filename}`, VITE], { cwd: app, stdio: 'pipe' });
   execFileSync('npx', ['vite', 'build'], { cwd: app, stdio: 'pipe' });
   assets = readdirSync(join(app, 'dist/assets'));
-  const catalogDir = mkdtempSync(join(tmpdir(), 'simsong-vite-catalog-'));
+  const catalogDir = tempDir('simsong-vite-catalog-');
   buildCatalog(catalogDir);
   // The built app at the root; the catalog and the model beside it, as a store hosts them.
   const server = await startServer(0, '127.0.0.1', {

@@ -4,10 +4,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARTIFACTS, MODEL, ROOT, demoUrl, newPage, setUp } from './harness.mjs';
+import { tempDir } from '../temp-dir.mjs';
 
 const skip = !process.env.SIMSONG_BIN && 'SIMSONG_BIN (the native CLI) is needed to build the test catalog';
 const AUDIO = join(ROOT, 'tests/fixtures/audio');
@@ -86,6 +85,47 @@ test('"Similar" on a catalog track lists scored results', { skip }, async () => 
   await page.context().close();
 });
 
+test('versions of one song are one row with "+N versions", or a row each with versions="separate"', { skip }, async () => {
+  const page = await openDemo();
+  await page.setInputFiles(`${el} >> .drop input[type=file]`, join(AUDIO, 'real_music_a_44k.ogg'));
+  const grouped = await page.nthEvent('results');
+  // The catalog's MP3 and FLAC of "Menu theme" are versions (the audit found them): one row.
+  const row = grouped.rows.findIndex((id) => id.startsWith('menu'));
+  assert.equal(row, 0, JSON.stringify(grouped));
+  assert.deepEqual([grouped.rows[0], ...grouped.versions[0]].sort(), ['menu', 'menu-flac']);
+  assert.equal(grouped.rows.length, 7, 'every other song a row of its own');
+  const toggle = page.locator(`${el} >> .row >> nth=0 >> .versions-toggle`);
+  assert.equal(await toggle.textContent(), '+1 version');
+  assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+  const list = page.locator(`${el} >> .row >> nth=0 >> .versions`);
+  assert.equal(await list.isVisible(), false);
+  await toggle.click();
+  assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+  assert.equal(await list.isVisible(), true);
+  const other = grouped.versions[0][0] === 'menu' ? 'Menu theme' : 'Menu theme (FLAC master)';
+  assert.equal(await list.locator('.version-title').textContent(), other);
+  // The keyboard: V on the selected row closes and opens its versions.
+  await page.evaluate(() => document.querySelector('similar-songs').shadowRoot.querySelector('.list').focus());
+  await page.keyboard.press('v');
+  assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+  await page.keyboard.press('v');
+  assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+  assert.match(await list.locator('.version-meta').textContent(), /^0:06 · \d+% match$/);
+  assert.equal(await page.locator(`${el} >> .versions-toggle`).count(), 1, 'no other song has versions');
+  await shot(page, 'demo-versions');
+
+  // Grouping off: the same ranking, a row each.
+  await page.evaluate(() => {
+    document.querySelector('similar-songs').versions = 'separate';
+  });
+  const separate = await page.nthEvent('results', 2);
+  assert.deepEqual([...separate.rows].sort(), [...grouped.ids].sort(), 'the rows are the grouped results unfolded');
+  assert.equal(separate.rows.length, 8);
+  assert.equal(await page.locator(`${el} >> .versions-toggle`).count(), 0);
+  await assertClean(page);
+  await page.context().close();
+});
+
 test('a chosen file is analysed in the worker with progress, drawn, and searched', { skip }, async () => {
   const page = await openDemo();
   // Record what the status said while the element was busy.
@@ -103,6 +143,7 @@ test('a chosen file is analysed in the worker with progress, drawn, and searched
   const results = await page.nthEvent('results');
   assert.equal(results.reference, 'real_music_a_44k.ogg');
   assert.deepEqual(results.ids.slice(0, 2).sort(), ['menu', 'menu-flac'], 'the same music ranks first');
+  assert.equal(results.rows.filter((id) => id.startsWith('menu')).length, 1, 'the MP3 and the FLAC of one recording are one row');
   const busy = await page.evaluate(() => window.__busy);
   assert.ok(busy.some((b) => b.progress && /Analysing “real_music_a_44k\.ogg”/.test(b.text)), JSON.stringify(busy));
   const mel = page.locator(`${el} >> canvas.mel`);
@@ -233,7 +274,7 @@ test('an unreadable file shows a clear message', { skip }, async () => {
 });
 
 test('a format only the browser decodes (Opus) is analysed from its PCM', { skip: skip || noFfmpeg }, async () => {
-  const opus = join(mkdtempSync(join(tmpdir(), 'simsong-opus-')), 'song.opus');
+  const opus = join(tempDir('simsong-opus-'), 'song.opus');
   execFileSync('ffmpeg', ['-v', 'error', '-i', join(AUDIO, 'real_music_a_44k.wav'), '-c:a', 'libopus', '-b:a', '96k', opus]);
   const page = await openDemo();
   await page.setInputFiles(`${el} >> .drop input[type=file]`, opus);

@@ -7,13 +7,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer } from '../../scripts/serve.mjs';
 import { buildCatalog, INDEX_MODEL, MODEL, ROOT, writeMedley } from './catalog.mjs';
 import { ENGINES, launch, missing } from './engines/drivers.mjs';
 import { cases } from '../bad-input/matrix.mjs';
+import { tempDir } from '../temp-dir.mjs';
 
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'engines');
 const AUDIO = join(ROOT, 'tests/fixtures/audio');
@@ -29,7 +29,7 @@ let medley; // 6 s of "Menu theme" then 6 s of "Theme <b>bold</b>" (16 kHz mono 
 let modelBytesPerSecond = null;
 before(async () => {
   if (noCli) return;
-  catalogDir = mkdtempSync(join(tmpdir(), 'simsong-engines-'));
+  catalogDir = tempDir('simsong-engines-');
   buildCatalog(catalogDir);
   server = await startServer(0, '127.0.0.1', {
     mounts: { 'e2e/': catalogDir, 'probe/': join(ROOT, 'tests/e2e/engines') },
@@ -182,6 +182,12 @@ for (const engine of chosen) {
       const results = await page.nthEvent('results');
       assert.equal(results.reference, 'real_music_a_44k.ogg');
       assert.deepEqual(results.ids.slice(0, 2).sort(), ['menu', 'menu-flac'], 'the same music ranks first');
+      // The MP3 and FLAC of one recording are one row, "+1 version" opening the other.
+      assert.deepEqual([results.rows[0], ...results.versions[0]].sort(), ['menu', 'menu-flac']);
+      assert.equal(await page.text('.versions-toggle'), '+1 version');
+      await page.click('.versions-toggle');
+      assert.equal(await page.evaluate(() => document.querySelector('similar-songs').shadowRoot
+        .querySelector('.versions-toggle').getAttribute('aria-expanded')), 'true');
       const stages = new Set((await page.events('progress')).map((e) => e.stage));
       // (Decoding this short file takes less than the 50 ms between progress reports.)
       assert.ok(stages.has('analysis') && stages.has('search'), `progress stages: ${[...stages]}`);
@@ -241,7 +247,7 @@ for (const engine of chosen) {
       const steered = await page.nthEvent('results', 3);
       const cli = JSON.parse(execFileSync(process.env.SIMSONG_BIN, ['query', join(catalogDir, 'catalog'), '--id', 'menu', '--id', 'sine',
         '--not-id', 'noise', '-k', '20', '--json'], { encoding: 'utf8' })).map((x) => x.hit.id);
-      assert.deepEqual(steered.ids, cli);
+      assert.deepEqual(steered.rows, cli);
       assert.deepEqual(await page.evaluate(() => [...document.querySelector('similar-songs').shadowRoot.querySelectorAll('.steer-chip .steer-title')].map((t) => t.textContent)),
         ['Menu theme', 'Sine 440', 'Noise']);
       await assertClean(page);
@@ -263,7 +269,7 @@ for (const engine of chosen) {
       const cli = JSON.parse(execFileSync(process.env.SIMSONG_BIN, ['query', join(catalogDir, 'catalog'), '--file', medley,
         '--from', String(part.part.start), '--to', String(part.part.end), '-k', '20', '--json', '--model', join(ROOT, INDEX_MODEL)],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })).map((x) => x.hit.id);
-      assert.deepEqual(part.ids, cli);
+      assert.deepEqual(part.rows, cli);
       assert.equal(part.ids[0], 'lugaru', 'the second half of the medley');
       await assertClean(page);
     });
@@ -302,7 +308,7 @@ for (const engine of chosen) {
       const similar = await page.nthEvent('results', 2);
       const cli = JSON.parse(execFileSync(process.env.SIMSONG_BIN, ['query', join(catalogDir, 'catalog'), '--id', 'menu',
         '--similar-tempo', '-k', '20', '--json'], { encoding: 'utf8' })).map((x) => x.hit.id);
-      assert.deepEqual(similar.ids, cli);
+      assert.deepEqual(similar.rows, cli);
       assert.deepEqual(similar.ids, ['menu-flac']);
       await assertClean(page);
     });
@@ -347,8 +353,7 @@ for (const engine of chosen) {
 
     onDemo('the bad-input matrix, chosen one file after another: clear messages or results', async (page) => {
       // All of tests/bad-input/matrix.mjs but the hour-long file (robustness.test.mjs, Chromium).
-      const dir = mkdtempSync(join(tmpdir(), `simsong-matrix-${engine}-`));
-      process.once('exit', () => rmSync(dir, { recursive: true, force: true })); // tens of MB each run
+      const dir = tempDir(`simsong-matrix-${engine}-`);
       const outcomes = () => page.evaluate(() => window.__events.filter((e) => e.type === 'results' || e.type === 'error'));
       const failures = [];
       for (const c of cases({ long: false })) {

@@ -2,12 +2,12 @@
 // strict CSP) plus a test catalog, Debian's Chromium through playwright-core, and a page that
 // records console errors, page errors and CSP violations.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer } from '../../scripts/serve.mjs';
 import { buildCatalog, INDEX_MODEL, MODEL, ROOT } from './catalog.mjs';
+import { tempDir } from '../temp-dir.mjs';
 
 export { MODEL, ROOT };
 export const ARTIFACTS = join(ROOT, 'test-artifacts');
@@ -29,7 +29,7 @@ export async function setUp({ catalog = true, mounts: extra = {}, faults = undef
   const mounts = { ...extra };
   let catalogDir = null;
   if (catalog) {
-    catalogDir = mkdtempSync(join(tmpdir(), 'simsong-e2e-'));
+    catalogDir = tempDir('simsong-e2e-');
     buildCatalog(catalogDir);
     mounts['e2e/'] = catalogDir;
   }

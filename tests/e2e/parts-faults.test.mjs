@@ -8,11 +8,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARTIFACTS, ROOT, newPage, setUp } from './harness.mjs';
 import { buildSynthetic, synthesize } from './catalog.mjs';
+import { tempDir } from '../temp-dir.mjs';
 
 const skip = !process.env.SIMSONG_BIN && 'SIMSONG_BIN (the native CLI) is needed to build the test catalog';
 const el = 'similar-songs';
@@ -27,7 +27,7 @@ const requests = []; // every answer of the test server
 
 before(async () => {
   if (skip) return;
-  dir = mkdtempSync(join(tmpdir(), 'simsong-synth-'));
+  dir = tempDir('simsong-synth-');
   const parts = buildSynthetic(join(dir, 'a'), TRACKS, { neighbours: 0 });
   const otherParts = buildSynthetic(join(dir, 'b'), 600, { seed: 2, neighbours: 0 });
   buildSynthetic(join(dir, 'lists'), 600, { seed: 3 });
@@ -67,7 +67,7 @@ const statusOf = (page) => page.locator(`${el} >> .status`).textContent();
 test('a store-sized catalog in parts: byte progress, then the CLI\'s results, from a fraction of the bytes', { skip }, async () => {
   const page = await openStore();
   const results = await page.nthEvent('results');
-  assert.deepEqual(results.ids, expected.map((r) => r.hit.id), 'the same hits as `simsong query` on the same parts');
+  assert.deepEqual(results.rows, expected.map((r) => r.hit.id), 'the same hits as `simsong query` on the same parts');
   assert.equal(results.approximate, false);
   assert.deepEqual(results.notes, []);
   const reference = JSON.parse(readFileSync(join(dir, 'a/tracks.jsonl'), 'utf8').split('\n')[42]);
@@ -91,7 +91,7 @@ test('a 404 on each kind of part: fallbacks where honest, the part named where n
   // The metadata part: the hits still come, without details.
   let page = await openStore((path) => (path.endsWith(file('meta', metaPart())) ? { status: 404 } : null));
   let results = await page.nthEvent('results');
-  assert.deepEqual(results.ids, expected.map(() => ''), 'the same hits, without their details');
+  assert.deepEqual(results.rows, expected.map(() => ''), 'the same hits, without their details');
   assert.match(results.notes.join(' '), new RegExp(`track details could not be fetched: catalog part ${file('meta', metaPart())}: HTTP 404`));
   assert.match(await statusOf(page), /HTTP 404/);
   assert.equal(await page.locator(`${el} >> .row .title`).first().textContent(), 'Track details unavailable');
@@ -108,7 +108,7 @@ test('a 404 on each kind of part: fallbacks where honest, the part named where n
   // The segments: results without the best moment.
   page = await openStore((path) => (path.endsWith(file('segments', g0().segments)) ? { status: 404 } : null));
   results = await page.nthEvent('results');
-  assert.deepEqual(results.ids, expected.map((r) => r.hit.id));
+  assert.deepEqual(results.rows, expected.map((r) => r.hit.id));
   assert.match(results.notes.join(' '), /Where in each song the match lies could not be fetched/);
   await page.context().close();
 
@@ -153,7 +153,7 @@ test('truncated parts and parts from another build are refused by name', { skip 
 test('a server that ignores Range: the whole parts, once, and the same results', { skip }, async () => {
   const page = await openStore(() => ({ ignoreRange: true }));
   const results = await page.nthEvent('results');
-  assert.deepEqual(results.ids, expected.map((r) => r.hit.id));
+  assert.deepEqual(results.rows, expected.map((r) => r.hit.id));
   assert.equal(results.approximate, false);
   const stats = await page.evaluate(() => document.querySelector('similar-songs').networkStats());
   assert.equal(stats.rangeIgnored, true);
@@ -181,7 +181,7 @@ test('a very slow quantiser part: progress moves, the page stays responsive, the
   });
   assert.ok(lag < 150, `the page's event loop stalled for ${lag} ms`);
   const results = await page.nthEvent('results', 1, 60000);
-  assert.deepEqual(results.ids, expected.map((r) => r.hit.id));
+  assert.deepEqual(results.rows, expected.map((r) => r.hit.id));
   const status = await page.evaluate(() => window.__status);
   const fractions = status.map((s) => /… ([\d.]+) of ([\d.]+) MB|… (\d+)%/.exec(s)).filter(Boolean);
   assert.ok(fractions.length >= 3, `progress was shown as bytes arrived: ${status.slice(0, 12)}`);
@@ -256,13 +256,13 @@ test('neighbour lists: "Similar" from the manifest and ranges alone; without the
   let page = await open(null);
   let results = await page.nthEvent('results');
   assert.equal(results.fromNeighbours, true);
-  assert.deepEqual(results.ids, want.map((r) => r.hit.id), 'the hits the CLI gives');
+  assert.deepEqual(results.rows, want.map((r) => r.hit.id), 'the hits the CLI gives');
   assert.ok(!requests.some((r) => /parts\/(quantizer|codes)-/.test(r.path)), 'no codes before the first result');
   await page.context().close();
   page = await open((path) => (path.endsWith(file('neighbours', lists.neighbours.file)) ? { status: 404 } : null));
   results = await page.nthEvent('results');
   assert.equal(results.fromNeighbours, false);
-  assert.deepEqual(results.ids, want.map((r) => r.hit.id), 'the same hits from the codes');
+  assert.deepEqual(results.rows, want.map((r) => r.hit.id), 'the same hits from the codes');
   assert.match(results.notes.join(' '), /neighbour list could not be fetched.*parts\/neighbours-[0-9a-f]{20}\.bin: HTTP 404/);
   await page.context().close();
 
@@ -284,7 +284,7 @@ test('neighbour lists: "Similar" from the manifest and ranges alone; without the
   await page.evaluate((id) => document.querySelector('similar-songs').setAttribute('track', id), next);
   const again = await page.nthEvent('results', 2);
   assert.equal(again.fromNeighbours, true);
-  assert.deepEqual(again.ids, wantNext.map((r) => r.hit.id), 'the next track\'s hits, as the CLI gives them');
+  assert.deepEqual(again.rows, wantNext.map((r) => r.hit.id), 'the next track\'s hits, as the CLI gives them');
   assert.deepEqual(await page.events('error'), [], 'no error: nothing the visitor asked for needed the codes');
   assert.deepEqual(await page.events('indexcomplete'), [], 'the catalog is not complete');
   await page.context().close();

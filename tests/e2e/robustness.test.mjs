@@ -3,11 +3,11 @@
 // damaged or foreign manifests and models, a worker that dies, and twenty rapid clicks and drops.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARTIFACTS, MODEL, ROOT, demoUrl, newPage, setUp } from './harness.mjs';
 import { cases } from '../bad-input/matrix.mjs';
+import { tempDir } from '../temp-dir.mjs';
 
 const skip = !process.env.SIMSONG_BIN && 'SIMSONG_BIN (the native CLI) is needed to build the test catalog';
 const el = 'similar-songs';
@@ -39,8 +39,7 @@ const outcomes = (page) => page.evaluate(() => window.__events.filter((e) => e.t
 test('the bad-input matrix dropped into the page: clear messages or results, bounded memory', { skip }, async () => {
   const page = await openDemo();
   const input = page.locator(`${el} >> .drop input[type=file]`);
-  const dir = mkdtempSync(join(tmpdir(), 'simsong-matrix-'));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true })); // tens of MB each run
+  const dir = tempDir('simsong-matrix-');
   const failures = [];
   let memory = 0;
   for (const c of cases()) {
@@ -179,7 +178,7 @@ test('a failing worker is reported and recovers; one that keeps failing is given
 test('an hour-long file shows its progress as a percentage, and a newer search stops it at once', { skip }, async () => {
   const page = await openDemo();
   const hour = cases().find((c) => c.name === 'one-hour.wav');
-  const dir = mkdtempSync(join(tmpdir(), 'simsong-hour-'));
+  const dir = tempDir('simsong-hour-');
   writeFileSync(join(dir, hour.name), hour.bytes);
   await page.locator(`${el} >> .drop input[type=file]`).setInputFiles(join(dir, hour.name));
   // Decoding an hour takes seconds in wasm: the stage and its share arrive several times a second.

@@ -5,11 +5,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARTIFACTS, ROOT, demoUrl, newPage, setUp } from './harness.mjs';
 import { INDEX_MODEL, writeMedley } from './catalog.mjs';
+import { tempDir } from '../temp-dir.mjs';
 
 const skip = !process.env.SIMSONG_BIN && 'SIMSONG_BIN (the native CLI) is needed to build the test catalog';
 const el = 'similar-songs';
@@ -19,7 +18,7 @@ let medley;
 before(async () => {
   if (skip) return;
   env = await setUp();
-  medley = writeMedley(mkdtempSync(join(tmpdir(), 'simsong-part-')));
+  medley = writeMedley(tempDir('simsong-part-'));
 });
 after(() => env?.close());
 

@@ -25,7 +25,7 @@ test('the element works on a store page under the strict CSP', { skip }, async (
   // The store shows the track from its URL and the element lists five similar ones.
   const results = await page.nthEvent('results');
   assert.equal(results.reference, 'lugaru');
-  assert.equal(results.ids.length, 5, 'k="5"');
+  assert.equal(results.rows.length, 5, 'k="5"');
   assert.equal(await page.locator('#product-title').textContent(), 'Theme <b>bold</b>');
   assert.equal(await page.locator(`${el} >> .row`).count(), 5);
   assert.equal(await page.locator(`${el} >> .player`).isVisible(), false, 'player="none" hides the built-in player');

@@ -6,12 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initSync, SimilarityEngine } from '../../pkg/simsong.js';
 import { initSync as initSearchSync, CatalogParts } from '../../pkg/simsong_search.js';
+import { tempDir } from '../temp-dir.mjs';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const BIN = process.env.SIMSONG_BIN;
@@ -33,7 +33,7 @@ const checkModel = (parts, engine) => parts.checkModelHash(engine.info.modelSha2
 let built = null;
 function buildIndex() {
   if (built) return built;
-  const dir = mkdtempSync(join(tmpdir(), 'simsong-index-'));
+  const dir = tempDir('simsong-index-');
   const audio = join(ROOT, 'tests/fixtures/audio');
   const manifest = join(dir, 'catalog.csv');
   writeFileSync(manifest, [

@@ -3,11 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initSync, SimilarityEngine, analysisParams, tempoOfSamples } from '../../pkg/simsong.js';
+import { tempDir } from '../temp-dir.mjs';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const BIN = process.env.SIMSONG_BIN;
@@ -21,7 +21,7 @@ const FILES = ['real_music_a_44k.mp3', 'real_music_a_44k.ogg', 'real_music_a_44k
 initSync({ module: readFileSync(join(ROOT, 'pkg/simsong_bg.wasm')) });
 
 test('wasm in Node and the native CLI give the same embeddings', { skip: !BIN && 'SIMSONG_BIN not set' }, () => {
-  const out = join(mkdtempSync(join(tmpdir(), 'simsong-')), 'native.csv');
+  const out = join(tempDir('simsong-'), 'native.csv');
   execFileSync(BIN, ['embed', ...FILES, '--model', MODEL, '--out', out], { cwd: ROOT, stdio: 'pipe' });
   const [header, ...rows] = readFileSync(out, 'utf8').trim().split('\n');
   assert.equal(header.split(',').length, 33, 'path + 32 dimensions');

@@ -3,14 +3,14 @@
 // on the fly), the file as it is to a client that accepts neither.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { rmSync, utimesSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { startServer } from '../../scripts/serve.mjs';
+import { tempDir } from '../temp-dir.mjs';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 let dir;
@@ -18,7 +18,7 @@ let server;
 const script = `export const words = ${JSON.stringify(Array.from({ length: 2000 }, (_, i) => `word${i % 97}`))};\n`;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'simsong-serve-'));
+  dir = tempDir('simsong-serve-');
   writeFileSync(join(dir, 'a.js'), script);
   execFileSync(process.execPath, [join(ROOT, 'scripts/precompress.mjs'), join(dir, 'a.js')], { stdio: 'pipe' });
   server = await startServer(0, '127.0.0.1', { mounts: { 'm/': dir } });

@@ -177,3 +177,34 @@ def test_tempo_is_the_clis(test_engine, cli):
     noise = np.random.default_rng(3).standard_normal(16000 * 20).astype(np.float32) * 0.1
     unclear = test_engine.embed((noise, 16000)).tempo
     assert unclear["bpm"] is None and unclear["confidence"] < 0.10
+
+
+def test_versions_are_grouped_by_the_build_and_uploads_checked(tmp_path):
+    """The wheel's build audits the catalog as `simsong index build` does; `check` says what
+    `simsong check` says. The shipped model: the timbre check needs a trained one."""
+    rows = [
+        ("song", AUDIO / "real_music_a_44k.wav"),
+        ("song-mp3", AUDIO / "real_music_a_44k.mp3"),
+        ("song-flac", AUDIO / "real_music_a_44k.flac"),
+        ("other", AUDIO / "real_music_b_16k.wav"),
+        ("noise", AUDIO / "synth_noise_16k.wav"),
+    ]
+    manifest = tmp_path / "catalog.csv"
+    manifest.write_text("id,audio\n" + "".join(f"{i},{p}\n" for i, p in rows))
+    engine = simsong.Engine()
+    simsong.build_index(manifest, tmp_path / "catalog.idx", engine=engine)
+    groups = simsong.version_groups(tmp_path / "catalog.idx")
+    assert [sorted(g["members"]) for g in groups] == [["song", "song-flac", "song-mp3"]]
+    assert all(link["source"] == "detected" and link["score"] > 0.3 for link in groups[0]["links"])
+    found = simsong.check(tmp_path / "catalog.idx", AUDIO / "real_music_a_44k.ogg", engine=engine)
+    assert found["is_version"] and found["versions"][0]["id"].startswith("song"), found
+    assert abs(found["versions"][0]["tempo_ratio"] - 1) < 0.01
+    other = simsong.check(tmp_path / "catalog.idx", AUDIO / "synth_sine440_16k.wav", engine=engine)
+    assert not other["is_version"] and other["versions"] == [] and other["nearest"][0]
+    # Shards merged: the groups of the one-machine build.
+    for i in range(2):
+        simsong.build_index(manifest, tmp_path / f"s{i}.idx", engine=engine, shard=(i, 2))
+    simsong.merge_index([tmp_path / "s0.idx", tmp_path / "s1.idx"], tmp_path / "merged.idx")
+    assert simsong.version_groups(tmp_path / "merged.idx") == groups
+    with pytest.raises(simsong.SimsongError, match="text.mp3"):
+        simsong.check(tmp_path / "catalog.idx", AUDIO / "bad" / "text.mp3", engine=engine)

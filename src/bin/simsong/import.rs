@@ -26,6 +26,9 @@ struct TrackLine {
     license: Option<String>,
     attribution: Option<String>,
     tempo: Option<simsong::index::TrackTempo>,
+    /// Ids of the tracks this one is a version of, as the store declares them.
+    #[serde(default)]
+    version_of: Vec<String>,
 }
 
 impl Default for TrackLine {
@@ -42,6 +45,7 @@ impl Default for TrackLine {
             license: None,
             attribution: None,
             tempo: None,
+            version_of: Vec::new(),
         }
     }
 }
@@ -96,6 +100,7 @@ pub fn import(
             license: t.license,
             attribution: t.attribution,
             tempo: t.tempo,
+            version_of: t.version_of,
         };
         let embedding = row.to_vec();
         let segments = scatter(&embedding, synthetic_segments, i as u64);

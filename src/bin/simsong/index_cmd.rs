@@ -11,6 +11,7 @@ use simsong::catalog::{Entry, read_folder, read_manifest};
 use simsong::index::publish::PartSizes;
 use simsong::index::train::QuantizerShape;
 use simsong::index::{DEFAULT_MAX_SEGMENTS, Precision};
+use simsong::versions::audit::AuditScope;
 use simsong::{CatalogIndex, Engine};
 
 use crate::progress::files_bar;
@@ -55,6 +56,9 @@ pub enum IndexCommand {
     /// Retrain the codebooks of a published index on its current tracks and fold its delta
     /// generations into a new base (pages then fetch the whole index again).
     RebuildCodes(RebuildArgs),
+    /// List a one-file index's version groups (cut-downs, loops, re-encodings… of one song),
+    /// found by the audit after build, merge and add, or declared (`version_of`).
+    Versions(crate::versions_cmd::VersionsArgs),
     /// Show an index's header, size, parts and tag counts.
     Info {
         /// The index (a published folder, its `index.json`, or a one-file `.idx`).
@@ -240,10 +244,15 @@ pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
                 threads: 0,
             };
             let bar = files_bar(entries.len(), "indexing");
-            let (index, report) =
+            let (mut index, report) =
                 simsong::catalog::build_index(&engine, entries, options, &|| bar.inc(1))?;
             bar.finish_and_clear();
             let failed = print_report(&report);
+            // A shard is audited once joined with the others (`index merge`), so that the
+            // links are those of one machine's build.
+            if args.shard.is_none() {
+                crate::versions_cmd::audit_into(&mut index, AuditScope::All)?;
+            }
             write_out(&index, &args.out, args.publish)?;
             finish(failed)
         }
@@ -260,16 +269,19 @@ pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
                 merged.len(),
                 args.inputs.len()
             );
+            crate::versions_cmd::audit_into(&mut merged, AuditScope::All)?;
             write_out(&merged, &args.out, args.publish)?;
             Ok(ExitCode::SUCCESS)
         }
         IndexCommand::Import(args) => {
-            let index = crate::import::import(
+            let mut index = crate::import::import(
                 &args.embeddings,
                 &args.tracks,
                 args.model.as_deref(),
                 args.synthetic_segments,
             )?;
+            // No audio, so no fingerprints: only the versions the store declares.
+            crate::versions_cmd::audit_into(&mut index, AuditScope::All)?;
             write_out(&index, &args.out, args.publish)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -327,7 +339,9 @@ pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
                 crate::delta::add(&args.index, &added)?;
             } else {
                 let mut index = load(&args.index)?;
+                let first_new = index.len() as u32;
                 index.append(&added)?;
+                crate::versions_cmd::audit_into(&mut index, AuditScope::From(first_new))?;
                 save(&index, &args.index)?;
             }
             finish(failed)
@@ -353,6 +367,7 @@ pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
             args.publish.shape(),
             args.publish.sizes(),
         ),
+        IndexCommand::Versions(args) => crate::versions_cmd::versions(args),
         IndexCommand::Info { index: path, json } => {
             if is_published(&path) {
                 return crate::delta::info(&path, json);
@@ -361,7 +376,7 @@ pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
                 std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
             let index = CatalogIndex::from_bytes(&bytes)
                 .with_context(|| format!("index {}", path.display()))?;
-            print_info(&index, bytes.len(), json)?;
+            crate::info::print_info(&index, bytes.len(), json)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -454,48 +469,4 @@ pub fn finish(failed: usize) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn print_info(index: &CatalogIndex, file_bytes: usize, json: bool) -> anyhow::Result<()> {
-    let h = index.header();
-    let segments = index.segments().starts_seconds.len();
-    if json {
-        let value = serde_json::json!({
-            "header": h,
-            "tracks": index.len(),
-            "segments": segments,
-            "precision": index.embeddings().precision(),
-            "fileBytes": file_bytes,
-            "tags": index.tag_counts(false),
-            "predictedTags": index.tag_counts(true),
-        });
-        println!("{}", serde_json::to_string_pretty(&value)?);
-        return Ok(());
-    }
-    println!("tracks:     {} ({} segments)", index.len(), segments);
-    println!(
-        "model:      {} (sha256 {}){}",
-        h.model_name,
-        h.model_sha256,
-        if h.model_trained {
-            ""
-        } else {
-            ", UNTRAINED test fixture"
-        }
-    );
-    println!(
-        "embeddings: {} values, {:?}",
-        h.embedding_dim,
-        index.embeddings().precision()
-    );
-    println!("file:       {:.2} MB", file_bytes as f64 / 1e6);
-    println!("analysis:   {}", serde_json::to_string(&h.analysis)?);
-    println!("created by: {}", h.created_by);
-    for (label, predicted) in [("tags", false), ("predicted tags", true)] {
-        for (category, values) in index.tag_counts(predicted) {
-            let list: Vec<String> = values.iter().map(|(v, n)| format!("{v} ({n})")).collect();
-            println!("{label} {category}: {}", list.join(", "));
-        }
-    }
-    Ok(())
 }

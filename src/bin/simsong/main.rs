@@ -7,11 +7,13 @@ mod eval;
 mod features;
 mod import;
 mod index_cmd;
+mod info;
 mod mel;
 mod progress;
 mod published;
 mod query;
 mod tempo;
+mod versions_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +46,9 @@ enum Command {
     /// Whether one file's audio is in the other's (a version: cut-down, loop, re-encoding,
     /// a little faster or higher), where, and how.
     Compare(compare::CompareArgs),
+    /// Whether each upload is a version of a catalog track (a cut-down, a loop, a
+    /// re-encoding…): which one, where in it, and how sure.
+    Check(versions_cmd::CheckArgs),
     /// Measure a model against a 20-MFCC baseline on a labelled held-out split.
     Eval(eval::EvalArgs),
     /// Write a model's NNEF form, the one the browser engine loads (checked to give the ONNX
@@ -128,6 +133,7 @@ fn main() -> ExitCode {
         Command::Query(args) => query::run(args),
         Command::Mel(args) => mel::run(args),
         Command::Compare(args) => compare::run(args),
+        Command::Check(args) => versions_cmd::check(args),
         Command::ModelExport { model, out } => export_model(model.as_deref(), &out),
         Command::ModelInfo { model } => load_engine(model.as_deref()).and_then(|engine| {
             let meta = engine.model_metadata();

@@ -17,7 +17,9 @@ use simsong::index::parts::{PartKind, checksum_hex, rerank, segments};
 use simsong::index::publish::{PartSizes, Published};
 use simsong::index::quantizer::Quantizer;
 use simsong::index::train::QuantizerShape;
-use simsong::index::{IndexHeader, Precision, SegmentTable, VectorStore};
+use simsong::index::{
+    FingerprintTable, IndexHeader, Precision, SegmentTable, VectorStore, VersionTable,
+};
 
 pub use simsong::catalog::files::{MANIFEST_NAME, folder, is_published};
 
@@ -193,6 +195,8 @@ pub fn empty_catalog(m: &Manifest) -> anyhow::Result<CatalogIndex> {
             starts_seconds: Vec::new(),
             vectors: VectorStore::new(Precision::Int8, m.dim()),
         },
+        FingerprintTable::default(),
+        VersionTable::default(),
     )?)
 }
 

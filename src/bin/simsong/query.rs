@@ -68,6 +68,19 @@ pub struct QueryArgs {
     /// Print JSON (hits with their track metadata) instead of a table.
     #[arg(long)]
     json: bool,
+    /// `group`: one row per song, its other versions (cut-downs, loops, re-encodings) listed
+    /// under the best-ranked one; `separate`: every version a row of its own.
+    #[arg(long, value_enum, default_value_t = Versions::Group)]
+    versions: Versions,
+}
+
+/// How versions of one song are shown.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Versions {
+    /// One row per song.
+    Group,
+    /// Every version its own row.
+    Separate,
 }
 
 pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
@@ -92,6 +105,7 @@ pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
                 near_bpm: None,
             },
         },
+        group_versions: args.versions == Versions::Group,
         ..Default::default()
     };
     request
@@ -227,6 +241,23 @@ pub fn run(args: QueryArgs) -> anyhow::Result<ExitCode> {
                 clip(&t.collection, 24),
                 predicted.join(",")
             );
+            if !h.versions.is_empty() {
+                let names: Vec<String> = h
+                    .versions
+                    .iter()
+                    .map(|v| match &v.title {
+                        Some(title) => format!("{title} ({})", v.id),
+                        None => v.id.clone(),
+                    })
+                    .collect();
+                println!(
+                    "{:>23}+{} version{}: {}",
+                    "",
+                    names.len(),
+                    if names.len() == 1 { "" } else { "s" },
+                    names.join(", ")
+                );
+            }
         }
     }
     if hits.is_empty() {

@@ -34,7 +34,9 @@ use crate::error::{Error, Result};
 
 /// First eight bytes of every part.
 pub const PART_MAGIC: [u8; 8] = *b"SIMSPRT\x1a";
-/// The published format's version, shared by the manifest and every part (9: the quantiser's
+/// The published format's version, shared by the manifest and every part (11: metadata
+/// without the versions a store declares; 10: re-ranking rows and neighbour entries name each
+/// track's version group; 9: the quantiser's
 /// codebooks as int8, and every re-ranking row says where its track's details are; 8: the search part
 /// split into the quantiser, the codes as an inverted file read by cell, and the filters;
 /// re-ranking blocks carry their own checksums; 7: neighbour
@@ -42,7 +44,7 @@ pub const PART_MAGIC: [u8; 8] = *b"SIMSPRT\x1a";
 /// fetched by range instead of id shards, and the neighbours part; 5: the manifest
 /// names the tempo estimator's version; 4: a tempo byte per track in the search part, the
 /// predicted tempo in the metadata).
-pub const PARTS_FORMAT_VERSION: u32 = 9;
+pub const PARTS_FORMAT_VERSION: u32 = 11;
 /// Bytes before a part's payload.
 pub const ENVELOPE_LEN: usize = 48;
 

@@ -19,7 +19,9 @@
 //!       16 u32 its checksum
 //!       20 f32 start (seconds) of its segment closest to the record's track
 //!       24 f32 that segment's cosine with the record's track's row
-//!       28 u32 flags (1: the segment fields hold a segment; 0: the track has no segment rows)
+//!       28 u32 bit 0: the segment fields hold a segment (0: the track has no segment rows);
+//!              bits 1–31: the track's version group (the smallest global position among its
+//!              versions, its own when it has none), so a list folds into one row per song
 //!   end-4  u32 checksum: keyed_checksum(the bytes before, seed, p)  (super::keyed_checksum)
 //! ```
 //!
@@ -74,6 +76,8 @@ pub struct Neighbour {
     /// Its segment closest to the record's track: (start in seconds, cosine); `None` when it
     /// has no segment rows.
     pub best_segment: Option<(f32, f32)>,
+    /// Its version group (see the module docs); below 2³¹.
+    pub version_group: u32,
 }
 
 /// A track's checked record.
@@ -106,6 +110,10 @@ fn record_checksum(bytes: &[u8], seed: u64, position: u32) -> u32 {
 /// (at most `k + 1` entries), empty for a removed track.
 pub fn push_record(out: &mut Vec<u8>, position: u32, list: &[Neighbour], k: u32, seed: u64) {
     assert!(list.len() <= k as usize + 1, "at most k neighbours");
+    assert!(
+        list.iter().all(|n| n.version_group < 1 << 31),
+        "version groups are positions below 2^31"
+    );
     let start = out.len();
     out.extend_from_slice(&(list.len() as u16).to_le_bytes());
     out.extend_from_slice(&u16::from(list.is_empty()).to_le_bytes());
@@ -125,7 +133,7 @@ pub fn push_record(out: &mut Vec<u8>, position: u32, list: &[Neighbour], k: u32,
             l.meta_checksum,
             start.to_bits(),
             cosine.to_bits(),
-            u32::from(n.best_segment.is_some()),
+            u32::from(n.best_segment.is_some()) | (n.version_group << 1),
         ] {
             out.extend_from_slice(&v.to_le_bytes());
         }
@@ -172,6 +180,7 @@ impl NeighbourList {
         for i in 0..used {
             let at = HEADER_BYTES + i * ENTRY_BYTES;
             let segment_flags = u32_at(at + 28);
+            let version_group = segment_flags >> 1;
             let best_segment = (segment_flags & 1 == 1).then(|| {
                 (
                     f32::from_bits(u32_at(at + 20)),
@@ -187,6 +196,7 @@ impl NeighbourList {
                     meta_checksum: u32_at(at + 16),
                 },
                 best_segment,
+                version_group,
             };
             let valid_cosine = |x: f32| (-1.01..=1.01).contains(&x);
             if n.position >= positions || !valid_cosine(n.score) {
@@ -194,11 +204,13 @@ impl NeighbourList {
                     "an entry points past the index or has no valid score".into()
                 ));
             }
-            if segment_flags > 1
+            if version_group >= positions
                 || best_segment
                     .is_some_and(|(start, c)| !start.is_finite() || start < 0.0 || !valid_cosine(c))
             {
-                return Err(bad("an entry's closest segment is not valid".into()));
+                return Err(bad(
+                    "an entry's closest segment or version group is not valid".into(),
+                ));
             }
             entries.push(n);
         }
@@ -228,6 +240,8 @@ mod tests {
                 meta_checksum: 7,
             },
             best_segment: (position != 1).then_some((3.0 * position as f32, 0.25)),
+            // Positions 0 and 2 are versions of one song.
+            version_group: if position == 2 { 0 } else { position },
         }
     }
 
@@ -268,5 +282,12 @@ mod tests {
             let err = NeighbourList::parse(&bad, 0, 4, 3, 11, "nb").unwrap_err();
             assert!(err.to_string().contains("segment"), "{err}");
         }
+        // A version group past the index.
+        let mut bad = Vec::new();
+        let mut e = entry(0, 1.0);
+        e.version_group = 3;
+        push_record(&mut bad, 0, &[e], 4, 11);
+        let err = NeighbourList::parse(&bad, 0, 4, 3, 11, "nb").unwrap_err();
+        assert!(err.to_string().contains("version group"), "{err}");
     }
 }

@@ -14,13 +14,16 @@
 //! its segment rows, with their checksums), so that the hits of a search fetch exactly their
 //! own details, all at once, right after re-ranking: no metadata shard of 256 tracks (at 600k
 //! tracks, 0.32 MB for the ten hits of a dropped file) and no second round trip for the
-//! segments.
+//! segments. And it names the track's version group (the smallest global position among its
+//! versions: cut-downs, loops, re-encodings of one song), so that a shortlist folds into one
+//! row per song without another fetch.
 //!
 //! ```text
 //! block b   rows × { f32 LE scale, dim × int8, locator }   (value ≈ centroid + scale · code;
 //!           the last block may hold fewer rows), then u32 LE keyed_checksum(the rows, seed, b)
 //! locator   u32 meta offset, u32 meta length, u32 meta checksum, u32 first segment row,
-//!           u16 segment rows, u32 segments checksum (all LE; LOCATOR_BYTES = 22)
+//!           u16 segment rows, u32 segments checksum, u32 version group (all LE;
+//!           LOCATOR_BYTES = 26)
 //! ```
 
 use super::manifest::rerank_row_bytes;
@@ -116,7 +119,7 @@ pub fn dequantize(centroid: &[f32], scale: f32, codes: &[i8]) -> Vec<f32> {
 }
 
 /// Bytes of a row's [`HitLocator`].
-pub const LOCATOR_BYTES: usize = 22;
+pub const LOCATOR_BYTES: usize = 26;
 
 /// Where a track's details are in its generation's parts: its metadata record and its segment
 /// rows, each with its checksum.
@@ -130,6 +133,9 @@ pub struct HitLocator {
     pub segment_count: u16,
     /// [`super::block_checksum`] of its segment rows.
     pub segment_checksum: u32,
+    /// Its version group: the smallest global position among the track and its versions
+    /// (its own position when it has none).
+    pub version_group: u32,
 }
 
 /// Splits scaled int8 values as stored (re-ranking and segment rows): the f32 LE scale, then
@@ -160,6 +166,7 @@ pub fn row_locator(row: &[u8], dim: usize) -> HitLocator {
         segment_first_row: u32_at(12),
         segment_count: u16::from_le_bytes(row[at + 16..at + 18].try_into().unwrap()),
         segment_checksum: u32_at(18),
+        version_group: u32_at(22),
     }
 }
 
@@ -183,4 +190,5 @@ pub fn push_row(out: &mut Vec<u8>, scale: f32, codes: &[i8], locator: &HitLocato
     }
     out.extend_from_slice(&locator.segment_count.to_le_bytes());
     out.extend_from_slice(&locator.segment_checksum.to_le_bytes());
+    out.extend_from_slice(&locator.version_group.to_le_bytes());
 }

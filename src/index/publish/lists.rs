@@ -44,6 +44,7 @@ pub(super) fn add_neighbours(
     let n = m.total_positions() as usize;
     let (mut rows, mut cells, mut live) = (Vec::with_capacity(n * dim), Vec::new(), vec![true; n]);
     let mut locators: Vec<TrackLocator> = Vec::with_capacity(n);
+    let mut version_groups: Vec<u32> = Vec::with_capacity(n);
     let quantizer = {
         let name = m.quantizer.file_name(PartKind::Quantizer);
         let bytes = read(&m.quantizer, PartKind::Quantizer)?;
@@ -86,6 +87,7 @@ pub(super) fn add_neighbours(
         for local in 0..g.tracks as usize {
             let at = rerank::row_offset(local, block_rows, dim);
             let (scale, codes) = rerank::split_row(&rerank_bytes[at..], dim);
+            version_groups.push(rerank::row_locator(&rerank_bytes[at..], dim).version_group);
             let centroid = quantizer.centroid(cells[first_cell + local] as usize);
             rows.extend(rerank::dequantize(centroid, scale, codes));
         }
@@ -148,6 +150,7 @@ pub(super) fn add_neighbours(
                 position: t,
                 score,
                 locator: locators[t as usize],
+                version_group: version_groups[t as usize],
                 best_segment: segments::best_segment(
                     &segment_parts[*g][range.clone()],
                     dim,

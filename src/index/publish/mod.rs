@@ -188,6 +188,33 @@ pub fn publish_delta(
     Ok(published)
 }
 
+/// Each stored track's version group in global positions: the smallest global position among
+/// its versions in `index` (tracks are stored in `order`, from `first_position`). A delta's
+/// tracks are grouped among themselves.
+fn global_version_groups(
+    index: &CatalogIndex,
+    order: &[usize],
+    first_position: u32,
+) -> Result<Vec<u32>> {
+    let n = index.len();
+    if u64::from(first_position) + n as u64 >= 1 << 31 {
+        return Err(Error::InvalidIndex(
+            "more than 2^31 positions in a published index".into(),
+        ));
+    }
+    let mut global = vec![0u32; n];
+    for (local, &i) in order.iter().enumerate() {
+        global[i] = first_position + local as u32;
+    }
+    let groups = index.version_groups();
+    let mut smallest: BTreeMap<u32, u32> = BTreeMap::new();
+    for (i, &g) in groups.iter().enumerate() {
+        let entry = smallest.entry(g).or_insert(global[i]);
+        *entry = (*entry).min(global[i]);
+    }
+    Ok(order.iter().map(|&i| smallest[&groups[i]]).collect())
+}
+
 /// Codes one generation: returns its manifest entry and its files.
 fn generation(
     manifest: &Manifest,
@@ -216,6 +243,7 @@ fn generation(
         .flat_map(|&i| coded[i * m..(i + 1) * m].iter().copied())
         .collect();
     let cells: Vec<u32> = order.iter().map(|&i| track_cells[i]).collect();
+    let version_groups = global_version_groups(index, &order, first_position)?;
 
     let seed = range_seed(&manifest.index_id_bytes());
 
@@ -290,6 +318,7 @@ fn generation(
                 })?,
                 segment_count: count,
                 segment_checksum: sum,
+                version_group: version_groups[locators.len()],
             });
             row += u64::from(count);
         }

@@ -4,8 +4,8 @@
 use super::{SearchOutcome, SearchTask, Step, missing, noting, parted_hit};
 use crate::error::{Error, Result};
 use crate::index::parted::{PartKey, PartedIndex};
-use crate::index::parts::neighbours::Neighbour;
 use crate::search::Reference;
+use crate::search::versions::{FoldedRow, fold_versions};
 
 impl SearchTask {
     /// Stage 0, "Similar" on one catalog track: the answer from the track's neighbour list
@@ -65,24 +65,49 @@ impl SearchTask {
             return Err(Error::UnknownTrack(id));
         };
         let skip = usize::from(r.exclude_references);
-        let entries: Vec<Neighbour> = list.entries.iter().skip(skip).take(r.k).copied().collect();
         let listed = list.entries.len();
-        // The reference's details and the hits' (their closest segments are in the list).
-        let keys = std::iter::once(reference)
-            .chain(entries.iter().map(|e| e.position))
-            .map(PartKey::Record);
+        let entries = &list.entries[skip.min(list.entries.len())..];
+        let entry = |p: u32| entries.iter().find(|e| e.position == p);
+        // (Plain loops rather than iterator chains here and below: each chain of a new type is
+        // more code in the search module every page loads.)
+        let mut scored: Vec<(f32, u32)> = Vec::with_capacity(entries.len());
+        for e in entries {
+            scored.push((e.score, e.position));
+        }
+        // Rows: one per version group when the request groups them (every entry names its
+        // group), else the first k entries.
+        let rows: Vec<FoldedRow> = if r.group_versions {
+            fold_versions(&scored, &|p| entry(p).map_or(p, |e| e.version_group), r.k)
+        } else {
+            scored.truncate(r.k);
+            let mut rows = Vec::with_capacity(scored.len());
+            for s in scored {
+                rows.push((s, Vec::new()));
+            }
+            rows
+        };
+        // The reference's details and the hits' (their closest segments are in the list), and
+        // the versions' folded under them.
+        let mut keys = vec![PartKey::Record(reference)];
+        for ((_, p), versions) in &rows {
+            keys.push(PartKey::Record(*p));
+            for &(_, v) in versions {
+                keys.push(PartKey::Record(v));
+            }
+        }
         let needs = missing(
             index,
-            keys,
+            keys.into_iter(),
             noting(&mut self.notes, "Some track details could not be fetched"),
         )?;
         if !needs.is_empty() {
             return Ok(Some(Step::Need(needs)));
         }
-        let hits = entries
-            .iter()
-            .map(|e| parted_hit(index, e.score, e.position, e.best_segment))
-            .collect();
+        let mut hits = Vec::with_capacity(rows.len());
+        for ((score, p), versions) in &rows {
+            let best = entry(*p).and_then(|e| e.best_segment);
+            hits.push(parted_hit(index, *score, *p, best, versions));
+        }
         Ok(Some(Step::Done(SearchOutcome {
             hits,
             approximate: false,

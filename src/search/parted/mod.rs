@@ -35,7 +35,8 @@ use std::collections::BTreeSet;
 use cells::{adc_shortlist, probed_cells};
 use serde::Serialize;
 
-use super::{SearchHit, SearchRequest, TopK};
+use super::versions::{FoldedRow, fold_versions};
+use super::{SearchHit, SearchRequest, TopK, VersionHit};
 use crate::error::Result;
 use crate::index::TrackMeta;
 use crate::index::parted::task::Step;
@@ -111,6 +112,9 @@ struct Query {
     excluded: Vec<u32>,
 }
 
+/// A row of a result: (score, position) and the versions folded under it.
+type Ranked = FoldedRow;
+
 /// The stages of a [`SearchTask`], each with what the earlier ones found (see the module docs).
 #[derive(Debug)]
 enum Stage {
@@ -127,11 +131,12 @@ enum Stage {
         query: Query,
         shortlist: Vec<(f32, u32)>,
     },
-    /// Fetching the hits' details: `ranked` (score, position) best first, `reranked` of the
-    /// shortlist re-scored.
+    /// Fetching the hits' details: `ranked` (score, position) best first, each with the
+    /// versions folded under it (when the request groups them), `reranked` of the shortlist
+    /// re-scored.
     Details {
         query: Query,
-        ranked: Vec<(f32, u32)>,
+        ranked: Vec<Ranked>,
         reranked: usize,
     },
 }
@@ -240,7 +245,12 @@ impl SearchTask {
                         self.stage = Stage::Rerank { query, shortlist };
                         return Ok(Step::Need(needs));
                     }
-                    let mut best = TopK::new(self.request.k);
+                    let wanted = if self.request.group_versions {
+                        self.shortlist_len
+                    } else {
+                        self.request.k
+                    };
+                    let mut best = TopK::new(wanted);
                     let mut reranked = 0;
                     for &(approx, p) in &shortlist {
                         let score = match index.rerank_vector(p) {
@@ -255,11 +265,12 @@ impl SearchTask {
                         };
                         best.push(score, p as usize);
                     }
-                    let ranked = best
+                    let scored: Vec<(f32, u32)> = best
                         .into_sorted()
                         .into_iter()
                         .map(|(s, p)| (s, p as u32))
                         .collect();
+                    let ranked = fold(index, &scored, &self.request);
                     Stage::Details {
                         query,
                         ranked,
@@ -271,8 +282,17 @@ impl SearchTask {
                     ranked,
                     reranked,
                 } => {
-                    let positions: Vec<u32> = ranked.iter().map(|&(_, p)| p).collect();
-                    if let Some(needs) = details_needs(index, &positions, &mut self.notes)? {
+                    let mut positions = Vec::with_capacity(ranked.len());
+                    let mut versions = Vec::new();
+                    for ((_, p), folded) in &ranked {
+                        positions.push(*p);
+                        for &(_, v) in folded {
+                            versions.push(v);
+                        }
+                    }
+                    if let Some(needs) =
+                        details_needs(index, &positions, &versions, &mut self.notes)?
+                    {
                         self.stage = Stage::Details {
                             query,
                             ranked,
@@ -282,8 +302,9 @@ impl SearchTask {
                     }
                     let hits = ranked
                         .iter()
-                        .map(|&(score, p)| {
-                            parted_hit(index, score, p, best_segment(index, p, &query.vector))
+                        .map(|&((score, p), ref versions)| {
+                            let best = best_segment(index, p, &query.vector);
+                            parted_hit(index, score, p, best, versions)
                         })
                         .collect();
                     return Ok(Step::Done(SearchOutcome {
@@ -323,20 +344,56 @@ fn decode_code(index: &PartedIndex, position: u32) -> Vec<f32> {
     )
 }
 
-/// A hit at a global position with its score, its details if fetched, and `best`, its segment
-/// closest to the query (start seconds, cosine) where known.
-fn parted_hit(index: &PartedIndex, score: f32, p: u32, best: Option<(f32, f32)>) -> PartedHit {
+/// `scored` (score, position), best first, as the request's rows: folded by version group
+/// when it groups them (a row's group is in its re-ranking row; a track whose row is missing
+/// stands alone), else the first `k` as they are.
+fn fold(index: &PartedIndex, scored: &[(f32, u32)], request: &SearchRequest) -> Vec<Ranked> {
+    if request.group_versions {
+        return fold_versions(
+            scored,
+            &|p| index.hit_locator(p).map_or(p, |l| l.version_group),
+            request.k,
+        );
+    }
+    let mut rows = Vec::with_capacity(request.k);
+    for &r in scored.iter().take(request.k) {
+        rows.push((r, Vec::new()));
+    }
+    rows
+}
+
+/// A hit at a global position with its score, its details if fetched, `best`, its segment
+/// closest to the query (start seconds, cosine) where known, and the versions folded under it.
+fn parted_hit(
+    index: &PartedIndex,
+    score: f32,
+    p: u32,
+    best: Option<(f32, f32)>,
+    versions: &[(f32, u32)],
+) -> PartedHit {
     let track = index.track(p).cloned();
-    PartedHit {
+    let mut hit = PartedHit {
         hit: SearchHit {
             id: track.as_ref().map(|t| t.id.clone()).unwrap_or_default(),
             position: p as usize,
             score: score.clamp(-1.0, 1.0),
             best_segment_seconds: best.map(|b| b.0),
             best_segment_score: best.map(|b| b.1.clamp(-1.0, 1.0)),
+            versions: Vec::with_capacity(versions.len()),
         },
         track,
+    };
+    for &(score, v) in versions {
+        let t = index.track(v);
+        hit.hit.versions.push(VersionHit {
+            id: t.map(|t| t.id.clone()).unwrap_or_default(),
+            position: v as usize,
+            score: score.clamp(-1.0, 1.0),
+            title: t.map(|t| t.title.clone()),
+            duration_seconds: t.map(|t| t.duration_seconds),
+        });
     }
+    hit
 }
 
 /// The segment of a hit closest to the query: (start seconds, cosine), if its rows are loaded.
@@ -344,19 +401,20 @@ fn best_segment(index: &PartedIndex, position: u32, query: &[f32]) -> Option<(f3
     segments::best_segment(index.segment_bytes(position)?, index.dim(), query)
 }
 
-/// The metadata and segment rows of `positions` still missing; `None` once all are in (or
-/// failed and noted).
+/// The metadata and segment rows of the hits at `positions`, and the metadata of the
+/// `versions` folded under them, still missing; `None` once all are in (or failed and noted).
 fn details_needs(
     index: &PartedIndex,
     positions: &[u32],
+    versions: &[u32],
     notes: &mut BTreeSet<String>,
 ) -> Result<Option<Vec<Fetch>>> {
     // A hit whose re-ranking row is in says where its record and segments are: both are
     // fetched at once. Otherwise its metadata shard comes first, then the segments.
-    let keys: Vec<PartKey> = positions
-        .iter()
-        .filter_map(|&p| index.hit_meta_key(p))
-        .collect();
+    let mut keys: Vec<PartKey> = Vec::with_capacity(positions.len() + versions.len());
+    for &p in positions.iter().chain(versions) {
+        keys.extend(index.hit_meta_key(p));
+    }
     let mut needs = missing(
         index,
         keys.into_iter(),

@@ -25,7 +25,12 @@
       return {
         reference: r && (r.id || r.name), part: r?.part ?? null, seconds: r?.durationSeconds, memory: r?.engineMemoryBytes,
         tempo: r?.tempo ?? null,
-        ids: d.hits.map((h) => h.id), approximate: d.approximate, notes: d.notes,
+        // `rows`: one id per row (a song's versions fold under its best match); `ids`: every
+        // track the results name, each row's versions right after it (the ranking as it was
+        // before versions folded, for the catalog's MP3 and FLAC of one recording).
+        rows: d.hits.map((h) => h.id),
+        versions: d.hits.map((h) => (h.versions || []).map((v) => v.id)),
+        ids: d.hits.flatMap((h) => [h.id, ...(h.versions || []).map((v) => v.id)]), approximate: d.approximate, notes: d.notes,
         fetchedBytes: d.fetchedBytes, searchMs: d.searchMs, fromNeighbours: d.fromNeighbours,
       };
     }
