@@ -20,7 +20,7 @@ use std::time::Instant;
 use common::time_ms;
 use simsong::CatalogIndex;
 use simsong::index::parted::task::{Step, run_to_end};
-use simsong::index::parted::{Fetch, PartKey, PartedIndex};
+use simsong::index::parted::{Fetch, PartedIndex};
 use simsong::index::quantizer::MAX_CELLS;
 use simsong::search::parted::{PROBE_CELLS, SearchTask, shortlist_len};
 use simsong::search::{Reference, SearchRequest, TagFilter, search};
@@ -45,7 +45,7 @@ fn open(dir: &Path) -> (PartedIndex, u64) {
     for f in index.load_needs() {
         let data = read(dir, &f).unwrap();
         bytes += data.len() as u64;
-        index.provide(f.key.parse().unwrap(), &data).unwrap();
+        index.provide(f.key, &data).unwrap();
     }
     (index, bytes)
 }
@@ -93,9 +93,7 @@ fn cold_task(dir: &Path, mut task: SearchTask) -> (u64, u64, Vec<String>) {
                 bytes += merged.iter().map(|(_, s, e)| e - s).sum::<u64>();
                 for f in needs {
                     let data = read(dir, &f).unwrap();
-                    index
-                        .provide(f.key.parse::<PartKey>().unwrap(), &data)
-                        .unwrap();
+                    index.provide(f.key, &data).unwrap();
                 }
             }
         }

@@ -18,7 +18,7 @@ const ROOT = resolve(fileURLToPath(import.meta.url), '../..');
 const PORT = Number(process.env.PORT || 8080);
 const HOST = process.env.HOST || '127.0.0.1';
 // Only these top-level paths are public; everything else (sources, caches) is not served.
-const PUBLIC = ['index.html', 'www/', 'dist/', 'pkg/', 'models/', 'demo-data/', 'tests/fixtures/'];
+const PUBLIC = ['index.html', 'www/', 'demo/', 'dist/', 'pkg/', 'models/', 'demo-data/', 'tests/fixtures/'];
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',

@@ -20,4 +20,4 @@ step "publishing it in parts"
 "$BIN" index merge "$OUT/catalog.idx" --out "$OUT/parts"
 rm -f "$OUT/embeddings.npy"
 "$BIN" index info "$OUT/parts" | head -12
-echo "store page: http://localhost:${PORT:-8080}/www/store-example.html?index=/$OUT/parts/&track=bgm-0000042 (npm start, or node scripts/serve.mjs)"
+echo "store page: http://localhost:${PORT:-8080}/demo/store-example.html?index=/$OUT/parts/&track=bgm-0000042 (npm start, or node scripts/serve.mjs)"

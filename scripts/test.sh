@@ -9,7 +9,7 @@ bash scripts/setup.sh --browser
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "JS lint (Biome, biome.json: its recommended rules over www/, tests/, bench/, scripts/)"
+step "JS lint (Biome, biome.json: its recommended rules over www/, demo/, tests/, bench/, scripts/)"
 npx --no-install biome lint --error-on-warnings
 
 step "clippy (native with the CLI, the Python module, and wasm32), warnings are errors"

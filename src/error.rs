@@ -119,6 +119,123 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// Every code [`Error::code`] returns, in declaration order. They are part of the API: the
+    /// page's error events carry them (`www/protocol.js` `ErrorCode`, `www/similar-songs.d.ts`),
+    /// so a code is never renamed, only added.
+    pub const CODES: &'static [&'static str] = &[
+        "empty-input",
+        "unsupported-format",
+        "corrupt-audio",
+        "no-audio",
+        "silent",
+        "absurd-audio",
+        "non-finite-samples",
+        "resample",
+        "invalid-params",
+        "params-mismatch",
+        "invalid-model",
+        "inference",
+        "invalid-index",
+        "index-version",
+        "index-model-mismatch",
+        "index-part",
+        "part-not-loaded",
+        "unknown-track",
+        "invalid-query",
+        "catalog",
+        "io",
+    ];
+
+    /// The error's stable code (one of [`Error::CODES`]): what a program branches on, where
+    /// the message is for people and may be reworded.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::EmptyInput => "empty-input",
+            Error::UnsupportedFormat(_) => "unsupported-format",
+            Error::CorruptAudio(_) => "corrupt-audio",
+            Error::NoAudio => "no-audio",
+            Error::Silent { .. } => "silent",
+            Error::AbsurdAudio(_) => "absurd-audio",
+            Error::NonFiniteSamples { .. } => "non-finite-samples",
+            Error::Resample(_) => "resample",
+            Error::InvalidParams(_) => "invalid-params",
+            Error::ParamsMismatch { .. } => "params-mismatch",
+            Error::InvalidModel(_) => "invalid-model",
+            Error::Inference(_) => "inference",
+            Error::InvalidIndex(_) => "invalid-index",
+            Error::IndexVersion { .. } => "index-version",
+            Error::IndexModelMismatch { .. } => "index-model-mismatch",
+            Error::IndexPart { .. } => "index-part",
+            Error::PartNotLoaded(_) => "part-not-loaded",
+            Error::UnknownTrack(_) => "unknown-track",
+            Error::InvalidQuery(_) => "invalid-query",
+            Error::Catalog(_) => "catalog",
+            #[cfg(not(target_arch = "wasm32"))]
+            Error::Io { .. } => "io",
+        }
+    }
+
+    /// The error's structured fields, for programs (`details` of the page's error events):
+    /// `(name, value)` pairs, names in camelCase; empty where the message is all there is.
+    pub fn details(&self) -> Vec<(&'static str, Detail<'_>)> {
+        let mut details = Vec::new();
+        self.visit_details(&mut |name, value| details.push((name, value)));
+        details
+    }
+
+    /// Calls `f` with each of [`Error::details`], without collecting them (the wasm bindings
+    /// set them on a JS object: one small loop in the search module instead of a vector per
+    /// variant).
+    pub fn visit_details<'a>(&'a self, f: &mut dyn FnMut(&'static str, Detail<'a>)) {
+        use Detail::{Number, Text};
+        match self {
+            // Only the analysis makes these two (the search module leaves their arms out).
+            #[cfg(feature = "analysis")]
+            Error::Silent { peak_dbfs } => f("peakDbfs", Number(f64::from(*peak_dbfs))),
+            #[cfg(feature = "analysis")]
+            Error::NonFiniteSamples { count, first } => {
+                f("count", Number(*count as f64));
+                f("first", Number(*first as f64));
+            }
+            Error::ParamsMismatch {
+                what,
+                expected,
+                found,
+            } => {
+                f("what", Text(what));
+                f("expected", Text(expected));
+                f("found", Text(found));
+            }
+            Error::IndexVersion { found, supported } => {
+                f("found", Number(f64::from(*found)));
+                f("supported", Number(f64::from(*supported)));
+            }
+            Error::IndexModelMismatch {
+                index_model,
+                loaded_model,
+            } => {
+                f("indexModel", Text(index_model));
+                f("loadedModel", Text(loaded_model));
+            }
+            Error::IndexPart { part, .. } | Error::PartNotLoaded(part) => f("part", Text(part)),
+            Error::UnknownTrack(id) => f("id", Text(id)),
+            #[cfg(not(target_arch = "wasm32"))]
+            Error::Io { path, .. } => f("path", Text(path)),
+            _ => {}
+        }
+    }
+}
+
+/// One value of [`Error::details`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Detail<'a> {
+    /// A name, an id, a file.
+    Text(&'a str),
+    /// A count, an index or a level, in the unit the field's name says.
+    Number(f64),
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 impl Error {
     /// A failed read or write of `path`.
@@ -138,4 +255,87 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
         .map(String::as_str)
         .or_else(|| payload.downcast_ref::<&str>().copied())
         .unwrap_or("unknown reason")
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed_once_and_the_page_knows_it() {
+        let samples = [
+            Error::EmptyInput,
+            Error::UnsupportedFormat(String::new()),
+            Error::CorruptAudio(String::new()),
+            Error::NoAudio,
+            Error::Silent { peak_dbfs: -90.0 },
+            Error::AbsurdAudio(String::new()),
+            Error::NonFiniteSamples { count: 1, first: 0 },
+            Error::Resample(String::new()),
+            Error::InvalidParams(String::new()),
+            Error::ParamsMismatch {
+                what: String::new(),
+                expected: String::new(),
+                found: String::new(),
+            },
+            Error::InvalidModel(String::new()),
+            Error::Inference(String::new()),
+            Error::InvalidIndex(String::new()),
+            Error::IndexVersion {
+                found: 9,
+                supported: 11,
+            },
+            Error::IndexModelMismatch {
+                index_model: String::new(),
+                loaded_model: String::new(),
+            },
+            Error::IndexPart {
+                part: String::new(),
+                problem: String::new(),
+            },
+            Error::PartNotLoaded(String::new()),
+            Error::UnknownTrack(String::new()),
+            Error::InvalidQuery(String::new()),
+            Error::Catalog(String::new()),
+            Error::io(
+                std::path::Path::new("x"),
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            ),
+        ];
+        let codes: Vec<_> = samples.iter().map(Error::code).collect();
+        assert_eq!(
+            codes,
+            Error::CODES,
+            "CODES lists every variant's code, in order"
+        );
+        // The page's protocol module and the element's type declarations name every code.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for file in ["www/protocol.js", "www/similar-songs.d.ts"] {
+            let text = std::fs::read_to_string(root.join(file)).unwrap();
+            for code in Error::CODES {
+                assert!(
+                    text.contains(&format!("'{code}'")),
+                    "{file} lacks the code '{code}'"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn details_carry_the_fields() {
+        let e = Error::IndexVersion {
+            found: 9,
+            supported: 11,
+        };
+        assert_eq!(
+            e.details(),
+            vec![
+                ("found", Detail::Number(9.0)),
+                ("supported", Detail::Number(11.0))
+            ]
+        );
+        let e = Error::UnknownTrack("bgm-7".into());
+        assert_eq!(e.details(), vec![("id", Detail::Text("bgm-7"))]);
+        assert!(Error::NoAudio.details().is_empty());
+    }
 }

@@ -23,6 +23,8 @@ struct Case {
 #[derive(Deserialize)]
 struct Expect {
     error: Option<String>,
+    /// The error's code (`Error::code`; `a|b`: either).
+    code: Option<String>,
     seconds: Option<[f64; 2]>,
     like: Option<(String, f32)>,
 }
@@ -63,6 +65,10 @@ fn bad_input_matrix_natively() {
                     failures.push(format!(
                         "{name}: error `{message}` does not match /{pattern}/"
                     ));
+                }
+                let code = case.expect.code.as_deref().unwrap_or_default();
+                if !code.split('|').any(|c| c == e.code()) {
+                    failures.push(format!("{name}: code {}, expected {code}", e.code()));
                 }
             }
             (Some(pattern), Ok(a)) => failures.push(format!(

@@ -274,7 +274,7 @@ fn deltas_add_and_remove_without_touching_published_parts() {
     let quantizer = {
         for f in parted.load_needs() {
             let bytes = server.read(&f).unwrap();
-            parted.provide(f.key.parse().unwrap(), &bytes).unwrap();
+            parted.provide(f.key, &bytes).unwrap();
         }
         parted.quantizer().unwrap().clone()
     };
@@ -406,7 +406,7 @@ fn a_first_search_reads_only_the_cells_it_probes_and_the_whole_codes_scan_all() 
         assert!(from_codes.iter().all(|f| !f.whole));
         let cells = from_codes
             .iter()
-            .filter(|f| f.key.starts_with("cell:"))
+            .filter(|f| matches!(f.key, PartKey::Cell(..)))
             .count();
         // PROBE_CELLS, then more until PROBE_MIN_ELIGIBLE tracks (32 of these 256 cells hold
         // about 2,500); an empty cell needs no request.
@@ -428,7 +428,7 @@ fn a_first_search_reads_only_the_cells_it_probes_and_the_whole_codes_scan_all() 
         assert!(
             fetched
                 .iter()
-                .all(|f| !f.key.starts_with("meta-table:") && !f.key.starts_with("meta:")),
+                .all(|f| !matches!(f.key, PartKey::MetaTable(_) | PartKey::Meta(..))),
             "no metadata shard: {:?}",
             fetched.iter().map(|f| &f.key).collect::<Vec<_>>()
         );
@@ -437,16 +437,14 @@ fn a_first_search_reads_only_the_cells_it_probes_and_the_whole_codes_scan_all() 
         }
         let records = fetched
             .iter()
-            .filter(|f| f.key.starts_with("record:"))
+            .filter(|f| matches!(f.key, PartKey::Record(_)))
             .count();
         assert_eq!(records, outcome.hits.len());
         let got: Vec<String> = outcome.hits.iter().map(|h| h.hit.id.clone()).collect();
         first += recall(&exact, &got);
         // After the idle load (the whole codes part), every cell is scanned.
         for f in parted.load_needs() {
-            parted
-                .provide(f.key.parse().unwrap(), &server.read(&f).unwrap())
-                .unwrap();
+            parted.provide(f.key, &server.read(&f).unwrap()).unwrap();
         }
         assert!(parted.is_complete());
         let again = server.search(&mut parted, request).unwrap();
@@ -648,7 +646,7 @@ fn neighbour_lists_answer_similar_as_the_search_part_does_without_it() {
             &mut parted,
             |i| task.step(i),
             |f| {
-                fetched.borrow_mut().push((f.key.clone(), f.length));
+                fetched.borrow_mut().push((f.key, f.length));
                 with.read(f)
             },
         )
@@ -659,7 +657,11 @@ fn neighbour_lists_answer_similar_as_the_search_part_does_without_it() {
             fast.notes
         );
         assert_eq!(fast.reference_track.as_ref().unwrap().id, id);
-        let keys: Vec<String> = fetched.borrow().iter().map(|(k, _)| k.clone()).collect();
+        let keys: Vec<String> = fetched
+            .borrow()
+            .iter()
+            .map(|(k, _)| k.to_string())
+            .collect();
         let kinds: BTreeSet<&str> = keys.iter().map(|k| k.split(':').next().unwrap()).collect();
         assert_eq!(
             kinds,

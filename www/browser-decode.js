@@ -15,6 +15,3 @@ export async function decodeInBrowser(bytes) {
   }
   return { samples, sampleRate: buffer.sampleRate, channels };
 }
-
-/** True for errors that mean "the Rust decoder does not know this format" (worth a retry). */
-export const isUnsupportedFormat = (message) => /^unsupported or unrecognised audio format/.test(message);

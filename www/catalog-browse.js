@@ -1,6 +1,7 @@
 // Browsing: the catalog list shown while there is no reference, with the current filter. A
 // catalog may hold hundreds of thousands of tracks, so pages are fetched as asked ("More").
 import { unavailableTrack } from './track-list.js';
+import { Message } from './protocol.js';
 
 /** Tracks per page. */
 export const BROWSE_PAGE = 100;
@@ -25,7 +26,7 @@ export class CatalogBrowse {
    */
   async load(engine, filter, more, { onProgress, remember }) {
     const offset = more ? this.rows.length : 0;
-    const page = await engine.query({ type: 'browse', filter, offset, limit: BROWSE_PAGE }, [], onProgress);
+    const page = await engine.query({ type: Message.BROWSE, filter, offset, limit: BROWSE_PAGE }, [], onProgress);
     if (!page) return null;
     const rows = page.rows.map((r) => remember(r.track) || unavailableTrack({}));
     this.rows = more ? this.rows.concat(rows) : rows;

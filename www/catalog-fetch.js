@@ -16,6 +16,7 @@
 //   deleted when it loads; an entry whose bytes fail their checks is dropped (`evict`). A whole
 //   part asked for while it is already on its way (a job and the idle load) is fetched once.
 // Failures are per piece: `fetchPieces` never throws for one of them.
+import { ErrorCode, hasCode, SimsongError } from './protocol.js';
 
 const MERGE_GAP_BYTES = 4096; // merge range pieces at most this far apart
 const MAX_MERGED_BYTES = 1 << 20; // into requests of at most this many bytes
@@ -78,7 +79,7 @@ export class PartFetcher {
   /** The manifest's bytes (revalidated every time: it is the one file that changes). */
   async manifest() {
     const response = await this.#request(this.manifestUrl, { cache: 'no-cache' }, 'the catalog manifest');
-    if (!response.ok) throw new Error(`cannot load the catalog manifest from ${this.manifestUrl} (HTTP ${response.status})`);
+    if (!response.ok) throw new SimsongError(ErrorCode.NETWORK, `cannot load the catalog manifest from ${this.manifestUrl} (HTTP ${response.status})`, { url: this.manifestUrl, status: response.status });
     return this.#read(response, null, () => {});
   }
 
@@ -207,7 +208,7 @@ export class PartFetcher {
       return await fetch(url, init);
     } catch (e) {
       if (e.name === 'AbortError') throw e;
-      throw new Error(`the network failed while fetching ${what} (${e.message})`);
+      throw new SimsongError(ErrorCode.NETWORK, `the network failed while fetching ${what} (${e.message})`, { url: String(url) });
     }
   }
 
@@ -230,7 +231,7 @@ export class PartFetcher {
       clearTimeout(timer);
       timer = setTimeout(() => {
         reader.cancel().catch(() => {});
-        rejectStall(new Error(`no data for ${Math.round(this.stallMs / 1000)} s`));
+        rejectStall(new SimsongError(ErrorCode.STALLED, `no data for ${Math.round(this.stallMs / 1000)} s`, { url: response.url, seconds: this.stallMs / 1000 }));
       }, this.stallMs);
     };
     arm();
@@ -241,8 +242,12 @@ export class PartFetcher {
           step = await Promise.race([reader.read(), stalled]);
         } catch (e) {
           // A connection that closes early shows up as a network error while reading.
-          if (expected != null && size < expected && !/no data for/.test(e.message)) {
-            throw new Error(`truncated: the connection closed after ${size} of ${expected} bytes`);
+          if (expected != null && size < expected && !hasCode(e, ErrorCode.STALLED)) {
+            throw new SimsongError(ErrorCode.TRUNCATED, `truncated: the connection closed after ${size} of ${expected} bytes`, {
+              url: response.url,
+              received: size,
+              expected,
+            });
           }
           throw e;
         }
@@ -262,7 +267,7 @@ export class PartFetcher {
       clearTimeout(timer);
     }
     if (expected != null && exact && size !== expected) {
-      throw new Error(`truncated: ${size} bytes arrived where ${expected} were expected`);
+      throw new SimsongError(ErrorCode.TRUNCATED, `truncated: ${size} bytes arrived where ${expected} were expected`, { url: response.url, received: size, expected });
     }
     if (chunks.length === 1) return chunks[0];
     const out = new Uint8Array(size);

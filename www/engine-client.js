@@ -1,5 +1,6 @@
 // Main-thread handle on the engine worker: promise-based requests, queries that supersede
-// each other, and recovery when the worker dies.
+// each other, and recovery when the worker dies. The messages are protocol.js's; a failed
+// request rejects with a SimsongError (its `code` and `details` as the worker sent them).
 //
 // Every query gets a new generation number; an answer to an older generation is dropped (its
 // promise resolves to null), so results never arrive out of order.
@@ -15,6 +16,7 @@
 // gets the same compiled module instead of compiling again. The analysis module is the worker's
 // to load, when a model is asked for (loadModel): only a visitor who brings a song pays for it.
 import { chooseEngineBuild, mark, searchEngineUrl } from './engine-build.js';
+import { ErrorCode, errorFromWire, Message, SimsongError } from './protocol.js';
 
 const MAX_RESTARTS = 3;
 const RESTART_WINDOW_MS = 60_000;
@@ -45,7 +47,7 @@ export class EngineClient {
       ? new Worker(this.workerUrl, { type: 'module' })
       : new Worker(new URL('./engine-worker.js', import.meta.url), { type: 'module' });
     // The compiled engine (or null: the worker then compiles it and reports what fails).
-    this.engineModule.then((module) => worker.postMessage({ type: 'engine', build: this.engineBuild, module }));
+    this.engineModule.then((module) => worker.postMessage({ type: Message.ENGINE, build: this.engineBuild, module }));
     worker.onmessage = ({ data }) => {
       if (worker !== this.worker) return;
       const type = this.pending.get(data.id)?.type;
@@ -53,8 +55,8 @@ export class EngineClient {
       if (data.fatal) {
         // A load that crashed the engine is not replayed on the next worker: it would crash
         // that one too. Its caller has the error; the rest keeps working.
-        if (type === 'loadIndex' || type === 'loadModel') delete this.lastLoads[type];
-        this.#failed(data.error);
+        if (type === Message.LOAD_INDEX || type === Message.LOAD_MODEL) delete this.lastLoads[type];
+        this.#failed(data.error.message);
       }
     };
     worker.onerror = (e) => {
@@ -71,9 +73,8 @@ export class EngineClient {
     this.worker.terminate();
     const now = Date.now();
     this.failures = this.failures.filter((t) => now - t < RESTART_WINDOW_MS).concat(now);
-    const error = new Error(`the analysis worker failed: ${reason}`);
-    error.workerFailed = true; // loads in flight are replayed on the fresh worker (see onRestart)
-    this.#failAll(error);
+    // Loads in flight are replayed on the fresh worker (see onRestart).
+    this.#failAll(new SimsongError(ErrorCode.WORKER_FAILED, `the analysis worker failed: ${reason}`, { reason }));
     if (this.failures.length > MAX_RESTARTS) {
       this.dead = `the analysis worker failed ${this.failures.length} times in a minute (last: ${reason})`;
       this.onRestart({ reason, restarted: false, loads: {} });
@@ -99,7 +100,7 @@ export class EngineClient {
     this.pending.delete(data.id);
     if (data.superseded || (data.gen !== undefined && data.gen !== this.generation)) p.resolve(null);
     else if (data.ok) p.resolve(data);
-    else p.reject(new Error(data.error));
+    else p.reject(errorFromWire(data.error));
   }
 
   #failAll(error) {
@@ -108,7 +109,7 @@ export class EngineClient {
   }
 
   #send(message, transfer, onProgress) {
-    if (this.dead) return Promise.reject(new Error(this.dead));
+    if (this.dead) return Promise.reject(new SimsongError(ErrorCode.WORKER_STOPPED, this.dead));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, type: message.type, onProgress });
@@ -126,9 +127,9 @@ export class EngineClient {
     // script and the search module are in (about 0.2 s later on a phone's 4G). The worker waits
     // for the bytes (`manifest` message); without them (a failed or slow fetch) it fetches the
     // manifest itself and reports what goes wrong.
-    const answer = this.#send({ type: 'loadIndex', url, prefetched: true }, [], onProgress);
+    const answer = this.#send({ type: Message.LOAD_INDEX, url, prefetched: true }, [], onProgress);
     prefetchManifest(url).then((bytes) => {
-      if (!this.dead) this.worker.postMessage({ type: 'manifest', url, bytes }, bytes ? [bytes] : []);
+      if (!this.dead) this.worker.postMessage({ type: Message.MANIFEST, url, bytes }, bytes ? [bytes] : []);
     });
     return answer;
   }
@@ -139,7 +140,7 @@ export class EngineClient {
    */
   loadModel(url, onProgress) {
     this.lastLoads.loadModel = url;
-    return this.#send({ type: 'loadModel', url }, [], onProgress);
+    return this.#send({ type: Message.LOAD_MODEL, url }, [], onProgress);
   }
 
   /** A query that supersedes every earlier one; resolves to null when a newer query replaced it. */
@@ -156,12 +157,12 @@ export class EngineClient {
   cancelQueries() {
     this.generation++;
     // Tell the worker too, so that a running analysis stops after its current step.
-    if (!this.dead) this.worker.postMessage({ type: 'cancel', gen: this.generation });
+    if (!this.dead) this.worker.postMessage({ type: Message.CANCEL, gen: this.generation });
   }
 
   terminate() {
     this.worker.terminate();
-    this.#failAll(new Error('the analysis worker was stopped'));
+    this.#failAll(new SimsongError(ErrorCode.WORKER_STOPPED, 'the analysis worker was stopped'));
   }
 }
 

@@ -10,7 +10,7 @@
 //   url(attr)                        the absolute URL in attribute 'index' | 'model', or null
 //   status(text, kind, since?)       the status line (kind 'info' | 'busy' | 'error')
 //   progress(text, progress, since)  progress of a load
-//   fail(stage, message)             an error: shown, and an `error` event
+//   fail(stage, message, error)      an error: shown, and an `error` event (with error's code)
 //   emit(type, detail)               an event (`modelready`, `error`, `workerrestart`)
 //   indexLoaded(info)                a catalog is in: show it (track searches work from now)
 //   modelProgress(progress, since)   bytes of the analyser and model arriving ({ stage: 'model', loaded, total })
@@ -18,9 +18,11 @@
 //   modelUnavailable()               songs cannot be analysed (`modelProblem` says why)
 //   ticket()                         the element's latest search (a restart reports only if none came since)
 import { EngineClient } from './engine-client.js';
+import { ErrorCode, errorFromWire, errorToWire, hasCode, Message, SimsongError } from './protocol.js';
 
 /** `modelProblem` while the model downloads and builds: a song dropped then waits for it. */
-export const MODEL_LOADING = 'the analysis model is still loading';
+const modelLoading = () => new SimsongError(ErrorCode.MODEL_LOADING, 'the analysis model is still loading');
+const analysisOff = () => new SimsongError(ErrorCode.ANALYSIS_OFF, 'song analysis is off (no model attribute)');
 
 export class EngineSession {
   /** The worker's client, null until started and after it is stopped. */
@@ -29,7 +31,7 @@ export class EngineSession {
   indexInfo = null;
   /** The loaded model's info, or null. */
   modelInfo = null;
-  /** Why files cannot be analysed, or null. */
+  /** Why files cannot be analysed (a SimsongError: `model-loading` while it loads), or null. */
   modelProblem = null;
   /** The model's load in flight or done (a promise of its info), or null until asked for. */
   #modelLoad = null;
@@ -53,7 +55,7 @@ export class EngineSession {
     this.#modelLoad = null;
     this.modelInfo = null;
     this.modelProblem = null;
-    if (!this.#host.url('model')) this.#modelUnavailable('song analysis is off (no model attribute)');
+    if (!this.#host.url('model')) this.#modelUnavailable(analysisOff());
     if (this.#analysisWanted) this.#analysisWanted.resolve(this.prepareAnalysis());
     this.#analysisWanted = null;
   }
@@ -82,7 +84,7 @@ export class EngineSession {
       return;
     }
     this.modelProblem = null;
-    if (!this.#host.url('model')) this.#modelUnavailable('song analysis is off (no model attribute)');
+    if (!this.#host.url('model')) this.#modelUnavailable(analysisOff());
     else this.#host.modelReady(); // songs can be brought again: the drop zone and warning say so
   }
 
@@ -94,7 +96,8 @@ export class EngineSession {
   async loadIndex() {
     const url = this.#host.url('index');
     if (!url) {
-      this.#host.fail('index', 'no catalog: set the element’s index attribute to the URL of a catalog index');
+      const error = new SimsongError(ErrorCode.NO_INDEX, 'no catalog: set the element’s index attribute to the URL of a catalog index');
+      this.#host.fail('index', error.message, error);
       return;
     }
     const started = performance.now();
@@ -106,8 +109,8 @@ export class EngineSession {
     } catch (e) {
       // The worker died during the load (another request crashed it): the fresh worker loads
       // the index again and #workerRestarted finishes the job.
-      if (e.workerFailed && this.client?.lastLoads.loadIndex === url) return;
-      this.#host.fail('index', `The catalog could not be loaded: ${e.message}`);
+      if (hasCode(e, ErrorCode.WORKER_FAILED) && this.client?.lastLoads.loadIndex === url) return;
+      this.#host.fail('index', `The catalog could not be loaded: ${e.message}`, e);
     }
   }
 
@@ -116,31 +119,32 @@ export class EngineSession {
     const url = this.#host.url('model');
     this.modelInfo = null;
     if (!url) {
-      this.#modelUnavailable('song analysis is off (no model attribute)');
+      this.#modelUnavailable(analysisOff());
       return null;
     }
-    this.modelProblem = MODEL_LOADING;
+    this.modelProblem = modelLoading();
     const started = performance.now();
     try {
       const { info, indexMismatch } = await this.client.loadModel(url, (p) => this.#host.modelProgress(p, started));
       this.modelInfo = info;
-      this.modelProblem = indexMismatch && `the model does not match this catalog: ${indexMismatch}`;
+      this.modelProblem = indexMismatch && errorFromWire({ ...indexMismatch, message: `the model does not match this catalog: ${indexMismatch.message}` });
       this.#host.modelReady();
       this.#host.emit('modelready', { model: info });
       return info;
     } catch (e) {
       // The next visitor's song tries again (a network blip need not last the page's life).
       this.#modelLoad = null;
-      this.#modelUnavailable(`song analysis is unavailable: ${e.message}`);
-      this.#host.emit('error', { stage: 'model', message: e.message });
+      const { code, message, details } = errorToWire(e);
+      this.#modelUnavailable(new SimsongError(code, `song analysis is unavailable: ${message}`, details));
+      this.#host.emit('error', { stage: 'model', message, code, details });
       return null;
     }
   }
 
-  /** Whether a song can be analysed now, or why not (null while the model is still loading). */
+  /** Why a song cannot be analysed now (a SimsongError), or null (also while the model is still loading). */
   get analysisRefused() {
     const why = this.modelProblem;
-    return why && this.modelInfo === null && why !== MODEL_LOADING ? why : null;
+    return why && this.modelInfo === null && !hasCode(why, ErrorCode.MODEL_LOADING) ? why : null;
   }
 
   // An index answered from its manifest (neighbour lists): the worker loads the rest when idle;
@@ -148,7 +152,7 @@ export class EngineSession {
   // report (its job asks for the same parts).
   async #completeIndex(client, url) {
     try {
-      const { info } = await client.request({ type: 'completeIndex' });
+      const { info } = await client.request({ type: Message.COMPLETE_INDEX });
       if (client !== this.client || this.#host.url('index') !== url) return;
       this.indexInfo = info;
       this.#host.indexCompleted(info);
@@ -171,14 +175,15 @@ export class EngineSession {
     const restart = ++this.#restarts;
     if (!restarted) {
       this.#host.modelUnavailable();
-      this.#host.fail('worker', `Search stopped working: ${this.client?.dead ?? reason}. Reload the page to try again.`);
+      const error = new SimsongError(ErrorCode.WORKER_STOPPED, `Search stopped working: ${this.client?.dead ?? reason}. Reload the page to try again.`, { reason });
+      this.#host.fail('worker', error.message, error);
       return;
     }
-    this.#host.emit('error', { stage: 'worker', message: `the analysis worker failed (${reason}); restarting it` });
+    this.#host.emit('error', { stage: 'worker', message: `the analysis worker failed (${reason}); restarting it`, code: ErrorCode.WORKER_FAILED, details: { reason } });
     const [index, model] = await Promise.allSettled([loads.loadIndex, loads.loadModel]);
     if (restart !== this.#restarts) return; // it failed again meanwhile; the newer restart reports
     if (loads.loadIndex && index.status === 'rejected') {
-      this.#host.fail('index', `The catalog could not be reloaded: ${index.reason.message}`);
+      this.#host.fail('index', `The catalog could not be reloaded: ${index.reason.message}`, index.reason);
       return;
     }
     // The first load was cut short by the failure: this one completes it.
@@ -187,7 +192,8 @@ export class EngineSession {
     // first one would have.
     if (loads.loadIndex && !index.value.info.complete) this.#completeIndex(this.client, this.#host.url('index'));
     if (loads.loadModel && model.status === 'rejected') {
-      this.#modelUnavailable(`song analysis is unavailable: ${model.reason.message}`);
+      const { code, message, details } = errorToWire(model.reason);
+      this.#modelUnavailable(new SimsongError(code, `song analysis is unavailable: ${message}`, details));
     }
     if (ticket === this.#host.ticket()) {
       this.#host.status(`The analysis worker failed (${reason}) and was restarted. Search again.`, 'error');

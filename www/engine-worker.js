@@ -1,46 +1,15 @@
 // Dedicated worker that owns the catalog index (the search module) and, once a visitor brings a
-// song, the analysis engine (the analysis module and the model); the page only renders.
-//
-// Messages in:  { type: 'engine', build, module } first (see below), then { id, type, gen?, ... } where type is
-//   loadIndex { url, prefetched? } → { info, fetched }        url: the published index's index.json;
-//                                    prefetched: the page fetches it and sends it as
-//                                    manifest { url, bytes: ArrayBuffer | null } (no answer; null:
-//                                    the worker fetches it itself)
-//                                    answered from the manifest alone (info.complete false:
-//                                    no tag or tempo figures yet)
-//   completeIndex                  → { info }: once the worker has been idle for a second, loads
-//                                    the whole index: quantiser, codes and filters parts
-//                                    (info.complete true)
-//   loadModel { url }              → { info, indexMismatch: string | null }: loads the analysis module
-//                                    and the model (progress: { stage: 'model', loaded, total } bytes)
-//   search { reference, request }  → { hits, approximate, notes, reranked, reference, fetched, engineMs }
-//                                    reference: { track } | { file: true, part? } (the last analysed song,
-//                                    or its part { start, end } in seconds) |
-//                                    { embedding }; request.positive / request.negative steer it
-//   embedFile { bytes, name } / embedPcm { samples, sampleRate, channels, name }
-//                                  → { analysis }: a song analysed for the shortlist, no search
-//   analyzeFile { bytes, name, request, part? } / analyzePcm { samples, sampleRate, channels, name, request, part? }
-//                                  → { analysis, hits, approximate, notes, reranked, fetched }
-//   browse { filter, offset, limit } → { total, rows: [{ position, track }], notes }
-//   lookup { ids }                 → { rows: [{ position, track } | null] }
-//   overview { url }               → { mel, durationSeconds }: the spectrogram of a catalog track's
-//                                    preview (its audio analysed here), for the reference panel;
-//                                    a newer overview request stops an older one
-//   stats                          → { fetched, fromCache, requests, wasmMemoryBytes, heldBytes, rangeIgnored }
-//   cancel { gen }                 → no answer; queries older than gen become stale
-// Messages out: { id, gen, ok: true, ... } | { id, gen, ok: false, error, fatal? } | { id, gen, superseded: true }
-//               and, while parts download, { id, progress: { stage, loaded, total } }
-//               (stage 'index' | 'search' | 'browse' | 'lookup' | 'model'), while a file is analysed,
-//               { id, gen, progress: { stage: 'decode' | 'analysis', fraction } } (fraction 0..1,
-//               null when the file's length is unknown)
+// song, the analysis engine (the analysis module and the model); the page only renders. Its
+// messages, answers and errors are protocol.js's.
 //
 // Two wasm modules (src/wasm/mod.rs): the search module holds the published index (see
 // docs/index-format.md): the manifest loads first, the rest of the index at idle; a job asks
 // for what it needs (id buckets, neighbour lists, the quantiser, cell tables and the cells it
 // probes, filters, re-ranking blocks, metadata, segment rows), which catalog-fetch.js fetches
 // and the wasm side checks. The analysis module (decoders, front end,
-// model: megabytes) is imported only when a model is asked for; an analysed song's embedding
-// is searched in the search module as an `{ embedding }` reference.
+// model: megabytes) is imported only when a model is asked for. A song analysed here stays here,
+// by id (`analyses`): the page names it in a shortlist as `{ analysis: id, part? }`, and its
+// embedding goes to the search module only for the search.
 //
 // `fatal` marks a trap inside wasm (a Rust panic, or memory exhausted): the instance's state can
 // no longer be trusted, so the client replaces this worker (see engine-client.js).
@@ -51,6 +20,7 @@
 import initSearch, { CatalogParts } from '../pkg/simsong_search.js';
 import { PartFetcher } from './catalog-fetch.js';
 import { chooseEngineBuild, engineUrl, mark, searchEngineUrl } from './engine-build.js';
+import { answerFailed, answerOk, answerProgress, answerSuperseded, ErrorCode, errorToWire, Message, SimsongError } from './protocol.js';
 
 const NO_SIMD = 'this browser lacks WebAssembly SIMD, which the search engine needs (Chrome 91+, Firefox 89+, Safari 16.4+ have it)';
 
@@ -67,7 +37,7 @@ const engineMessage = new Promise((resolve) => {
 });
 const wasmReady = engineMessage.then(async ({ build, module }) => {
   engineBuild = build ?? chooseEngineBuild();
-  if (!engineBuild) throw new Error(NO_SIMD);
+  if (!engineBuild) throw new SimsongError(ErrorCode.NO_SIMD, NO_SIMD);
   const ready = await initSearch({ module_or_path: module ?? searchEngineUrl() });
   mark('engine-ready');
   return ready;
@@ -78,9 +48,25 @@ let fetcher = null;
 let engine = null;
 let indexLoading = Promise.resolve();
 let modelLoading = null; // null until a model was asked for
-let fileAnalysis = null; // the last analysed file, kept for re-searches with other filters
+// Songs analysed here, by id (the wasm Analysis objects), oldest first: the page's shortlist names
+// them. More than a shortlist holds (references.js MAX_REFERENCES) are never needed; beyond
+// ANALYSES_KEPT the oldest is freed, and a search naming it is refused (`no-analysis`).
+const ANALYSES_KEPT = 64;
+const analyses = new Map();
+let nextAnalysisId = 1;
 
-const progressOf = (id, stage) => ({ loaded, total }) => self.postMessage({ id, progress: { stage, loaded, total } });
+function keepAnalysis(a) {
+  const id = nextAnalysisId++;
+  analyses.set(id, a);
+  for (const [old, oldest] of analyses) {
+    if (analyses.size <= ANALYSES_KEPT) break;
+    oldest.free();
+    analyses.delete(old);
+  }
+  return id;
+}
+
+const progressOf = (id, stage) => ({ loaded, total }) => self.postMessage(answerProgress(id, undefined, { stage, loaded, total }));
 
 // The answer for `url`, or an error that names `what` could not be loaded and why.
 async function fetchOk(url, what) {
@@ -88,9 +74,11 @@ async function fetchOk(url, what) {
   try {
     response = await fetch(url);
   } catch (e) {
-    throw new Error(`cannot load the ${what} from ${url}: ${e.message}`);
+    throw new SimsongError(ErrorCode.NETWORK, `cannot load the ${what} from ${url}: ${e.message}`, { url });
   }
-  if (!response.ok) throw new Error(`cannot load the ${what} from ${url} (HTTP ${response.status})`);
+  if (!response.ok) {
+    throw new SimsongError(ErrorCode.NETWORK, `cannot load the ${what} from ${url} (HTTP ${response.status})`, { url, status: response.status });
+  }
   return response;
 }
 
@@ -182,7 +170,7 @@ function completeIndex() {
       await satisfy(index, batch, source, () => {});
     }
     source.forgetWhole();
-    if (!index.complete) throw new Error(firstFailure(index, index.info.generations));
+    if (!index.complete) throw new SimsongError(ErrorCode.INDEX_PART, firstFailure(index, index.info.generations));
     source.prune(index.partFiles()).catch(() => {});
     mark('index-complete');
   })();
@@ -245,7 +233,7 @@ async function loadModel(url, id) {
     const all = [...sizes.values()];
     const sum = (f) => all.reduce((a, x) => a + f(x), 0);
     const known = all.every((x) => x.total != null);
-    self.postMessage({ id, progress: { stage: 'model', loaded: sum((x) => x.loaded), total: known ? sum((x) => x.total) : null } });
+    self.postMessage(answerProgress(id, undefined, { stage: 'model', loaded: sum((x) => x.loaded), total: known ? sum((x) => x.total) : null }));
   };
   let downloaded = false;
   const download = fetchBytes(url, 'analysis model', report('model')).finally(() => {
@@ -301,7 +289,8 @@ function countBytes(response, onBytes) {
   }));
 }
 
-// Why the model cannot search this index (another model built it), or null.
+// Why the model cannot search this index (another model built it: `index-model-mismatch`), as
+// { code, message, details }, or null.
 async function modelMismatch() {
   await indexLoading.catch(() => {});
   if (!parts || !engine) return null;
@@ -310,18 +299,18 @@ async function modelMismatch() {
     parts.checkModelHash(modelSha256, model.name);
     return null;
   } catch (e) {
-    return e.message;
+    return errorToWire(e);
   }
 }
 
 async function needIndex() {
   await indexLoading;
-  if (!parts) throw new Error('no catalog index is loaded');
+  if (!parts) throw new SimsongError(ErrorCode.NO_INDEX, 'no catalog index is loaded');
   return parts;
 }
 
 async function needEngine() {
-  if (!modelLoading) throw new Error('song analysis is off: no model was given');
+  if (!modelLoading) throw new SimsongError(ErrorCode.ANALYSIS_OFF, 'song analysis is off: no model was given');
   await modelLoading;
   return engine;
 }
@@ -347,18 +336,51 @@ async function runJob(job, data, stage) {
   }
 }
 
-// A search by an analysed song: the whole of it, or only `part` ({ start, end } seconds: the
-// mean of its segments there, see src/embed/excerpt.rs).
-// Resolves to the search's answer, with `partEmbedding` (the part's embedding, for the page to
-// search by later) when there is a part.
-async function searchAnalysis(index, analysis, part, request, data) {
-  // The analysis comes from the other wasm module: the index checks that its model built it.
-  index.checkModelHash(analysis.modelSha256, analysis.modelName);
-  const partEmbedding = part ? analysis.embeddingBetween(part.start, part.end) : null;
-  const embedding = Array.from(partEmbedding ?? analysis.embedding);
-  const job = index.search({ ...request, positive: [{ embedding }, ...(request?.positive || [])] });
+// A shortlist's references as the search module takes them: `{ track }` and `{ embedding }` as
+// they are, `{ analysis: id, part? }` as the embedding of that song of the worker's (the whole,
+// or the mean of its segments within `part` { start, end } seconds, see src/embed/excerpt.rs).
+// `partEmbeddings`: each part's embedding by analysis id, for the page to fall back on.
+function engineReferences(index, refs, partEmbeddings) {
+  return (refs ?? []).map((ref) => {
+    if (ref.analysis == null) return ref;
+    const a = analyses.get(ref.analysis);
+    if (!a) throw new SimsongError(ErrorCode.NO_ANALYSIS, 'this song’s analysis is no longer held: analyse it again', { analysis: ref.analysis });
+    // The analysis comes from the other wasm module: the index checks that its model built it.
+    index.checkModelHash(a.modelSha256, a.modelName);
+    if (!ref.part) return { embedding: Array.from(a.embedding) };
+    const part = a.embeddingBetween(ref.part.start, ref.part.end);
+    partEmbeddings[ref.analysis] = part;
+    return { embedding: Array.from(part) };
+  });
+}
+
+// A search with the whole shortlist (`positive`, `negative`: references as engineReferences
+// reads them) and the request's own fields; the answer carries the first positive reference's
+// track details when it is a catalog track, and the embeddings of the parts searched by.
+async function searchShortlist(index, { positive, negative, request }, data) {
+  const partEmbeddings = {};
+  const job = index.search({
+    ...request,
+    positive: engineReferences(index, positive, partEmbeddings),
+    negative: engineReferences(index, negative, partEmbeddings),
+  });
   const found = await runJob(job, data, 'search');
-  return found && (partEmbedding ? { ...found, partEmbedding } : found);
+  if (!found) return null;
+  const answer = Object.keys(partEmbeddings).length ? { ...found, partEmbeddings } : found;
+  const first = positive?.[0]?.track;
+  if (first == null) return answer;
+  // The reference's own details, for the page to show; the hits stand without them. An answer
+  // from a neighbour list brought them along.
+  if (found.referenceTrack) return { ...answer, reference: found.referenceTrack };
+  let track = null;
+  try {
+    const looked = await runJob(index.lookup([first]), data, 'search');
+    if (!looked) return null;
+    track = looked.rows[0]?.track ?? null;
+  } catch {
+    // Its metadata shard could not be fetched: the notes of the search already say so.
+  }
+  return { ...answer, reference: track };
 }
 
 // wasm memory never shrinks: its size after an analysis is the peak of every analysis so far.
@@ -404,7 +426,7 @@ async function analyze(data, start, search = true) {
       const now = performance.now();
       if (now - reported >= PROGRESS_EVERY_MS) {
         const { stage, fraction } = job.progress;
-        self.postMessage({ id: data.id, gen: data.gen, progress: { stage, fraction: fraction ?? null } });
+        self.postMessage(answerProgress(data.id, data.gen, { stage, fraction: fraction ?? null }));
         reported = now;
       }
       await yieldToMessages();
@@ -416,11 +438,9 @@ async function analyze(data, start, search = true) {
       job.free();
     } catch {}
   }
-  const analysis = summarize(a, performance.now() - started, analyserWasm.memory.buffer.byteLength);
-  fileAnalysis?.free();
-  fileAnalysis = a;
+  const analysis = { id: keepAnalysis(a), ...summarize(a, performance.now() - started, analyserWasm.memory.buffer.byteLength) };
   if (!search) return { result: { analysis }, transfer: [analysis.embedding.buffer, analysis.mel.columns.buffer] };
-  const found = await searchAnalysis(idx, a, data.part, data.request, data);
+  const found = await searchShortlist(idx, { positive: [{ analysis: analysis.id, part: data.part }], request: data.request }, data);
   if (!found) return null;
   return { result: { analysis, ...found }, transfer: [analysis.embedding.buffer, analysis.mel.columns.buffer] };
 }
@@ -451,53 +471,31 @@ async function overview(data) {
 }
 
 const handlers = {
-  overview,
-  loadIndex: (d) => (indexLoading = loadIndex(d.url, d.id, d.prefetched)),
-  loadModel: (d) => (modelLoading = loadModel(d.url, d.id)),
-  async search(data) {
-    const { reference, request } = data;
-    const idx = await needIndex();
-    if (reference.file) {
-      if (!fileAnalysis) throw new Error('no file has been analysed');
-      return searchAnalysis(idx, fileAnalysis, reference.part, request, data);
-    }
-    if (reference.embedding) {
-      return runJob(idx.search({ ...request, positive: [{ embedding: reference.embedding }, ...(request.positive || [])] }), data, 'search');
-    }
-    const found = await runJob(idx.search({ ...request, positive: [{ track: reference.track }, ...(request.positive || [])] }), data, 'search');
-    if (!found) return null;
-    // The reference's own details, for the page to show; the hits stand without them. An
-    // answer from a neighbour list brought them along.
-    if (found.referenceTrack) return { ...found, reference: found.referenceTrack };
-    let track = null;
-    try {
-      const looked = await runJob(idx.lookup([reference.track]), data, 'search');
-      if (!looked) return null;
-      track = looked.rows[0]?.track ?? null;
-    } catch {
-      // Its metadata shard could not be fetched: the notes of the search already say so.
-    }
-    return { ...found, reference: track };
+  [Message.OVERVIEW]: overview,
+  [Message.LOAD_INDEX]: (d) => (indexLoading = loadIndex(d.url, d.id, d.prefetched)),
+  [Message.LOAD_MODEL]: (d) => (modelLoading = loadModel(d.url, d.id)),
+  async [Message.SEARCH](data) {
+    return searchShortlist(await needIndex(), data, data);
   },
-  analyzeFile: (d) => analyze(d, (eng) => eng.startFile(new Uint8Array(d.bytes), d.name)),
-  analyzePcm: (d) => analyze(d, (eng) => eng.startPcm(d.samples, d.sampleRate, d.channels)),
-  embedFile: (d) => analyze(d, (eng) => eng.startFile(new Uint8Array(d.bytes), d.name), false),
-  embedPcm: (d) => analyze(d, (eng) => eng.startPcm(d.samples, d.sampleRate, d.channels), false),
-  async completeIndex() {
+  [Message.ANALYZE_FILE]: (d) => analyze(d, (eng) => eng.startFile(new Uint8Array(d.bytes), d.name)),
+  [Message.ANALYZE_PCM]: (d) => analyze(d, (eng) => eng.startPcm(d.samples, d.sampleRate, d.channels)),
+  [Message.EMBED_FILE]: (d) => analyze(d, (eng) => eng.startFile(new Uint8Array(d.bytes), d.name), false),
+  [Message.EMBED_PCM]: (d) => analyze(d, (eng) => eng.startPcm(d.samples, d.sampleRate, d.channels), false),
+  async [Message.COMPLETE_INDEX]() {
     await needIndex();
     await whenIdle();
     await completeIndex();
     return { info: parts.info };
   },
-  async browse(data) {
+  async [Message.BROWSE](data) {
     const idx = await needIndex();
     return runJob(idx.browse(data.filter, data.offset, data.limit), data, 'browse');
   },
-  async lookup(data) {
+  async [Message.LOOKUP](data) {
     const idx = await needIndex();
     return runJob(idx.lookup(data.ids), data, 'lookup');
   },
-  async stats() {
+  async [Message.STATS]() {
     // Both modules' memories (the analysis module's only once loaded).
     const memory = (await wasmReady).memory.buffer.byteLength + (analyserWasm?.memory.buffer.byteLength ?? 0);
     return {
@@ -517,16 +515,16 @@ const queue = [];
 let draining = false;
 
 self.onmessage = ({ data }) => {
-  if (data.type === 'engine') {
+  if (data.type === Message.ENGINE) {
     engineGiven(data);
     return;
   }
-  if (data.type === 'manifest') {
+  if (data.type === Message.MANIFEST) {
     prefetchedManifest(data.url).resolve(data.bytes);
     return;
   }
   if (data.gen !== undefined) latestGen = Math.max(latestGen, data.gen);
-  if (data.type === 'cancel') return; // only makes older queries stale (engine-client cancelQueries)
+  if (data.type === Message.CANCEL) return; // only makes older queries stale (engine-client cancelQueries)
   if (data.gen === undefined) {
     run(data); // loads run at once, concurrently with queries
     return;
@@ -555,24 +553,27 @@ async function drain() {
 async function run(data) {
   const { id, gen, type } = data;
   if (isStale(data)) {
-    self.postMessage({ id, gen, superseded: true });
+    self.postMessage(answerSuperseded(id, gen));
     return;
   }
   try {
-    const handler = handlers[type];
-    if (!handler) throw new Error(`unknown request ${type}`);
+    const handler = Object.hasOwn(handlers, type) ? handlers[type] : null;
+    if (!handler) throw new SimsongError(ErrorCode.UNKNOWN_MESSAGE, `unknown request ${type}`, { type });
     const out = await handler(data);
     if (out === null) {
-      self.postMessage({ id, gen, superseded: true });
+      self.postMessage(answerSuperseded(id, gen));
     } else if (out.transfer) {
-      self.postMessage({ id, gen, ok: true, ...out.result }, out.transfer);
+      self.postMessage(answerOk(id, gen, out.result), out.transfer);
     } else {
-      self.postMessage({ id, gen, ok: true, ...out });
+      self.postMessage(answerOk(id, gen, out));
     }
   } catch (e) {
-    const fatal = e instanceof WebAssembly.RuntimeError;
-    const message = String(e?.message || e);
-    const error = fatal ? `the analysis engine crashed on this input (${message}); it is being restarted` : message;
-    self.postMessage({ id, gen, ok: false, error, fatal });
+    if (e instanceof WebAssembly.RuntimeError) {
+      const crashed = new SimsongError(ErrorCode.ENGINE_CRASHED,
+        `the analysis engine crashed on this input (${e.message}); it is being restarted`);
+      self.postMessage(answerFailed(id, gen, crashed, true));
+    } else {
+      self.postMessage(answerFailed(id, gen, e));
+    }
   }
 }

@@ -1,7 +1,8 @@
 // The buyer's shortlist: "more like these" (positive) and "less like that" (negative)
 // references, which steer the ranking (the engine's query is mean(positive) − w·mean(negative),
 // see src/search/mod.rs). A reference is a catalog track `{ kind: 'track', id }` or an analysed
-// song `{ kind: 'file' | 'pcm', name, embedding }`. The first positive one is the reference the
+// song `{ kind: 'file' | 'pcm', name, analysisId, embedding, part? }` (the worker holds its
+// analysis by id; `part`: { start, end } seconds of it searched by). The first positive one is the reference the
 // element shows (its picture, its facts); the others are listed in the reference panel.
 //
 // Pure data, no DOM: the element (similar-songs.js) renders it and asks the worker to search.
@@ -65,11 +66,13 @@ export class ReferenceSet {
   }
 
   /**
-   * The engine's form of every reference but the primary one (the worker adds that):
-   * `{ positive: [{ track } | { embedding }], negative: [...] }`.
+   * The whole shortlist as the worker's `search` takes it (protocol.js): `{ positive: [{ track }
+   * | { analysis, part? }], negative: [...] }`; with `byEmbedding`, analysed songs as their
+   * `{ embedding }` instead (a fresh worker no longer holds their analyses).
    */
-  steering() {
-    return { positive: this.positive.slice(1).map(engineForm), negative: this.negative.map(engineForm) };
+  shortlist(byEmbedding = false) {
+    const form = (ref) => engineForm(ref, byEmbedding);
+    return { positive: this.positive.map(form), negative: this.negative.map(form) };
   }
 
   /** What the element's `referenceschange` event and `references` property say. */
@@ -84,9 +87,11 @@ export class ReferenceSet {
   }
 }
 
-function engineForm(ref) {
+function engineForm(ref, byEmbedding) {
+  if (ref.kind === 'track') return { track: ref.id };
   // (A plain array: the engine reads the embedding as a sequence of numbers.)
-  return ref.kind === 'track' ? { track: ref.id } : { embedding: Array.from(ref.embedding) };
+  if (byEmbedding || ref.analysisId == null) return { embedding: Array.from(ref.part && ref.partEmbedding ? ref.partEmbedding : ref.embedding) };
+  return ref.part ? { analysis: ref.analysisId, part: ref.part } : { analysis: ref.analysisId };
 }
 
 /** Track ids from an attribute or URL value: separated by spaces or commas, duplicates dropped. */

@@ -1,24 +1,28 @@
-// What the element searches for, and which search wins: the shortlist (references.js), the song
-// whose analysis the worker holds, and a ticket taken by every search, so that the last one asked
-// for wins even when an earlier one's set-up (reading a file, waiting for the index) is slower.
-// No DOM: the element (similar-songs.js) is the host that shows status, progress and results.
-import { isUnsupportedFormat } from './browser-decode.js';
+// What the element searches for, and which search wins: the shortlist (references.js), sent
+// whole with every search (the worker holds the analysed songs by id), and a ticket taken by
+// every search, so that the last one asked for wins even when an earlier one's set-up (reading a
+// file, waiting for the index) is slower. No DOM: every search resolves to its outcome, which the
+// element (similar-songs.js) renders: `{ reference, answer, since }` (results), `{ noReference,
+// shortlisted }` (nothing to rank by), UNCHANGED, or null (a newer search superseded it). While
+// it runs, the host shows status and progress, and failures.
+import { ErrorCode, errorToWire, hasCode, Message, SimsongError } from './protocol.js';
 import { ReferenceSet } from './references.js';
-import { analyzeSong, readSong, UnreadableFile } from './song-file.js';
+import { analyzeSong, readSong } from './song-file.js';
 import { formatDuration } from './tags.js';
+
+/** The outcome of a change that changed nothing (a reference removed that was not there). */
+export const UNCHANGED = Symbol('unchanged');
 
 export class SearchFlow {
   /** The shortlist that steers the ranking; its first positive reference is the one shown. */
   refs = new ReferenceSet();
   #ticket = 0;
-  #workerFile = null; // the analysed song whose analysis the worker holds (searched as { file: true })
   #host;
 
   /**
    * `host`: { session (engine-session.js), request() → { k, filter? } (the request's own fields),
-   * busy(text) → the start time it shows, progress(text, progress, since), fail(stage, text),
-   * emit(type, detail), answered(reference, answer, since) → the results (shows them),
-   * noReference(shortlistNotEmpty) (nothing to rank by: back to browsing), titleOf(id) }.
+   * busy(text) → the start time it shows, progress(text, progress, since), fail(stage, text, error),
+   * emit(type, detail), titleOf(id) }.
    */
   constructor(host) {
     this.#host = host;
@@ -52,12 +56,12 @@ export class SearchFlow {
     try {
       return await readSong(file, {
         isCurrent: () => ticket === this.#ticket,
-        viaBytes: (bytes) => this.#analyze(reference, { type: 'analyzeFile', bytes, name, part }, [bytes]),
+        viaBytes: (bytes) => this.#analyze(reference, { type: Message.ANALYZE_FILE, bytes, name, part }, [bytes]),
         viaPcm: ({ samples, sampleRate, channels }) => this.#analyze({ ...reference, decodedBy: 'browser' },
-          { type: 'analyzePcm', samples, sampleRate, channels, name, part }, [samples.buffer]),
+          { type: Message.ANALYZE_PCM, samples, sampleRate, channels, name, part }, [samples.buffer]),
       });
     } catch (e) {
-      if (e instanceof UnreadableFile) this.#host.fail('analysis', e.message);
+      if (hasCode(e, ErrorCode.UNREADABLE_FILE)) this.#host.fail('analysis', e.message, e);
       throw e;
     }
   }
@@ -66,9 +70,9 @@ export class SearchFlow {
   byPart(start, end) {
     const ref = this.refs.primary;
     if (!ref?.analysis) {
-      const message = 'a part can only be chosen of a song of yours: drop or choose one first';
-      this.#host.fail('search', `Cannot search by a part: ${message}`);
-      return Promise.reject(new Error(message));
+      const error = new SimsongError(ErrorCode.NO_REFERENCE, 'a part can only be chosen of a song of yours: drop or choose one first');
+      this.#host.fail('search', `Cannot search by a part: ${error.message}`, error);
+      return Promise.reject(error);
     }
     ++this.#ticket;
     const part = partOf(start, end ?? ref.analysis.durationSeconds);
@@ -81,7 +85,7 @@ export class SearchFlow {
   byPcm(samples, sampleRate, channels, name) {
     const copy = Float32Array.from(samples);
     ++this.#ticket;
-    return this.#analyze({ kind: 'pcm', name }, { type: 'analyzePcm', samples: copy, sampleRate, channels, name }, [copy.buffer]);
+    return this.#analyze({ kind: 'pcm', name }, { type: Message.ANALYZE_PCM, samples: copy, sampleRate, channels, name }, [copy.buffer]);
   }
 
   /** Like all of `positive` and unlike `negative` (track ids, or Files / Blobs analysed first). */
@@ -120,24 +124,23 @@ export class SearchFlow {
     return this.#steer('Updating the results…');
   }
 
-  /** Takes a track id or a shortlist entry off; re-ranks. Resolves to `current()` when it was not on. */
-  async remove(item, current) {
+  /** Takes a track id or a shortlist entry off; re-ranks. Resolves to UNCHANGED when it was not on. */
+  async remove(item) {
     const ticket = ++this.#ticket;
     await this.#host.session.ready;
     if (ticket !== this.#ticket) return null;
     const all = [...this.refs.positive, ...this.refs.negative];
     const ref = typeof item === 'string' ? { kind: 'track', id: item }
       : all.find((r) => r === item || (r.kind === item?.kind && (r.kind === 'track' ? r.id === item.id : r.name === item.name)));
-    if (!ref || !this.refs.remove(ref)) return current();
+    if (!ref || !this.refs.remove(ref)) return UNCHANGED;
     return this.#steer('Updating the results…');
   }
 
-  /** The same shortlist again (k or the filter changed); false when there is nothing to re-run. */
+  /** The same shortlist again (k or the filter changed); null when there is nothing to re-run. */
   rerun() {
-    if (!this.refs.primary) return false;
+    if (!this.refs.primary) return null;
     ++this.#ticket;
-    this.#steer('Updating the results…').catch(() => {});
-    return true;
+    return this.#steer('Updating the results…');
   }
 
   // A track id as a reference, or a song analysed for the shortlist (null when superseded).
@@ -153,10 +156,9 @@ export class SearchFlow {
         ask: (message, transfer) => this.#host.session.client.query(message, transfer, (p) => this.#host.progress(busy, p, since)),
       });
     } catch (e) {
-      this.#host.fail('analysis', e.message);
+      this.#host.fail('analysis', e.message, e);
       throw e;
     }
-    if (ref) this.#workerFile = ref;
     return ref;
   }
 
@@ -167,8 +169,8 @@ export class SearchFlow {
     if (ticket !== this.#ticket) return null;
     const refused = this.#host.session.analysisRefused;
     if (refused) {
-      this.#host.fail('analysis', `Cannot analyse “${reference.name}”: ${refused}`);
-      throw new Error(refused);
+      this.#host.fail('analysis', `Cannot analyse “${reference.name}”: ${refused.message}`, refused);
+      throw refused;
     }
     this.#host.emit('analysisstart', { name: reference.name });
     this.refs.reset([reference]);
@@ -176,48 +178,52 @@ export class SearchFlow {
     return this.#query(reference, message, transfer, `Analysing “${reference.name}”…`, true);
   }
 
-  // Searches with the whole shortlist: its first positive reference (as the worker knows it)
-  // and the others as steering in the request. Without a positive one there is nothing to rank
-  // by: the host goes back to the catalog and says what is missing.
+  // Searches with the whole shortlist. Without a positive reference there is nothing to rank
+  // by: the element goes back to the catalog and says what is missing.
   async #steer(busyText) {
     this.#host.emit('referenceschange', this.refs.describe());
     const ref = this.refs.primary;
-    if (!ref) {
-      this.#host.noReference(this.refs.size > 0);
-      return null;
-    }
-    let reference;
-    if (ref.kind === 'track') reference = { track: ref.id };
-    else if (ref === this.#workerFile) reference = { file: true, part: ref.part ?? undefined };
-    else reference = { embedding: Array.from(ref.part ? ref.partEmbedding : ref.embedding) };
-    return this.#query(ref, { type: 'search', reference }, [], busyText);
+    if (!ref) return { noReference: true, shortlisted: this.refs.size > 0 };
+    return this.#query(ref, { type: Message.SEARCH, ...this.refs.shortlist() }, [], busyText);
   }
 
-  // Runs a query that supersedes every earlier one; the host shows its result unless it was
-  // superseded (the engine client answers superseded queries with null).
+  // Runs a query that supersedes every earlier one; resolves to its outcome (null when a newer
+  // one superseded it: the engine client answers those with null).
   async #query(reference, message, transfer, busyText, isAnalysis = false) {
     const since = this.#host.busy(busyText);
-    const request = { ...this.#host.request(), excludeReferences: true, ...this.refs.steering() };
+    const request = { ...this.#host.request(), excludeReferences: true };
+    const ask = (m) => this.#host.session.client.query({ ...m, request }, transfer, (p) => this.#host.progress(busyText, p, since));
     let answer;
     try {
-      answer = await this.#host.session.client.query({ ...message, request }, transfer, (p) => this.#host.progress(busyText, p, since));
+      try {
+        answer = await ask(message);
+      } catch (e) {
+        // A fresh worker (the last one failed) holds none of the analysed songs: search by
+        // their embeddings instead, which the page kept.
+        if (message.type !== Message.SEARCH || !hasCode(e, ErrorCode.NO_ANALYSIS)) throw e;
+        answer = await ask({ type: Message.SEARCH, ...this.refs.shortlist(true) });
+      }
     } catch (e) {
       // byFile retries formats the Rust decoder does not know with the browser's decoder.
-      if (isAnalysis && reference.kind === 'file' && isUnsupportedFormat(e.message)) throw e;
+      if (isAnalysis && reference.kind === 'file' && hasCode(e, ErrorCode.UNSUPPORTED_FORMAT)) throw e;
       const what = reference.kind === 'track' ? 'search' : 'analysis';
-      const unknown = reference.kind === 'track' && /no track with id/.test(e.message);
+      const unknown = reference.kind === 'track' && hasCode(e, ErrorCode.UNKNOWN_TRACK);
       const text = unknown ? `there is no track "${reference.id}" in this catalog`
         : isAnalysis ? `Cannot analyse “${reference.name}”: ${e.message}` : `The search failed: ${e.message}`;
-      this.#host.fail(what, text);
-      throw new Error(text);
+      const error = new SimsongError(errorToWire(e).code, text, e.details ?? {});
+      this.#host.fail(what, text, error);
+      throw error;
     }
     if (!answer) return null;
     if (answer.analysis) {
+      reference.analysisId = answer.analysis.id;
       reference.embedding = answer.analysis.embedding;
-      this.#workerFile = reference;
     }
-    if (answer.partEmbedding) reference.partEmbedding = answer.partEmbedding;
-    return this.#host.answered(reference, answer, since);
+    for (const ref of [...this.refs.positive, ...this.refs.negative]) {
+      const part = answer.partEmbeddings?.[ref.analysisId];
+      if (part) ref.partEmbedding = part;
+    }
+    return { reference, answer, since };
   }
 }
 

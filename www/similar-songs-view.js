@@ -1,7 +1,7 @@
 // The element's DOM: the static skeleton, track rows, filter controls and the reference panel.
 // Everything from the catalog is set as text (see dom.js).
 import { h } from './dom.js';
-import { MODEL_LOADING } from './engine-session.js';
+import { ErrorCode, hasCode } from './protocol.js';
 import { drawMel } from './mel-image.js';
 import { formatDuration } from './tags.js';
 
@@ -265,7 +265,7 @@ export function readyText(indexInfo, modelInfo, modelProblem) {
   if (!indexInfo) return '';
   const n = indexInfo.tracks;
   // A song dropped while the model is still downloading waits for it (engine-worker.js).
-  const drop = modelProblem === MODEL_LOADING ? ', or drop a song of your own (analysed once the song analyser has loaded)'
+  const drop = hasCode(modelProblem, ErrorCode.MODEL_LOADING) ? ', or drop a song of your own (analysed once the song analyser has loaded)'
     : modelProblem ? '' : ', or drop a song of your own';
   const plain = modelInfo?.engineBuild === 'simd128'
     ? ' (This browser has no relaxed SIMD: songs are analysed with the plain-SIMD engine, a little slower.)' : '';
@@ -281,7 +281,7 @@ export function showModelWarning(ui, model, modelProblem) {
   if (model && !model.trained) {
     notes.push(`Model “${model.name}” is an untrained test fixture: similarity scores and predicted tags are not meaningful yet.`);
   }
-  if (modelProblem) notes.push(`Dropping a song will not work: ${modelProblem}. “Similar” on catalog tracks still works.`);
+  if (modelProblem) notes.push(`Dropping a song will not work: ${modelProblem.message}. “Similar” on catalog tracks still works.`);
   ui.warning.textContent = notes.join(' ');
   ui.warning.hidden = notes.length === 0;
 }

@@ -190,8 +190,11 @@ export interface SimilarSongsEventMap {
   trackchoose: CustomEvent<{ track: Track; hit: Hit | null }>;
   /** A preview is about to play; cancelable: preventDefault() stops the built-in player. */
   trackplay: CustomEvent<{ track: Track; hit: Hit | null; url: string | null; startSeconds: number }>;
-  /** Something failed; `message` is readable. `worker`: the analysis worker died (it is restarted). */
-  error: CustomEvent<{ stage: 'index' | 'model' | 'analysis' | 'search' | 'worker'; message: string }>;
+  /**
+   * Something failed; `message` is for people, `code` (stable, see {@link ErrorCode}) and
+   * `details` for programs. `worker`: the analysis worker died (it is restarted).
+   */
+  error: CustomEvent<{ stage: 'index' | 'model' | 'analysis' | 'search' | 'worker'; message: string; code: ErrorCode; details: ErrorDetails }>;
   /** The analysis worker failed and a fresh one has reloaded the index and model. */
   workerrestart: CustomEvent<{ reason: string }>;
   /** The shortlist changed (＋ / − on a row, a removed reference, a new search, the API). */
@@ -280,4 +283,46 @@ declare global {
   interface HTMLElementTagNameMap {
     'similar-songs': SimilarSongsElement;
   }
+}
+
+/**
+ * What failed, as a program can branch on it: the `code` of an `error` event, and of the errors
+ * the element's methods reject with (`www/protocol.js` `ErrorCode`; never renamed, only added).
+ * The engine's own (Rust's `Error::code`):
+ * - `'empty-input'`, `'unsupported-format'` (the browser's decoder is tried next), `'corrupt-audio'`,
+ *   `'no-audio'`, `'silent'` (details `peakDbfs`), `'absurd-audio'` (rate, channels or length out
+ *   of range), `'non-finite-samples'` (`count`, `first`), `'resample'`: the song's audio;
+ * - `'invalid-params'`, `'params-mismatch'` (`what`, `expected`, `found`), `'invalid-model'`,
+ *   `'inference'`: the model;
+ * - `'invalid-index'`, `'index-version'` (`found`, `supported`), `'index-model-mismatch'`
+ *   (`indexModel`, `loadedModel`), `'index-part'` (`part`: damaged, from another build, or not
+ *   fetched), `'part-not-loaded'` (`part`), `'unknown-track'` (`id`), `'invalid-query'`: the catalog
+ *   and the search;
+ * - `'catalog'`, `'io'`: native only (manifests and files on disk).
+ * The bindings' and the page's:
+ * - `'invalid-argument'`: a call the engine cannot read (a bug in the caller);
+ * - `'network'` (`url`, `status`), `'stalled'` (`url`, `seconds`), `'truncated'` (`url`,
+ *   `received`, `expected`): fetching the engine, the model or the catalog;
+ * - `'no-simd'`: the browser lacks WebAssembly SIMD;
+ * - `'no-index'`, `'no-analysis'`, `'analysis-off'` (no `model` attribute), `'model-loading'`,
+ *   `'unreadable-file'` (`name`: neither decoder reads it), `'no-reference'`;
+ * - `'engine-crashed'`, `'worker-failed'` (`reason`), `'worker-stopped'`, `'unknown-message'`,
+ *   `'internal'` (a bug: the message says what).
+ */
+export type ErrorCode =
+  | 'empty-input' | 'unsupported-format' | 'corrupt-audio' | 'no-audio' | 'silent' | 'absurd-audio'
+  | 'non-finite-samples' | 'resample' | 'invalid-params' | 'params-mismatch' | 'invalid-model'
+  | 'inference' | 'invalid-index' | 'index-version' | 'index-model-mismatch' | 'index-part'
+  | 'part-not-loaded' | 'unknown-track' | 'invalid-query' | 'catalog' | 'io'
+  | 'invalid-argument' | 'network' | 'stalled' | 'truncated' | 'no-simd' | 'no-index'
+  | 'no-analysis' | 'analysis-off' | 'engine-crashed' | 'unknown-message' | 'model-loading'
+  | 'worker-failed' | 'worker-stopped' | 'unreadable-file' | 'no-reference' | 'internal';
+
+/** The fields an error names (see {@link ErrorCode}), by name. */
+export type ErrorDetails = Record<string, string | number | null>;
+
+/** The errors the element's methods reject with. */
+export interface SimsongError extends Error {
+  code: ErrorCode;
+  details: ErrorDetails;
 }

@@ -14,12 +14,13 @@ import { ReferencePanel } from './reference-panel.js';
 import { CatalogBrowse } from './catalog-browse.js';
 import { TrackList, unavailableTrack } from './track-list.js';
 import { parseIds } from './references.js';
-import { SearchFlow } from './search-flow.js';
+import { SearchFlow, UNCHANGED } from './search-flow.js';
 import { PreviewPlayer } from './preview-player.js';
 import { StatusLine } from './status-line.js';
 import { PartSelector } from './part-select.js';
 import { clearBpm, formatBpm } from './tempo-filter.js';
 import { MAX_K } from './limits.js';
+import { ErrorCode, errorToWire, Message } from './protocol.js';
 
 const CSS_URL = new URL('./similar-songs.css', import.meta.url).href;
 
@@ -186,21 +187,21 @@ export class SimilarSongsElement extends HTMLElement {
 
 
   // The searches (typed and documented in similar-songs.d.ts); each resolves to the hits, or
-  // null when a newer search replaced it (search-flow.js).
+  // null when a newer search replaced it. The flow (search-flow.js) runs them; this renders.
   searchByTrack(id) {
-    return this.#flow.byTrack(String(id));
+    return this.#shown(this.#flow.byTrack(String(id)));
   }
 
   searchByFile(file, { start, end } = {}) {
-    return this.#flow.byFile(file, start, end);
+    return this.#shown(this.#flow.byFile(file, start, end));
   }
 
   searchByPart(start, end) {
-    return this.#flow.byPart(start, end);
+    return this.#shown(this.#flow.byPart(start, end));
   }
 
   searchByPcm(samples, sampleRate, channels, name = 'audio') {
-    return this.#flow.byPcm(samples, sampleRate, channels, name);
+    return this.#shown(this.#flow.byPcm(samples, sampleRate, channels, name));
   }
 
   /** The shortlist: `{ positive, negative }`; the first positive one is the reference shown. */
@@ -209,15 +210,31 @@ export class SimilarSongsElement extends HTMLElement {
   }
 
   searchByReferences({ positive = [], negative = [] } = {}) {
-    return this.#flow.byReferences(positive, negative);
+    return this.#shown(this.#flow.byReferences(positive, negative));
   }
 
   addReference(item, polarity = 'positive') {
-    return this.#flow.add(item, polarity);
+    return this.#shown(this.#flow.add(item, polarity));
   }
 
   removeReference(item) {
-    return this.#flow.remove(item, () => this.results);
+    return this.#shown(this.#flow.remove(item));
+  }
+
+  // Renders a search's outcome (search-flow.js): its results, or the catalog again when the
+  // shortlist has nothing to rank by; resolves to the hits shown (null: superseded).
+  async #shown(pending) {
+    const outcome = await pending;
+    if (outcome === UNCHANGED) return this.results;
+    if (!outcome) return null;
+    if (outcome.noReference) {
+      this.#setReference(null);
+      this.#hits = null;
+      this.#loadBrowse();
+      if (outcome.shortlisted) this.#setStatus('“Less like” needs a song to be more like: pick “Similar” or ＋ on a track you like.');
+      return null;
+    }
+    return this.#showAnswer(outcome);
   }
 
   /**
@@ -237,7 +254,7 @@ export class SimilarSongsElement extends HTMLElement {
    */
   async networkStats() {
     await this.#session.ready;
-    return this.#engine.request({ type: 'stats' });
+    return this.#engine.request({ type: Message.STATS });
   }
 
   /** Back to browsing (or an empty list): forgets the reference and cancels pending searches. */
@@ -285,7 +302,7 @@ export class SimilarSongsElement extends HTMLElement {
       url: (attr) => this.#url(attr),
       status: (text, kind, since) => this.#setStatus(text, kind, since),
       progress: (text, progress, since) => this.#showProgress(text, progress, since),
-      fail: (stage, message) => this.#fail(stage, message),
+      fail: (stage, message, error) => this.#fail(stage, message, error),
       emit: (type, detail) => this.#emit(type, detail),
       indexLoaded: (info) => this.#indexLoaded(info),
       indexCompleted: (info) => this.#indexCompleted(info),
@@ -391,21 +408,14 @@ export class SimilarSongsElement extends HTMLElement {
         return since;
       },
       progress: (text, p, since) => this.#showProgress(text, p, since),
-      fail: (stage, text) => this.#fail(stage, text),
+      fail: (stage, text, error) => this.#fail(stage, text, error),
       emit: (type, detail) => this.#emit(type, detail),
-      answered: (reference, answer, since) => this.#showAnswer(reference, answer, since),
-      noReference: (shortlisted) => {
-        this.#setReference(null);
-        this.#hits = null;
-        this.#loadBrowse();
-        if (shortlisted) this.#setStatus('“Less like” needs a song to be more like: pick “Similar” or ＋ on a track you like.');
-      },
       titleOf: (id) => this.#tracks.get(id)?.title || id,
     };
   }
 
   // A search's answer: the reference in the panel, the hits in the list, and the `results` event.
-  #showAnswer(reference, answer, since) {
+  #showAnswer({ reference, answer, since }) {
     this.#remember(answer.reference);
     this.#setReference(reference, answer.analysis);
     this.#hits = answer.hits.map((hit) => ({ ...hit, track: this.#remember(hit.track) || unavailableTrack(hit) }));
@@ -423,13 +433,15 @@ export class SimilarSongsElement extends HTMLElement {
   }
 
   #rerun() {
-    if (!this.#flow.rerun()) this.#renderList();
+    const pending = this.#flow.rerun();
+    if (pending) this.#shown(pending).catch(() => {});
+    else this.#renderList();
   }
 
   // The `positive` / `negative` attributes (track ids) as the shortlist.
   #searchFromAttributes() {
     if (!this.#indexInfo) return;
-    this.#flow.byIds(parseIds(this.getAttribute('positive')), parseIds(this.getAttribute('negative'))).catch(() => {});
+    this.#shown(this.#flow.byIds(parseIds(this.getAttribute('positive')), parseIds(this.getAttribute('negative')))).catch(() => {});
   }
 
   // ＋ / − on a track: onto the shortlist with that polarity, or off it when it already is.
@@ -458,7 +470,7 @@ export class SimilarSongsElement extends HTMLElement {
         remember: (track) => this.#remember(track),
       });
     } catch (e) {
-      this.#fail('search', `The catalog list could not be loaded: ${e.message}`);
+      this.#fail('search', `The catalog list could not be loaded: ${e.message}`, e);
       return;
     }
     if (!notes) return; // superseded
@@ -558,9 +570,12 @@ export class SimilarSongsElement extends HTMLElement {
     return this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true, cancelable }));
   }
 
-  #fail(stage, message) {
+  // `error`: what failed, for its code and details (ErrorCode in protocol.js; `internal` when
+  // it carries none).
+  #fail(stage, message, error = null) {
     this.#setStatus(message, 'error');
-    this.#emit('error', { stage, message });
+    const { code, details } = errorToWire(error ?? { code: ErrorCode.INTERNAL });
+    this.#emit('error', { stage, message, code, details });
   }
 
   // Progress of a load or a query (see status-line.js), also as a `progress` event.

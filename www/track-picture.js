@@ -1,6 +1,8 @@
 // Spectrograms of catalog tracks for the reference panel: nothing about them is stored in the
 // index, so the worker analyses the track's preview (`overview`). The most recent few are kept,
 // so that going back to a reference does not analyse its preview again.
+import { Message } from './protocol.js';
+
 const KEPT = 32;
 
 export class TrackPictures {
@@ -17,7 +19,7 @@ export class TrackPictures {
     let picture = this.#pictures.get(url);
     if (picture) return picture;
     try {
-      picture = await this.#request({ type: 'overview', url });
+      picture = await this.#request({ type: Message.OVERVIEW, url });
     } catch {
       return null; // the preview failed, or a newer request took the worker's place
     }

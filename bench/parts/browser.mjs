@@ -38,7 +38,7 @@ async function coldSearch(context, id) {
   const page = await context.newPage();
   requests.length = 0;
   const t0 = Date.now();
-  await page.goto(`${env.origin}/www/store-example.html?index=/synth/parts/&model=/models/simsong.nnef.tar&track=${id}`);
+  await page.goto(`${env.origin}/demo/store-example.html?index=/synth/parts/&model=/models/simsong.nnef.tar&track=${id}`);
   const detail = await page.evaluate(() => new Promise((ok) => {
     const host = document.querySelector('similar-songs');
     const done = (e) => ok({ ids: e.detail.hits.map((h) => h.id), notes: e.detail.notes, searchMs: e.detail.searchMs });
@@ -63,7 +63,7 @@ try {
 
   // Warm: the ranking's time in wasm (the worker's time in search steps, fetches excluded).
   const page = await newPage(env);
-  await page.goto(`${env.origin}/www/store-example.html?index=/synth/parts/&model=/models/simsong.nnef.tar`);
+  await page.goto(`${env.origin}/demo/store-example.html?index=/synth/parts/&model=/models/simsong.nnef.tar`);
   await page.evaluate(() => document.querySelector('similar-songs').ready);
   const warm = await page.evaluate(async (queries) => {
     const host = document.querySelector('similar-songs');

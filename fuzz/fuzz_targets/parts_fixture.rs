@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use simsong::AnalysisParams;
 use simsong::browse::{BrowseTask, LookupTask};
 use simsong::index::parted::task::Step;
-use simsong::index::parted::{Fetch, PartKey, PartedIndex};
+use simsong::index::parted::{Fetch, PartedIndex};
 use simsong::index::parts::manifest::{Manifest, PartFile};
 use simsong::index::parts::{PartKind, checksum_hex};
 use simsong::index::publish::{PartSizes, publish_base, publish_delta};
@@ -228,9 +228,7 @@ fn drive<T>(
         match step(index) {
             Ok(Step::Need(needs)) => {
                 for f in needs {
-                    let Ok(key) = f.key.parse::<PartKey>() else {
-                        return;
-                    };
+                    let key = f.key;
                     match read(files, &f) {
                         Some(bytes) => {
                             if let Err(e) = index.provide(key, &bytes) {
@@ -326,7 +324,7 @@ pub fn exercise(manifest_bytes: &[u8], files: &Files) {
 pub fn exercise_index(mut index: PartedIndex, files: &Files, ops: Ops) {
     run_ops(&mut index, files, ops);
     for f in index.load_needs() {
-        if let (Ok(key), Some(bytes)) = (f.key.parse::<PartKey>(), read(files, &f))
+        if let (key, Some(bytes)) = (f.key, read(files, &f))
             && let Err(e) = index.provide(key, &bytes)
         {
             index.fail(key, e.to_string());

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use super::{js_error, json_compatible};
+use super::{JsFailure, js_error, json_compatible};
 use crate::browse::{BrowseRow, BrowseTask, LookupTask};
 use crate::index::parted::task::Step;
 use crate::index::parted::{PartKey, PartedIndex};
@@ -81,7 +81,7 @@ struct HeaderInfo<'a> {
 impl CatalogParts {
     /// Parses and validates the manifest (`index.json`) bytes.
     #[wasm_bindgen(constructor)]
-    pub fn new(manifest_bytes: &[u8]) -> Result<CatalogParts, JsError> {
+    pub fn new(manifest_bytes: &[u8]) -> Result<CatalogParts, JsFailure> {
         Ok(CatalogParts {
             index: PartedIndex::new(manifest_bytes).map_err(js_error)?,
         })
@@ -89,20 +89,20 @@ impl CatalogParts {
 
     /// What to fetch before the first search: `[{ key, file, offset, length, partBytes, whole }]`.
     #[wasm_bindgen(js_name = loadNeeds)]
-    pub fn load_needs(&self) -> Result<JsValue, JsError> {
+    pub fn load_needs(&self) -> Result<JsValue, JsFailure> {
         Ok(self.index.load_needs().serialize(&json_compatible())?)
     }
 
     /// What a search by codes needs first (the quantiser, every cell table), as `loadNeeds`
     /// lists pieces: fetched while a visitor's song is analysed.
     #[wasm_bindgen(js_name = searchNeeds)]
-    pub fn search_needs(&self) -> Result<JsValue, JsError> {
+    pub fn search_needs(&self) -> Result<JsValue, JsFailure> {
         Ok(self.index.search_needs().serialize(&json_compatible())?)
     }
 
     /// Checks and keeps the bytes fetched for `key`; throws (naming the part) if they are
     /// wrong, and then remembers the failure.
-    pub fn provide(&mut self, key: &str, bytes: &[u8]) -> Result<(), JsError> {
+    pub fn provide(&mut self, key: &str, bytes: &[u8]) -> Result<(), JsFailure> {
         let parsed: PartKey = key.parse().map_err(js_error)?;
         self.index.provide(parsed, bytes).map_err(|e| {
             self.index.fail(parsed, e.to_string());
@@ -111,7 +111,7 @@ impl CatalogParts {
     }
 
     /// Records that `key` could not be fetched; `problem` says why and names the part.
-    pub fn fail(&mut self, key: &str, problem: String) -> Result<(), JsError> {
+    pub fn fail(&mut self, key: &str, problem: String) -> Result<(), JsFailure> {
         let parsed: PartKey = key.parse().map_err(js_error)?;
         self.index.fail(parsed, problem);
         Ok(())
@@ -147,7 +147,7 @@ impl CatalogParts {
     /// complete }`; the tag maps count live tracks per category and value, and like the tempo
     /// figures are empty until every filters part is in (`complete`).
     #[wasm_bindgen(getter)]
-    pub fn info(&self) -> Result<JsValue, JsError> {
+    pub fn info(&self) -> Result<JsValue, JsFailure> {
         let m = self.index.manifest();
         let mut part_bytes = std::collections::BTreeMap::new();
         for (kind, _, file) in m.all_parts() {
@@ -200,13 +200,13 @@ impl CatalogParts {
     /// in `pkg/simsong.js`, a separate wasm instance) before it is searched as an
     /// `{ embedding }` reference.
     #[wasm_bindgen(js_name = checkModelHash)]
-    pub fn check_model_hash(&self, sha256: &str, name: &str) -> Result<(), JsError> {
+    pub fn check_model_hash(&self, sha256: &str, name: &str) -> Result<(), JsFailure> {
         check_model_sha(&self.index.manifest().model, sha256, name)
     }
 
     /// A search job for `{ positive, negative, k, filter, exclude, excludeReferences }`, whose
     /// references are `{ track: id }` or `{ embedding: [...] }`.
-    pub fn search(&mut self, request: JsValue) -> Result<SearchJob, JsError> {
+    pub fn search(&mut self, request: JsValue) -> Result<SearchJob, JsFailure> {
         let request: SearchRequest = serde_wasm_bindgen::from_value(request)?;
         self.start(request)
     }
@@ -218,7 +218,7 @@ impl CatalogParts {
         filter: JsValue,
         offset: usize,
         limit: usize,
-    ) -> Result<BrowseJob, JsError> {
+    ) -> Result<BrowseJob, JsFailure> {
         let filter: TagFilter = if filter.is_undefined() || filter.is_null() {
             TagFilter::default()
         } else {
@@ -240,7 +240,7 @@ impl CatalogParts {
 }
 
 impl CatalogParts {
-    fn start(&mut self, request: SearchRequest) -> Result<SearchJob, JsError> {
+    fn start(&mut self, request: SearchRequest) -> Result<SearchJob, JsFailure> {
         self.index.trim_caches();
         Ok(SearchJob {
             task: SearchTask::new(request).map_err(js_error)?,
@@ -278,7 +278,7 @@ fn check_model_sha(
     m: &crate::index::parts::manifest::ModelRef,
     sha: &str,
     name: &str,
-) -> Result<(), JsError> {
+) -> Result<(), JsFailure> {
     if m.sha256 == sha {
         return Ok(());
     }
@@ -289,7 +289,7 @@ fn check_model_sha(
 }
 
 /// `{ done: false, needs }` or `{ done: true, ...answer }` for JS.
-fn step_value<T: Serialize>(step: Step<T>) -> Result<JsValue, JsError> {
+fn step_value<T: Serialize>(step: Step<T>) -> Result<JsValue, JsFailure> {
     #[derive(Serialize)]
     struct Needs {
         done: bool,
@@ -317,7 +317,7 @@ pub struct SearchJob {
 impl SearchJob {
     /// `{ done: false, needs: [...] }` (fetch them, then step again) or `{ done: true, hits,
     /// approximate, notes, reranked }`.
-    pub fn step(&mut self, parts: &mut CatalogParts) -> Result<JsValue, JsError> {
+    pub fn step(&mut self, parts: &mut CatalogParts) -> Result<JsValue, JsFailure> {
         step_value(self.task.step(&mut parts.index).map_err(js_error)?)
     }
 }
@@ -331,7 +331,7 @@ pub struct BrowseJob {
 #[wasm_bindgen]
 impl BrowseJob {
     /// `{ done: false, needs }` or `{ done: true, total, rows: [{ position, track }], notes }`.
-    pub fn step(&mut self, parts: &mut CatalogParts) -> Result<JsValue, JsError> {
+    pub fn step(&mut self, parts: &mut CatalogParts) -> Result<JsValue, JsFailure> {
         step_value(self.task.step(&mut parts.index).map_err(js_error)?)
     }
 }
@@ -345,7 +345,7 @@ pub struct LookupJob {
 #[wasm_bindgen]
 impl LookupJob {
     /// `{ done: false, needs }` or `{ done: true, rows: [{ position, track } | null] }`.
-    pub fn step(&mut self, parts: &mut CatalogParts) -> Result<JsValue, JsError> {
+    pub fn step(&mut self, parts: &mut CatalogParts) -> Result<JsValue, JsFailure> {
         #[derive(Serialize)]
         struct Rows {
             rows: Vec<Option<BrowseRow>>,

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use super::js_error;
+use super::{JsFailure, js_error};
 use crate::embed::{Engine, StepBudget, TrackAnalysis};
 use crate::model::ModelMetadata;
 use crate::params::AnalysisParams;
@@ -36,7 +36,7 @@ impl SimilarityEngine {
     /// Loads a model (the NNEF archive `simsong model-export` writes) and checks its analysis
     /// numbers against this build's.
     #[wasm_bindgen(constructor)]
-    pub fn new(model_bytes: &[u8]) -> Result<SimilarityEngine, JsError> {
+    pub fn new(model_bytes: &[u8]) -> Result<SimilarityEngine, JsFailure> {
         Ok(SimilarityEngine {
             engine: Engine::from_model_bytes(model_bytes).map_err(js_error)?,
         })
@@ -44,7 +44,7 @@ impl SimilarityEngine {
 
     /// `{ model, modelSha256, analysis }`: the model's metadata, hash and analysis numbers.
     #[wasm_bindgen(getter)]
-    pub fn info(&self) -> Result<JsValue, JsError> {
+    pub fn info(&self) -> Result<JsValue, JsFailure> {
         let info = EngineInfo {
             model: self.engine.model_metadata(),
             model_sha256: self.engine.model_sha256(),
@@ -61,7 +61,7 @@ impl SimilarityEngine {
         &self,
         bytes: &js_sys::Uint8Array,
         file_name: Option<String>,
-    ) -> Result<Analysis, JsError> {
+    ) -> Result<Analysis, JsFailure> {
         let ext = extension_of(file_name.as_deref());
         let inner = self
             .engine
@@ -79,7 +79,7 @@ impl SimilarityEngine {
         samples: &[f32],
         sample_rate: u32,
         channels: u32,
-    ) -> Result<Analysis, JsError> {
+    ) -> Result<Analysis, JsFailure> {
         let inner = self
             .engine
             .analyze_pcm(samples, sample_rate, channels as usize)
@@ -98,7 +98,7 @@ impl SimilarityEngine {
         &self,
         bytes: &js_sys::Uint8Array,
         file_name: Option<String>,
-    ) -> Result<AnalysisJob, JsError> {
+    ) -> Result<AnalysisJob, JsFailure> {
         let ext = extension_of(file_name.as_deref());
         let job = self
             .engine
@@ -117,7 +117,7 @@ impl SimilarityEngine {
         samples: Vec<f32>,
         sample_rate: u32,
         channels: u32,
-    ) -> Result<AnalysisJob, JsError> {
+    ) -> Result<AnalysisJob, JsFailure> {
         let job = self
             .engine
             .start_pcm(samples, sample_rate, channels as usize)
@@ -148,7 +148,7 @@ pub struct AnalysisJob {
 #[wasm_bindgen]
 impl AnalysisJob {
     /// Does one step with `engine` (the engine that started the job).
-    pub fn step(&mut self, engine: &SimilarityEngine) -> Result<Option<Analysis>, JsError> {
+    pub fn step(&mut self, engine: &SimilarityEngine) -> Result<Option<Analysis>, JsFailure> {
         let done = self
             .inner
             .step(&engine.engine, self.budget)
@@ -159,7 +159,7 @@ impl AnalysisJob {
     /// `{ stage: 'decode' | 'analysis' | 'done', fraction }`, `fraction` in 0..=1 of that
     /// stage, or `undefined` when the input's length is unknown.
     #[wasm_bindgen(getter)]
-    pub fn progress(&self) -> Result<JsValue, JsError> {
+    pub fn progress(&self) -> Result<JsValue, JsFailure> {
         Ok(serde_wasm_bindgen::to_value(&self.inner.progress())?)
     }
 
@@ -262,7 +262,7 @@ impl SimilarityEngine {
     /// Runs the model on one log-mel patch (band-major `n_mels × patch_frames` values) and
     /// returns its L2-normalised embedding. For tools and benchmarks.
     #[wasm_bindgen(js_name = embedPatch)]
-    pub fn embed_patch(&self, patch: Vec<f32>) -> Result<Vec<f32>, JsError> {
+    pub fn embed_patch(&self, patch: Vec<f32>) -> Result<Vec<f32>, JsFailure> {
         let patch = crate::patches::Patch {
             start_frame: 0,
             data: patch,
@@ -332,7 +332,7 @@ impl Analysis {
         &self,
         from_seconds: f64,
         to_seconds: f64,
-    ) -> Result<Vec<f32>, JsError> {
+    ) -> Result<Vec<f32>, JsFailure> {
         self.inner
             .embedding_between(self.segment_seconds, from_seconds, to_seconds)
             .map(|(embedding, _)| embedding)
@@ -351,7 +351,7 @@ impl Analysis {
 
     /// Head outputs: `[{ output, classes, probabilities }]`, probabilities averaged over the track.
     #[wasm_bindgen(getter)]
-    pub fn heads(&self) -> Result<JsValue, JsError> {
+    pub fn heads(&self) -> Result<JsValue, JsFailure> {
         Ok(serde_wasm_bindgen::to_value(&self.inner.heads)?)
     }
 
@@ -359,13 +359,13 @@ impl Analysis {
     /// `clear` is false when the onsets are not periodic enough to name a tempo (then `bpm` is
     /// only the best candidate).
     #[wasm_bindgen(getter)]
-    pub fn tempo(&self) -> Result<JsValue, JsError> {
+    pub fn tempo(&self) -> Result<JsValue, JsFailure> {
         super::tempo_to_js(&self.inner.tempo)
     }
 
     /// What the decoder found: `{ codec, sample_rate_hz, channels, frames, decode_errors }`.
     #[wasm_bindgen(getter)]
-    pub fn source(&self) -> Result<JsValue, JsError> {
+    pub fn source(&self) -> Result<JsValue, JsFailure> {
         Ok(serde_wasm_bindgen::to_value(&self.inner.source)?)
     }
 

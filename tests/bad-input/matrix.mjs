@@ -5,12 +5,13 @@
 //   in the page    tests/e2e/bad-input.test.mjs (dropped into <similar-songs>).
 //
 // Each case is { name, bytes: Uint8Array, expect, page? }:
-//   expect.error   a regular expression (source) the error message must match, or
+//   expect.error   a regular expression (source) the error message must match, and
+//   expect.code    the error's code (Rust's `Error::code`, the page's ErrorCode; `a|b`: either), or
 //   expect.seconds [min, max] decoded duration of a successful analysis (embedding finite, unit);
 //   expect.like    with `seconds`: [case, cosine]: the earlier case whose embedding this one must
 //                  resemble, and the least cosine similarity allowed;
 //   page           what the page shows instead, where the browser's own decoder steps in
-//                  ({ error } or { seconds }); absent means the same as `expect`;
+//                  ({ error, code } or { seconds }); absent means the same as `expect`;
 //   wasmTrap       true where the decoder panics: natively that is caught and reported, in wasm
 //                  it aborts the instance (the page then replaces its worker).
 // Everything is generated from the committed fixtures or synthesised, deterministically.
@@ -115,10 +116,10 @@ export function cases({ long = true } = {}) {
   const add = (name, bytes, expect, extra = {}) => list.push({ name, bytes, expect, ...extra });
 
   // Nothing, or not audio at all.
-  add('empty.mp3', new Uint8Array(0), { error: '^the file is empty$' });
+  add('empty.mp3', new Uint8Array(0), { error: '^the file is empty$', code: 'empty-input' });
   add('text-renamed.mp3', new TextEncoder().encode('<!doctype html><title>not a song</title>\n'.repeat(8)),
-    { error: UNKNOWN }, { page: { error: PAGE_UNREADABLE } });
-  add('header-only.wav', fixture('real_music_a_44k.wav').subarray(0, 44), { error: 'no audio samples' });
+    { error: UNKNOWN, code: 'unsupported-format' }, { page: { error: PAGE_UNREADABLE, code: 'unreadable-file' } });
+  add('header-only.wav', fixture('real_music_a_44k.wav').subarray(0, 44), { error: 'no audio samples', code: 'no-audio' });
 
   add('real-music.wav', fixture('real_music_a_44k.wav'), { seconds: [5.99, 6.01] });
   // Truncated mid-stream: what was decoded is kept; cut inside the headers: a clear error.
@@ -127,28 +128,28 @@ export function cases({ long = true } = {}) {
     add(`truncated-60pct.${ext}`, cut(whole, 0.6), { seconds: [2.9, 3.7], like: ['real-music.wav', 0.8] });
   }
   add('truncated-headers.ogg', fixture('real_music_a_44k.ogg').subarray(0, 3000),
-    { error: 'corrupt|no audio samples' });
+    { error: 'corrupt|no audio samples', code: 'corrupt-audio|no-audio' });
   add('truncated-headers.flac', fixture('real_music_a_44k.flac').subarray(0, 2000),
-    { error: 'corrupt|no audio samples' });
+    { error: 'corrupt|no audio samples', code: 'corrupt-audio|no-audio' });
 
   // Found by fuzzing: a sample table declaring a 2.9 GB packet, a 3.1 GB `hdlr` box (both used
   // to exhaust wasm memory).
-  add('fuzz-mp4-oom.m4a', fixture('bad/fuzz-mp4-oom.m4a'), { error: 'MP4 sample table: a sample declares 2902589952 bytes' });
-  add('fuzz-mp4-hdlr-oom.m4a', fixture('bad/fuzz-mp4-hdlr-oom.m4a'), { error: 'MP4 box `hdlr` declares' });
-  add('fuzz-mp4-stts-oom.m4a', fixture('bad/fuzz-mp4-stts-oom.m4a'), { error: 'MP4 table `stts` declares' });
+  add('fuzz-mp4-oom.m4a', fixture('bad/fuzz-mp4-oom.m4a'), { error: 'MP4 sample table: a sample declares 2902589952 bytes', code: 'corrupt-audio' });
+  add('fuzz-mp4-hdlr-oom.m4a', fixture('bad/fuzz-mp4-hdlr-oom.m4a'), { error: 'MP4 box `hdlr` declares', code: 'corrupt-audio' });
+  add('fuzz-mp4-stts-oom.m4a', fixture('bad/fuzz-mp4-stts-oom.m4a'), { error: 'MP4 table `stts` declares', code: 'corrupt-audio' });
   // And an AAC stream on which symphonia 0.5.5 indexes out of bounds (a panic).
-  add('fuzz-aac-panic.m4a', fixture('bad/fuzz-aac-panic.m4a'), { error: 'the decoder failed on this file' },
-    { wasmTrap: true, page: { error: 'the analysis engine crashed on this input' } });
+  add('fuzz-aac-panic.m4a', fixture('bad/fuzz-aac-panic.m4a'), { error: 'the decoder failed on this file', code: 'corrupt-audio' },
+    { wasmTrap: true, page: { error: 'the analysis engine crashed on this input', code: 'engine-crashed' } });
 
   // Bit rot: damaged frames are skipped or the damage is decoded; never a panic.
   add('bitflips.mp3', flipBits(fixture('real_music_a_44k.mp3')), { seconds: [5, 6.5] });
-  add('bitflips.ogg', flipBits(fixture('real_music_a_44k.ogg')), { error: 'corrupt: .*crc mismatch' });
-  add('bitflips.flac', flipBits(fixture('real_music_a_44k.flac')), { error: 'no audio samples' });
+  add('bitflips.ogg', flipBits(fixture('real_music_a_44k.ogg')), { error: 'corrupt: .*crc mismatch', code: 'corrupt-audio' });
+  add('bitflips.flac', flipBits(fixture('real_music_a_44k.flac')), { error: 'no audio samples', code: 'no-audio' });
   add('bitflips.wav', flipBits(fixture('real_music_a_44k.wav')), { seconds: [5.99, 6.01], like: ['real-music.wav', 0.85] });
 
   // Levels: silence, DC offset, clipping, far beyond full scale, NaN and infinity.
   add('reference.wav', wav(song(16000, 1, 4), 16000, 1), { seconds: [3.99, 4.01] });
-  add('silence.wav', wav(new Float64Array(16000 * 3), 16000, 1), { error: SILENT });
+  add('silence.wav', wav(new Float64Array(16000 * 3), 16000, 1), { error: SILENT, code: 'silent' });
   add('dc-offset.wav', wav(song(16000, 1, 4).map((v) => 0.5 + v), 16000, 1),
     { seconds: [3.99, 4.01], like: ['reference.wav', 0.98] });
   add('clipped.wav', wav(song(16000, 1, 4, 8), 16000, 1), { seconds: [3.99, 4.01] });
@@ -158,7 +159,7 @@ export function cases({ long = true } = {}) {
   poisoned[2000] = Infinity;
   poisoned[3000] = -Infinity;
   add('nan-inf-float.wav', wav(poisoned, 16000, 1, { float: true }),
-    { error: 'corrupt: decoded sample 1000 is not a finite number' });
+    { error: 'corrupt: decoded sample 1000 is not a finite number', code: 'corrupt-audio' });
 
   // Lengths: one second (a single zero-padded patch), a size field that lies.
   add('one-second.wav', wav(song(44100, 2, 1), 44100, 2), { seconds: [0.99, 1.01] });
@@ -173,9 +174,9 @@ export function cases({ long = true } = {}) {
       { seconds: [1.99, 2.01], like: ['rate-16000-ch1.wav', 0.98] });
   }
   // Outside what any music file is: refused, with the reason.
-  add('rate-1hz.wav', wav(song(16000, 1, 1), 1, 1), { error: 'unsupported audio: sample rate 1 Hz is outside' });
+  add('rate-1hz.wav', wav(song(16000, 1, 1), 1, 1), { error: 'unsupported audio: sample rate 1 Hz is outside', code: 'absurd-audio' });
   // (A plain PCM header: the extensible one's 32-bit speaker mask cannot describe 40 channels.)
-  add('channels-40.wav', wav(song(16000, 40, 0.5), 16000, 40, { extensible: false }), { error: 'corrupt: .*invalid channel count' });
+  add('channels-40.wav', wav(song(16000, 40, 0.5), 16000, 40, { extensible: false }), { error: 'corrupt: .*invalid channel count', code: 'corrupt-audio' });
 
   if (long) {
     const minute = song(8000, 1, 60);
@@ -187,3 +188,6 @@ export function cases({ long = true } = {}) {
   }
   return list;
 }
+
+/** Whether an error's `code` is the one a case expects (`a|b`: either). */
+export const codeMatches = (expected, code) => typeof code === 'string' && expected.split('|').includes(code);

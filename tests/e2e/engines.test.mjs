@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { startServer } from '../../scripts/serve.mjs';
 import { buildCatalog, INDEX_MODEL, MODEL, ROOT, writeMedley } from './catalog.mjs';
 import { ENGINES, launch, missing } from './engines/drivers.mjs';
-import { cases } from '../bad-input/matrix.mjs';
+import { cases, codeMatches } from '../bad-input/matrix.mjs';
 import { tempDir } from '../temp-dir.mjs';
 
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'engines');
@@ -367,7 +367,7 @@ for (const engine of chosen) {
         const expect = c.page ?? c.expect;
         if (expect.error) {
           const detail = last.message?.replace(/^Cannot analyse “[^”]*”: /, '');
-          if (!(last.type === 'error' && last.stage === 'analysis' && new RegExp(expect.error).test(detail) && last.message.includes(c.name))) {
+          if (!(last.type === 'error' && last.stage === 'analysis' && new RegExp(expect.error).test(detail) && last.message.includes(c.name) && codeMatches(expect.code, last.code))) {
             failures.push(`${c.name}: ${JSON.stringify(last)} instead of an error /${expect.error}/`);
           }
         } else if (last.type !== 'results' || last.reference !== c.name || last.ids.length === 0) {

@@ -50,7 +50,7 @@ test('"Similar" on a catalog track fetches the search module and the parts it re
   // The scripts: the demo's own, then one bundle for the element and one for its worker (the
   // search glue inside it), not the ~30 source modules one import level at a time.
   const scripts = paths.filter((p) => /\.m?js$/.test(p));
-  assert.deepEqual(scripts.sort(), ['dist/engine-worker.js', 'dist/similar-songs.js', 'www/demo.js'], `the scripts fetched: ${scripts.join(' ')}`);
+  assert.deepEqual(scripts.sort(), ['demo/demo.js', 'dist/engine-worker.js', 'dist/similar-songs.js'], `the scripts fetched: ${scripts.join(' ')}`);
 
   // The catalog's pieces, in the order a search needs them: the manifest, the reference's id
   // bucket, its neighbour list, then the hits' metadata, all by range (the list holds each hit's

@@ -58,7 +58,7 @@ async function openStore(faults = null) {
     };
     addEventListener('DOMContentLoaded', watch);
   });
-  await page.goto(`${env.origin}/www/store-example.html?index=/synth/a/parts/&model=/models/simsong.nnef.tar&track=${REFERENCE}`);
+  await page.goto(`${env.origin}/demo/store-example.html?index=/synth/a/parts/&model=/models/simsong.nnef.tar&track=${REFERENCE}`);
   return page;
 }
 
@@ -204,7 +204,7 @@ test('after a delta, a returning visitor fetches the new parts, not the catalog 
   const search = async (id) => {
     const page = await context.newPage();
     requests.length = 0;
-    await page.goto(`${env.origin}/www/store-example.html?index=/synth/a/parts/&model=/models/simsong.nnef.tar&track=${id}`);
+    await page.goto(`${env.origin}/demo/store-example.html?index=/synth/a/parts/&model=/models/simsong.nnef.tar&track=${id}`);
     await page.waitForFunction(() => document.querySelector('similar-songs').results);
     const ids = await page.evaluate(() => document.querySelector('similar-songs').results.map((h) => h.id));
     const mine = requests.filter((r) => r.path.startsWith('synth/a/'));
@@ -249,7 +249,7 @@ test('neighbour lists: "Similar" from the manifest and ranges alone; without the
     env.faults = faults;
     const page = await newPage(env);
     requests.length = 0;
-    await page.goto(`${env.origin}/www/store-example.html?index=/synth/lists/parts/&model=/models/simsong.nnef.tar&track=${REFERENCE}`);
+    await page.goto(`${env.origin}/demo/store-example.html?index=/synth/lists/parts/&model=/models/simsong.nnef.tar&track=${REFERENCE}`);
     return page;
   };
   const want = JSON.parse(execFileSync(process.env.SIMSONG_BIN, ['query', join(dir, 'lists/parts'), '--id', REFERENCE, '-k', '5', '--json']));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARTIFACTS, MODEL, ROOT, demoUrl, newPage, setUp } from './harness.mjs';
-import { cases } from '../bad-input/matrix.mjs';
+import { cases, codeMatches } from '../bad-input/matrix.mjs';
 import { tempDir } from '../temp-dir.mjs';
 
 const skip = !process.env.SIMSONG_BIN && 'SIMSONG_BIN (the native CLI) is needed to build the test catalog';
@@ -61,7 +61,7 @@ test('the bad-input matrix dropped into the page: clear messages or results, bou
       // "Cannot analyse “name”: <the engine's message>", or the page's own words for unreadable files.
       const detail = last.message?.replace(/^Cannot analyse “[^”]*”: /, '');
       const ok = last.type === 'error' && last.stage === 'analysis' && new RegExp(expect.error).test(detail) &&
-        last.message.includes(c.name);
+        last.message.includes(c.name) && codeMatches(expect.code, last.code);
       if (!ok) failures.push(`${c.name}: ${JSON.stringify(last)} instead of an error /${expect.error}/`);
       else if (await page.locator(`${el} >> .status`).getAttribute('data-kind') !== 'error') failures.push(`${c.name}: not shown as an error`);
     } else if (last.type !== 'results' || last.reference !== c.name) {

@@ -1,4 +1,4 @@
-// The element embedded in a store-like page (www/store-example.html) under the strict CSP:
+// The element embedded in a store-like page (demo/store-example.html) under the strict CSP:
 // one script, one tag, themed with CSS custom properties, the store's own player.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +17,7 @@ after(() => env?.close());
 
 test('the element works on a store page under the strict CSP', { skip }, async () => {
   const page = await newPage(env);
-  const response = await page.goto(`${env.origin}/www/store-example.html?index=/e2e/catalog/&model=/${MODEL}&track=lugaru`);
+  const response = await page.goto(`${env.origin}/demo/store-example.html?index=/e2e/catalog/&model=/${MODEL}&track=lugaru`);
   assert.equal(response.headers()['content-security-policy'], CSP);
   assert.match(CSP, /script-src 'self' 'wasm-unsafe-eval'/);
   assert.doesNotMatch(CSP, /'unsafe-inline'|'unsafe-eval'/);
@@ -69,7 +69,7 @@ test('the element works on a store page under the strict CSP', { skip }, async (
 
 test('the element reports a missing index clearly', { skip }, async () => {
   const page = await newPage(env);
-  await page.goto(`${env.origin}/www/store-example.html?index=/e2e/missing/index.json&model=/${MODEL}`);
+  await page.goto(`${env.origin}/demo/store-example.html?index=/e2e/missing/index.json&model=/${MODEL}`);
   const error = await page.nthEvent('error');
   assert.equal(error.stage, 'index');
   assert.match(await page.locator(`${el} >> .status`).textContent(), /The catalog could not be loaded: cannot load the catalog manifest from .*missing\/index\.json \(HTTP 404\)/);

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initSync, SimilarityEngine } from '../../pkg/simsong.js';
-import { cases } from '../bad-input/matrix.mjs';
+import { cases, codeMatches } from '../bad-input/matrix.mjs';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 const wasm = initSync({ module: readFileSync(join(ROOT, 'pkg/simsong_bg.wasm')) });
@@ -30,6 +30,7 @@ test('bad-input matrix in wasm: clear errors or sensible analyses, bounded memor
       const message = String(e.message ?? e);
       if (!c.expect.error) failures.push(`${c.name}: unexpected error “${message}”`);
       else if (!new RegExp(c.expect.error).test(message)) failures.push(`${c.name}: “${message}” does not match /${c.expect.error}/`);
+      else if (!codeMatches(c.expect.code, e.code)) failures.push(`${c.name}: code ${e.code}, expected ${c.expect.code}`);
       continue;
     }
     try {

@@ -122,7 +122,8 @@ test('a dropped file is searched with the model that built the index', { skip },
   const { hits } = run(parts, searchAnalysis(parts, a, { k: 3 }), dir);
   assert.equal(hits[0].id, 'a', 'the same file is its own best match');
   assert.ok(hits[0].score > 0.999);
-  assert.throws(() => run(parts, parts.search({ positive: [{ track: 'zzz' }], k: 3 }), dir), /no track with id `zzz`/);
+  assert.throws(() => run(parts, parts.search({ positive: [{ track: 'zzz' }], k: 3 }), dir),
+    { message: /no track with id `zzz`/, code: 'unknown-track', details: { id: 'zzz' } });
 });
 
 test('damaged, foreign and lying parts are refused by name; a foreign model too', { skip }, () => {
@@ -134,13 +135,14 @@ test('damaged, foreign and lying parts are refused by name; a foreign model too'
   assert.throws(() => parts.provide('codes:0', good.subarray(0, good.length - 10)), new RegExp(`${codes.file}.*bytes arrived`));
   const flipped = Uint8Array.from(good);
   flipped[flipped.length >> 1] ^= 4;
-  assert.throws(() => parts.provide('codes:0', flipped), /checksum mismatch/);
+  assert.throws(() => parts.provide('codes:0', flipped), { message: /checksum mismatch/, code: 'index-part', details: { part: codes.file } });
   assert.match(parts.failure('codes:0'), /checksum mismatch/, 'the failure is remembered');
   parts.provide('codes:0', good);
   assert.throws(() => new CatalogParts(new TextEncoder().encode('<!DOCTYPE html><p>404</p>')), /HTML/);
   const json = JSON.parse(manifest);
   const future = json.version + 1;
-  assert.throws(() => new CatalogParts(new TextEncoder().encode(JSON.stringify({ ...json, version: future }))), new RegExp(`format version ${future}`));
+  assert.throws(() => new CatalogParts(new TextEncoder().encode(JSON.stringify({ ...json, version: future }))),
+    { message: new RegExp(`format version ${future}`), code: 'index-version', details: { found: future, supported: json.version } });
   json.generations[0].rerank.bytes += 1;
   assert.throws(() => new CatalogParts(new TextEncoder().encode(JSON.stringify(json))), /re-ranking part must hold/);
   // A one-file index where a manifest belongs: told how to publish it.
@@ -156,7 +158,7 @@ test('damaged, foreign and lying parts are refused by name; a foreign model too'
   // nonsense.
   const other = new SimilarityEngine(readFileSync(join(ROOT, 'models/simsong.nnef.tar')));
   const index = open(dir);
-  assert.throws(() => checkModel(index, other), /built with model test-untrained .* loaded model is simsong-cnn-v3/);
+  assert.throws(() => checkModel(index, other), { message: /built with model test-untrained .* loaded model is simsong-cnn-v3/, code: 'index-model-mismatch' });
   const a = other.analyzeFile(readFileSync(join(ROOT, 'tests/fixtures/audio/real_music_b_16k.wav')), 'b.wav');
   assert.throws(() => searchAnalysis(index, a, { k: 3 }), /rebuild the index or load the matching model/);
 });

@@ -44,13 +44,13 @@ test('wasm in Node and the native CLI give the same embeddings', { skip: !BIN &&
 
 test('the wasm API reports bad input as errors with readable messages', () => {
   const engine = new SimilarityEngine(readFileSync(BROWSER_MODEL));
-  assert.throws(() => engine.analyzeFile(new Uint8Array(0), 'x.mp3'), /the file is empty/);
+  assert.throws(() => engine.analyzeFile(new Uint8Array(0), 'x.mp3'), { message: /the file is empty/, code: 'empty-input' });
   assert.throws(() => engine.analyzeFile(readFileSync(join(ROOT, 'tests/fixtures/audio/bad/text.mp3')), 'text.mp3'),
     /unsupported or unrecognised audio format/);
-  assert.throws(() => engine.analyzePcm(new Float32Array(16000), 16000, 1), /silent/);
+  assert.throws(() => engine.analyzePcm(new Float32Array(16000), 16000, 1), { message: /silent/, code: 'silent', details: { peakDbfs: -Infinity } });
   assert.throws(() => engine.analyzePcm(new Float32Array(100).fill(0.1), 16000, 0), /channels/);
   assert.throws(() => new SimilarityEngine(readFileSync(join(ROOT, 'tests/fixtures/models/test-wrong-nmels.nnef.tar'))),
-    /different analysis numbers/);
+    { message: /different analysis numbers/, code: 'params-mismatch' });
   assert.throws(() => new SimilarityEngine(new Uint8Array([1, 2, 3])), /invalid model/);
   assert.throws(() => new SimilarityEngine(readFileSync(MODEL)), /looks like an ONNX file.*simsong model-export/);
 });

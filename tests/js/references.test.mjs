@@ -24,11 +24,18 @@ test('a track is on one side at most; the first positive one is the primary', ()
   assert.equal(refs.size, 2);
 });
 
-test('the engine gets every reference but the primary one; songs as their embeddings', () => {
+test('the worker gets the whole shortlist: songs by the id of their analysis, or by embedding', () => {
   const refs = new ReferenceSet();
-  const song = { kind: 'file', name: 'mine.wav', embedding: new Float32Array([0.6, 0.8]) };
+  const song = { kind: 'file', name: 'mine.wav', analysisId: 4, embedding: new Float32Array([0.6, 0.8]) };
   refs.reset([track('a'), song], [track('n')]);
-  assert.deepEqual(refs.steering(), { positive: [{ embedding: [0.6000000238418579, 0.800000011920929] }], negative: [{ track: 'n' }] });
+  assert.deepEqual(refs.shortlist(), { positive: [{ track: 'a' }, { analysis: 4 }], negative: [{ track: 'n' }] });
+  // A part of it once searched: by id and part, or by the part's embedding the worker sent back.
+  song.part = { start: 1, end: 2 };
+  assert.deepEqual(refs.shortlist().positive[1], { analysis: 4, part: { start: 1, end: 2 } });
+  assert.deepEqual(refs.shortlist(true).positive[1], { embedding: [0.6000000238418579, 0.800000011920929] }, 'no part embedding yet: the whole');
+  song.partEmbedding = new Float32Array([1, 0]);
+  assert.deepEqual(refs.shortlist(true), { positive: [{ track: 'a' }, { embedding: [1, 0] }], negative: [{ track: 'n' }] });
+  delete song.part;
   assert.deepEqual(refs.describe().positive, [track('a'), { kind: 'file', name: 'mine.wav' }]);
   // The same song object is one reference; another song of the same name is another.
   assert.equal(refs.add(song, 'positive'), false);

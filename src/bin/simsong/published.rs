@@ -41,11 +41,10 @@ impl LocalIndex {
         let index = PartedIndex::new(&bytes).with_context(|| format!("{}", manifest.display()))?;
         let mut local = LocalIndex { dir, index };
         for f in local.index.load_needs() {
-            let key: PartKey = f.key.parse()?;
             let bytes = read_fetch(&local.dir, &f)?;
             local
                 .index
-                .provide(key, &bytes)
+                .provide(f.key, &bytes)
                 .with_context(|| format!("index {}", local.dir.display()))?;
         }
         Ok(local)

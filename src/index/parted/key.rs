@@ -9,8 +9,8 @@ use crate::error::{Error, Result};
 
 /// What a piece of a published index is, for [`Fetch`] and [`PartedIndex::provide`]. Its text
 /// form (`quantizer`, `codes-head:0`, `cell:0:17`, `codes:0`, `filters:0`, `rerank:0:17`, `meta-table:1`, `meta:1:3`, `ids:0:9`, `segments:123456`, `neighbours:123456`,
-/// `record:123456`) travels through JavaScript
-/// unchanged.
+/// `record:123456`) is what crosses into JavaScript (a [`Fetch`] serialises its key so, and the
+/// wasm bindings parse it back); Rust code keeps the enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PartKey {
     /// The quantiser part (one for the index), whole.
@@ -91,8 +91,9 @@ impl FromStr for PartKey {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Fetch {
-    /// The [`PartKey`] as text, to hand back with the bytes.
-    pub key: String,
+    /// What the piece is, to hand back with the bytes (serialised as its text form).
+    #[serde(serialize_with = "key_as_text")]
+    pub key: PartKey,
     /// The part file, relative to the manifest (`parts/…`).
     pub file: String,
     /// First byte of the piece.
@@ -103,4 +104,8 @@ pub struct Fetch {
     pub part_bytes: u64,
     /// True when the piece is the whole file.
     pub whole: bool,
+}
+
+fn key_as_text<S: serde::Serializer>(key: &PartKey, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_str(key)
 }

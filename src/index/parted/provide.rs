@@ -51,7 +51,9 @@ impl PartedIndex {
                 PartKey::Quantizer => &self.manifest.quantizer,
                 PartKey::Codes(g) => &gens[g as usize].codes,
                 PartKey::Filters(g) => &gens[g as usize].filters,
-                _ => unreachable!("only the quantiser, codes and filters parts are fetched whole"),
+                // Only the quantiser, codes and filters parts are fetched whole. (No message:
+                // every byte of the search module is on a page's first load.)
+                _ => unreachable!(),
             };
             if checksum_hex(bytes) != expected.xxh3 {
                 return Err(bad(

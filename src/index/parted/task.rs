@@ -112,7 +112,7 @@ pub fn run_to_end<T>(
                     ));
                 }
                 for f in needs {
-                    let key: PartKey = f.key.parse()?;
+                    let key = f.key;
                     match read(&f).and_then(|bytes| index.provide(key, &bytes)) {
                         Ok(()) => {}
                         Err(e) => index.fail(key, e.to_string()),
