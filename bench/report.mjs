@@ -75,7 +75,7 @@ if (firstResult) {
   out();
   for (const size of firstResult.sizes.filter((x) => x.neighbour_lists)) {
     const l = size.neighbour_lists;
-    out(`Neighbour lists at ${size.tracks.toLocaleString('en')} tracks: ${l.k} per track, ${l.megabytes.toFixed(0)} MB on the server, computed in ${l.seconds.toFixed(0)} s at publication on this machine; recall@10 ${l.recall_at_10.toFixed(3)} against an exhaustive scan of the same int8 rows (what the probing of cells costs).`);
+    out(`Neighbour lists at ${(l.tracks ?? size.tracks).toLocaleString('en')} tracks (the base publication): ${l.k} per track, ${l.megabytes.toFixed(0)} MB on the server, computed in ${l.seconds.toFixed(0)} s at publication on this machine; recall@10 ${l.recall_at_10.toFixed(3)} against an exhaustive scan of the same int8 rows (what the probing of cells costs).`);
     if (size.similar_recall_at_10_filtered != null) out(`With the ${(100 * size.filter.share).toFixed(1)}% filter \`${size.filter.spec}\`: "Similar" recall@10 ${size.similar_recall_at_10_filtered.toFixed(3)}, a file's ${size.recall_at_10_filtered == null ? '–' : size.recall_at_10_filtered.toFixed(3)}.`);
   }
   out();
@@ -415,14 +415,16 @@ if (sizes.length) {
   if (d) {
     out();
     out(`\`simsong index add\` of ${d.added.toLocaleString('en')} tracks to the ${k(N.tracks)} index writes a delta generation coded with the existing`);
-    out(`codebooks: ${mb2(d.new_parts_bytes)} of new parts (its codes and filters parts ${mb2(d.search_part_bytes)}); nothing published before changes. A visitor`);
+    const kb = (bytes) => `${(bytes / 1e3).toFixed(1)} kB`;
+    const lists = d.neighbours_part_bytes ? `, and the neighbours part is written again whole (${mb2(d.neighbours_part_bytes)}: every list may gain a new track)` : '';
+    out(`codebooks: ${mb2(d.new_parts_bytes)} of new parts (its codes and filters parts ${mb2(d.search_part_bytes)})${lists}; no other published part changes. A visitor`);
     out(`who had loaded the index before (the worker keeps parts fetched whole in the Cache Storage) fetched`);
-    out(`${mb2(d.returning_visit.load_bytes)} to load the updated index (manifest and the delta's codes and filters parts), against`);
-    out(`${mb2(d.first_visit.load_bytes)} on its first visit; with its first search, ${mb2(d.returning_visit.bytes)} in ${d.returning_visit.requests} requests (first visit ${mb2(d.first_visit.bytes)}).`);
+    out(`${kb(d.returning_visit.load_bytes)} to load the updated index (the manifest: the delta's codes and filters parts follow when the page is idle), against`);
+    out(`${kb(d.first_visit.load_bytes)} on its first visit; with its first search, ${kb(d.returning_visit.bytes)} in ${d.returning_visit.requests} requests (first visit ${kb(d.first_visit.bytes)}).`);
     const r = big.browser.removal;
     if (r) {
-      out(`\`simsong index remove\` of ${r.removed} tracks then writes a delta whose codes and filters parts are ${(r.search_part_bytes / 1e3).toFixed(1)} kB; the returning visitor`);
-      out(`loaded the updated index with ${mb2(r.returning_visit.load_bytes)}.`);
+      out(`\`simsong index remove\` of ${r.removed} tracks then writes a delta whose codes and filters parts are ${kb(r.search_part_bytes)}; the returning visitor`);
+      out(`loaded the updated index with ${kb(r.returning_visit.load_bytes)}.`);
     }
   }
 }

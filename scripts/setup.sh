@@ -2,7 +2,7 @@
 # Installs whatever the demo, the tests and the benchmarks need and is missing; quick when all
 # is there. Usage: scripts/setup.sh [--browser]   (--browser: also the three browser engines the
 # end-to-end tests run in, from Debian: chromium + chromium-driver, firefox-esr, and WebKitGTK's
-# webkit2gtk-driver with xvfb for its display)
+# webkit2gtk-driver with xvfb for its display, and ffmpeg for the Opus test and the benchmarks)
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -19,13 +19,15 @@ if ! [ -x "$WASM_BINDGEN_ROOT/bin/wasm-bindgen" ] ||
 fi
 
 if [ "${1:-}" = "--browser" ] && ! { [ -x "$CHROMIUM" ] && [ -x "$CHROMEDRIVER" ] && [ -x /usr/bin/firefox-esr ] &&
-    [ -x /usr/bin/WebKitWebDriver ] && [ -x /usr/bin/Xvfb ]; }; then
-    step "installing Debian's chromium, chromium-driver, firefox-esr, webkit2gtk-driver and xvfb"
+    [ -x /usr/bin/WebKitWebDriver ] && [ -x /usr/bin/Xvfb ] && [ -x /usr/bin/ffmpeg ]; }; then
+    # ffmpeg: the browser tests encode an Opus file (a format only the browser decodes) and the
+    # benchmarks a 30 s MP3.
+    step "installing Debian's chromium, chromium-driver, firefox-esr, webkit2gtk-driver, xvfb and ffmpeg"
     SUDO=""
     [ "$(id -u)" = 0 ] || SUDO=sudo
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-        chromium chromium-driver firefox-esr webkit2gtk-driver xvfb >/dev/null
+        chromium chromium-driver firefox-esr webkit2gtk-driver xvfb ffmpeg >/dev/null
 fi
 
 # npm ci when node_modules is missing or older than the lock file.

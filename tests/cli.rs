@@ -998,6 +998,128 @@ fn versions_are_grouped_listed_and_checked() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(members(&versions(&grown)["groups"][0]), members(&groups[0]));
 
+    // Published first, the cut-down added later as a delta: audited against the catalog the
+    // folder was published from, it joins the song's row, and the catalog keeps up.
+    let first_idx = dir.join("first.idx");
+    build(&first, &first_idx, &[]);
+    let site = dir.join("site");
+    let o = simsong(&[
+        "index",
+        "merge",
+        first_idx.to_str().unwrap(),
+        "--out",
+        site.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let add = |extra: &[&str]| {
+        let mut args = vec!["index", "add", site.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        simsong(&args)
+    };
+    // Not the catalog of this folder (it holds the cut-down already): refused, nothing written.
+    let o = add(&[
+        "--manifest",
+        later.to_str().unwrap(),
+        "--catalog",
+        one.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("is not the catalog"),
+        "{err}"
+    );
+    let o = add(&[
+        "--manifest",
+        later.to_str().unwrap(),
+        "--catalog",
+        first_idx.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("versions: 1 added tracks join 1 published songs"),
+        "{err}"
+    );
+    assert_eq!(
+        members(&versions(&first_idx)["groups"][0]),
+        members(&groups[0])
+    );
+    let query_site = |file: &std::path::Path| -> Vec<serde_json::Value> {
+        let o = simsong(&[
+            "query",
+            site.to_str().unwrap(),
+            "--file",
+            file.to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let version_ids = |row: &serde_json::Value| -> Vec<String> {
+        let mut ids: Vec<String> = row["hit"]["versions"]
+            .as_array()
+            .map(|v| {
+                v.iter()
+                    .map(|x| x["id"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        ids.sort();
+        ids
+    };
+    let rows = query_site(&upload);
+    assert_eq!(rows.len(), 3, "the song, other, chirp + noise: {rows:?}");
+    let mut song: Vec<String> = version_ids(&rows[0]);
+    song.push(rows[0]["hit"]["id"].as_str().unwrap().to_string());
+    song.sort();
+    assert_eq!(
+        song,
+        members(&groups[0]),
+        "the delta's cut-down is one of the song's versions"
+    );
+    // A store's own `version_of` naming a published track: joined without any audit.
+    let sine = dir.join("sine.wav");
+    std::fs::copy(audio.join("synth_sine440_16k.wav"), &sine).unwrap();
+    let declared = manifest(
+        "declared.csv",
+        &[("sine", sine.display().to_string(), "noise")],
+    );
+    let o = add(&["--manifest", declared.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("versions: 1 added tracks join 1 published songs"),
+        "{err}"
+    );
+    let rows = query_site(&sine);
+    assert_eq!(rows[0]["hit"]["id"], "sine", "{rows:?}");
+    assert_eq!(version_ids(&rows[0]), ["chirp", "noise"], "{rows:?}");
+    // Added without the catalog, so not in it: removed from both, they agree again.
+    let o = simsong(&[
+        "index",
+        "remove",
+        site.to_str().unwrap(),
+        "sine",
+        "--catalog",
+        first_idx.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success() && err.contains("removed 0 of 1 ids"),
+        "{err}"
+    );
+    // A one-file index is its own catalog.
+    let o = simsong(&[
+        "index",
+        "add",
+        grown.to_str().unwrap(),
+        "--manifest",
+        declared.to_str().unwrap(),
+        "--catalog",
+        first_idx.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+
     // A published index has no fingerprints: a clear error, not an empty answer.
     let o = simsong(&["check", dir.to_str().unwrap(), upload.to_str().unwrap()]);
     assert!(!o.status.success());

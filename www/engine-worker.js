@@ -19,8 +19,10 @@
 // running analysis after its current step (tens of ms).
 import initSearch, { CatalogParts } from '../pkg/simsong_search.js';
 import { PartFetcher } from './catalog-fetch.js';
+import { AnalysisStore } from './analysis-store.js';
 import { chooseEngineBuild, engineUrl, mark, searchEngineUrl } from './engine-build.js';
 import { answerFailed, answerOk, answerProgress, answerSuperseded, ErrorCode, errorToWire, Message, SimsongError } from './protocol.js';
+import { compileAnalyser, fetchBytes } from './worker-fetch.js';
 
 const NO_SIMD = 'this browser lacks WebAssembly SIMD, which the search engine needs (Chrome 91+, Firefox 89+, Safari 16.4+ have it)';
 
@@ -48,46 +50,9 @@ let fetcher = null;
 let engine = null;
 let indexLoading = Promise.resolve();
 let modelLoading = null; // null until a model was asked for
-// Songs analysed here, by id (the wasm Analysis objects), oldest first: the page's shortlist names
-// them. More than a shortlist holds (references.js MAX_REFERENCES) are never needed; beyond
-// ANALYSES_KEPT the oldest is freed, and a search naming it is refused (`no-analysis`).
-const ANALYSES_KEPT = 64;
-const analyses = new Map();
-let nextAnalysisId = 1;
-
-function keepAnalysis(a) {
-  const id = nextAnalysisId++;
-  analyses.set(id, a);
-  for (const [old, oldest] of analyses) {
-    if (analyses.size <= ANALYSES_KEPT) break;
-    oldest.free();
-    analyses.delete(old);
-  }
-  return id;
-}
+const analyses = new AnalysisStore(); // songs analysed here, by id
 
 const progressOf = (id, stage) => ({ loaded, total }) => self.postMessage(answerProgress(id, undefined, { stage, loaded, total }));
-
-// The answer for `url`, or an error that names `what` could not be loaded and why.
-async function fetchOk(url, what) {
-  let response;
-  try {
-    response = await fetch(url);
-  } catch (e) {
-    throw new SimsongError(ErrorCode.NETWORK, `cannot load the ${what} from ${url}: ${e.message}`, { url });
-  }
-  if (!response.ok) {
-    throw new SimsongError(ErrorCode.NETWORK, `cannot load the ${what} from ${url} (HTTP ${response.status})`, { url, status: response.status });
-  }
-  return response;
-}
-
-// The bytes at `url`; `onBytes(loaded, total)` hears them arrive, when given.
-async function fetchBytes(url, what, onBytes = null) {
-  const response = await fetchOk(url, what);
-  if (!onBytes || !response.body) return new Uint8Array(await response.arrayBuffer());
-  return new Uint8Array(await new Response(countBytes(response, onBytes)).arrayBuffer());
-}
 
 // Fetches `needs` and hands every piece to the index (or records why it could not be had).
 async function satisfy(index, needs, source, onProgress, stale) {
@@ -263,32 +228,6 @@ async function loadModel(url, id) {
   return { info: { ...engine.info, engineBuild }, indexMismatch: await modelMismatch() };
 }
 
-// Fetches and compiles the analysis module, streaming where the server allows it.
-async function compileAnalyser(url, onBytes) {
-  const response = await fetchOk(url, 'song analyser');
-  const counted = new Response(countBytes(response, onBytes), { headers: { 'Content-Type': 'application/wasm' } });
-  // Streaming compilation overlaps the download (seconds on a phone's network).
-  if (typeof WebAssembly.compileStreaming === 'function') return WebAssembly.compileStreaming(counted);
-  return WebAssembly.compile(await counted.arrayBuffer());
-}
-
-// The body of `response`, reporting `(loaded, total)` bytes as they arrive (`total`: the
-// announced length when the body is not compressed, else null).
-function countBytes(response, onBytes) {
-  const encoded = response.headers.get('Content-Encoding');
-  const length = Number(response.headers.get('Content-Length'));
-  const total = !encoded && length > 0 ? length : null;
-  let loaded = 0;
-  onBytes(0, total);
-  return response.body.pipeThrough(new TransformStream({
-    transform(chunk, controller) {
-      loaded += chunk.byteLength;
-      onBytes(loaded, total);
-      controller.enqueue(chunk);
-    },
-  }));
-}
-
 // Why the model cannot search this index (another model built it: `index-model-mismatch`), as
 // { code, message, details }, or null.
 async function modelMismatch() {
@@ -336,33 +275,15 @@ async function runJob(job, data, stage) {
   }
 }
 
-// A shortlist's references as the search module takes them: `{ track }` and `{ embedding }` as
-// they are, `{ analysis: id, part? }` as the embedding of that song of the worker's (the whole,
-// or the mean of its segments within `part` { start, end } seconds, see src/embed/excerpt.rs).
-// `partEmbeddings`: each part's embedding by analysis id, for the page to fall back on.
-function engineReferences(index, refs, partEmbeddings) {
-  return (refs ?? []).map((ref) => {
-    if (ref.analysis == null) return ref;
-    const a = analyses.get(ref.analysis);
-    if (!a) throw new SimsongError(ErrorCode.NO_ANALYSIS, 'this song’s analysis is no longer held: analyse it again', { analysis: ref.analysis });
-    // The analysis comes from the other wasm module: the index checks that its model built it.
-    index.checkModelHash(a.modelSha256, a.modelName);
-    if (!ref.part) return { embedding: Array.from(a.embedding) };
-    const part = a.embeddingBetween(ref.part.start, ref.part.end);
-    partEmbeddings[ref.analysis] = part;
-    return { embedding: Array.from(part) };
-  });
-}
-
-// A search with the whole shortlist (`positive`, `negative`: references as engineReferences
-// reads them) and the request's own fields; the answer carries the first positive reference's
+// A search with the whole shortlist (`positive`, `negative`: references as
+// AnalysisStore.references reads them) and the request's own fields; the answer carries the first positive reference's
 // track details when it is a catalog track, and the embeddings of the parts searched by.
 async function searchShortlist(index, { positive, negative, request }, data) {
   const partEmbeddings = {};
   const job = index.search({
     ...request,
-    positive: engineReferences(index, positive, partEmbeddings),
-    negative: engineReferences(index, negative, partEmbeddings),
+    positive: analyses.references(index, positive, partEmbeddings),
+    negative: analyses.references(index, negative, partEmbeddings),
   });
   const found = await runJob(job, data, 'search');
   if (!found) return null;
@@ -438,7 +359,7 @@ async function analyze(data, start, search = true) {
       job.free();
     } catch {}
   }
-  const analysis = { id: keepAnalysis(a), ...summarize(a, performance.now() - started, analyserWasm.memory.buffer.byteLength) };
+  const analysis = { id: analyses.keep(a), ...summarize(a, performance.now() - started, analyserWasm.memory.buffer.byteLength) };
   if (!search) return { result: { analysis }, transfer: [analysis.embedding.buffer, analysis.mel.columns.buffer] };
   const found = await searchShortlist(idx, { positive: [{ analysis: analysis.id, part: data.part }], request: data.request }, data);
   if (!found) return null;

@@ -26,7 +26,9 @@ const sizes = readdirSync(out)
     const first = (which) => parts?.[which]?.recall_at_10 ?? null;
     const recall = (which) => parts?.[which]?.recall_at_10_by_shortlist?.['200'] ?? null;
     const publishFile = join(out, `parts-publish-${n}.json`);
-    const lists = existsSync(publishFile) ? JSON.parse(readFileSync(publishFile, 'utf8')).neighbours : null;
+    const publish = existsSync(publishFile) ? JSON.parse(readFileSync(publishFile, 'utf8')) : null;
+    // The lists of the base publication (the run's index may have a delta on top by then).
+    const lists = publish?.neighbours ? { ...publish.neighbours, tracks: publish.tracks } : null;
     // Every recall is against an exact f32 scan of the one-file index. "Similar" on a catalog
     // track is answered from its neighbour list (parts.rs "unfiltered"); a dropped file and a
     // filtered search rank by codes, re-ranking the shipped shortlist (200).

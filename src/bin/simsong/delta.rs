@@ -5,14 +5,18 @@
 //! its name and bytes, so a page with them cached fetches only the new manifest and the
 //! delta's cell tables (then its cells, metadata and rows as it needs them; its codes and filters parts at idle).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use simsong::CatalogIndex;
-use simsong::index::publish::{PartSizes, Published, publish_base, publish_delta};
+use simsong::index::publish::{
+    PartSizes, Published, publish_base, publish_delta, publish_delta_joined,
+};
 use simsong::index::train::QuantizerShape;
+use simsong::index::versions::VersionLink;
+use simsong::versions::audit::AuditScope;
 
 use crate::published::{self, LocalIndex, read_fetch};
 
@@ -32,7 +36,14 @@ fn read_local(dir: &Path, name: &str) -> simsong::Result<Vec<u8>> {
 
 /// `index add` on a published index: `added` (same model) becomes a delta generation coded with
 /// the index's codebooks. Ids already in the index are refused.
-pub fn add(path: &Path, added: &CatalogIndex) -> anyhow::Result<()> {
+///
+/// Versions: the added tracks are grouped among themselves, and join the published groups of
+/// the tracks they declare (`version_of`) a version of. With `catalog` (the one-file index the
+/// folder was published from, which holds the published tracks' fingerprints) the version audit
+/// runs too, the new tracks against every track, and a new track found to be a version of a
+/// published one joins its group; `catalog` is then saved with the new tracks, so that it stays
+/// the catalog of what is published.
+pub fn add(path: &Path, mut added: CatalogIndex, catalog: Option<&Path>) -> anyhow::Result<()> {
     let mut local = LocalIndex::open(path)?;
     let manifest = local.index.manifest().clone();
     if manifest.model.sha256 != added.header().model_sha256 {
@@ -50,11 +61,154 @@ pub fn add(path: &Path, added: &CatalogIndex) -> anyhow::Result<()> {
             dup.id
         );
     }
+    let (joined, master) = match catalog {
+        Some(catalog) => {
+            let (joined, master) = audit_against(&mut local, &existing, &mut added, catalog)?;
+            (joined, Some((master, catalog)))
+        }
+        None => (declared_joins(&mut local, &added)?, None),
+    };
     let quantizer = local.quantizer()?;
-    let published = publish_delta(&manifest, &quantizer, added, Vec::new(), &|name| {
-        read_local(&local.dir, name)
-    })?;
-    report_delta(&local, &published, added.len(), 0)
+    let published = publish_delta_joined(
+        &manifest,
+        &quantizer,
+        &added,
+        Vec::new(),
+        &|name| read_local(&local.dir, name),
+        &joined,
+    )?;
+    report_delta(&local, &published, added.len(), 0)?;
+    let songs: HashSet<u32> = joined.iter().map(|&(_, g)| g).collect();
+    eprintln!(
+        "versions: {} added tracks join {} published songs",
+        joined.len(),
+        songs.len()
+    );
+    if let Some((master, catalog)) = master {
+        // After the delta is written: a failed publication leaves the catalog as it was.
+        crate::index_cmd::save(&master, catalog)?;
+        eprintln!(
+            "{}: {} tracks, the new ones included",
+            catalog.display(),
+            master.len()
+        );
+    }
+    Ok(())
+}
+
+/// The published version group of the live track `id`, or None when it is not in the index.
+fn published_group(local: &mut LocalIndex, id: &str) -> anyhow::Result<Option<u32>> {
+    for key in local.index.id_keys(id) {
+        provide(local, key)?;
+    }
+    let Some(position) = local.index.position_of(id)? else {
+        return Ok(None);
+    };
+    if let Some(key) = local.index.rerank_key(position) {
+        provide(local, key)?;
+    }
+    let locator = local
+        .index
+        .hit_locator(position)
+        .with_context(|| format!("the re-ranking row of `{id}`"))?;
+    Ok(Some(locator.version_group))
+}
+
+/// Reads `key`'s piece from the folder into the index, unless it is there.
+fn provide(local: &mut LocalIndex, key: simsong::index::parted::PartKey) -> anyhow::Result<()> {
+    if local.index.has(key) {
+        return Ok(());
+    }
+    let fetch = local
+        .index
+        .fetch_for(key)
+        .with_context(|| format!("{key} needs another part first"))?;
+    let bytes = read_fetch(&local.dir, &fetch)?;
+    local.index.provide(key, &bytes)?;
+    Ok(())
+}
+
+/// `(position in added, published group)` for each added track whose declared `version_of`
+/// names a published track.
+fn declared_joins(local: &mut LocalIndex, added: &CatalogIndex) -> anyhow::Result<Vec<(u32, u32)>> {
+    let mut joined = Vec::new();
+    for (position, id) in &added.versions().declared {
+        if added.position(id).is_some() {
+            continue; // a version of another added track: grouped among them
+        }
+        match published_group(local, id)? {
+            Some(group) => joined.push((*position, group)),
+            None => eprintln!(
+                "track `{}`: version_of names `{id}`, which is in neither the index nor the tracks added",
+                added.tracks()[*position as usize].id
+            ),
+        }
+    }
+    Ok(joined)
+}
+
+/// Audits `added` against `catalog` (the one-file index of the published tracks), gives
+/// `added` the links among its own tracks, and returns the joins to published groups and the
+/// catalog with the added tracks appended.
+fn audit_against(
+    local: &mut LocalIndex,
+    existing: &HashSet<String>,
+    added: &mut CatalogIndex,
+    catalog: &Path,
+) -> anyhow::Result<(Vec<(u32, u32)>, CatalogIndex)> {
+    let mut master = crate::index_cmd::load(catalog)?;
+    if master.header().model_sha256 != added.header().model_sha256 {
+        bail!(
+            "{} was built with model {}, the tracks to add with {}",
+            catalog.display(),
+            master.header().model_name,
+            added.header().model_name
+        );
+    }
+    let missing = existing
+        .iter()
+        .filter(|id| master.position(id).is_none())
+        .count();
+    if missing > 0 || master.len() != existing.len() {
+        bail!(
+            "{} is not the catalog this index was published from: it holds {} tracks, the index {} ({missing} of the index's are not in it); pass the one-file index the folder was published from (`index merge FILE.idx --out DIR`), with the same tracks added and removed since",
+            catalog.display(),
+            master.len(),
+            existing.len()
+        );
+    }
+    let first_new = master.len() as u32;
+    master.append(added)?;
+    crate::versions_cmd::audit_into(&mut master, AuditScope::From(first_new))?;
+    let groups = master.version_groups();
+    // Each group's first published track, by group.
+    let mut old_member: HashMap<u32, usize> = HashMap::new();
+    for (position, &g) in groups.iter().enumerate().take(first_new as usize) {
+        old_member.entry(g).or_insert(position);
+    }
+    let mut joined = Vec::new();
+    for (position, group) in groups.iter().enumerate().skip(first_new as usize) {
+        if let Some(&old) = old_member.get(group) {
+            let id = master.tracks()[old].id.clone();
+            let group = published_group(local, &id)?
+                .with_context(|| format!("`{id}` is in the catalog but not in the index"))?;
+            joined.push((position as u32 - first_new, group));
+        }
+    }
+    // The links among the added tracks themselves, in their own positions.
+    let own: Vec<VersionLink> = master
+        .versions()
+        .links
+        .iter()
+        .filter(|l| l.part >= first_new && l.whole >= first_new)
+        .map(|l| VersionLink {
+            part: l.part - first_new,
+            whole: l.whole - first_new,
+            ..*l
+        })
+        .collect();
+    added.set_versions(own);
+    Ok((joined, master))
 }
 
 /// `index remove` on a published index.

@@ -52,6 +52,10 @@ pub enum IndexCommand {
         /// Track ids to remove.
         #[arg(required = true)]
         ids: Vec<String>,
+        /// Removing from a published index: the one-file index it was published from (see
+        /// `index add --catalog`), from which the tracks are removed too.
+        #[arg(long)]
+        catalog: Option<PathBuf>,
     },
     /// Retrain the codebooks of a published index on its current tracks and fold its delta
     /// generations into a new base (pages then fetch the whole index again).
@@ -191,6 +195,12 @@ pub struct AddArgs {
     /// Most segment embeddings kept per track.
     #[arg(long, default_value_t = DEFAULT_MAX_SEGMENTS)]
     max_segments: usize,
+    /// Adding to a published index: the one-file index it was published from (it holds the
+    /// published tracks' fingerprints). The new tracks are audited against it, those that are
+    /// versions of published tracks join their songs' groups, and it is saved with the new
+    /// tracks. Without it, new tracks join published groups only where `version_of` says so.
+    #[arg(long)]
+    catalog: Option<PathBuf>,
 }
 
 /// Where added tracks come from: audio, or tracks already embedded (a one-file index from
@@ -295,6 +305,11 @@ pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
         }
         IndexCommand::Add(args) => {
             let published = is_published(&args.index);
+            if !published && args.catalog.is_some() {
+                bail!(
+                    "--catalog is for adding to a published index; a one-file index is its own catalog"
+                );
+            }
             let (added, failed) = if let Some(from) = &args.source.from {
                 (load(from)?, 0)
             } else {
@@ -336,7 +351,7 @@ pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
                 return finish(failed.max(1));
             }
             if published {
-                crate::delta::add(&args.index, &added)?;
+                crate::delta::add(&args.index, added, args.catalog.as_deref())?;
             } else {
                 let mut index = load(&args.index)?;
                 let first_new = index.len() as u32;
@@ -346,9 +361,30 @@ pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
             }
             finish(failed)
         }
-        IndexCommand::Remove { index: path, ids } => {
+        IndexCommand::Remove {
+            index: path,
+            ids,
+            catalog,
+        } => {
             if is_published(&path) {
-                return crate::delta::remove(&path, &ids);
+                let outcome = crate::delta::remove(&path, &ids)?;
+                if let Some(catalog) = catalog {
+                    let mut master = load(&catalog)?;
+                    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+                    let removed = master.remove(&refs);
+                    save(&master, &catalog)?;
+                    eprintln!(
+                        "{}: removed {removed} of {} ids",
+                        catalog.display(),
+                        ids.len()
+                    );
+                }
+                return Ok(outcome);
+            }
+            if catalog.is_some() {
+                bail!(
+                    "--catalog is for removing from a published index; a one-file index is its own catalog"
+                );
             }
             let mut index = load(&path)?;
             let refs: Vec<&str> = ids.iter().map(String::as_str).collect();

@@ -121,7 +121,7 @@ pub fn publish_base(
         generations: Vec::new(),
         neighbours: None,
     };
-    let (entry, mut files) = generation(&manifest, index, &quantizer, Vec::new(), sizes)?;
+    let (entry, mut files) = generation(&manifest, index, &quantizer, Vec::new(), sizes, &[])?;
     files.push((
         quantizer_file.file_name(PartKind::Quantizer),
         quantizer_part,
@@ -150,13 +150,31 @@ fn missing_part(name: &str) -> Error {
 /// index's own) and the removal of the global positions `removed`. The parts already published
 /// stay as they are; only the delta's parts, the neighbours part (every list, rewritten) and the
 /// manifest are new. `read_part` reads a part already published (by its relative file name,
-/// checked against the manifest), for the neighbour lists.
+/// checked against the manifest), for the neighbour lists. The added tracks are grouped by
+/// version among themselves; [`publish_delta_joined`] joins them to published groups too.
 pub fn publish_delta(
+    manifest: &Manifest,
+    quantizer: &Quantizer,
+    added: &CatalogIndex,
+    removed: Vec<u32>,
+    read_part: &dyn Fn(&str) -> Result<Vec<u8>>,
+) -> Result<Published> {
+    publish_delta_joined(manifest, quantizer, added, removed, read_part, &[])
+}
+
+/// [`publish_delta`], with the added tracks that are versions of published ones: `joined`
+/// holds `(position in added, published version group)` (a published group is the smallest
+/// global position of its tracks, as their re-ranking rows and neighbour entries carry it). A
+/// track joined to a group brings its own versions among the added tracks along; a group of
+/// added tracks joined to two published groups takes the smaller (published rows are not
+/// rewritten, so those two stay apart).
+pub fn publish_delta_joined(
     manifest: &Manifest,
     quantizer: &Quantizer,
     added: &CatalogIndex,
     mut removed: Vec<u32>,
     read_part: &dyn Fn(&str) -> Result<Vec<u8>>,
+    joined: &[(u32, u32)],
 ) -> Result<Published> {
     let h = added.header();
     if h.model_sha256 != manifest.model.sha256 || added.dim() != manifest.dim() {
@@ -174,7 +192,15 @@ pub fn publish_delta(
         meta_shard_tracks: manifest.layout.meta_shard_tracks,
         neighbours: manifest.neighbours.as_ref().map_or(0, |n| n.k),
     };
-    let (entry, files) = generation(&manifest, added, quantizer, removed, sizes)?;
+    if let Some(&(i, g)) = joined
+        .iter()
+        .find(|&&(i, g)| i as usize >= added.len() || g >= manifest.total_positions())
+    {
+        return Err(Error::InvalidQuery(format!(
+            "track {i} of the delta cannot join version group {g}: no such track or group"
+        )));
+    }
+    let (entry, files) = generation(&manifest, added, quantizer, removed, sizes, joined)?;
     manifest.generations.push(entry);
     manifest.neighbours = None;
     let mut published = Published {
@@ -189,12 +215,13 @@ pub fn publish_delta(
 }
 
 /// Each stored track's version group in global positions: the smallest global position among
-/// its versions in `index` (tracks are stored in `order`, from `first_position`). A delta's
-/// tracks are grouped among themselves.
+/// its versions in `index` (tracks are stored in `order`, from `first_position`), or the
+/// published group one of them joins (`joined`, see [`publish_delta_joined`]) when smaller.
 fn global_version_groups(
     index: &CatalogIndex,
     order: &[usize],
     first_position: u32,
+    joined: &[(u32, u32)],
 ) -> Result<Vec<u32>> {
     let n = index.len();
     if u64::from(first_position) + n as u64 >= 1 << 31 {
@@ -212,6 +239,12 @@ fn global_version_groups(
         let entry = smallest.entry(g).or_insert(global[i]);
         *entry = (*entry).min(global[i]);
     }
+    for &(i, published) in joined {
+        let entry = smallest
+            .get_mut(&groups[i as usize])
+            .expect("every track's group has an entry");
+        *entry = (*entry).min(published);
+    }
     Ok(order.iter().map(|&i| smallest[&groups[i]]).collect())
 }
 
@@ -222,6 +255,7 @@ fn generation(
     quantizer: &Quantizer,
     removed: Vec<u32>,
     sizes: PartSizes,
+    joined: &[(u32, u32)],
 ) -> Result<(Generation, PartFiles)> {
     let number = manifest.generations.len() as u32;
     let first_position = manifest.total_positions();
@@ -243,7 +277,7 @@ fn generation(
         .flat_map(|&i| coded[i * m..(i + 1) * m].iter().copied())
         .collect();
     let cells: Vec<u32> = order.iter().map(|&i| track_cells[i]).collect();
-    let version_groups = global_version_groups(index, &order, first_position)?;
+    let version_groups = global_version_groups(index, &order, first_position, joined)?;
 
     let seed = range_seed(&manifest.index_id_bytes());
 
