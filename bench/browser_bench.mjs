@@ -20,8 +20,7 @@ mkdirSync(OUT, { recursive: true });
 
 // A 3-minute, 44.1 kHz stereo, 128 kb/s MP3 made by looping a real-music fixture.
 if (!existsSync(MP3)) {
-  execFileSync('ffmpeg', ['-v', 'error', '-y', '-stream_loop', '-1', '-i', join(ROOT, 'tests/fixtures/audio/real_music_a_44k.wav'),
-    '-t', '180', '-ar', '44100', '-ac', '2', '-b:a', '128k', MP3]);
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-stream_loop', '-1', '-i', join(ROOT, 'tests/fixtures/audio/real_music_a_44k.wav'), '-t', '180', '-ar', '44100', '-ac', '2', '-b:a', '128k', MP3]);
 }
 
 // The demo catalog counts only when the shipped model built it (else files cannot be searched).
@@ -38,9 +37,7 @@ if (!demo && !process.env.SIMSONG_BIN) {
   process.env.SIMSONG_BIN = join(target, 'release/simsong');
 }
 const env = await setUp({ catalog: !demo });
-const [indexUrl, modelUrl] = demo
-  ? ['/demo-data/catalog/index.json', '/models/simsong.nnef.tar']
-  : ['/e2e/catalog/index.json', `/${FIXTURE_CATALOG_MODEL}`];
+const [indexUrl, modelUrl] = demo ? ['/demo-data/catalog/index.json', '/models/simsong.nnef.tar'] : ['/e2e/catalog/index.json', `/${FIXTURE_CATALOG_MODEL}`];
 const url = `${env.origin}/?index=${indexUrl}&model=${modelUrl}`;
 const mp3 = readFileSync(MP3);
 
@@ -107,21 +104,23 @@ async function coldRun(drop) {
     return { tracks: host.trackCount, model: host.modelInfo.model.name, trained: host.modelInfo.model.trained };
   });
   // Drop the MP3 on the element (a real drop event with a File), until the results are shown.
-  const dropped = drop && await page.evaluate(async (b64) => {
-    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const data = new DataTransfer();
-    data.items.add(new File([bytes], 'three_minutes.mp3', { type: 'audio/mpeg' }));
-    const host = document.querySelector('similar-songs');
-    const shown = new Promise((ok) => host.addEventListener('results', ok, { once: true }));
-    const t0 = performance.now();
-    host.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
-    await shown;
-    const t1 = performance.now();
-    // Wait for the frame that paints the list, too.
-    await new Promise((ok) => requestAnimationFrame(() => setTimeout(ok, 0)));
-    const facts = host.shadowRoot.querySelector('.ref-facts').textContent;
-    return { toResults: t1 - t0, toPaint: performance.now() - t0, analysisMs: Number(/analysed in (\d+) ms/.exec(facts)?.[1]) };
-  }, mp3.toString('base64'));
+  const dropped =
+    drop &&
+    (await page.evaluate(async (b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const data = new DataTransfer();
+      data.items.add(new File([bytes], 'three_minutes.mp3', { type: 'audio/mpeg' }));
+      const host = document.querySelector('similar-songs');
+      const shown = new Promise((ok) => host.addEventListener('results', ok, { once: true }));
+      const t0 = performance.now();
+      host.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+      await shown;
+      const t1 = performance.now();
+      // Wait for the frame that paints the list, too.
+      await new Promise((ok) => requestAnimationFrame(() => setTimeout(ok, 0)));
+      const facts = host.shadowRoot.querySelector('.ref-facts').textContent;
+      return { toResults: t1 - t0, toPaint: performance.now() - t0, analysisMs: Number(/analysed in (\d+) ms/.exec(facts)?.[1]) };
+    }, mp3.toString('base64')));
   if (page.problems.length) throw new Error(`page problems: ${page.problems.join('; ')}`);
   await page.context().close();
   return { indexMs: ready.t, modelMs: model.t, ...dropped, timeline: { ...timeline, indexReady: ready.t, modelReady: model.t } };
@@ -136,8 +135,7 @@ try {
   for (let run = 0; run < RUNS; run++) {
     const r = await coldRun(true);
     runs.push(r);
-    console.error(`run ${run + 1}/${RUNS}: index ${r.indexMs.toFixed(0)} ms, model ${r.modelMs.toFixed(0)} ms, ` +
-      `drop→results ${r.toResults.toFixed(0)} ms (analysis ${r.analysisMs} ms)`);
+    console.error(`run ${run + 1}/${RUNS}: index ${r.indexMs.toFixed(0)} ms, model ${r.modelMs.toFixed(0)} ms, ` + `drop→results ${r.toResults.toFixed(0)} ms (analysis ${r.analysisMs} ms)`);
   }
   env.faults = (path) => (`/${path}` === modelUrl ? { bytesPerSecond: SLOW_MODEL_BYTES_PER_SECOND } : null);
   for (let run = 0; run < RUNS; run++) {
@@ -152,10 +150,13 @@ try {
 
 // Over the runs in which the step happened (the model reader is built only when the model is
 // still downloading once the catalog is in), with how many those were.
-const timelineStats = (rs) => Object.fromEntries(Object.keys(rs[0].timeline).map((k) => {
-  const seen = rs.map((r) => r.timeline[k]).filter(Number.isFinite);
-  return [k, seen.length ? { ...stats(seen), runs: seen.length } : null];
-}));
+const timelineStats = (rs) =>
+  Object.fromEntries(
+    Object.keys(rs[0].timeline).map((k) => {
+      const seen = rs.map((r) => r.timeline[k]).filter(Number.isFinite);
+      return [k, seen.length ? { ...stats(seen), runs: seen.length } : null];
+    }),
+  );
 const result = {
   date: new Date().toISOString(),
   browser: `Chromium ${env.browser.version()} (headless, Debian)`,

@@ -13,9 +13,11 @@ const bytes = new Uint8Array(readFileSync(mp3));
 const started = performance.now();
 const analysis = engine.analyzeFile(bytes, 'one_hour.mp3');
 const wall = (performance.now() - started) / 1000;
-console.log(JSON.stringify({
-  seconds_of_audio: analysis.durationSeconds,
-  wall_seconds: wall,
-  wasm_memory_mb: wasm.memory.buffer.byteLength / 2 ** 20,
-  peak_rss_mb: resourceUsage().maxRSS / 1024,
-}));
+console.log(
+  JSON.stringify({
+    seconds_of_audio: analysis.durationSeconds,
+    wall_seconds: wall,
+    wasm_memory_mb: wasm.memory.buffer.byteLength / 2 ** 20,
+    peak_rss_mb: resourceUsage().maxRSS / 1024,
+  }),
+);

@@ -43,7 +43,10 @@ const theirs = (await nodeSession.run(nodeFeeds)).embedding.data;
 const norm = Math.hypot(...theirs);
 const maxDiff = Math.max(...Array.from(ours, (v, i) => Math.abs(v - theirs[i] / norm)));
 
-const env = await setUp({ catalog: false, mounts: { 'ort/': join(ROOT, 'bench/ort/node_modules/onnxruntime-web/dist'), 'bench/page/': join(ROOT, 'bench/page'), 'bench/out/': join(ROOT, 'bench/out') } });
+const env = await setUp({
+  catalog: false,
+  mounts: { 'ort/': join(ROOT, 'bench/ort/node_modules/onnxruntime-web/dist'), 'bench/page/': join(ROOT, 'bench/page'), 'bench/out/': join(ROOT, 'bench/out') },
+});
 let chromium;
 try {
   const page = await newPage(env);
@@ -57,4 +60,17 @@ try {
 } finally {
   await env.close();
 }
-console.log(JSON.stringify({ date: new Date().toISOString(), model: modelPath, ort: JSON.parse(readFileSync(join(ROOT, 'bench/ort/node_modules/onnxruntime-web/package.json'), 'utf8')).version, max_abs_diff_tract_vs_ort: maxDiff, node, chromium }, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      model: modelPath,
+      ort: JSON.parse(readFileSync(join(ROOT, 'bench/ort/node_modules/onnxruntime-web/package.json'), 'utf8')).version,
+      max_abs_diff_tract_vs_ort: maxDiff,
+      node,
+      chromium,
+    },
+    null,
+    2,
+  ),
+);

@@ -10,13 +10,25 @@ const load = (f) => JSON.parse(readFileSync(join(dir, f), 'utf8'));
 const native = load('native.json');
 const wasm = load('wasm-node.json');
 const librosa = load('librosa.json');
-const maybe = (file) => { try { return load(file); } catch { return null; } };
+const maybe = (file) => {
+  try {
+    return load(file);
+  } catch {
+    return null;
+  }
+};
 const inference = maybe('inference.json');
 const browser = maybe('browser.json');
 const wasmSize = maybe('wasm-size.json');
 const firstResult = maybe('first-result.json');
 
-const sh = (cmd) => { try { return execSync(cmd, { encoding: 'utf8' }).trim(); } catch { return 'unknown'; } };
+const sh = (cmd) => {
+  try {
+    return execSync(cmd, { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+};
 const f = (t) => `${t.median.toFixed(2)} ms (${t.min.toFixed(2)}–${t.max.toFixed(2)})`;
 const ratio = (a, b) => `${(a.median / b.median).toFixed(2)}×`;
 const wasmBytes = readFileSync('pkg/simsong_bg.wasm');
@@ -35,11 +47,13 @@ const run = maybe('run.json');
 out(`- Date: ${run?.date ?? new Date().toISOString().slice(0, 10)}${run ? ' (the full run; a section that names its own time was rerun alone then)' : ''}`);
 out(`- Machine: ${cpus()[0].model}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${sh('uname -sr')}`);
 out(`- Toolchain: ${sh('rustc --version')}; Node ${process.version}; librosa ${librosa.librosa}`);
-out(`- wasm: \`pkg/simsong_bg.wasm\` ${(wasmBytes.length / 2 ** 20).toFixed(1)} MiB, ${(gzipSync(wasmBytes, { level: 9 }).length / 2 ** 20).toFixed(1)} MiB gzip, the package build with \`+simd128\` (a \`+relaxed-simd\` twin for browsers that have it); single-threaded everywhere`);
+out(
+  `- wasm: \`pkg/simsong_bg.wasm\` ${(wasmBytes.length / 2 ** 20).toFixed(1)} MiB, ${(gzipSync(wasmBytes, { level: 9 }).length / 2 ** 20).toFixed(1)} MiB gzip, the package build with \`+simd128\` (a \`+relaxed-simd\` twin for browsers that have it); single-threaded everywhere`,
+);
 out(`- Clip: ${native.clip_seconds} s of real music (the 6 s fixture \`real_music_a\` repeated), 16 kHz mono for the log-mel, 44.1 kHz stereo PCM for the whole analysis`);
 out();
 if (firstResult) {
-  out('## The visitor\'s wait: the first result list');
+  out("## The visitor's wait: the first result list");
   out();
   out('`bench/first-result/run.mjs` in Chromium, each run a fresh context (cold caches), median of the runs: everything');
   out('the page and its worker fetch, counted at the server (bodies as sent: scripts, wasm and model compressed as a CDN');
@@ -69,14 +83,21 @@ if (firstResult) {
   for (const size of firstResult.sizes) {
     for (const p of size.profiles) {
       const net = p.down_mbps ? `${p.name} (${p.down_mbps} Mbps, ${p.rtt_ms} ms)` : p.name;
-      out(`| ${size.tracks.toLocaleString('en')} | ${net} | ${(p.similar_ms / 1000).toFixed(2)} s | ${(p.similar_bytes / 1e3).toFixed(0)} kB | ${p.similar_requests} | ${r3(size.similar_recall_at_10)} | ${(p.file_ms / 1000).toFixed(2)} s | ${(p.file_bytes / 1e6).toFixed(2)} MB | ${r3(size.recall_at_10)} | ${cold(p)} |`);
+      out(
+        `| ${size.tracks.toLocaleString('en')} | ${net} | ${(p.similar_ms / 1000).toFixed(2)} s | ${(p.similar_bytes / 1e3).toFixed(0)} kB | ${p.similar_requests} | ${r3(size.similar_recall_at_10)} | ${(p.file_ms / 1000).toFixed(2)} s | ${(p.file_bytes / 1e6).toFixed(2)} MB | ${r3(size.recall_at_10)} | ${cold(p)} |`,
+      );
     }
   }
   out();
   for (const size of firstResult.sizes.filter((x) => x.neighbour_lists)) {
     const l = size.neighbour_lists;
-    out(`Neighbour lists at ${(l.tracks ?? size.tracks).toLocaleString('en')} tracks (the base publication): ${l.k} per track, ${l.megabytes.toFixed(0)} MB on the server, computed in ${l.seconds.toFixed(0)} s at publication on this machine; recall@10 ${l.recall_at_10.toFixed(3)} against an exhaustive scan of the same int8 rows (what the probing of cells costs).`);
-    if (size.similar_recall_at_10_filtered != null) out(`With the ${(100 * size.filter.share).toFixed(1)}% filter \`${size.filter.spec}\`: "Similar" recall@10 ${size.similar_recall_at_10_filtered.toFixed(3)}, a file's ${size.recall_at_10_filtered == null ? '–' : size.recall_at_10_filtered.toFixed(3)}.`);
+    out(
+      `Neighbour lists at ${(l.tracks ?? size.tracks).toLocaleString('en')} tracks (the base publication): ${l.k} per track, ${l.megabytes.toFixed(0)} MB on the server, computed in ${l.seconds.toFixed(0)} s at publication on this machine; recall@10 ${l.recall_at_10.toFixed(3)} against an exhaustive scan of the same int8 rows (what the probing of cells costs).`,
+    );
+    if (size.similar_recall_at_10_filtered != null)
+      out(
+        `With the ${(100 * size.filter.share).toFixed(1)}% filter \`${size.filter.spec}\`: "Similar" recall@10 ${size.similar_recall_at_10_filtered.toFixed(3)}, a file's ${size.recall_at_10_filtered == null ? '–' : size.recall_at_10_filtered.toFixed(3)}.`,
+      );
   }
   out();
 }
@@ -100,7 +121,7 @@ if (wasmSize) {
   out();
   out('| crate | bytes | share |');
   out('|---|---|---|');
-  for (const r of wasmSize.code_and_data.slice(0, 14)) out(`| ${r.part} | ${(r.bytes / 1e3).toFixed(0)} kB | ${(100 * r.bytes / code).toFixed(1)}% |`);
+  for (const r of wasmSize.code_and_data.slice(0, 14)) out(`| ${r.part} | ${(r.bytes / 1e3).toFixed(0)} kB | ${((100 * r.bytes) / code).toFixed(1)}% |`);
   out();
 }
 out('## Log-mel front end: 30 s and 3 min clips');
@@ -110,8 +131,7 @@ out();
 const chromium = inference?.chromium?.logmel_ms;
 out('| implementation | 30 s | vs native | 3 min | vs native |');
 out('|---|---|---|---|---|');
-const melRow = (name, short, long) =>
-  out(`| ${name} | ${f(short)} | ${ratio(short, native.logmel_ms)} | ${f(long)} | ${ratio(long, native.logmel_long_ms)} |`);
+const melRow = (name, short, long) => out(`| ${name} | ${f(short)} | ${ratio(short, native.logmel_ms)} | ${f(long)} | ${ratio(long, native.logmel_long_ms)} |`);
 melRow('this project, native (Rust)', native.logmel_ms, native.logmel_long_ms);
 melRow('this project, wasm in Node', wasm.logmel_ms, wasm.logmel_long_ms);
 if (chromium) melRow('this project, wasm in headless Chromium', chromium[30], chromium[180]);
@@ -173,7 +193,7 @@ if (distributed) {
   out('The job (`python -m simsong.distributed`) cuts the manifest into shares of 4 tracks, a local Dask');
   out('cluster of one-thread worker processes indexes them with the wheel, and the shards are merged; the');
   out('CLI runs `simsong index build` with `RAYON_NUM_THREADS` threads. Wall time includes the merge, not');
-  out('the cluster\'s start (a cluster is long-lived).');
+  out("the cluster's start (a cluster is long-lived).");
   out(`Every run wrote the same index: ${D.identical_indexes ? 'yes, byte for byte' : '**no**'}.`);
   out();
   out('| | workers / threads | audio | wall time | × real time | vs the CLI on as many cores |');
@@ -219,7 +239,7 @@ if (tempoSets.length) {
   out('of it or of ×2, ×½, ×3, ×⅓. Where we say "no clear tempo" the file counts as wrong (librosa always');
   out('answers); "our best candidate" is what we would have said. Grooves and pieces are split once, by a hash');
   out('of their name, into two pools: the tuning set draws from one, the held-out set from the other. The');
-  out('estimator\'s choices (smoothing, TPS2, prior width, folding into 50–200 BPM, the comb confidence and its');
+  out("estimator's choices (smoothing, TPS2, prior width, folding into 50–200 BPM, the comb confidence and its");
   out('threshold, the last two also against 73 seeded draws of noise, chords and free-time playing) were made on');
   out('the tuning set; the held-out set was scored once they were fixed (Acc1 58%, Acc2 82%). Its misses then showed a bug,');
   out('a click every 1.2 s reported at twice its tempo with nothing on the off-beats; the fix (fold a slow tempo up');
@@ -227,14 +247,16 @@ if (tempoSets.length) {
   out('with the one 4 frames (64 ms) back, so that slow attacks (strings, choirs) count, and raises the threshold from');
   out('0.10 to 0.14 (a hard-clipped random walk reached 0.129): chosen on the tuning set and the seeded draws alone (onset');
   out('lags of 1–8 frames, `src/tempo/onset.rs`). The held-out set had been scored for version 2, so it is not untouched,');
-  out('but nothing was chosen on it; the figures below are version 3\'s.');
+  out("but nothing was chosen on it; the figures below are version 3's.");
   out();
   out('| set | files | ours Acc1 | ours Acc2 | answered | our best candidate Acc1 / Acc2 | librosa Acc1 | librosa Acc2 |');
   out('|---|---|---|---|---|---|---|---|');
   for (const [name, t] of tempoSets) {
     for (const [label, v] of Object.entries(t.summary)) {
       const set = label === 'all' ? `**${name}, all**` : `${name}: ${label}`;
-      out(`| ${set} | ${v.ours.files} | ${pct(v.ours.acc1)} | ${pct(v.ours.acc2)} | ${pct(v.coverage)} | ${pct(v.ours_candidate.acc1)} / ${pct(v.ours_candidate.acc2)} | ${pct(v.librosa.acc1)} | ${pct(v.librosa.acc2)} |`);
+      out(
+        `| ${set} | ${v.ours.files} | ${pct(v.ours.acc1)} | ${pct(v.ours.acc2)} | ${pct(v.coverage)} | ${pct(v.ours_candidate.acc1)} / ${pct(v.ours_candidate.acc2)} | ${pct(v.librosa.acc1)} | ${pct(v.librosa.acc2)} |`,
+      );
     }
   }
   out();
@@ -246,9 +268,13 @@ if (tempoSets.length) {
   out('- Our misses are mostly octave errors (a doubled or halved tempo): Acc2 counts those as right.');
   const bad = maybe('tempo-bad.json');
   if (bad) {
-    const kinds = Object.entries(bad.by_kind).map(([k, v]) => `${k} ${v.files} (max ${v.max_confidence.toFixed(3)})`).join(', ');
+    const kinds = Object.entries(bad.by_kind)
+      .map(([k, v]) => `${k} ${v.files} (max ${v.max_confidence.toFixed(3)})`)
+      .join(', ');
     out(`- Inputs that must give "no clear tempo" (\`bench/tempo/make_bad.py\`, fresh seeded draws, not those the threshold`);
-    out(`  was chosen on): ${bad.files} files, ${bad.clear.length} with a clear tempo${bad.clear.length ? ` (**${bad.clear.map((c) => `${c.file} ${c.bpm.toFixed(0)} BPM at ${c.confidence.toFixed(3)}`).join(', ')}**)` : ''}; highest confidence ${bad.max_confidence.toFixed(3)}`);
+    out(
+      `  was chosen on): ${bad.files} files, ${bad.clear.length} with a clear tempo${bad.clear.length ? ` (**${bad.clear.map((c) => `${c.file} ${c.bpm.toFixed(0)} BPM at ${c.confidence.toFixed(3)}`).join(', ')}**)` : ''}; highest confidence ${bad.max_confidence.toFixed(3)}`,
+    );
     out(`  against the threshold 0.14. By kind: ${kinds}.`);
   }
   out('- In the index: 1 byte per track in the filters part (the clear tempo in whole BPM: 0.6 MB at 600k tracks, what tempo');
@@ -274,10 +300,17 @@ if (tempoSets.length) {
 }
 const sizes = [10000, 100000, 600000].filter((n) => existsSync(join(dir, `parts-native-${n}.json`)));
 if (sizes.length) {
-  const P = Object.fromEntries(sizes.map((n) => [n, {
-    native: load(`parts-native-${n}.json`), faiss: maybe(`parts-faiss-${n}.json`),
-    browser: maybe(`parts-browser-${n}.json`), publish: maybe(`parts-publish-${n}.json`),
-  }]));
+  const P = Object.fromEntries(
+    sizes.map((n) => [
+      n,
+      {
+        native: load(`parts-native-${n}.json`),
+        faiss: maybe(`parts-faiss-${n}.json`),
+        browser: maybe(`parts-browser-${n}.json`),
+        publish: maybe(`parts-publish-${n}.json`),
+      },
+    ]),
+  );
   const big = P[sizes.at(-1)];
   const N = big.native;
   const k = (n) => (n >= 1000 ? `${n / 1000}k` : String(n));
@@ -287,9 +320,9 @@ if (sizes.length) {
   out();
   if (big.publish?.date) out(`Measured ${big.publish.date}${big.publish.note ? ` (${big.publish.note})` : ''}.`);
   if (big.publish?.date) out();
-  out('Synthetic catalogs from `scripts/synth_catalog.py`, drawn from the shipped model\'s embeddings of the');
+  out("Synthetic catalogs from `scripts/synth_catalog.py`, drawn from the shipped model's embeddings of the");
   out('allowed real music (603 tracks of 32 Debian packages and 16 segments each, `bench/synth/real-embeddings.npz`):');
-  out('a song is a run of one real track\'s segments, half of them blended with another track of the same');
+  out("a song is a run of one real track's segments, half of them blended with another track of the same");
   out('package, plus noise; albums of 1 + Poisson(11) songs from one package; a quarter of the songs with');
   out('1-3 versions (15/30/60 s cut-downs, loops, alternative mixes); three packages held out of the catalog');
   out('for the dropped-file queries; store-like metadata with gaps, and a tag `use:wedding` on');
@@ -310,11 +343,11 @@ if (sizes.length) {
     quantizer: 'whole, by a search that ranks by codes (kept in Cache Storage)',
     codes: 'the cell table and the probed cells, by range; whole at idle',
     filters: 'whole, by a filtered search or at idle',
-    rerank: 'the shortlist\'s blocks, by range',
-    neighbours: 'the reference\'s list, by range',
+    rerank: "the shortlist's blocks, by range",
+    neighbours: "the reference's list, by range",
     ids: 'the bucket of a reference id, by range',
-    meta: 'the hits\' records, by range',
-    segments: 'the hits\' rows, by range',
+    meta: "the hits' records, by range",
+    segments: "the hits' rows, by range",
   };
   for (const name of Object.keys(when).filter((n) => N.parts[n])) {
     const p = N.parts[name];
@@ -376,14 +409,20 @@ if (sizes.length) {
     const ours = N.unfiltered.recall_at_10_by_shortlist;
     const oursF = N.filtered.recall_at_10_by_shortlist;
     out();
-    out(`Side by side with faiss ${F.faiss} (PyPI \`faiss-cpu\`, one thread) on the same ${k(N.tracks)} vectors, catalog-track queries and filter, at the same ${L.codeBytes} code bytes per track (faiss ranks every cell unless it says otherwise):`);
+    out(
+      `Side by side with faiss ${F.faiss} (PyPI \`faiss-cpu\`, one thread) on the same ${k(N.tracks)} vectors, catalog-track queries and filter, at the same ${L.codeBytes} code bytes per track (faiss ranks every cell unless it says otherwise):`,
+    );
     out();
     out('| index | bytes per track searched | recall@10 | filtered 1% | ms per query |');
     out('|---|---|---|---|---|');
-    out(`| **ours: codes of every cell + int8 re-ranking of 200** | ${L.codeBytes} (+ re-ranking rows of 200 fetched) | **${r3(ours['200'])}** | **${r3(oursF['200'])}** | ${N.unfiltered.top10_ms.median.toFixed(2)} (native, one thread) |`);
+    out(
+      `| **ours: codes of every cell + int8 re-ranking of 200** | ${L.codeBytes} (+ re-ranking rows of 200 fetched) | **${r3(ours['200'])}** | **${r3(oursF['200'])}** | ${N.unfiltered.top10_ms.median.toFixed(2)} (native, one thread) |`,
+    );
     out(`| ours: the codes alone | ${L.codeBytes} | ${r3(ours['10'])} | ${r3(oursF['10'])} | |`);
     for (const [name, v] of Object.entries(F.variants)) {
-      out(`| faiss ${name} | ${name.includes('refine') ? `${L.codeBytes} + 128` : L.codeBytes} | ${r3(v.unfiltered.recall_at_10)} | ${r3(v.filtered.recall_at_10)} | ${v.unfiltered.ms_per_query.toFixed(2)} |`);
+      out(
+        `| faiss ${name} | ${name.includes('refine') ? `${L.codeBytes} + 128` : L.codeBytes} | ${r3(v.unfiltered.recall_at_10)} | ${r3(v.filtered.recall_at_10)} | ${v.unfiltered.ms_per_query.toFixed(2)} |`,
+      );
     }
   }
   out();
@@ -393,7 +432,9 @@ if (sizes.length) {
   out('|---|---|---|---|---|---|');
   for (const n of sizes) {
     const { native: x, browser: b } = P[n];
-    out(`| ${k(n)} | ${b ? f(b.top10_wasm_ms) : '–'} | ${b ? f(b.top10_filtered_wasm_ms) : '–'} | ${f(x.unfiltered.top10_ms)} | ${b ? f(b.plain_js_top10_ms) : '–'} | ${b ? `${(b.engine_memory_bytes / 2 ** 20).toFixed(0)} MiB` : '–'} |`);
+    out(
+      `| ${k(n)} | ${b ? f(b.top10_wasm_ms) : '–'} | ${b ? f(b.top10_filtered_wasm_ms) : '–'} | ${f(x.unfiltered.top10_ms)} | ${b ? f(b.plain_js_top10_ms) : '–'} | ${b ? `${(b.engine_memory_bytes / 2 ** 20).toFixed(0)} MiB` : '–'} |`,
+    );
   }
   out();
   out('"Top-10 in wasm" is the worker\'s time inside the search steps with the pieces it needs already fetched: a');
@@ -401,7 +442,7 @@ if (sizes.length) {
   out('shortlist and best segments; "plain JS scan" is a `Float32Array`');
   out('cosine scan with a top-10 buffer over as many 128-d vectors in the same page, what a store would write');
   out('without this project (it needs all embeddings downloaded: 512 bytes per track). Engine memory is the');
-  out('wasm instance\'s memory after the searches (it never shrinks).');
+  out("wasm instance's memory after the searches (it never shrinks).");
   out();
   out('### Building and updating');
   out();
@@ -420,7 +461,9 @@ if (sizes.length) {
     out(`codebooks: ${mb2(d.new_parts_bytes)} of new parts (its codes and filters parts ${mb2(d.search_part_bytes)})${lists}; no other published part changes. A visitor`);
     out(`who had loaded the index before (the worker keeps parts fetched whole in the Cache Storage) fetched`);
     out(`${kb(d.returning_visit.load_bytes)} to load the updated index (the manifest: the delta's codes and filters parts follow when the page is idle), against`);
-    out(`${kb(d.first_visit.load_bytes)} on its first visit; with its first search, ${kb(d.returning_visit.bytes)} in ${d.returning_visit.requests} requests (first visit ${kb(d.first_visit.bytes)}).`);
+    out(
+      `${kb(d.first_visit.load_bytes)} on its first visit; with its first search, ${kb(d.returning_visit.bytes)} in ${d.returning_visit.requests} requests (first visit ${kb(d.first_visit.bytes)}).`,
+    );
     const r = big.browser.removal;
     if (r) {
       out(`\`simsong index remove\` of ${r.removed} tracks then writes a delta whose codes and filters parts are ${kb(r.search_part_bytes)}; the returning visitor`);
@@ -456,8 +499,10 @@ if (inference) {
   out();
   out('| where | this project (tract) | onnxruntime | ours / theirs |');
   out('|---|---|---|---|');
-  if (c.patch_ms.tract_relaxed_simd) out(`| headless Chromium, wasm, relaxed SIMD | ${f(c.patch_ms.tract_relaxed_simd)} | ${f(c.patch_ms.ort_web)} (onnxruntime-web) | ${ratio(c.patch_ms.tract_relaxed_simd, c.patch_ms.ort_web)} |`);
-  if (c.patch_ms.tract_simd128) out(`| headless Chromium, wasm, plain SIMD | ${f(c.patch_ms.tract_simd128)} | ${f(c.patch_ms.ort_web)} (onnxruntime-web) | ${ratio(c.patch_ms.tract_simd128, c.patch_ms.ort_web)} |`);
+  if (c.patch_ms.tract_relaxed_simd)
+    out(`| headless Chromium, wasm, relaxed SIMD | ${f(c.patch_ms.tract_relaxed_simd)} | ${f(c.patch_ms.ort_web)} (onnxruntime-web) | ${ratio(c.patch_ms.tract_relaxed_simd, c.patch_ms.ort_web)} |`);
+  if (c.patch_ms.tract_simd128)
+    out(`| headless Chromium, wasm, plain SIMD | ${f(c.patch_ms.tract_simd128)} | ${f(c.patch_ms.ort_web)} (onnxruntime-web) | ${ratio(c.patch_ms.tract_simd128, c.patch_ms.ort_web)} |`);
   else out(`| headless Chromium, wasm | ${f(c.patch_ms.tract)} | ${f(c.patch_ms.ort_web)} (onnxruntime-web) | ${ratio(c.patch_ms.tract, c.patch_ms.ort_web)} |`);
   out(`| Node, wasm | ${f(nodeTract)} | ${f(inference.node.ort_web_wasm)} (onnxruntime-web) | ${ratio(nodeTract, inference.node.ort_web_wasm)} |`);
   const shipped = Object.keys(native.patch_ms).find((k) => !k.includes('untrained'));
@@ -469,12 +514,16 @@ if (inference) {
   if (mp3 && Object.keys(mp3).length) {
     out();
     out('A whole 30 s 44.1 kHz stereo MP3 (128 kb/s) in Chromium, `analyzeFile` (decode, resample, log-mel, every patch');
-    out(`through the model; target ≤ 100 ms): ${Object.entries(mp3).map(([b, t]) => `${b.replace('_', ' ')} build ${f(t)}`).join('; ')}.`);
+    out(
+      `through the model; target ≤ 100 ms): ${Object.entries(mp3)
+        .map(([b, t]) => `${b.replace('_', ' ')} build ${f(t)}`)
+        .join('; ')}.`,
+    );
   }
   out();
   out('Natively onnxruntime is ahead: it runs these 3×3 convolutions with hand-written kernels (MLAS), tract');
-  out('lowers them to im2col and its generic matrix multiplies. In wasm, tract\'s wider matrix kernels use fused');
-  out('multiply-add under relaxed SIMD. The profile below shows where tract\'s time goes.');
+  out("lowers them to im2col and its generic matrix multiplies. In wasm, tract's wider matrix kernels use fused");
+  out("multiply-add under relaxed SIMD. The profile below shows where tract's time goes.");
   const profile = maybe('model-profile.json');
   if (profile) {
     out();
@@ -492,7 +541,7 @@ if (inference) {
   out('batch 1, 5.5–6.2 ms at batch 2–16: worse); reusing one tract state across patches (no change); rewriting');
   out('the max-pools as ONNX Slice/Reshape/ReduceMax (12× slower in tract) or as strided Slice + Max (no gain');
   out('natively, 5% in wasm, within noise). What did help is the model shape: fewer multiply-adds per patch (each');
-  out('model\'s count is in its card, `models/MODEL.md`). The remaining gap is in tract\'s kernels.');
+  out("model's count is in its card, `models/MODEL.md`). The remaining gap is in tract's kernels.");
 }
 if (browser) {
   out();
@@ -509,8 +558,8 @@ if (browser) {
   row('drop a 3-minute MP3 → results list', browser.dropToResultsMs);
   row('  of which analysis in the worker', browser.analysisMs);
   // A timeline row: the step's median time from the navigation, with min–max.
-  const at = (name, s, of = browser.runs) => s && Number.isFinite(s.median) &&
-    out(`| ${name} | ${s.median.toFixed(0)} ms (${s.min.toFixed(0)}–${s.max.toFixed(0)})${s.runs < of ? `, in ${s.runs} of ${of} runs` : ''} |`);
+  const at = (name, s, of = browser.runs) =>
+    s && Number.isFinite(s.median) && out(`| ${name} | ${s.median.toFixed(0)} ms (${s.min.toFixed(0)}–${s.max.toFixed(0)})${s.runs < of ? `, in ${s.runs} of ${of} runs` : ''} |`);
   const tl = browser.coldTimeline;
   if (tl) {
     out();
@@ -519,7 +568,7 @@ if (browser) {
     out();
     out('| step | at |');
     out('|---|---|');
-    at('the page\'s modules loaded', tl.pageModulesLoaded);
+    at("the page's modules loaded", tl.pageModulesLoaded);
     at('engine download and streaming compilation start (on the page)', tl.engineCompileStart);
     at('the worker running (its own clock starts)', tl.workerStarted);
     at('engine downloaded', tl.engineDownloaded ?? tl.engineCompiled);
@@ -538,7 +587,7 @@ if (browser) {
     const t = slow.timeline;
     out();
     out(`The same cold start with the model sent at ${(slow.bytesPerSecond / 1e6).toFixed(1)} MB/s (a 20 Mbit/s visitor; ${mb(slow.modelBytes)}`);
-    out('uncompressed), where the worker waits for the model and builds tract\'s model reader meanwhile:');
+    out("uncompressed), where the worker waits for the model and builds tract's model reader meanwhile:");
     out();
     out('| step | at |');
     out('|---|---|');
@@ -567,13 +616,13 @@ if (versions) {
   const ci = (c) => `[${c[0].toFixed(3)}, ${c[1].toFixed(3)}]`;
   const { cv, shipped } = versions;
   out();
-  out('## Versions: is one file\'s audio in another\'s (`simsong compare`)');
+  out("## Versions: is one file's audio in another's (`simsong compare`)");
   out();
   out(`\`bench/versions/run.sh\`: ${versions.positives} pairs of a real track and an edit of it, against ${versions.negatives} hard negative pairs, from`);
   out(`${versions.packages} groups (packages; MIDI pieces for the renders): other tracks of the same game, originals and edited, and renders of`);
   out('the same MIDI excerpt with another instrument (the same notes, not the same recording). Edits are stored as Vorbis q5 unless they');
-  out('are a codec of their own. A pair is a version when its score (the share of the shorter file\'s seconds that line up, times the');
-  out('share of its spectral peaks matched) and its timbre (the mean cosine of the model\'s segment embeddings where the two line up)');
+  out("are a codec of their own. A pair is a version when its score (the share of the shorter file's seconds that line up, times the");
+  out("share of its spectral peaks matched) and its timbre (the mean cosine of the model's segment embeddings where the two line up)");
   out('both reach a threshold. Cross-validated: the thresholds are chosen on three package folds (no training negative called a');
   out('version, then the most recall, then the middle of what ties) and scored on the fourth; 95% intervals resample packages.');
   out('Chromaprint: `rusty-chromaprint` (preset test2, as `fpcalc`) on the same decoded 16 kHz audio, its own matcher, a pair called');
@@ -583,14 +632,26 @@ if (versions) {
   const cp = versions.chromaprint;
   out('| decision | precision | recall | false positives |');
   out('|---|---|---|---|');
-  out(`| ours, cross-validated (per fold: ${cv.thresholds.map((t) => `score ${t.score}, timbre ${t.timbre}`).join('; ')}) | ${cv.precision.toFixed(3)} ${ci(cv.precision_ci)} | ${cv.recall.toFixed(3)} ${ci(cv.recall_ci)} | ${cv.false_positives} of ${versions.negatives} |`);
-  out(`| ours, shipped (score ≥ ${shipped.thresholds.score}, timbre ≥ ${shipped.thresholds.timbre}: the medians of the folds'; not held out) | ${shipped.precision.toFixed(3)} ${ci(shipped.precision_ci)} | ${shipped.recall.toFixed(3)} ${ci(shipped.recall_ci)} | ${shipped.false_positives} of ${versions.negatives} |`);
+  out(
+    `| ours, cross-validated (per fold: ${cv.thresholds.map((t) => `score ${t.score}, timbre ${t.timbre}`).join('; ')}) | ${cv.precision.toFixed(3)} ${ci(cv.precision_ci)} | ${cv.recall.toFixed(3)} ${ci(cv.recall_ci)} | ${cv.false_positives} of ${versions.negatives} |`,
+  );
+  out(
+    `| ours, shipped (score ≥ ${shipped.thresholds.score}, timbre ≥ ${shipped.thresholds.timbre}: the medians of the folds'; not held out) | ${shipped.precision.toFixed(3)} ${ci(shipped.precision_ci)} | ${shipped.recall.toFixed(3)} ${ci(shipped.recall_ci)} | ${shipped.false_positives} of ${versions.negatives} |`,
+  );
   if (cp) {
-    out(`| Chromaprint, cross-validated (matched share ≥ ${cp.thresholds.map((t) => t.cp_coverage).join(', ')}) | ${cp.precision.toFixed(3)} ${ci(cp.precision_ci)} | ${cp.recall.toFixed(3)} ${ci(cp.recall_ci)} | ${cp.false_positives} of ${versions.negatives} |`);
+    out(
+      `| Chromaprint, cross-validated (matched share ≥ ${cp.thresholds.map((t) => t.cp_coverage).join(', ')}) | ${cp.precision.toFixed(3)} ${ci(cp.precision_ci)} | ${cp.recall.toFixed(3)} ${ci(cp.recall_ci)} | ${cp.false_positives} of ${versions.negatives} |`,
+    );
   }
   const realNeg = versions.negatives - (cv.kinds['same-midi']?.pairs ?? 0);
-  for (const [label, x] of [['ours', versions.ours_real_negatives], ['Chromaprint', versions.chromaprint_real_negatives]]) {
-    if (x) out(`| ${label}, cross-validated without the MIDI-render negatives | ${x.precision.toFixed(3)} ${ci(x.precision_ci)} | ${x.recall.toFixed(3)} ${ci(x.recall_ci)} | ${x.false_positives} of ${realNeg} |`);
+  for (const [label, x] of [
+    ['ours', versions.ours_real_negatives],
+    ['Chromaprint', versions.chromaprint_real_negatives],
+  ]) {
+    if (x)
+      out(
+        `| ${label}, cross-validated without the MIDI-render negatives | ${x.precision.toFixed(3)} ${ci(x.precision_ci)} | ${x.recall.toFixed(3)} ${ci(x.recall_ci)} | ${x.false_positives} of ${realNeg} |`,
+      );
   }
   out();
   out(`| kind of pair | pairs | ours: called a version (cross-validated) |${cp ? ' Chromaprint |' : ''}`);
@@ -604,14 +665,18 @@ if (versions) {
   if (native.front_end_fingerprint_long_ms && native.analyze_long_ms) {
     const extra = native.front_end_fingerprint_long_ms.median - native.front_end_long_ms.median;
     out(`Fingerprinting 3 minutes of audio adds ${extra.toFixed(1)} ms to its front end (${native.front_end_long_ms.median.toFixed(1)} →`);
-    out(`${native.front_end_fingerprint_long_ms.median.toFixed(1)} ms), ${pct(extra / native.analyze_long_ms.median)} of its whole analysis with the shipped model (${native.analyze_long_ms.median.toFixed(0)} ms; target ≤ 10%).`);
+    out(
+      `${native.front_end_fingerprint_long_ms.median.toFixed(1)} ms), ${pct(extra / native.analyze_long_ms.median)} of its whole analysis with the shipped model (${native.analyze_long_ms.median.toFixed(0)} ms; target ≤ 10%).`,
+    );
   }
   if (!cp) out('Chromaprint on the same pairs was not measured in this run.');
   if (versions.chromaprint_real_negatives) {
     out('Chromaprint compares chroma (the notes): renders of one MIDI piece with another instrument match it over 90% of their length, which');
     out('forces its threshold up and costs it the cut-downs; the rows without those negatives show what it does on real tracks alone.');
   }
-  const weakest = Object.entries(cv.kinds).filter(([, k]) => k.label).sort((a, b) => a[1].recall - b[1].recall)[0];
+  const weakest = Object.entries(cv.kinds)
+    .filter(([, k]) => k.label)
+    .sort((a, b) => a[1].recall - b[1].recall)[0];
   out(`Targets (issue #30): precision ≥ 0.99 and recall ≥ 0.98 over all edits: ${cv.precision >= 0.99 && cv.recall >= 0.98 ? 'met' : 'not met'} here, cross-validated;`);
   out(`every kind ≥ 0.95: ${weakest[1].recall >= 0.95 ? 'met' : `not met (${weakest[0]}: ${pct(weakest[1].recall)})`}.`);
 }
@@ -631,26 +696,40 @@ if (audit) {
   out('| pairs | versions / negatives | recall | precision |');
   out('|---|---|---|---|');
   out(row('all', audit.all));
-  out(row('held out from the thresholds\' tuning', audit.held_out));
+  out(row("held out from the thresholds' tuning", audit.held_out));
   out();
-  const kinds = Object.entries(audit.kinds).filter(([, k]) => k.positive).sort((a, b) => a[1].found - b[1].found);
-  out(`Weakest kinds: ${kinds.slice(0, 3).map(([name, k]) => `${name} ${(100 * k.found).toFixed(1)}%`).join(', ')}; negatives grouped: ${Object.entries(audit.kinds).filter(([, k]) => !k.positive).map(([name, k]) => `${name} ${(100 * k.found).toFixed(1)}%`).join(', ')}.`);
+  const kinds = Object.entries(audit.kinds)
+    .filter(([, k]) => k.positive)
+    .sort((a, b) => a[1].found - b[1].found);
+  out(
+    `Weakest kinds: ${kinds
+      .slice(0, 3)
+      .map(([name, k]) => `${name} ${(100 * k.found).toFixed(1)}%`)
+      .join(', ')}; negatives grouped: ${Object.entries(audit.kinds)
+      .filter(([, k]) => !k.positive)
+      .map(([name, k]) => `${name} ${(100 * k.found).toFixed(1)}%`)
+      .join(', ')}.`,
+  );
   if (audit.candidates) {
     out(`Of the ${audit.candidates.version_pairs} version pairs, ${(100 * audit.candidates.reachable).toFixed(1)}% are candidates of each other directly (${audit.candidates.rank_over_9} lie beyond`);
-    out('each other\'s 10 nearest neighbours: a song here has up to 17 versions, which fill the list; the group still joins most of them through a third).');
+    out("each other's 10 nearest neighbours: a song here has up to 17 versions, which fill the list; the group still joins most of them through a third).");
   }
   if (audit.audit_seconds != null) {
-    out(`Time: the analysis ${audit.analysis_seconds.toFixed(0)} s for ${(audit.audio_seconds / 3600).toFixed(1)} hours of audio, the audit ${audit.audit_seconds.toFixed(1)} s (${audit.pairs_compared} pairs compared), on this machine's 2 cores.`);
+    out(
+      `Time: the analysis ${audit.analysis_seconds.toFixed(0)} s for ${(audit.audio_seconds / 3600).toFixed(1)} hours of audio, the audit ${audit.audit_seconds.toFixed(1)} s (${audit.pairs_compared} pairs compared), on this machine's 2 cores.`,
+    );
   }
   const scale = maybe('versions-audit-scale.json');
   if (scale) {
     out();
     out(`At store scale (\`bench/versions/audit_scale.sh\`: ${scale.tracks.toLocaleString('en')} synthetic tracks with versions of songs, each track given the fingerprint`);
     out(`of a real file of the set, a song and its versions one real track and its edits): the audit compared ${scale.pairs_compared.toLocaleString('en')} pairs in`);
-    out(`${(scale.audit_seconds / 60).toFixed(1)} minutes (candidates ${(scale.candidate_seconds / 60).toFixed(1)}) on ${scale.threads} threads, ${scale.links.toLocaleString('en')} links in ${scale.groups.toLocaleString('en')} groups; fingerprints ${(scale.fingerprint_megabytes / 1e3).toFixed(1)} GB.`);
+    out(
+      `${(scale.audit_seconds / 60).toFixed(1)} minutes (candidates ${(scale.candidate_seconds / 60).toFixed(1)}) on ${scale.threads} threads, ${scale.links.toLocaleString('en')} links in ${scale.groups.toLocaleString('en')} groups; fingerprints ${(scale.fingerprint_megabytes / 1e3).toFixed(1)} GB.`,
+    );
     out('The 122 real sources are shared by 100,000 songs, so songs given the same source are identical audio and link to each');
     out('other when they are neighbours: more links, and more of the costly verified pairs, than a store would have. The time is');
-    out(`linear in the tracks; verification, ${((scale.audit_seconds - scale.candidate_seconds) * scale.threads * 1000 / scale.pairs_compared).toFixed(2)} ms of CPU per pair, spreads over cores.`);
+    out(`linear in the tracks; verification, ${(((scale.audit_seconds - scale.candidate_seconds) * scale.threads * 1000) / scale.pairs_compared).toFixed(2)} ms of CPU per pair, spreads over cores.`);
     out(`Target ≤ 10 min: ${scale.audit_seconds <= 600 ? 'met' : 'not met'}.`);
   }
 }

@@ -38,8 +38,7 @@ for (const path of models) {
   const mel = logMelSpectrogram(y16.samples.subarray(0, 187 * 256)); // frame-major
   for (let t = 0; t < 187; t++) for (let m = 0; m < 96; m++) patch[m * 187 + t] = mel[t * 96 + m];
   report.patch_ms[engine.info.model.name] = timeMs(50, () => engine.embedPatch(patch));
-  report.analyze_ms[engine.info.model.name] =
-    timeMs(5, () => engine.analyzePcm(y44.samples, y44.rate, y44.channels).free());
+  report.analyze_ms[engine.info.model.name] = timeMs(5, () => engine.analyzePcm(y44.samples, y44.rate, y44.channels).free());
   engine.free();
 }
 console.log(JSON.stringify(report, null, 2));

@@ -12,7 +12,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
 function readLeb(buf, pos) {
-  let result = 0, shift = 0, byte;
+  let result = 0,
+    shift = 0,
+    byte;
   do {
     byte = buf[pos++];
     result += (byte & 0x7f) * 2 ** shift;
@@ -45,13 +47,29 @@ function importedFunctions(buf, sec) {
   let [count, pos] = readLeb(buf, sec.start);
   let funcs = 0;
   for (let i = 0; i < count; i++) {
-    for (let s = 0; s < 2; s++) { let len; [len, pos] = readLeb(buf, pos); pos += len; }
+    for (let s = 0; s < 2; s++) {
+      let len;
+      [len, pos] = readLeb(buf, pos);
+      pos += len;
+    }
     const kind = buf[pos++];
-    if (kind === 0) { [, pos] = readLeb(buf, pos); funcs++; }
-    else if (kind === 1) { pos++; let flags; [flags, pos] = readLeb(buf, pos); [, pos] = readLeb(buf, pos); if (flags & 1) [, pos] = readLeb(buf, pos); }
-    else if (kind === 2) { let flags; [flags, pos] = readLeb(buf, pos); [, pos] = readLeb(buf, pos); if (flags & 1) [, pos] = readLeb(buf, pos); }
-    else if (kind === 3) { pos += 2; }
-    else throw new Error(`unknown import kind ${kind}`);
+    if (kind === 0) {
+      [, pos] = readLeb(buf, pos);
+      funcs++;
+    } else if (kind === 1) {
+      pos++;
+      let flags;
+      [flags, pos] = readLeb(buf, pos);
+      [, pos] = readLeb(buf, pos);
+      if (flags & 1) [, pos] = readLeb(buf, pos);
+    } else if (kind === 2) {
+      let flags;
+      [flags, pos] = readLeb(buf, pos);
+      [, pos] = readLeb(buf, pos);
+      if (flags & 1) [, pos] = readLeb(buf, pos);
+    } else if (kind === 3) {
+      pos += 2;
+    } else throw new Error(`unknown import kind ${kind}`);
   }
   return funcs;
 }
@@ -104,7 +122,7 @@ export function breakdown(buf) {
   const imp = secs.find((s) => s.id === 2);
   const nImported = imp ? importedFunctions(buf, imp) : 0;
   const nameSec = secs.find((s) => s.id === 0 && s.name === 'name');
-  if (!nameSec) throw new Error('the module has no name section (use cargo\'s output, before wasm-bindgen)');
+  if (!nameSec) throw new Error("the module has no name section (use cargo's output, before wasm-bindgen)");
   const names = functionNames(buf, nameSec);
   const code = secs.find((s) => s.id === 10);
   const byCrate = new Map();
@@ -141,7 +159,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const stripped = out.total_bytes - out.custom_section_bytes;
   console.log(`${file}: ${out.total_bytes} bytes, ${stripped} without custom sections (names)`);
   for (const r of out.code_and_data.slice(0, top)) {
-    console.log(`${String(r.bytes).padStart(10)}  ${(100 * r.bytes / stripped).toFixed(1).padStart(5)}%  ${r.part}`);
+    console.log(`${String(r.bytes).padStart(10)}  ${((100 * r.bytes) / stripped).toFixed(1).padStart(5)}%  ${r.part}`);
   }
   out.shipped = shipped.map((path) => {
     const bytes = readFileSync(path);

@@ -11,10 +11,17 @@ for (const name of ['model', 'index', 'k', 'filter', 'track']) {
 if (params.has('like')) songs.setAttribute('positive', params.get('like'));
 if (params.has('unlike')) songs.setAttribute('negative', params.get('unlike'));
 songs.addEventListener('referenceschange', ({ detail }) => {
-  const ids = (list) => list.filter((r) => r.kind === 'track').map((r) => r.id).join(',');
+  const ids = (list) =>
+    list
+      .filter((r) => r.kind === 'track')
+      .map((r) => r.id)
+      .join(',');
   const url = new URL(location.href);
   url.searchParams.delete('track');
-  for (const [name, list] of [['like', detail.positive], ['unlike', detail.negative]]) {
+  for (const [name, list] of [
+    ['like', detail.positive],
+    ['unlike', detail.negative],
+  ]) {
     if (ids(list)) url.searchParams.set(name, ids(list));
     else url.searchParams.delete(name);
   }
@@ -28,9 +35,11 @@ const help = document.getElementById('setup-help');
 let fellBack = false;
 songs.addEventListener('error', async ({ detail }) => {
   if (detail.stage === 'index') {
-    help.textContent = `The catalog at ${songs.getAttribute('index')} could not be loaded. ` +
+    help.textContent =
+      `The catalog at ${songs.getAttribute('index')} could not be loaded. ` +
       'Run `npm start` in the repository: it builds the demo catalog (free game music from Debian, ' +
-      'indexed once) and serves this page. Details: ' + detail.message;
+      'indexed once) and serves this page. Details: ' +
+      detail.message;
     help.hidden = false;
   } else if (detail.stage === 'model' && !fellBack && !params.has('model')) {
     // Until the trained model ships, the demo catalog may have been indexed with the untrained

@@ -9,8 +9,8 @@ bash scripts/setup.sh --browser
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "JS lint (Biome, biome.json: its recommended rules over www/, demo/, tests/, bench/, scripts/)"
-npx --no-install biome lint --error-on-warnings
+step "JS lint and format (Biome, biome.json: its recommended rules and its formatter over www/, demo/, tests/, bench/, scripts/; `npx biome format --write` fixes the format)"
+npx --no-install biome check --error-on-warnings
 
 step "clippy (native with the CLI, the Python module, and wasm32), warnings are errors"
 cargo clippy --release --features cli --all-targets -- -D warnings

@@ -79,7 +79,8 @@ export class PartFetcher {
   /** The manifest's bytes (revalidated every time: it is the one file that changes). */
   async manifest() {
     const response = await this.#request(this.manifestUrl, { cache: 'no-cache' }, 'the catalog manifest');
-    if (!response.ok) throw new SimsongError(ErrorCode.NETWORK, `cannot load the catalog manifest from ${this.manifestUrl} (HTTP ${response.status})`, { url: this.manifestUrl, status: response.status });
+    if (!response.ok)
+      throw new SimsongError(ErrorCode.NETWORK, `cannot load the catalog manifest from ${this.manifestUrl} (HTTP ${response.status})`, { url: this.manifestUrl, status: response.status });
     return this.#read(response, null, () => {});
   }
 

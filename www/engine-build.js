@@ -27,9 +27,7 @@ export const ENGINE_FILES = { 'relaxed-simd': 'simsong_relaxed_bg.wasm', simd128
  * bundler (Vite, webpack, Rollup) sees both files, copies them and rewrites the addresses.
  */
 export function engineUrl(build) {
-  return build === 'relaxed-simd'
-    ? new URL('../pkg/simsong_relaxed_bg.wasm', import.meta.url)
-    : new URL('../pkg/simsong_bg.wasm', import.meta.url);
+  return build === 'relaxed-simd' ? new URL('../pkg/simsong_relaxed_bg.wasm', import.meta.url) : new URL('../pkg/simsong_bg.wasm', import.meta.url);
 }
 
 export function chooseEngineBuild(validate = (bytes) => WebAssembly.validate(bytes)) {

@@ -43,9 +43,7 @@ export class EngineClient {
 
   #spawn() {
     // The literal form lets a store's bundler find the worker and bundle it with its imports.
-    const worker = this.workerUrl
-      ? new Worker(this.workerUrl, { type: 'module' })
-      : new Worker(new URL('./engine-worker.js', import.meta.url), { type: 'module' });
+    const worker = this.workerUrl ? new Worker(this.workerUrl, { type: 'module' }) : new Worker(new URL('./engine-worker.js', import.meta.url), { type: 'module' });
     // The compiled engine (or null: the worker then compiles it and reports what fails).
     this.engineModule.then((module) => worker.postMessage({ type: Message.ENGINE, build: this.engineBuild, module }));
     worker.onmessage = ({ data }) => {

@@ -52,7 +52,10 @@ let indexLoading = Promise.resolve();
 let modelLoading = null; // null until a model was asked for
 const analyses = new AnalysisStore(); // songs analysed here, by id
 
-const progressOf = (id, stage) => ({ loaded, total }) => self.postMessage(answerProgress(id, undefined, { stage, loaded, total }));
+const progressOf =
+  (id, stage) =>
+  ({ loaded, total }) =>
+    self.postMessage(answerProgress(id, undefined, { stage, loaded, total }));
 
 // Fetches `needs` and hands every piece to the index (or records why it could not be had).
 async function satisfy(index, needs, source, onProgress, stale) {
@@ -127,7 +130,10 @@ function completeIndex() {
       await whenIdle(250);
       if (index !== parts) return;
       // Asked again each time: a search meanwhile may have fetched some of them.
-      const needs = index.loadNeeds().filter((n) => !tried.has(n.key)).sort((a, b) => a.length - b.length);
+      const needs = index
+        .loadNeeds()
+        .filter((n) => !tried.has(n.key))
+        .sort((a, b) => a.length - b.length);
       if (!needs.length) break;
       const small = needs.filter((n) => n.length <= BACKGROUND_BATCH_BYTES);
       const batch = small.length ? small : needs.slice(0, 1);
@@ -188,9 +194,7 @@ async function loadAnalyser(onBytes) {
 async function loadModel(url, id) {
   // A visitor is bringing a song: what its search needs first (the quantiser, the cell tables)
   // downloads meanwhile, not after the analysis (a whole part asked for again is fetched once).
-  indexLoading
-    .then(() => parts && satisfy(parts, parts.searchNeeds(), fetcher, () => {}))
-    .catch(() => {}); // a failure is the search's to report
+  indexLoading.then(() => parts && satisfy(parts, parts.searchNeeds(), fetcher, () => {})).catch(() => {}); // a failure is the search's to report
   // Bytes of both downloads; the total only while both announce theirs (compressed answers don't).
   const sizes = new Map();
   const report = (what) => (loaded, total) => {
@@ -324,10 +328,11 @@ function summarize(a, elapsedMs, wasmMemoryBytes) {
 const yieldChannel = new MessageChannel();
 const yieldWaiters = [];
 yieldChannel.port1.onmessage = () => yieldWaiters.shift()?.();
-const yieldToMessages = () => new Promise((resolve) => {
-  yieldWaiters.push(resolve);
-  yieldChannel.port2.postMessage(0);
-});
+const yieldToMessages = () =>
+  new Promise((resolve) => {
+    yieldWaiters.push(resolve);
+    yieldChannel.port2.postMessage(0);
+  });
 
 // Analysis progress is reported at most this often (ms): enough for a smooth bar.
 const PROGRESS_EVERY_MS = 50;
@@ -490,8 +495,7 @@ async function run(data) {
     }
   } catch (e) {
     if (e instanceof WebAssembly.RuntimeError) {
-      const crashed = new SimsongError(ErrorCode.ENGINE_CRASHED,
-        `the analysis engine crashed on this input (${e.message}); it is being restarted`);
+      const crashed = new SimsongError(ErrorCode.ENGINE_CRASHED, `the analysis engine crashed on this input (${e.message}); it is being restarted`);
       self.postMessage(answerFailed(id, gen, crashed, true));
     } else {
       self.postMessage(answerFailed(id, gen, e));

@@ -26,9 +26,15 @@ export class PartSelector {
     this.#canvas = canvas;
     this.#onChoose = onChoose;
     this.frame = h('div', { class: 'mel-frame' }, this.#shade);
-    this.controls = h('div', { class: 'part-controls', hidden: true, role: 'group', 'aria-label': 'Search by a part of your song' },
+    this.controls = h(
+      'div',
+      { class: 'part-controls', hidden: true, role: 'group', 'aria-label': 'Search by a part of your song' },
       h('span', { class: 'part-label', text: 'Search by a part:' }),
-      h('label', {}, 'from ', this.#from), h('label', {}, 'to ', this.#to), this.#text, this.#whole);
+      h('label', {}, 'from ', this.#from),
+      h('label', {}, 'to ', this.#to),
+      this.#text,
+      this.#whole,
+    );
     this.#wireDrag();
     for (const input of [this.#from, this.#to]) {
       input.addEventListener('input', () => this.#fromSliders(input));

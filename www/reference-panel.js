@@ -52,8 +52,12 @@ export class ReferencePanel {
     const analysed = reference?.analysis;
     if (analysed) this.#parts.show(analysed.durationSeconds, reference.part && { from: reference.part.start, to: reference.part.end });
     else this.#parts.hide();
-    showSteering(this.#ui, refs, (r) => (r.kind === 'track' ? this.#host.trackOf(r.id)?.title || r.id : r.name),
-      (r) => this.#host.remove(r));
+    showSteering(
+      this.#ui,
+      refs,
+      (r) => (r.kind === 'track' ? this.#host.trackOf(r.id)?.title || r.id : r.name),
+      (r) => this.#host.remove(r),
+    );
   }
 
   /** The reference as the `results` event and `results` carry it (README, "Events"), or null. */

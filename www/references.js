@@ -96,5 +96,11 @@ function engineForm(ref, byEmbedding) {
 
 /** Track ids from an attribute or URL value: separated by spaces or commas, duplicates dropped. */
 export function parseIds(text) {
-  return [...new Set(String(text ?? '').split(/[\s,]+/).filter(Boolean))].slice(0, MAX_REFERENCES);
+  return [
+    ...new Set(
+      String(text ?? '')
+        .split(/[\s,]+/)
+        .filter(Boolean),
+    ),
+  ].slice(0, MAX_REFERENCES);
 }

@@ -100,7 +100,8 @@ export class SearchFilter {
   controls(info, referenceBpm, { onTags, onOutside, onRange, onSimilar }) {
     const categories = [
       ...Object.entries(info.tags || {}).map(([name, counts]) => ({ name, counts, predicted: false })),
-      ...Object.entries(info.predictedTags || {}).filter(([name]) => this.predictedCategories.has(name))
+      ...Object.entries(info.predictedTags || {})
+        .filter(([name]) => this.predictedCategories.has(name))
         .map(([name, counts]) => ({ name, counts, predicted: true })),
     ];
     const tempo = tempoControls(info.tempo, this.bpm, this.similarTempo, referenceBpm, { onRange, onSimilar });
@@ -110,8 +111,7 @@ export class SearchFilter {
   /** What an empty list says: of results (`results`), or of the catalog list. */
   emptyText(results) {
     if (results) {
-      return this.hasTempo ? 'No similar songs with these tags and tempi. Try a wider tempo range or fewer tags.'
-        : 'No similar songs with these tags. Try “Outside these tags” or fewer tags.';
+      return this.hasTempo ? 'No similar songs with these tags and tempi. Try a wider tempo range or fewer tags.' : 'No similar songs with these tags. Try “Outside these tags” or fewer tags.';
     }
     return this.hasTempo ? 'No tracks carry all the chosen tags at these tempi.' : 'No tracks carry all the chosen tags.';
   }

@@ -57,8 +57,8 @@ export class SearchFlow {
       return await readSong(file, {
         isCurrent: () => ticket === this.#ticket,
         viaBytes: (bytes) => this.#analyze(reference, { type: Message.ANALYZE_FILE, bytes, name, part }, [bytes]),
-        viaPcm: ({ samples, sampleRate, channels }) => this.#analyze({ ...reference, decodedBy: 'browser' },
-          { type: Message.ANALYZE_PCM, samples, sampleRate, channels, name, part }, [samples.buffer]),
+        viaPcm: ({ samples, sampleRate, channels }) =>
+          this.#analyze({ ...reference, decodedBy: 'browser' }, { type: Message.ANALYZE_PCM, samples, sampleRate, channels, name, part }, [samples.buffer]),
       });
     } catch (e) {
       if (hasCode(e, ErrorCode.UNREADABLE_FILE)) this.#host.fail('analysis', e.message, e);
@@ -94,7 +94,10 @@ export class SearchFlow {
     await this.#host.session.ready;
     const pos = [];
     const neg = [];
-    for (const [list, into] of [[positive, pos], [negative, neg]]) {
+    for (const [list, into] of [
+      [positive, pos],
+      [negative, neg],
+    ]) {
       for (const item of list) {
         const ref = await this.#reference(item, ticket);
         if (ticket !== this.#ticket) return null;
@@ -110,8 +113,7 @@ export class SearchFlow {
     const track = (id) => ({ kind: 'track', id });
     ++this.#ticket;
     this.refs.reset(positiveIds.map(track), negativeIds.map(track));
-    return this.#steer(positiveIds.length === 1 ? `Finding songs similar to “${this.#host.titleOf(positiveIds[0])}”…`
-      : 'Finding songs like your references…');
+    return this.#steer(positiveIds.length === 1 ? `Finding songs similar to “${this.#host.titleOf(positiveIds[0])}”…` : 'Finding songs like your references…');
   }
 
   /** Adds a track id or a File / Blob to one side of the shortlist; re-ranks. */
@@ -130,8 +132,7 @@ export class SearchFlow {
     await this.#host.session.ready;
     if (ticket !== this.#ticket) return null;
     const all = [...this.refs.positive, ...this.refs.negative];
-    const ref = typeof item === 'string' ? { kind: 'track', id: item }
-      : all.find((r) => r === item || (r.kind === item?.kind && (r.kind === 'track' ? r.id === item.id : r.name === item.name)));
+    const ref = typeof item === 'string' ? { kind: 'track', id: item } : all.find((r) => r === item || (r.kind === item?.kind && (r.kind === 'track' ? r.id === item.id : r.name === item.name)));
     if (!ref || !this.refs.remove(ref)) return UNCHANGED;
     return this.#steer('Updating the results…');
   }
@@ -208,8 +209,7 @@ export class SearchFlow {
       if (isAnalysis && reference.kind === 'file' && hasCode(e, ErrorCode.UNSUPPORTED_FORMAT)) throw e;
       const what = reference.kind === 'track' ? 'search' : 'analysis';
       const unknown = reference.kind === 'track' && hasCode(e, ErrorCode.UNKNOWN_TRACK);
-      const text = unknown ? `there is no track "${reference.id}" in this catalog`
-        : isAnalysis ? `Cannot analyse “${reference.name}”: ${e.message}` : `The search failed: ${e.message}`;
+      const text = unknown ? `there is no track "${reference.id}" in this catalog` : isAnalysis ? `Cannot analyse “${reference.name}”: ${e.message}` : `The search failed: ${e.message}`;
       const error = new SimsongError(errorToWire(e).code, text, e.details ?? {});
       this.#host.fail(what, text, error);
       throw error;

@@ -39,25 +39,43 @@ export function skeleton(root, cssUrl) {
     audio: h('audio', { controls: true, preload: 'none' }),
     player: null,
   };
-  parts.drop = h('label', { class: 'drop', part: 'dropzone' },
+  parts.drop = h(
+    'label',
+    { class: 'drop', part: 'dropzone' },
     parts.file,
     h('span', { class: 'drop-title' }, 'Drop a song here or ', h('span', { class: 'link', text: 'choose a file' })),
-    h('span', { class: 'drop-hint', text: 'It is analysed on this computer and never uploaded. MP3, Ogg, FLAC, WAV, AAC/M4A.' }));
+    h('span', { class: 'drop-hint', text: 'It is analysed on this computer and never uploaded. MP3, Ogg, FLAC, WAV, AAC/M4A.' }),
+  );
   parts.status = h('div', { class: 'status', role: 'status', 'aria-live': 'polite', part: 'status' }, parts.progress, parts.statusText);
-  parts.reference = h('section', { class: 'reference', part: 'reference', hidden: true },
+  parts.reference = h(
+    'section',
+    { class: 'reference', part: 'reference', hidden: true },
     h('div', { class: 'ref-head' }, h('div', {}, parts.refLabel, ' ', parts.refTitle), parts.clear),
-    parts.refFacts, parts.mel, parts.refPredicted, parts.refTempo,
-    h('div', { class: 'ref-actions' }, parts.refPlay,
-      h('label', { class: 'add-file' }, parts.addFile, h('span', { text: '＋ Add a song of yours' }))),
-    parts.steer);
+    parts.refFacts,
+    parts.mel,
+    parts.refPredicted,
+    parts.refTempo,
+    h('div', { class: 'ref-actions' }, parts.refPlay, h('label', { class: 'add-file' }, parts.addFile, h('span', { text: '＋ Add a song of yours' }))),
+    parts.steer,
+  );
   parts.player = h('div', { class: 'player', part: 'player' }, parts.nowPlaying, parts.audio);
   root.replaceChildren(
     h('link', { rel: 'stylesheet', href: cssUrl }),
-    h('div', { class: 'root', part: 'root' },
-      parts.warning, parts.drop, parts.status, parts.filters, parts.reference,
-      h('div', { class: 'list-head' }, parts.listTitle,
-        h('span', { class: 'kbd-hint', text: '↑ ↓ select and play · Enter: similar · + / −: more / less like · V: versions · Space: pause' })),
-      parts.list, parts.more, parts.empty, parts.player));
+    h(
+      'div',
+      { class: 'root', part: 'root' },
+      parts.warning,
+      parts.drop,
+      parts.status,
+      parts.filters,
+      parts.reference,
+      h('div', { class: 'list-head' }, parts.listTitle, h('span', { class: 'kbd-hint', text: '↑ ↓ select and play · Enter: similar · + / −: more / less like · V: versions · Space: pause' })),
+      parts.list,
+      parts.more,
+      parts.empty,
+      parts.player,
+    ),
+  );
   return parts;
 }
 
@@ -80,37 +98,66 @@ function tagChips(track, predictedCategories, bpm) {
 export function trackRow(track, hit, index, { predictedCategories, bpm, playing, polarity, onPlay, onSimilar, onMore, onLess }) {
   const meta = [track.collection, track.composer, formatDuration(track.durationSeconds)].filter(Boolean).join(' · ');
   const rights = [track.license && `Licence: ${track.license}`, track.attribution].filter(Boolean).join(' · ');
-  const score = hit ? h('div', { class: 'score', title: `Cosine similarity ${hit.score.toFixed(3)}` },
-    h('span', { class: 'score-value', text: `${Math.round(100 * Math.max(0, hit.score))}%` }),
-    h('span', { class: 'bar' }, h('span', { class: 'fill' })),
-    h('span', { class: 'score-label', text: 'match' })) : null;
+  const score = hit
+    ? h(
+        'div',
+        { class: 'score', title: `Cosine similarity ${hit.score.toFixed(3)}` },
+        h('span', { class: 'score-value', text: `${Math.round(100 * Math.max(0, hit.score))}%` }),
+        h('span', { class: 'bar' }, h('span', { class: 'fill' })),
+        h('span', { class: 'score-label', text: 'match' }),
+      )
+    : null;
   score?.style.setProperty('--score', String(Math.max(0, Math.min(1, hit.score))));
-  const best = hit && track.durationSeconds > 6
-    ? h('span', { class: 'best', text: ` · best match at ${formatDuration(hit.bestSegmentSeconds)}` }) : null;
+  const best = hit && track.durationSeconds > 6 ? h('span', { class: 'best', text: ` · best match at ${formatDuration(hit.bestSegmentSeconds)}` }) : null;
   // A screen reader names the option by what a buyer scans for, not by every tag on it.
   const spoken = [track.title || track.id, meta, hit ? `${Math.round(100 * Math.max(0, hit.score))}% match` : ''].filter(Boolean).join(', ');
-  return h('li', { class: 'row', part: 'row', role: 'option', id: `row-${index}`, 'aria-selected': 'false', 'data-index': String(index), 'aria-label': spoken },
+  return h(
+    'li',
+    { class: 'row', part: 'row', role: 'option', id: `row-${index}`, 'aria-selected': 'false', 'data-index': String(index), 'aria-label': spoken },
     h('button', {
-      type: 'button', class: playing ? 'play playing' : 'play', tabindex: '-1',
-      'aria-label': `${playing ? 'Pause' : 'Play'} ${track.title}`, text: playing ? '❚❚' : '▶', onclick: onPlay,
+      type: 'button',
+      class: playing ? 'play playing' : 'play',
+      tabindex: '-1',
+      'aria-label': `${playing ? 'Pause' : 'Play'} ${track.title}`,
+      text: playing ? '❚❚' : '▶',
+      onclick: onPlay,
     }),
-    h('div', { class: 'main' },
+    h(
+      'div',
+      { class: 'main' },
       h('div', { class: 'title', text: track.title || track.id }),
       h('div', { class: 'meta' }, meta, best),
       h('div', { class: 'tags' }, tagChips(track, predictedCategories, bpm)),
       rights ? h('div', { class: 'rights', text: rights }) : null,
-      hit?.versions?.length ? versionList(hit.versions, index) : null),
+      hit?.versions?.length ? versionList(hit.versions, index) : null,
+    ),
     score,
-    h('div', { class: 'steer-buttons' },
+    h(
+      'div',
+      { class: 'steer-buttons' },
       h('button', {
-        type: 'button', class: 'more-like', tabindex: '-1', text: '＋', title: 'More like this',
-        'aria-label': `More like ${track.title}`, 'aria-pressed': String(polarity === 'positive'), onclick: onMore,
+        type: 'button',
+        class: 'more-like',
+        tabindex: '-1',
+        text: '＋',
+        title: 'More like this',
+        'aria-label': `More like ${track.title}`,
+        'aria-pressed': String(polarity === 'positive'),
+        onclick: onMore,
       }),
       h('button', {
-        type: 'button', class: 'less-like', tabindex: '-1', text: '−', title: 'Less like this',
-        'aria-label': `Less like ${track.title}`, 'aria-pressed': String(polarity === 'negative'), onclick: onLess,
-      })),
-    h('button', { type: 'button', class: 'similar', tabindex: '-1', text: 'Similar', 'aria-label': `Find songs similar to ${track.title}`, onclick: onSimilar }));
+        type: 'button',
+        class: 'less-like',
+        tabindex: '-1',
+        text: '−',
+        title: 'Less like this',
+        'aria-label': `Less like ${track.title}`,
+        'aria-pressed': String(polarity === 'negative'),
+        onclick: onLess,
+      }),
+    ),
+    h('button', { type: 'button', class: 'similar', tabindex: '-1', text: 'Similar', 'aria-label': `Find songs similar to ${track.title}`, onclick: onSimilar }),
+  );
 }
 
 /**
@@ -119,13 +166,27 @@ export function trackRow(track, hit, index, { predictedCategories, bpm, playing,
  */
 function versionList(versions, index) {
   const id = `versions-${index}`;
-  const list = h('ul', { class: 'versions', id, part: 'versions', hidden: true },
-    versions.map((v) => h('li', { class: 'version' },
-      h('span', { class: 'version-title', text: v.title || v.id || 'details unavailable' }),
-      h('span', { class: 'version-meta', text: [formatDuration(v.durationSeconds), `${Math.round(100 * Math.max(0, v.score))}% match`].filter(Boolean).join(' · ') }))));
+  const list = h(
+    'ul',
+    { class: 'versions', id, part: 'versions', hidden: true },
+    versions.map((v) =>
+      h(
+        'li',
+        { class: 'version' },
+        h('span', { class: 'version-title', text: v.title || v.id || 'details unavailable' }),
+        h('span', { class: 'version-meta', text: [formatDuration(v.durationSeconds), `${Math.round(100 * Math.max(0, v.score))}% match`].filter(Boolean).join(' · ') }),
+      ),
+    ),
+  );
   const label = `+${versions.length} version${versions.length === 1 ? '' : 's'}`;
   const toggle = h('button', {
-    type: 'button', class: 'versions-toggle', part: 'versions-toggle', tabindex: '-1', text: label, 'aria-expanded': 'false', 'aria-controls': id,
+    type: 'button',
+    class: 'versions-toggle',
+    part: 'versions-toggle',
+    tabindex: '-1',
+    text: label,
+    'aria-expanded': 'false',
+    'aria-controls': id,
     'aria-label': `${label} of this song`,
     onclick: (e) => {
       e.stopPropagation();
@@ -144,42 +205,59 @@ export function filterControls(categories, filter, outside, { onChange, onOutsid
   const groups = [];
   for (const { name, counts, predicted } of categories) {
     const selected = filter[name] || new Set();
-    const label = h('span', { class: 'filter-label', text: name },
-      predicted ? h('span', { class: 'predicted-note', text: ' (predicted)' }) : null);
+    const label = h('span', { class: 'filter-label', text: name }, predicted ? h('span', { class: 'predicted-note', text: ' (predicted)' }) : null);
     const values = Object.entries(counts);
     let control;
     if (values.length > 8) {
-      const select = h('select', { 'aria-label': `Filter by ${name}`, onchange: (e) => onChange(name, e.target.value ? [e.target.value] : []) },
+      const select = h(
+        'select',
+        { 'aria-label': `Filter by ${name}`, onchange: (e) => onChange(name, e.target.value ? [e.target.value] : []) },
         h('option', { value: '', text: `any ${name}` }),
-        values.map(([v, n]) => h('option', { value: v, text: `${predicted ? className(v) : v} (${n})`, selected: selected.has(v) })));
+        values.map(([v, n]) => h('option', { value: v, text: `${predicted ? className(v) : v} (${n})`, selected: selected.has(v) })),
+      );
       control = select;
     } else {
-      control = values.map(([v, n]) => h('button', {
-        type: 'button', class: 'chip', 'aria-pressed': String(selected.has(v)),
-        'aria-label': `${name}: ${predicted ? className(v) : v}, ${n} track${n === 1 ? '' : 's'}`,
-        onclick: () => {
-          const next = new Set(selected);
-          if (next.has(v)) next.delete(v);
-          else next.add(v);
-          onChange(name, [...next]);
-        },
-      }, predicted ? className(v) : v, h('span', { class: 'count', text: String(n) })));
+      control = values.map(([v, n]) =>
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'chip',
+            'aria-pressed': String(selected.has(v)),
+            'aria-label': `${name}: ${predicted ? className(v) : v}, ${n} track${n === 1 ? '' : 's'}`,
+            onclick: () => {
+              const next = new Set(selected);
+              if (next.has(v)) next.delete(v);
+              else next.add(v);
+              onChange(name, [...next]);
+            },
+          },
+          predicted ? className(v) : v,
+          h('span', { class: 'count', text: String(n) }),
+        ),
+      );
     }
     groups.push(h('div', { class: predicted ? 'filter-group predicted' : 'filter-group' }, label, control));
   }
   const any = Object.values(filter).some((s) => s.size);
   const toggle = h('input', { type: 'checkbox', checked: outside, disabled: !any, onchange: (e) => onOutside(e.target.checked) });
-  groups.push(h('label', { class: any ? 'outside' : 'outside disabled', title: 'Show only tracks that do NOT carry the chosen tags (tags are missing on many tracks)' },
-    toggle, ' Outside these tags'));
+  groups.push(
+    h('label', { class: any ? 'outside' : 'outside disabled', title: 'Show only tracks that do NOT carry the chosen tags (tags are missing on many tracks)' }, toggle, ' Outside these tags'),
+  );
   return groups;
 }
 
 /** The top predicted classes of an analysed file, as one line of text. */
 export function predictedSummary(heads) {
-  return (heads || []).map((head) => {
-    const top = head.classes.map((c, i) => [c, head.probabilities[i]]).sort((a, b) => b[1] - a[1]).slice(0, 3);
-    return `Predicted ${head.output}: ${top.map(([c, p]) => `${className(c)} ${Math.round(100 * p)}%`).join(', ')}`;
-  }).join(' · ');
+  return (heads || [])
+    .map((head) => {
+      const top = head.classes
+        .map((c, i) => [c, head.probabilities[i]])
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 3);
+      return `Predicted ${head.output}: ${top.map(([c, p]) => `${className(c)} ${Math.round(100 * p)}%`).join(', ')}`;
+    })
+    .join(' · ');
 }
 
 /**
@@ -213,7 +291,8 @@ export function showReference(ui, reference, track) {
   const analysis = reference.analysis;
   if (!analysis) return;
   const s = analysis.source || {};
-  ui.refFacts.textContent = `${formatDuration(analysis.durationSeconds)} · ${s.codec || 'PCM'}` +
+  ui.refFacts.textContent =
+    `${formatDuration(analysis.durationSeconds)} · ${s.codec || 'PCM'}` +
     `${s.sample_rate_hz ? `, ${s.sample_rate_hz} Hz` : ''}${s.channels ? `, ${s.channels} ch` : ''}` +
     `${reference.decodedBy === 'browser' ? ' (decoded by the browser)' : ''}` +
     ` · analysed in ${Math.round(analysis.elapsedMs)} ms on this computer`;
@@ -229,11 +308,22 @@ export function showReference(ui, reference, track) {
  * reference the panel already shows.
  */
 export function showSteering(ui, refs, titleOf, onRemove) {
-  const side = (label, list, kind) => list.length ? h('div', { class: `steer-side ${kind}` },
-    h('span', { class: 'steer-label', text: label }),
-    ...list.map((ref) => h('span', { class: `steer-chip ${kind}` },
-      h('span', { class: 'steer-title', text: titleOf(ref) }),
-      h('button', { type: 'button', class: 'steer-remove', text: '✕', 'aria-label': `Remove ${titleOf(ref)} from ${label.toLowerCase()}`, onclick: () => onRemove(ref) })))) : null;
+  const side = (label, list, kind) =>
+    list.length
+      ? h(
+          'div',
+          { class: `steer-side ${kind}` },
+          h('span', { class: 'steer-label', text: label }),
+          ...list.map((ref) =>
+            h(
+              'span',
+              { class: `steer-chip ${kind}` },
+              h('span', { class: 'steer-title', text: titleOf(ref) }),
+              h('button', { type: 'button', class: 'steer-remove', text: '✕', 'aria-label': `Remove ${titleOf(ref)} from ${label.toLowerCase()}`, onclick: () => onRemove(ref) }),
+            ),
+          ),
+        )
+      : null;
   const shown = refs.size > 1 || refs.negative.length > 0;
   ui.steer.hidden = !shown;
   ui.steer.replaceChildren(...(shown ? [side('More like', refs.positive, 'positive'), side('Less like', refs.negative, 'negative')].filter(Boolean) : []));
@@ -265,10 +355,8 @@ export function readyText(indexInfo, modelInfo, modelProblem) {
   if (!indexInfo) return '';
   const n = indexInfo.tracks;
   // A song dropped while the model is still downloading waits for it (engine-worker.js).
-  const drop = hasCode(modelProblem, ErrorCode.MODEL_LOADING) ? ', or drop a song of your own (analysed once the song analyser has loaded)'
-    : modelProblem ? '' : ', or drop a song of your own';
-  const plain = modelInfo?.engineBuild === 'simd128'
-    ? ' (This browser has no relaxed SIMD: songs are analysed with the plain-SIMD engine, a little slower.)' : '';
+  const drop = hasCode(modelProblem, ErrorCode.MODEL_LOADING) ? ', or drop a song of your own (analysed once the song analyser has loaded)' : modelProblem ? '' : ', or drop a song of your own';
+  const plain = modelInfo?.engineBuild === 'simd128' ? ' (This browser has no relaxed SIMD: songs are analysed with the plain-SIMD engine, a little slower.)' : '';
   return `${n} track${n === 1 ? '' : 's'}. Pick “Similar” on any of them${drop}.${plain}`;
 }
 
@@ -293,11 +381,12 @@ export function showModelWarning(ui, model, modelProblem) {
  * bring a song (files dragged over the element, a file chooser opened): the analyser loads then.
  */
 export function wireInputs(host, ui, { onIntent, onSong, onAddSong, onClear, onMore, onPlayReference }) {
-  const chosen = (input, then) => input.addEventListener('change', () => {
-    const file = input.files[0];
-    input.value = ''; // choosing the same file again must fire `change` again
-    if (file) then(file);
-  });
+  const chosen = (input, then) =>
+    input.addEventListener('change', () => {
+      const file = input.files[0];
+      input.value = ''; // choosing the same file again must fire `change` again
+      if (file) then(file);
+    });
   chosen(ui.file, onSong);
   chosen(ui.addFile, onAddSong);
   ui.file.addEventListener('click', onIntent);

@@ -185,7 +185,6 @@ export class SimilarSongsElement extends HTMLElement {
     this.setAttribute('versions', value === 'separate' ? 'separate' : 'group');
   }
 
-
   // The searches (typed and documented in similar-songs.d.ts); each resolves to the hits, or
   // null when a newer search replaced it. The flow (search-flow.js) runs them; this renders.
   searchByTrack(id) {
@@ -422,12 +421,16 @@ export class SimilarSongsElement extends HTMLElement {
     const ms = Math.round(performance.now() - since);
     const said = [...(answer.notes || []), this.#filters.tempoProblem].filter(Boolean);
     const notes = said.length ? ` ${said.join(' ')}` : '';
-    this.#setStatus(`${this.#hits.length} similar song${this.#hits.length === 1 ? '' : 's'} (${ms} ms).${notes}`,
-      notes ? 'warn' : 'info');
+    this.#setStatus(`${this.#hits.length} similar song${this.#hits.length === 1 ? '' : 's'} (${ms} ms).${notes}`, notes ? 'warn' : 'info');
     this.#render();
     this.#emit('results', {
-      reference: this.#panel.detail(), hits: this.results, approximate: Boolean(answer.approximate), notes: answer.notes || [],
-      fetchedBytes: answer.fetched ?? 0, searchMs: answer.engineMs ?? 0, fromNeighbours: Boolean(answer.fromNeighbours),
+      reference: this.#panel.detail(),
+      hits: this.results,
+      approximate: Boolean(answer.approximate),
+      notes: answer.notes || [],
+      fetchedBytes: answer.fetched ?? 0,
+      searchMs: answer.engineMs ?? 0,
+      fromNeighbours: Boolean(answer.fromNeighbours),
     });
     return this.results;
   }
@@ -500,16 +503,18 @@ export class SimilarSongsElement extends HTMLElement {
   #renderFilters() {
     if (!this.#indexInfo) return;
     const chose = (changed) => changed || this.#filtersChanged();
-    this.#ui.filters.replaceChildren(...this.#filters.controls(this.#indexInfo, this.#referenceBpm(), {
-      onTags: (category, values) => chose(this.#filters.choose(this, category, values)),
-      onOutside: (on) => chose(this.#filters.chooseOutside(this, on)),
-      onRange: (range) => {
-        this.bpm = range;
-      },
-      onSimilar: (on) => {
-        this.similarTempo = on;
-      },
-    }));
+    this.#ui.filters.replaceChildren(
+      ...this.#filters.controls(this.#indexInfo, this.#referenceBpm(), {
+        onTags: (category, values) => chose(this.#filters.choose(this, category, values)),
+        onOutside: (on) => chose(this.#filters.chooseOutside(this, on)),
+        onRange: (range) => {
+          this.bpm = range;
+        },
+        onSimilar: (on) => {
+          this.similarTempo = on;
+        },
+      }),
+    );
   }
 
   #renderList() {
@@ -588,7 +593,5 @@ export class SimilarSongsElement extends HTMLElement {
     this.#status.set(text, kind, since);
   }
 }
-
-
 
 if (!customElements.get('similar-songs')) customElements.define('similar-songs', SimilarSongsElement);

@@ -4,7 +4,6 @@
 import { decodeInBrowser } from './browser-decode.js';
 import { ErrorCode, errorToWire, hasCode, Message, SimsongError } from './protocol.js';
 
-
 /**
  * Reads `file` (a File or Blob) and resolves to `viaBytes(bytes)` (the bytes may be
  * transferred); when the worker's decoder does not know the format, to `viaPcm({ samples,
@@ -27,8 +26,11 @@ export async function readSong(file, { isCurrent, viaBytes, viaPcm }) {
     try {
       pcm = await decodeInBrowser(spare);
     } catch {
-      throw new SimsongError(ErrorCode.UNREADABLE_FILE, `“${file.name || 'your file'}” is not an audio file this page can read (${e.message}). ` +
-        'Try an MP3, Ogg Vorbis, FLAC, WAV or AAC/M4A file.', { name: file.name || null });
+      throw new SimsongError(
+        ErrorCode.UNREADABLE_FILE,
+        `“${file.name || 'your file'}” is not an audio file this page can read (${e.message}). ` + 'Try an MP3, Ogg Vorbis, FLAC, WAV or AAC/M4A file.',
+        { name: file.name || null },
+      );
     }
     if (!isCurrent()) return null;
     return viaPcm(pcm);

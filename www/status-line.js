@@ -57,8 +57,7 @@ export class StatusLine {
     const mb = (n) => (n / 1e6).toFixed(n < 1e7 ? 1 : 0);
     const s = (performance.now() - since) / 1000;
     const pct = share == null ? '' : `${Math.round(100 * share)}%`;
-    const what = bytes ? (total >= 1e5 ? `${mb(loaded)} of ${mb(total)} MB` : pct)
-      : `${STAGE_WORDS[stage] ?? stage} ${pct}`.trim();
+    const what = bytes ? (total >= 1e5 ? `${mb(loaded)} of ${mb(total)} MB` : pct) : `${STAGE_WORDS[stage] ?? stage} ${pct}`.trim();
     ui.statusText.textContent = `${text} ${what}${s >= 0.3 ? ` ${s.toFixed(1)} s` : ''}`;
     this.#host.toggleAttribute('busy', true);
     return { stage, fraction: share ?? null, loaded: bytes ? loaded : null, total: bytes ? total : null };

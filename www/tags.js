@@ -17,7 +17,9 @@ export function parseFilter(text) {
 
 /** The inverse of parseFilter. */
 export function formatFilter(filter) {
-  return Object.entries(filter).flatMap(([c, values]) => [...values].map((v) => `${c}:${v}`)).join(';');
+  return Object.entries(filter)
+    .flatMap(([c, values]) => [...values].map((v) => `${c}:${v}`))
+    .join(';');
 }
 
 export const isEmpty = (filter) => Object.values(filter).every((values) => values.size === 0);

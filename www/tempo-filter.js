@@ -55,9 +55,15 @@ export function tempoControls(info, range, similar, referenceBpm, { onRange, onS
   if (!info?.tracks) return null;
   const field = (label, cls, value) => {
     const input = h('input', {
-      type: 'number', class: cls, min: String(info.minBpm), max: String(info.maxBpm), step: '1',
-      inputmode: 'numeric', placeholder: label === 'from' ? String(info.slowestBpm) : String(info.fastestBpm),
-      'aria-label': `Tempo ${label}, in beats per minute`, value: value === null || value === undefined ? '' : String(value),
+      type: 'number',
+      class: cls,
+      min: String(info.minBpm),
+      max: String(info.maxBpm),
+      step: '1',
+      inputmode: 'numeric',
+      placeholder: label === 'from' ? String(info.slowestBpm) : String(info.fastestBpm),
+      'aria-label': `Tempo ${label}, in beats per minute`,
+      value: value === null || value === undefined ? '' : String(value),
     });
     input.addEventListener('change', () => {
       const read = (el) => (el.value.trim() === '' ? null : Number(el.value));
@@ -70,12 +76,13 @@ export function tempoControls(info, range, similar, referenceBpm, { onRange, onS
   const to = field('to', 'bpm-to', range?.max);
   const toggle = h('input', { type: 'checkbox', class: 'similar-tempo', checked: Boolean(similar && referenceBpm), disabled: !referenceBpm });
   toggle.addEventListener('change', () => onSimilar(toggle.checked));
-  const why = referenceBpm
-    ? `tempi like ${referenceBpm} BPM (half and double time too)`
-    : 'pick a reference with a clear tempo first';
-  return h('div', { class: 'filter-group tempo predicted' },
+  const why = referenceBpm ? `tempi like ${referenceBpm} BPM (half and double time too)` : 'pick a reference with a clear tempo first';
+  return h(
+    'div',
+    { class: 'filter-group tempo predicted' },
     h('span', { class: 'filter-label', text: 'Tempo' }, h('span', { class: 'predicted-note', text: ' (predicted)' })),
     h('span', { class: 'bpm-range' }, from, h('span', { text: '–' }), to, h('span', { text: ' BPM' })),
     h('label', { class: referenceBpm ? 'similar-tempo-label' : 'similar-tempo-label disabled', title: `Only ${why}` }, toggle, ' Similar tempo'),
-    h('span', { class: 'tempo-note', text: `${info.tracks} track${info.tracks === 1 ? '' : 's'} with a clear tempo` }));
+    h('span', { class: 'tempo-note', text: `${info.tracks} track${info.tracks === 1 ? '' : 's'} with a clear tempo` }),
+  );
 }

@@ -44,31 +44,35 @@ export class TrackList {
     this.#rows = rows;
     ui.listTitle.textContent = title;
     ui.listTitle.hidden = !title;
-    ui.list.replaceChildren(...rows.map(({ track, hit }, i) => trackRow(track, hit, i, {
-      predictedCategories,
-      bpm: bpmOf(track),
-      playing: this.#player.isPlaying(track.id),
-      polarity: this.#actions.polarityOf(track.id),
-      onPlay: (e) => {
-        e.stopPropagation();
-        if (this.#player.isPlaying(track.id)) this.#player.pause();
-        else this.select(i, { play: true });
-      },
-      onSimilar: (e) => {
-        e.stopPropagation();
-        this.select(i);
-        this.#actions.similar(track.id);
-      },
-      // Pressed again, a ＋ or − takes the track off the shortlist.
-      onMore: (e) => {
-        e.stopPropagation();
-        this.#actions.toggle(track.id, 'positive');
-      },
-      onLess: (e) => {
-        e.stopPropagation();
-        this.#actions.toggle(track.id, 'negative');
-      },
-    })));
+    ui.list.replaceChildren(
+      ...rows.map(({ track, hit }, i) =>
+        trackRow(track, hit, i, {
+          predictedCategories,
+          bpm: bpmOf(track),
+          playing: this.#player.isPlaying(track.id),
+          polarity: this.#actions.polarityOf(track.id),
+          onPlay: (e) => {
+            e.stopPropagation();
+            if (this.#player.isPlaying(track.id)) this.#player.pause();
+            else this.select(i, { play: true });
+          },
+          onSimilar: (e) => {
+            e.stopPropagation();
+            this.select(i);
+            this.#actions.similar(track.id);
+          },
+          // Pressed again, a ＋ or − takes the track off the shortlist.
+          onMore: (e) => {
+            e.stopPropagation();
+            this.#actions.toggle(track.id, 'positive');
+          },
+          onLess: (e) => {
+            e.stopPropagation();
+            this.#actions.toggle(track.id, 'negative');
+          },
+        }),
+      ),
+    );
     ui.more.hidden = !more;
     ui.empty.hidden = rows.length > 0 || empty === null;
     ui.empty.textContent = empty ?? '';

@@ -41,11 +41,13 @@ export function countBytes(response, onBytes) {
   const total = !encoded && length > 0 ? length : null;
   let loaded = 0;
   onBytes(0, total);
-  return response.body.pipeThrough(new TransformStream({
-    transform(chunk, controller) {
-      loaded += chunk.byteLength;
-      onBytes(loaded, total);
-      controller.enqueue(chunk);
-    },
-  }));
+  return response.body.pipeThrough(
+    new TransformStream({
+      transform(chunk, controller) {
+        loaded += chunk.byteLength;
+        onBytes(loaded, total);
+        controller.enqueue(chunk);
+      },
+    }),
+  );
 }

@@ -65,12 +65,12 @@ const OUT = join(ROOT, 'bench/out');
 mkdirSync(OUT, { recursive: true });
 const MP3 = join(OUT, 'thirty_seconds.mp3');
 if (!existsSync(MP3)) {
-  execFileSync('ffmpeg', ['-v', 'error', '-y', '-stream_loop', '-1', '-i', join(ROOT, 'tests/fixtures/audio/real_music_a_44k.wav'),
-    '-t', '30', '-ar', '44100', '-ac', '2', '-b:a', '128k', MP3]);
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-stream_loop', '-1', '-i', join(ROOT, 'tests/fixtures/audio/real_music_a_44k.wav'), '-t', '30', '-ar', '44100', '-ac', '2', '-b:a', '128k', MP3]);
 }
 const mp3 = readFileSync(MP3).toString('base64');
-const tracks = JSON.parse(execFileSync(join(process.env.CARGO_TARGET_DIR || join(process.env.HOME, '.cache/simsong/target'), 'release/simsong'),
-  ['index', 'info', INDEX, '--json'], { encoding: 'utf8' })).tracks;
+const tracks = JSON.parse(
+  execFileSync(join(process.env.CARGO_TARGET_DIR || join(process.env.HOME, '.cache/simsong/target'), 'release/simsong'), ['index', 'info', INDEX, '--json'], { encoding: 'utf8' }),
+).tracks;
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -163,9 +163,15 @@ async function measure(profile) {
   const pick = (xs, f) => Math.round(median(xs.map(f)));
   return {
     ...profile,
-    similar_ms: pick(similar, (x) => x.ms), similar_bytes: pick(similar, (x) => x.bytes), similar_requests: pick(similar, (x) => x.requests),
-    file_ms: pick(file, (x) => x.ms), file_bytes: pick(file, (x) => x.bytes), file_requests: pick(file, (x) => x.requests),
-    file_cold_ms: pick(cold, (x) => x.ms), file_cold_bytes: pick(cold, (x) => x.bytes), file_cold_requests: pick(cold, (x) => x.requests),
+    similar_ms: pick(similar, (x) => x.ms),
+    similar_bytes: pick(similar, (x) => x.bytes),
+    similar_requests: pick(similar, (x) => x.requests),
+    file_ms: pick(file, (x) => x.ms),
+    file_bytes: pick(file, (x) => x.bytes),
+    file_requests: pick(file, (x) => x.requests),
+    file_cold_ms: pick(cold, (x) => x.ms),
+    file_cold_bytes: pick(cold, (x) => x.bytes),
+    file_cold_requests: pick(cold, (x) => x.requests),
     runs: RUNS,
   };
 }

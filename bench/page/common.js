@@ -32,10 +32,12 @@ export async function interleaved(runners, { warmup = 10, rounds = 15, perRound 
       times[name].push((performance.now() - start) / perRound);
     }
   }
-  return Object.fromEntries(Object.entries(times).map(([name, t]) => {
-    t.sort((a, b) => a - b);
-    return [name, { median: t[t.length >> 1], min: t[0], max: t.at(-1), runs: t.length, callsPerRun: perRound }];
-  }));
+  return Object.fromEntries(
+    Object.entries(times).map(([name, t]) => {
+      t.sort((a, b) => a - b);
+      return [name, { median: t[t.length >> 1], min: t[0], max: t.at(-1), runs: t.length, callsPerRun: perRound }];
+    }),
+  );
 }
 
 /** Mono samples of a 16-bit PCM WAV with a 44-byte header (the fixtures are written so). */

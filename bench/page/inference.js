@@ -26,7 +26,10 @@ try {
   result.analyze_mp3_ms = {};
   const runners = {};
   const engines = [];
-  for (const [build, file] of [['simd128', 'simsong_bg.wasm'], ['relaxed_simd', 'simsong_relaxed_bg.wasm']]) {
+  for (const [build, file] of [
+    ['simd128', 'simsong_bg.wasm'],
+    ['relaxed_simd', 'simsong_relaxed_bg.wasm'],
+  ]) {
     if (build === 'relaxed_simd' && !result.relaxed_simd_supported) continue;
     const glue = await import(`/pkg/simsong.js?build=${build}`);
     await glue.default({ module_or_path: `/pkg/${file}` });

@@ -39,12 +39,15 @@ async function coldSearch(context, id) {
   requests.length = 0;
   const t0 = Date.now();
   await page.goto(`${env.origin}/demo/store-example.html?index=/synth/parts/&model=/models/simsong.nnef.tar&track=${id}`);
-  const detail = await page.evaluate(() => new Promise((ok) => {
-    const host = document.querySelector('similar-songs');
-    const done = (e) => ok({ ids: e.detail.hits.map((h) => h.id), notes: e.detail.notes, searchMs: e.detail.searchMs });
-    if (host.results) ok({ ids: host.results.map((h) => h.id), notes: [], searchMs: null });
-    else host.addEventListener('results', done, { once: true });
-  }));
+  const detail = await page.evaluate(
+    () =>
+      new Promise((ok) => {
+        const host = document.querySelector('similar-songs');
+        const done = (e) => ok({ ids: e.detail.hits.map((h) => h.id), notes: e.detail.notes, searchMs: e.detail.searchMs });
+        if (host.results) ok({ ids: host.results.map((h) => h.id), notes: [], searchMs: null });
+        else host.addEventListener('results', done, { once: true });
+      }),
+  );
   return { page, ms: Date.now() - t0, bytes: catalogBytes(), load: loadBytes(), requests: catalogRequests(), ...detail };
 }
 
@@ -97,7 +100,10 @@ try {
     const dim = 128;
     const data = new Float32Array(count * dim);
     let s = 42;
-    for (let i = 0; i < data.length; i++) { s = (s * 1103515245 + 12345) >>> 0; data[i] = s / 2 ** 32 - 0.5; }
+    for (let i = 0; i < data.length; i++) {
+      s = (s * 1103515245 + 12345) >>> 0;
+      data[i] = s / 2 ** 32 - 0.5;
+    }
     const query = data.slice(0, dim);
     const times = [];
     for (let run = 0; run < 7; run++) {
@@ -109,7 +115,10 @@ try {
         for (let j = 0; j < dim; j++) dot += data[o + j] * query[j];
         if (dot > top[9]) {
           let k = 9;
-          while (k > 0 && top[k - 1] < dot) { top[k] = top[k - 1]; k--; }
+          while (k > 0 && top[k - 1] < dot) {
+            top[k] = top[k - 1];
+            k--;
+          }
           top[k] = dot;
         }
       }
@@ -149,7 +158,11 @@ try {
     execFileSync(bin, ['index', 'remove', join(synth, 'parts'), ...gone], { stdio: ['ignore', 'pipe', 'pipe'] });
     const removal = manifest().generations.at(-1);
     const third = await coldSearch(context, ids[1]);
-    report.removal = { removed: removal.removed, search_part_bytes: removal.codes.bytes + removal.filters.bytes, returning_visit: { bytes: third.bytes, load_bytes: third.load, requests: third.requests } };
+    report.removal = {
+      removed: removal.removed,
+      search_part_bytes: removal.codes.bytes + removal.filters.bytes,
+      returning_visit: { bytes: third.bytes, load_bytes: third.load, requests: third.requests },
+    };
     await context.close();
   }
 } finally {

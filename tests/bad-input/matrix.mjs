@@ -74,7 +74,12 @@ export function wav(samples, sampleRate, channels, { float = false, dataBytes, e
  * tones (0.5 s per chord) with a plucked envelope, `seconds` long, as interleaved samples.
  */
 export function song(sampleRate, channels, seconds, level = 0.3) {
-  const chords = [[220, 277.2, 329.6], [196, 246.9, 293.7], [174.6, 220, 261.6], [196, 246.9, 329.6]];
+  const chords = [
+    [220, 277.2, 329.6],
+    [196, 246.9, 293.7],
+    [174.6, 220, 261.6],
+    [196, 246.9, 329.6],
+  ];
   const n = Math.round(sampleRate * seconds);
   const out = new Float64Array(n * channels);
   for (let i = 0; i < n; i++) {
@@ -117,8 +122,12 @@ export function cases({ long = true } = {}) {
 
   // Nothing, or not audio at all.
   add('empty.mp3', new Uint8Array(0), { error: '^the file is empty$', code: 'empty-input' });
-  add('text-renamed.mp3', new TextEncoder().encode('<!doctype html><title>not a song</title>\n'.repeat(8)),
-    { error: UNKNOWN, code: 'unsupported-format' }, { page: { error: PAGE_UNREADABLE, code: 'unreadable-file' } });
+  add(
+    'text-renamed.mp3',
+    new TextEncoder().encode('<!doctype html><title>not a song</title>\n'.repeat(8)),
+    { error: UNKNOWN, code: 'unsupported-format' },
+    { page: { error: PAGE_UNREADABLE, code: 'unreadable-file' } },
+  );
   add('header-only.wav', fixture('real_music_a_44k.wav').subarray(0, 44), { error: 'no audio samples', code: 'no-audio' });
 
   add('real-music.wav', fixture('real_music_a_44k.wav'), { seconds: [5.99, 6.01] });
@@ -127,10 +136,8 @@ export function cases({ long = true } = {}) {
     const whole = fixture(`real_music_a_44k.${ext}`);
     add(`truncated-60pct.${ext}`, cut(whole, 0.6), { seconds: [2.9, 3.7], like: ['real-music.wav', 0.8] });
   }
-  add('truncated-headers.ogg', fixture('real_music_a_44k.ogg').subarray(0, 3000),
-    { error: 'corrupt|no audio samples', code: 'corrupt-audio|no-audio' });
-  add('truncated-headers.flac', fixture('real_music_a_44k.flac').subarray(0, 2000),
-    { error: 'corrupt|no audio samples', code: 'corrupt-audio|no-audio' });
+  add('truncated-headers.ogg', fixture('real_music_a_44k.ogg').subarray(0, 3000), { error: 'corrupt|no audio samples', code: 'corrupt-audio|no-audio' });
+  add('truncated-headers.flac', fixture('real_music_a_44k.flac').subarray(0, 2000), { error: 'corrupt|no audio samples', code: 'corrupt-audio|no-audio' });
 
   // Found by fuzzing: a sample table declaring a 2.9 GB packet, a 3.1 GB `hdlr` box (both used
   // to exhaust wasm memory).
@@ -138,8 +145,12 @@ export function cases({ long = true } = {}) {
   add('fuzz-mp4-hdlr-oom.m4a', fixture('bad/fuzz-mp4-hdlr-oom.m4a'), { error: 'MP4 box `hdlr` declares', code: 'corrupt-audio' });
   add('fuzz-mp4-stts-oom.m4a', fixture('bad/fuzz-mp4-stts-oom.m4a'), { error: 'MP4 table `stts` declares', code: 'corrupt-audio' });
   // And an AAC stream on which symphonia 0.5.5 indexes out of bounds (a panic).
-  add('fuzz-aac-panic.m4a', fixture('bad/fuzz-aac-panic.m4a'), { error: 'the decoder failed on this file', code: 'corrupt-audio' },
-    { wasmTrap: true, page: { error: 'the analysis engine crashed on this input', code: 'engine-crashed' } });
+  add(
+    'fuzz-aac-panic.m4a',
+    fixture('bad/fuzz-aac-panic.m4a'),
+    { error: 'the decoder failed on this file', code: 'corrupt-audio' },
+    { wasmTrap: true, page: { error: 'the analysis engine crashed on this input', code: 'engine-crashed' } },
+  );
 
   // Bit rot: damaged frames are skipped or the damage is decoded; never a panic.
   add('bitflips.mp3', flipBits(fixture('real_music_a_44k.mp3')), { seconds: [5, 6.5] });
@@ -150,28 +161,42 @@ export function cases({ long = true } = {}) {
   // Levels: silence, DC offset, clipping, far beyond full scale, NaN and infinity.
   add('reference.wav', wav(song(16000, 1, 4), 16000, 1), { seconds: [3.99, 4.01] });
   add('silence.wav', wav(new Float64Array(16000 * 3), 16000, 1), { error: SILENT, code: 'silent' });
-  add('dc-offset.wav', wav(song(16000, 1, 4).map((v) => 0.5 + v), 16000, 1),
-    { seconds: [3.99, 4.01], like: ['reference.wav', 0.98] });
+  add(
+    'dc-offset.wav',
+    wav(
+      song(16000, 1, 4).map((v) => 0.5 + v),
+      16000,
+      1,
+    ),
+    { seconds: [3.99, 4.01], like: ['reference.wav', 0.98] },
+  );
   add('clipped.wav', wav(song(16000, 1, 4, 8), 16000, 1), { seconds: [3.99, 4.01] });
   add('loud-float.wav', wav(song(16000, 1, 4, 1000), 16000, 1, { float: true }), { seconds: [3.99, 4.01] });
   const poisoned = song(16000, 1, 4);
   poisoned[1000] = NaN;
   poisoned[2000] = Infinity;
   poisoned[3000] = -Infinity;
-  add('nan-inf-float.wav', wav(poisoned, 16000, 1, { float: true }),
-    { error: 'corrupt: decoded sample 1000 is not a finite number', code: 'corrupt-audio' });
+  add('nan-inf-float.wav', wav(poisoned, 16000, 1, { float: true }), { error: 'corrupt: decoded sample 1000 is not a finite number', code: 'corrupt-audio' });
 
   // Lengths: one second (a single zero-padded patch), a size field that lies.
   add('one-second.wav', wav(song(44100, 2, 1), 44100, 2), { seconds: [0.99, 1.01] });
-  add('streamed-size.wav', wav(song(16000, 1, 4), 16000, 1, { dataBytes: 0xffffffff }),
-    { seconds: [3.99, 4.01], like: ['reference.wav', 0.9999] });
+  add('streamed-size.wav', wav(song(16000, 1, 4), 16000, 1, { dataBytes: 0xffffffff }), { seconds: [3.99, 4.01], like: ['reference.wav', 0.9999] });
 
   // Rates from 8 kHz to 192 kHz, mono to 8 channels: all the same music.
   add('rate-16000-ch1.wav', wav(song(16000, 1, 2), 16000, 1), { seconds: [1.99, 2.01] });
-  for (const [rate, channels] of [[8000, 1], [11025, 2], [22050, 1], [32000, 3], [44100, 2],
-    [48000, 6], [88200, 1], [96000, 8], [176400, 2], [192000, 8]]) {
-    add(`rate-${rate}-ch${channels}.wav`, wav(song(rate, channels, 2), rate, channels),
-      { seconds: [1.99, 2.01], like: ['rate-16000-ch1.wav', 0.98] });
+  for (const [rate, channels] of [
+    [8000, 1],
+    [11025, 2],
+    [22050, 1],
+    [32000, 3],
+    [44100, 2],
+    [48000, 6],
+    [88200, 1],
+    [96000, 8],
+    [176400, 2],
+    [192000, 8],
+  ]) {
+    add(`rate-${rate}-ch${channels}.wav`, wav(song(rate, channels, 2), rate, channels), { seconds: [1.99, 2.01], like: ['rate-16000-ch1.wav', 0.98] });
   }
   // Outside what any music file is: refused, with the reason.
   add('rate-1hz.wav', wav(song(16000, 1, 1), 1, 1), { error: 'unsupported audio: sample rate 1 Hz is outside', code: 'absurd-audio' });

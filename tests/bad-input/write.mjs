@@ -9,4 +9,11 @@ const [dir, flag] = process.argv.slice(2);
 mkdirSync(dir, { recursive: true });
 const list = cases({ long: flag !== '--no-long' });
 for (const c of list) writeFileSync(join(dir, c.name), c.bytes);
-writeFileSync(join(dir, 'cases.json'), JSON.stringify(list.map(({ name, expect }) => ({ name, expect })), null, 1));
+writeFileSync(
+  join(dir, 'cases.json'),
+  JSON.stringify(
+    list.map(({ name, expect }) => ({ name, expect })),
+    null,
+    1,
+  ),
+);

@@ -34,7 +34,10 @@ function contrasts() {
   const parse = (c) => {
     const m = c.match(/rgba?\(([^)]+)\)/);
     if (!m) return null;
-    const [r, g, b, a = 1] = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+    const [r, g, b, a = 1] = m[1]
+      .split(/[ ,/]+/)
+      .filter(Boolean)
+      .map(Number);
     return { r, g, b, a };
   };
   const lum = ({ r, g, b }) => {
@@ -88,7 +91,8 @@ test('the accessibility tree names every control; the default theme meets WCAG A
     /- slider "Start of the part to search by, in seconds"/,
     /- slider "End of the part to search by, in seconds"/,
     /- img "Mel spectrogram of your file"/,
-  ]) assert.match(tree, expected, `the tree has ${expected}:\n${tree}`);
+  ])
+    assert.match(tree, expected, `the tree has ${expected}:\n${tree}`);
   // Result updates are announced: the status line is a polite live region.
   assert.equal(await page.locator(`${el} >> .status`).getAttribute('aria-live'), 'polite');
 
@@ -117,17 +121,28 @@ test('keyboard: Tab reaches the controls in order and focus is always visible', 
   for (const n of ['Choose a song to compare', 'Tracks', 'Start of the part to search by, in seconds', 'Whole song']) {
     assert.ok(names.includes(n), `Tab reaches “${n}”: ${names.join(' | ')}`);
   }
-  assert.ok(names.some((n) => /^Remove .* from more like$/.test(n)), 'Tab reaches the shortlist');
-  assert.deepEqual(seen.filter((f) => !f.visible).map((f) => f.name), [], 'focus is visible on every control');
+  assert.ok(
+    names.some((n) => /^Remove .* from more like$/.test(n)),
+    'Tab reaches the shortlist',
+  );
+  assert.deepEqual(
+    seen.filter((f) => !f.visible).map((f) => f.name),
+    [],
+    'focus is visible on every control',
+  );
   await page.context().close();
 });
 
 test('the layout works at 360 px (a phone) and at desktop width: no sideways scrolling', { skip }, async () => {
-  for (const [name, viewport] of [['phone-360', { width: 360, height: 740 }], ['desktop-1280', { width: 1280, height: 900 }]]) {
+  for (const [name, viewport] of [
+    ['phone-360', { width: 360, height: 740 }],
+    ['desktop-1280', { width: 1280, height: 900 }],
+  ]) {
     const page = await openWithResults(viewport);
     const overflow = await page.evaluate(() => {
       const host = document.querySelector('similar-songs');
-      const wide = [...host.shadowRoot.querySelectorAll('*')].filter((n) => n.checkVisibility?.() && n.getBoundingClientRect().right > innerWidth + 1)
+      const wide = [...host.shadowRoot.querySelectorAll('*')]
+        .filter((n) => n.checkVisibility?.() && n.getBoundingClientRect().right > innerWidth + 1)
         .map((n) => `${n.localName}.${[...n.classList].join('.')}`);
       return { page: document.documentElement.scrollWidth, viewport: innerWidth, wide: wide.slice(0, 5) };
     });
@@ -135,7 +150,10 @@ test('the layout works at 360 px (a phone) and at desktop width: no sideways scr
     assert.deepEqual(overflow.wide, [], `${name}: nothing sticks out`);
     // The row's controls stay usable: ＋, − and Similar are at least 24 px (WCAG 2.2 target size).
     const sizes = await page.locator(`${el} >> .row >> nth=0 >> button`).evaluateAll((bs) => bs.map((b) => Math.min(b.offsetWidth, b.offsetHeight)));
-    assert.ok(sizes.every((s) => s >= 24), `${name}: button sizes ${sizes}`);
+    assert.ok(
+      sizes.every((s) => s >= 24),
+      `${name}: button sizes ${sizes}`,
+    );
     await page.screenshot({ path: join(ARTIFACTS, `layout-${name}.png`), fullPage: true });
     assert.deepEqual(page.problems, []);
     await page.context().close();

@@ -28,13 +28,16 @@ before(async () => {
   // The package as a store gets it (the wasm builds already made by scripts/build-wasm.sh).
   const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', app], { cwd: ROOT, encoding: 'utf8' }));
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'store-app', private: true, type: 'module' }));
-  writeFileSync(join(app, 'index.html'), `<!doctype html>
+  writeFileSync(
+    join(app, 'index.html'),
+    `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>A store</title><link rel="icon" href="data:,"><script type="module" src="/main.js"></script></head>
 <body><h1>Music for your video</h1>
 <similar-songs browse k="10" index="/catalog/index.json" model="/${MODEL}"></similar-songs></body>
 </html>
-`);
+`,
+  );
   writeFileSync(join(app, 'main.js'), "import 'simsong';\n");
   // The engine's worker imports modules (an ES worker): the one setting a store needs.
   writeFileSync(join(app, 'vite.config.js'), "export default { worker: { format: 'es' } };\n");
@@ -62,8 +65,14 @@ after(() => env?.close());
 
 test('a Vite-built store app runs the packed element: worker and wasm bundled, search and analysis work under the CSP', { skip }, async () => {
   // Vite found the worker, the search module and both analysis builds through their literal URLs.
-  assert.ok(assets.some((f) => /^engine-worker-.*\.js$/.test(f)), `the worker is bundled: ${assets}`);
-  assert.ok(assets.some((f) => /^simsong_search_bg-.*\.wasm$/.test(f)), `the search module: ${assets}`);
+  assert.ok(
+    assets.some((f) => /^engine-worker-.*\.js$/.test(f)),
+    `the worker is bundled: ${assets}`,
+  );
+  assert.ok(
+    assets.some((f) => /^simsong_search_bg-.*\.wasm$/.test(f)),
+    `the search module: ${assets}`,
+  );
   assert.ok(assets.some((f) => /^simsong_relaxed_bg-.*\.wasm$/.test(f)) && assets.some((f) => /^simsong_bg-.*\.wasm$/.test(f)), `both wasm builds: ${assets}`);
 
   const page = await newPage(env);
@@ -76,14 +85,20 @@ test('a Vite-built store app runs the packed element: worker and wasm bundled, s
   // A search by catalog track loads the bundled search module, not the analyser or the model
   // (the server sees the worker's fetches too).
   const paths = () => requests.map((r) => r.path);
-  assert.ok(paths().some((p) => /^assets\/simsong_search_bg-.*\.wasm$/.test(p)), `the bundled search module loads: ${paths()}`);
+  assert.ok(
+    paths().some((p) => /^assets\/simsong_search_bg-.*\.wasm$/.test(p)),
+    `the bundled search module loads: ${paths()}`,
+  );
   assert.ok(!paths().some((p) => /^assets\/simsong(_relaxed)?_bg-.*\.wasm$/.test(p) || p.startsWith('models/')), `no analyser yet: ${paths()}`);
 
   await page.setInputFiles(`${el} >> .drop input[type=file]`, join(ROOT, 'tests/fixtures/audio/real_music_b_16k.wav'));
   const file = await page.nthEvent('results', 2);
   assert.equal(file.ids[0], 'lugaru', 'the file is analysed by the bundled worker and finds itself');
   assert.equal((await page.nthEvent('modelready')).engineBuild, 'relaxed-simd');
-  assert.ok(paths().some((p) => /^assets\/simsong_relaxed_bg-.*\.wasm$/.test(p)), `the bundled analyser is what loads: ${paths()}`);
+  assert.ok(
+    paths().some((p) => /^assets\/simsong_relaxed_bg-.*\.wasm$/.test(p)),
+    `the bundled analyser is what loads: ${paths()}`,
+  );
   await page.screenshot({ path: join(ARTIFACTS, 'vite-store-app.png'), fullPage: true });
   assert.deepEqual(page.problems, []);
   assert.deepEqual(await page.cspViolations(), [], 'the strict CSP holds for the bundled app');

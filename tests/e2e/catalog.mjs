@@ -39,10 +39,9 @@ export function buildCatalog(dir, bin = process.env.SIMSONG_BIN) {
   if (!bin) throw new Error('SIMSONG_BIN (the native simsong CLI) is needed to build the test catalog');
   mkdirSync(dir, { recursive: true });
   const manifest = join(dir, 'catalog.csv');
-  const rows = TRACKS.map(([id, file, title, collection, tags]) => [
-    id, join(ROOT, AUDIO, file), title, collection, tags, 'Free Art License 1.2',
-    `${collection} (Debian game-music fixture)`, `/${AUDIO}/${file}`,
-  ].map(csv).join(','));
+  const rows = TRACKS.map(([id, file, title, collection, tags]) =>
+    [id, join(ROOT, AUDIO, file), title, collection, tags, 'Free Art License 1.2', `${collection} (Debian game-music fixture)`, `/${AUDIO}/${file}`].map(csv).join(','),
+  );
   writeFileSync(manifest, ['id,audio,title,collection,tags,license,attribution,preview_url', ...rows].join('\n'));
   const out = join(dir, 'catalog.idx');
   execFileSync(bin, ['index', 'build', '--manifest', manifest, '--model', join(ROOT, INDEX_MODEL), '--out', out], { stdio: 'pipe' });
@@ -60,8 +59,11 @@ export function buildCatalog(dir, bin = process.env.SIMSONG_BIN) {
 export function buildSynthetic(dir, n, { seed = 1, bin = process.env.SIMSONG_BIN, neighbours = null } = {}) {
   synthesize(dir, n, seed);
   const idx = join(dir, 'catalog.idx');
-  execFileSync(bin, ['index', 'import', '--model', join(ROOT, 'models/simsong.onnx'), '--embeddings', join(dir, 'embeddings.npy'),
-    '--tracks', join(dir, 'tracks.jsonl'), '--synthetic-segments', '4', '--out', idx], { stdio: 'pipe' });
+  execFileSync(
+    bin,
+    ['index', 'import', '--model', join(ROOT, 'models/simsong.onnx'), '--embeddings', join(dir, 'embeddings.npy'), '--tracks', join(dir, 'tracks.jsonl'), '--synthetic-segments', '4', '--out', idx],
+    { stdio: 'pipe' },
+  );
   const lists = neighbours == null ? [] : ['--neighbours', String(neighbours)];
   execFileSync(bin, ['index', 'merge', idx, '--out', join(dir, 'parts'), ...lists], { stdio: 'pipe' });
   return join(dir, 'parts');
@@ -70,7 +72,10 @@ export function buildSynthetic(dir, n, { seed = 1, bin = process.env.SIMSONG_BIN
 /** Only the generator's output: `dir/embeddings.npy` and `dir/tracks.jsonl`. */
 export function synthesize(dir, n, seed = 1) {
   const py = execFileSync('bash', [join(ROOT, 'scripts/pyenv.sh'), join(ROOT, 'bench/synth/requirements.txt')], { stdio: ['ignore', 'pipe', 'inherit'] })
-    .toString().trim().split('\n').at(-1);
+    .toString()
+    .trim()
+    .split('\n')
+    .at(-1);
   execFileSync(py, [join(ROOT, 'scripts/synth_catalog.py'), String(n), dir, '--seed', String(seed)], { stdio: 'pipe' });
 }
 

@@ -59,8 +59,7 @@ test('the demo page lists the catalog, as text (and warns when the model is untr
   // A hostile tag value is a filter chip like any other, as text; nothing from it is parsed.
   await page.nthEvent('indexcomplete');
   assert.equal(await page.locator(`${el} >> .chip:has-text("<img src=x onerror=window.__xss=1>")`).count(), 1);
-  assert.equal(await page.evaluate(() => document.querySelector('similar-songs').shadowRoot
-    .querySelectorAll('img, script, svg, iframe, object').length), 0);
+  assert.equal(await page.evaluate(() => document.querySelector('similar-songs').shadowRoot.querySelectorAll('img, script, svg, iframe, object').length), 0);
   assert.equal(await page.evaluate(() => window.__xss), undefined);
   const warning = page.locator(`${el} >> .warning`);
   if (MODEL.includes('untrained')) assert.match(await warning.textContent(), /untrained test fixture/);
@@ -145,7 +144,10 @@ test('a chosen file is analysed in the worker with progress, drawn, and searched
   assert.deepEqual(results.ids.slice(0, 2).sort(), ['menu', 'menu-flac'], 'the same music ranks first');
   assert.equal(results.rows.filter((id) => id.startsWith('menu')).length, 1, 'the MP3 and the FLAC of one recording are one row');
   const busy = await page.evaluate(() => window.__busy);
-  assert.ok(busy.some((b) => b.progress && /Analysing “real_music_a_44k\.ogg”/.test(b.text)), JSON.stringify(busy));
+  assert.ok(
+    busy.some((b) => b.progress && /Analysing “real_music_a_44k\.ogg”/.test(b.text)),
+    JSON.stringify(busy),
+  );
   const mel = page.locator(`${el} >> canvas.mel`);
   assert.ok(await mel.isVisible());
   assert.ok((await mel.evaluate((c) => c.width)) > 100, 'a spectrogram was drawn');
@@ -209,18 +211,26 @@ test('play starts a preview (at a given segment) and the audio advances', { skip
   await page.locator(`${el} >> .row >> nth=0 >> .play`).click();
   const played = await page.nthEvent('trackplay');
   assert.equal(played.id, 'menu');
-  await page.waitForFunction(() => {
-    const a = document.querySelector('similar-songs').shadowRoot.querySelector('audio');
-    return !a.paused && a.currentTime > 0.3;
-  }, null, { timeout: 15000 });
+  await page.waitForFunction(
+    () => {
+      const a = document.querySelector('similar-songs').shadowRoot.querySelector('audio');
+      return !a.paused && a.currentTime > 0.3;
+    },
+    null,
+    { timeout: 15000 },
+  );
   assert.match(await audio.evaluate((a) => a.src), /real_music_a_44k\.mp3$/);
   assert.equal(await page.locator(`${el} >> .play.playing`).count(), 1);
   // Start mid-track, as a result's best-matching segment does (seeking needs byte ranges).
   await page.evaluate(() => document.querySelector('similar-songs').play('lugaru', 3));
-  await page.waitForFunction(() => {
-    const a = document.querySelector('similar-songs').shadowRoot.querySelector('audio');
-    return a.src.endsWith('real_music_b_16k.wav') && !a.paused && a.currentTime >= 3;
-  }, null, { timeout: 15000 });
+  await page.waitForFunction(
+    () => {
+      const a = document.querySelector('similar-songs').shadowRoot.querySelector('audio');
+      return a.src.endsWith('real_music_b_16k.wav') && !a.paused && a.currentTime >= 3;
+    },
+    null,
+    { timeout: 15000 },
+  );
   await shot(page, 'demo-playing');
   await assertClean(page);
   await page.context().close();
@@ -235,11 +245,18 @@ test('keyboard: arrows move the selection and play, Enter searches similar songs
   const selected = page.locator(`${el} >> .row[aria-selected="true"] .title`);
   assert.equal(await selected.textContent(), 'Menu theme (FLAC master)');
   const plays = await page.events('trackplay');
-  assert.deepEqual(plays.map((p) => p.id), ['menu', 'menu-flac']);
-  await page.waitForFunction(() => {
-    const a = document.querySelector('similar-songs').shadowRoot.querySelector('audio');
-    return a.src.endsWith('real_music_a_44k.flac') && !a.paused;
-  }, null, { timeout: 15000 });
+  assert.deepEqual(
+    plays.map((p) => p.id),
+    ['menu', 'menu-flac'],
+  );
+  await page.waitForFunction(
+    () => {
+      const a = document.querySelector('similar-songs').shadowRoot.querySelector('audio');
+      return a.src.endsWith('real_music_a_44k.flac') && !a.paused;
+    },
+    null,
+    { timeout: 15000 },
+  );
   await page.keyboard.press('ArrowUp');
   assert.equal(await selected.textContent(), 'Menu theme');
   await page.keyboard.press('Enter');
@@ -287,7 +304,7 @@ test('a format only the browser decodes (Opus) is analysed from its PCM', { skip
   await page.context().close();
 });
 
-test('twenty rapid searches end with the last one\'s results only', { skip }, async () => {
+test("twenty rapid searches end with the last one's results only", { skip }, async () => {
   const page = await openDemo();
   const outcome = await page.evaluate(async () => {
     const host = document.querySelector('similar-songs');
@@ -321,7 +338,7 @@ test('twenty rapid searches end with the last one\'s results only', { skip }, as
     position = names.indexOf(ref, position + 1);
     assert.ok(position >= 0, `results shown in call order: ${spaced} (calls: ${names})`);
   }
-  assert.equal(spaced.at(-1), names[19], 'the last search\'s results are what remains');
+  assert.equal(spaced.at(-1), names[19], "the last search's results are what remains");
   assert.ok(answers[19] > 0);
   assert.ok(answers.filter((a) => a === null).length >= 6, `overtaken searches resolve to null: ${answers}`);
   assert.equal(answers.filter((a) => a !== null).length, spaced.length, 'one result list per answered search');
@@ -341,8 +358,10 @@ test('without a model, the page says so and track search still works', { skip },
   assert.equal(await page.evaluate(() => document.querySelector('similar-songs').prepareAnalysis()), null);
   const error = await page.nthEvent('error');
   assert.equal(error.stage, 'model');
-  assert.match(await page.locator(`${el} >> .warning`).textContent(),
-    /Dropping a song will not work: song analysis is unavailable: cannot load the analysis model from .*missing\.onnx \(HTTP 404\)\. “Similar” on catalog tracks still works\./);
+  assert.match(
+    await page.locator(`${el} >> .warning`).textContent(),
+    /Dropping a song will not work: song analysis is unavailable: cannot load the analysis model from .*missing\.onnx \(HTTP 404\)\. “Similar” on catalog tracks still works\./,
+  );
   // A failed load is tried again when a song is brought again (a network blip need not last).
   assert.equal(await page.evaluate(() => document.querySelector('similar-songs').prepareAnalysis()), null);
   assert.equal((await page.nthEvent('error', 2)).stage, 'model');

@@ -74,27 +74,30 @@ function helpers(page) {
      * on whatever moved under the pointer.
      */
     async click(sel, { row = null, text = null } = {}) {
-      const at = await page.evaluate(async ([s, r, t]) => {
-        const root = document.querySelector('similar-songs').shadowRoot;
-        const find = () => {
-          const scope = r === null ? [root] : [...root.querySelectorAll('.row')].filter((x) => x.querySelector('.title')?.textContent === r);
-          return scope.flatMap((x) => [...x.querySelectorAll(s)]).find((x) => t === null || x.textContent.includes(t));
-        };
-        const frames = () => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)));
-        let last = null;
-        for (let tries = 0; tries < 60; tries++) {
-          const target = find();
-          if (!target) return null;
-          target.scrollIntoView({ block: 'center' });
-          await frames();
-          const b = target.getBoundingClientRect();
-          const point = { x: b.left + b.width / 2, y: b.top + b.height / 2 };
-          const hit = root.elementFromPoint(point.x, point.y);
-          if (last && last.x === point.x && last.y === point.y && hit && target.contains(hit)) return point;
-          last = point;
-        }
-        return null;
-      }, [sel, row, text]);
+      const at = await page.evaluate(
+        async ([s, r, t]) => {
+          const root = document.querySelector('similar-songs').shadowRoot;
+          const find = () => {
+            const scope = r === null ? [root] : [...root.querySelectorAll('.row')].filter((x) => x.querySelector('.title')?.textContent === r);
+            return scope.flatMap((x) => [...x.querySelectorAll(s)]).find((x) => t === null || x.textContent.includes(t));
+          };
+          const frames = () => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)));
+          let last = null;
+          for (let tries = 0; tries < 60; tries++) {
+            const target = find();
+            if (!target) return null;
+            target.scrollIntoView({ block: 'center' });
+            await frames();
+            const b = target.getBoundingClientRect();
+            const point = { x: b.left + b.width / 2, y: b.top + b.height / 2 };
+            const hit = root.elementFromPoint(point.x, point.y);
+            if (last && last.x === point.x && last.y === point.y && hit && target.contains(hit)) return point;
+            last = point;
+          }
+          return null;
+        },
+        [sel, row, text],
+      );
       assert.ok(at, `nothing to click, or it would not stay put: ${sel} ${row ?? ''} ${text ?? ''}`);
       await page.click(at.x, at.y);
     },
@@ -151,8 +154,7 @@ for (const engine of chosen) {
       const titles = await page.rowTitles();
       assert.equal(titles.length, 8);
       assert.ok(titles.includes('Theme <b>bold</b>'), 'markup in titles is shown as text');
-      assert.equal(await page.evaluate(() => document.querySelector('similar-songs').shadowRoot
-        .querySelectorAll('.list img, .list b, script, iframe').length), 0);
+      assert.equal(await page.evaluate(() => document.querySelector('similar-songs').shadowRoot.querySelectorAll('.list img, .list b, script, iframe').length), 0);
       // The worker loaded the build this engine validates (relaxed SIMD, else plain SIMD), and
       // the page says so when it is the plain one.
       const expected = await page.evaluate(async () => (await import('/www/engine-build.js')).chooseEngineBuild());
@@ -186,8 +188,7 @@ for (const engine of chosen) {
       assert.deepEqual([results.rows[0], ...results.versions[0]].sort(), ['menu', 'menu-flac']);
       assert.equal(await page.text('.versions-toggle'), '+1 version');
       await page.click('.versions-toggle');
-      assert.equal(await page.evaluate(() => document.querySelector('similar-songs').shadowRoot
-        .querySelector('.versions-toggle').getAttribute('aria-expanded')), 'true');
+      assert.equal(await page.evaluate(() => document.querySelector('similar-songs').shadowRoot.querySelector('.versions-toggle').getAttribute('aria-expanded')), 'true');
       const stages = new Set((await page.events('progress')).map((e) => e.stage));
       // (Decoding this short file takes less than the 50 ms between progress reports.)
       assert.ok(stages.has('analysis') && stages.has('search'), `progress stages: ${[...stages]}`);
@@ -219,24 +220,31 @@ for (const engine of chosen) {
     // song chosen on a fresh page waits for the analyser and a slow model (a real network: the
     // model arrives over 3 s), then is searched. The worker builds tract's model reader in that
     // wait (engine-worker.js, prepareLoading), the branch a localhost page never takes.
-    onDemo('with a slow model, the catalog works without it and a song chosen is searched once it is in', async (page) => {
-      assert.equal(await page.text('.status'), '8 tracks. Pick “Similar” on any of them, or drop a song of your own.');
-      await page.click('.similar', { row: 'Menu theme' });
-      assert.equal((await page.nthEvent('results')).ids[0], 'menu-flac', 'track search without the model');
-      assert.deepEqual(await page.events('modelready'), [], 'no analyser for a search by catalog track');
-      await page.setInputFile('.drop input[type=file]', join(AUDIO, 'real_music_a_44k.ogg'));
-      const results = await page.nthEvent('results', 2);
-      assert.equal(results.reference, 'real_music_a_44k.ogg');
-      assert.deepEqual(results.ids.slice(0, 2).sort(), ['menu', 'menu-flac'], 'the same music ranks first');
-      const [chosen, model] = [(await page.events('analysisstart'))[0], (await page.events('modelready'))[0]];
-      assert.ok(model.t - chosen.t > 1000, `the model came ${Math.round(model.t - chosen.t)} ms after the song was chosen`);
-      assert.ok(model.t < results.t);
-      assert.ok((await page.events('progress')).some((p) => p.stage === 'model'), 'the analyser\'s bytes were reported');
-      assert.doesNotMatch(await page.text('.warning'), /still loading/);
-      await page.click('.clear');
-      assert.match(await page.text('.status'), /^8 tracks\. Pick “Similar” on any of them, or drop a song of your own\.( \(This browser has no relaxed SIMD|$)/);
-      await assertClean(page);
-    }, { slowModel: 3 });
+    onDemo(
+      'with a slow model, the catalog works without it and a song chosen is searched once it is in',
+      async (page) => {
+        assert.equal(await page.text('.status'), '8 tracks. Pick “Similar” on any of them, or drop a song of your own.');
+        await page.click('.similar', { row: 'Menu theme' });
+        assert.equal((await page.nthEvent('results')).ids[0], 'menu-flac', 'track search without the model');
+        assert.deepEqual(await page.events('modelready'), [], 'no analyser for a search by catalog track');
+        await page.setInputFile('.drop input[type=file]', join(AUDIO, 'real_music_a_44k.ogg'));
+        const results = await page.nthEvent('results', 2);
+        assert.equal(results.reference, 'real_music_a_44k.ogg');
+        assert.deepEqual(results.ids.slice(0, 2).sort(), ['menu', 'menu-flac'], 'the same music ranks first');
+        const [chosen, model] = [(await page.events('analysisstart'))[0], (await page.events('modelready'))[0]];
+        assert.ok(model.t - chosen.t > 1000, `the model came ${Math.round(model.t - chosen.t)} ms after the song was chosen`);
+        assert.ok(model.t < results.t);
+        assert.ok(
+          (await page.events('progress')).some((p) => p.stage === 'model'),
+          "the analyser's bytes were reported",
+        );
+        assert.doesNotMatch(await page.text('.warning'), /still loading/);
+        await page.click('.clear');
+        assert.match(await page.text('.status'), /^8 tracks\. Pick “Similar” on any of them, or drop a song of your own\.( \(This browser has no relaxed SIMD|$)/);
+        await assertClean(page);
+      },
+      { slowModel: 3 },
+    );
 
     onDemo('＋ and − on the rows steer the ranking as the CLI ranks the same references', async (page) => {
       await page.click('.similar', { row: 'Menu theme' });
@@ -245,11 +253,15 @@ for (const engine of chosen) {
       await page.nthEvent('results', 2);
       await page.click('.less-like', { row: 'Noise' });
       const steered = await page.nthEvent('results', 3);
-      const cli = JSON.parse(execFileSync(process.env.SIMSONG_BIN, ['query', join(catalogDir, 'catalog'), '--id', 'menu', '--id', 'sine',
-        '--not-id', 'noise', '-k', '20', '--json'], { encoding: 'utf8' })).map((x) => x.hit.id);
+      const cli = JSON.parse(
+        execFileSync(process.env.SIMSONG_BIN, ['query', join(catalogDir, 'catalog'), '--id', 'menu', '--id', 'sine', '--not-id', 'noise', '-k', '20', '--json'], { encoding: 'utf8' }),
+      ).map((x) => x.hit.id);
       assert.deepEqual(steered.rows, cli);
-      assert.deepEqual(await page.evaluate(() => [...document.querySelector('similar-songs').shadowRoot.querySelectorAll('.steer-chip .steer-title')].map((t) => t.textContent)),
-        ['Menu theme', 'Sine 440', 'Noise']);
+      assert.deepEqual(await page.evaluate(() => [...document.querySelector('similar-songs').shadowRoot.querySelectorAll('.steer-chip .steer-title')].map((t) => t.textContent)), [
+        'Menu theme',
+        'Sine 440',
+        'Noise',
+      ]);
       await assertClean(page);
     });
 
@@ -266,9 +278,13 @@ for (const engine of chosen) {
       await page.drag({ x: box.x + box.width * 0.52, y }, { x: box.x + box.width - 2, y });
       const part = await page.nthEvent('results', 2);
       assert.ok(part.part && part.part.start >= 6 && part.part.start <= 6.5 && part.part.end >= 11.5, `the dragged part: ${JSON.stringify(part.part)}`);
-      const cli = JSON.parse(execFileSync(process.env.SIMSONG_BIN, ['query', join(catalogDir, 'catalog'), '--file', medley,
-        '--from', String(part.part.start), '--to', String(part.part.end), '-k', '20', '--json', '--model', join(ROOT, INDEX_MODEL)],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })).map((x) => x.hit.id);
+      const cli = JSON.parse(
+        execFileSync(
+          process.env.SIMSONG_BIN,
+          ['query', join(catalogDir, 'catalog'), '--file', medley, '--from', String(part.part.start), '--to', String(part.part.end), '-k', '20', '--json', '--model', join(ROOT, INDEX_MODEL)],
+          { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+        ),
+      ).map((x) => x.hit.id);
       assert.deepEqual(part.rows, cli);
       assert.equal(part.ids[0], 'lugaru', 'the second half of the medley');
       await assertClean(page);
@@ -296,18 +312,23 @@ for (const engine of chosen) {
     onDemo('a tempo range narrows the catalog; "Similar tempo" ranks as the CLI ranks it', async (page) => {
       const rows = (n) => page.waitFor((count) => document.querySelector('similar-songs').shadowRoot.querySelectorAll('.row').length === count, n, `${n} rows`);
       await rows(8);
-      await page.evaluate(() => { document.querySelector('similar-songs').bpm = '100-140'; });
+      await page.evaluate(() => {
+        document.querySelector('similar-songs').bpm = '100-140';
+      });
       await rows(2);
       assert.deepEqual((await page.rowTitles()).sort(), ['Menu theme', 'Menu theme (FLAC master)']);
       assert.equal(await page.text('.tag.tempo'), '120 BPM (predicted)');
-      await page.evaluate(() => { document.querySelector('similar-songs').bpm = null; });
+      await page.evaluate(() => {
+        document.querySelector('similar-songs').bpm = null;
+      });
       await rows(8);
       await page.click('.similar', { row: 'Menu theme' });
       await page.nthEvent('results');
       await page.click('input.similar-tempo');
       const similar = await page.nthEvent('results', 2);
-      const cli = JSON.parse(execFileSync(process.env.SIMSONG_BIN, ['query', join(catalogDir, 'catalog'), '--id', 'menu',
-        '--similar-tempo', '-k', '20', '--json'], { encoding: 'utf8' })).map((x) => x.hit.id);
+      const cli = JSON.parse(execFileSync(process.env.SIMSONG_BIN, ['query', join(catalogDir, 'catalog'), '--id', 'menu', '--similar-tempo', '-k', '20', '--json'], { encoding: 'utf8' })).map(
+        (x) => x.hit.id,
+      );
       assert.deepEqual(similar.rows, cli);
       assert.deepEqual(similar.ids, ['menu-flac']);
       await assertClean(page);
@@ -319,7 +340,10 @@ for (const engine of chosen) {
       await page.press('ArrowDown');
       await page.press('ArrowDown');
       assert.equal(await selected(), 'Menu theme (FLAC master)');
-      assert.deepEqual((await page.events('trackplay')).map((p) => p.id), ['menu', 'menu-flac']);
+      assert.deepEqual(
+        (await page.events('trackplay')).map((p) => p.id),
+        ['menu', 'menu-flac'],
+      );
       assert.match(await page.evaluate(() => document.querySelector('similar-songs').shadowRoot.querySelector('audio').src), /real_music_a_44k\.flac$/);
       await page.press('ArrowUp');
       assert.equal(await selected(), 'Menu theme');
@@ -328,10 +352,13 @@ for (const engine of chosen) {
       assert.equal(results.reference, 'menu');
       await page.press('ArrowDown');
       assert.equal(await selected(), (await page.rowTitles())[1]);
-      assert.ok(await page.evaluate(() => {
-        const list = document.querySelector('similar-songs').shadowRoot.querySelector('.list');
-        return list.getRootNode().activeElement === list;
-      }), 'focus stays on the list');
+      assert.ok(
+        await page.evaluate(() => {
+          const list = document.querySelector('similar-songs').shadowRoot.querySelector('.list');
+          return list.getRootNode().activeElement === list;
+        }),
+        'focus stays on the list',
+      );
       await shot(page, 'keyboard');
       await assertClean(page);
     });
@@ -348,7 +375,11 @@ for (const engine of chosen) {
       await page.setInputFile('.drop input[type=file]', join(AUDIO, 'real_music_a_44k.mp3'));
       assert.equal((await page.nthEvent('results')).ids[0], 'menu');
       await shot(page, 'bad-input');
-      assert.deepEqual((await page.problems()).filter((p) => p.startsWith('CSP')), [], 'no CSP violations');
+      assert.deepEqual(
+        (await page.problems()).filter((p) => p.startsWith('CSP')),
+        [],
+        'no CSP violations',
+      );
     });
 
     onDemo('the bad-input matrix, chosen one file after another: clear messages or results', async (page) => {
@@ -381,7 +412,11 @@ for (const engine of chosen) {
       await page.click('.clear');
       await page.click('.similar', { row: 'Sine 440' });
       await page.waitFor(() => window.__events.at(-1)?.type === 'results' && window.__events.at(-1).reference === 'sine', null, 'the search after the matrix');
-      assert.deepEqual((await page.problems()).filter((p) => p.startsWith('CSP')), [], 'no CSP violations');
+      assert.deepEqual(
+        (await page.problems()).filter((p) => p.startsWith('CSP')),
+        [],
+        'no CSP violations',
+      );
     });
   });
 }

@@ -28,7 +28,10 @@ async function throttleTo4G(page) {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Network.enable');
   await cdp.send('Network.emulateNetworkConditions', {
-    offline: false, latency: 60, downloadThroughput: (9e6 / 8), uploadThroughput: (9e6 / 8),
+    offline: false,
+    latency: 60,
+    downloadThroughput: 9e6 / 8,
+    uploadThroughput: 9e6 / 8,
   });
 }
 
@@ -43,7 +46,11 @@ test('"Similar" on a catalog track fetches the search module and the parts it re
   const paths = before.map((r) => r.path);
 
   // Nothing of the analyser: no analysis module, no model.
-  assert.deepEqual(paths.filter((p) => ANALYSER.test(p) || p === MODEL), [], 'the analyser is not fetched');
+  assert.deepEqual(
+    paths.filter((p) => ANALYSER.test(p) || p === MODEL),
+    [],
+    'the analyser is not fetched',
+  );
   const search = before.filter((r) => r.path === 'pkg/simsong_search_bg.wasm');
   assert.equal(search.length, 1, 'the search module, once');
   assert.ok(search[0].bytes <= SEARCH_MODULE_MAX_BYTES, `search module: ${search[0].bytes} bytes on the wire`);
@@ -59,9 +66,20 @@ test('"Similar" on a catalog track fetches the search module and the parts it re
   const first = (re) => paths.findIndex((p) => re.test(p));
   const order = [/^e2e\/catalog\/index\.json$/, /^e2e\/catalog\/parts\/ids-/, /^e2e\/catalog\/parts\/neighbours-/, /^e2e\/catalog\/parts\/meta-/];
   const at = order.map(first);
-  assert.ok(at.every((i) => i >= 0), `every piece is fetched: ${paths.join(' ')}`);
-  assert.deepEqual(at, [...at].sort((a, b) => a - b), `in order: ${paths.join(' ')}`);
-  assert.deepEqual(paths.filter((p) => /parts\/(quantizer|codes|filters|rerank|segments)-/.test(p)), [], 'no codes, no rows before the first result');
+  assert.ok(
+    at.every((i) => i >= 0),
+    `every piece is fetched: ${paths.join(' ')}`,
+  );
+  assert.deepEqual(
+    at,
+    [...at].sort((a, b) => a - b),
+    `in order: ${paths.join(' ')}`,
+  );
+  assert.deepEqual(
+    paths.filter((p) => /parts\/(quantizer|codes|filters|rerank|segments)-/.test(p)),
+    [],
+    'no codes, no rows before the first result',
+  );
   const ranges = before.filter((r) => /parts\/(ids|neighbours|meta)-/.test(r.path));
   assert.ok(ranges.length >= 3 && ranges.every((r) => r.status === 206 && r.range), `every catalog piece by range: ${ranges.map((r) => r.path).join(' ')}`);
   assert.equal(results.fromNeighbours, true, 'answered from the neighbour list');
@@ -80,7 +98,10 @@ test('"Similar" on a catalog track fetches the search module and the parts it re
   assert.equal(complete.index.complete, true);
   assert.ok(Object.keys(complete.index.tags).length > 0, 'the catalog tags arrive with the filters parts');
   for (const kind of ['quantizer', 'codes', 'filters']) {
-    assert.ok(requests.some((r) => r.path.includes(`/parts/${kind}-`) && r.status === 200), `the whole ${kind} part, after the first result`);
+    assert.ok(
+      requests.some((r) => r.path.includes(`/parts/${kind}-`) && r.status === 200),
+      `the whole ${kind} part, after the first result`,
+    );
   }
 
   // A visitor drags a file over the element: the analyser and the model load, with progress.
@@ -95,7 +116,10 @@ test('"Similar" on a catalog track fetches the search module and the parts it re
   const later = requests.slice(count).map((r) => r.path);
   assert.ok(later.includes('pkg/simsong_relaxed_bg.wasm') && later.includes('pkg/simsong.js') && later.includes(MODEL), `then the analyser: ${later.join(' ')}`);
   assert.ok(!later.includes('pkg/simsong_bg.wasm'), 'only the build this browser runs');
-  assert.ok((await page.events('progress')).some((p) => p.stage === 'model' && p.loaded > 0), 'its bytes are reported');
+  assert.ok(
+    (await page.events('progress')).some((p) => p.stage === 'model' && p.loaded > 0),
+    'its bytes are reported',
+  );
   assert.deepEqual(page.problems, []);
   assert.deepEqual(await page.cspViolations(), []);
   await page.context().close();
@@ -115,11 +139,22 @@ test("A dropped file's search fetches the quantiser and the cells it probes, by 
   const kind = (r) => r.path.match(/parts\/([a-z]+)-/)[1];
   // The quantiser whole (once), the codes part only by range (its cell table, then cells), the
   // re-ranking rows of the shortlist by range; no filters part (no filter is set).
-  assert.deepEqual(catalog.filter((r) => kind(r) === 'quantizer').map((r) => r.status), [200], `the quantiser, whole, once: ${before.map((r) => `${r.path} ${r.status} ${r.range ?? ''}`).join(', ')}`);
+  assert.deepEqual(
+    catalog.filter((r) => kind(r) === 'quantizer').map((r) => r.status),
+    [200],
+    `the quantiser, whole, once: ${before.map((r) => `${r.path} ${r.status} ${r.range ?? ''}`).join(', ')}`,
+  );
   const codes = catalog.filter((r) => kind(r) === 'codes');
   assert.ok(codes.length >= 2 && codes.every((r) => r.status === 206 && r.range), `the codes by range: ${codes.map((r) => `${r.status} ${r.range}`).join(', ')}`);
-  assert.deepEqual(catalog.filter((r) => kind(r) === 'filters'), [], 'no filters part');
-  assert.ok(catalog.filter((r) => kind(r) === 'rerank').every((r) => r.status === 206), 're-ranking rows by range');
+  assert.deepEqual(
+    catalog.filter((r) => kind(r) === 'filters'),
+    [],
+    'no filters part',
+  );
+  assert.ok(
+    catalog.filter((r) => kind(r) === 'rerank').every((r) => r.status === 206),
+    're-ranking rows by range',
+  );
   // The hits' metadata records, located by their re-ranking rows: never the shard table (it
   // starts the metadata part, right after the 48-byte envelope). Only what was asked after the
   // re-ranking rows arrived is the search's: the demo page's catalog list (browse) may fetch a

@@ -14,10 +14,15 @@ export const ARTIFACTS = join(ROOT, 'test-artifacts');
 const PROBE = join(ROOT, 'tests/e2e/engines/page-probe.js');
 
 export const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
   // Tests start playback from scripts too; a person's click is not needed for that.
-  '--autoplay-policy=no-user-gesture-required', '--mute-audio',
+  '--autoplay-policy=no-user-gesture-required',
+  '--mute-audio',
 ];
 
 /**
@@ -96,8 +101,7 @@ export async function newPage(env, viewport = { width: 1100, height: 900 }) {
  * best first: the ranking a page must show for the same references and filters.
  */
 export function cliRanking(env, args) {
-  const out = execFileSync(process.env.SIMSONG_BIN, ['query', join(env.catalogDir, 'catalog'), ...args, '-k', '20', '--json',
-    '--model', join(ROOT, INDEX_MODEL)], { encoding: 'utf8' });
+  const out = execFileSync(process.env.SIMSONG_BIN, ['query', join(env.catalogDir, 'catalog'), ...args, '-k', '20', '--json', '--model', join(ROOT, INDEX_MODEL)], { encoding: 'utf8' });
   return JSON.parse(out).map((x) => [x.hit.id, x.hit.score]);
 }
 

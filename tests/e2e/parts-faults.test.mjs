@@ -64,10 +64,14 @@ async function openStore(faults = null) {
 
 const statusOf = (page) => page.locator(`${el} >> .status`).textContent();
 
-test('a store-sized catalog in parts: byte progress, then the CLI\'s results, from a fraction of the bytes', { skip }, async () => {
+test("a store-sized catalog in parts: byte progress, then the CLI's results, from a fraction of the bytes", { skip }, async () => {
   const page = await openStore();
   const results = await page.nthEvent('results');
-  assert.deepEqual(results.rows, expected.map((r) => r.hit.id), 'the same hits as `simsong query` on the same parts');
+  assert.deepEqual(
+    results.rows,
+    expected.map((r) => r.hit.id),
+    'the same hits as `simsong query` on the same parts',
+  );
   assert.equal(results.approximate, false);
   assert.deepEqual(results.notes, []);
   const reference = JSON.parse(readFileSync(join(dir, 'a/tracks.jsonl'), 'utf8').split('\n')[42]);
@@ -75,7 +79,10 @@ test('a store-sized catalog in parts: byte progress, then the CLI\'s results, fr
   assert.equal(await page.locator('#product-title').textContent(), reference.title, 'the store shows the reference from the results');
   const status = await page.evaluate(() => window.__status);
   // (The manifest loads first; the search then fetches the quantiser and cells, with progress.)
-  assert.ok(status.some((s) => /… (\d+% |[\d.]+ of [\d.]+ MB)/.test(s)), `byte progress shown: ${status.slice(0, 8)}`);
+  assert.ok(
+    status.some((s) => /… (\d+% |[\d.]+ of [\d.]+ MB)/.test(s)),
+    `byte progress shown: ${status.slice(0, 8)}`,
+  );
   const stats = await page.evaluate(() => document.querySelector('similar-songs').networkStats());
   const total = manifest.generations[0];
   const all = [manifest.quantizer, total.codes, total.filters, total.rerank, total.segments, total.meta, total.ids.file].reduce((s, p) => s + p.bytes, 0);
@@ -91,7 +98,11 @@ test('a 404 on each kind of part: fallbacks where honest, the part named where n
   // The metadata part: the hits still come, without details.
   let page = await openStore((path) => (path.endsWith(file('meta', metaPart())) ? { status: 404 } : null));
   let results = await page.nthEvent('results');
-  assert.deepEqual(results.rows, expected.map(() => ''), 'the same hits, without their details');
+  assert.deepEqual(
+    results.rows,
+    expected.map(() => ''),
+    'the same hits, without their details',
+  );
   assert.match(results.notes.join(' '), new RegExp(`track details could not be fetched: catalog part ${file('meta', metaPart())}: HTTP 404`));
   assert.match(await statusOf(page), /HTTP 404/);
   assert.equal(await page.locator(`${el} >> .row .title`).first().textContent(), 'Track details unavailable');
@@ -108,7 +119,10 @@ test('a 404 on each kind of part: fallbacks where honest, the part named where n
   // The segments: results without the best moment.
   page = await openStore((path) => (path.endsWith(file('segments', g0().segments)) ? { status: 404 } : null));
   results = await page.nthEvent('results');
-  assert.deepEqual(results.rows, expected.map((r) => r.hit.id));
+  assert.deepEqual(
+    results.rows,
+    expected.map((r) => r.hit.id),
+  );
   assert.match(results.notes.join(' '), /Where in each song the match lies could not be fetched/);
   await page.context().close();
 
@@ -153,7 +167,10 @@ test('truncated parts and parts from another build are refused by name', { skip 
 test('a server that ignores Range: the whole parts, once, and the same results', { skip }, async () => {
   const page = await openStore(() => ({ ignoreRange: true }));
   const results = await page.nthEvent('results');
-  assert.deepEqual(results.rows, expected.map((r) => r.hit.id));
+  assert.deepEqual(
+    results.rows,
+    expected.map((r) => r.hit.id),
+  );
   assert.equal(results.approximate, false);
   const stats = await page.evaluate(() => document.querySelector('similar-songs').networkStats());
   assert.equal(stats.rangeIgnored, true);
@@ -181,14 +198,17 @@ test('a very slow quantiser part: progress moves, the page stays responsive, the
   });
   assert.ok(lag < 150, `the page's event loop stalled for ${lag} ms`);
   const results = await page.nthEvent('results', 1, 60000);
-  assert.deepEqual(results.rows, expected.map((r) => r.hit.id));
+  assert.deepEqual(
+    results.rows,
+    expected.map((r) => r.hit.id),
+  );
   const status = await page.evaluate(() => window.__status);
   const fractions = status.map((s) => /… ([\d.]+) of ([\d.]+) MB|… (\d+)%/.exec(s)).filter(Boolean);
   assert.ok(fractions.length >= 3, `progress was shown as bytes arrived: ${status.slice(0, 12)}`);
   await page.context().close();
 });
 
-test('a manifest that lies about a part\'s size: the part is refused by name', { skip }, async () => {
+test("a manifest that lies about a part's size: the part is refused by name", { skip }, async () => {
   const lying = structuredClone(manifest);
   const shard = lying.generations[0].meta;
   shard.bytes += 1000;
@@ -219,8 +239,11 @@ test('after a delta, a returning visitor fetches the new parts, not the catalog 
   synthesize(add, 200, 3);
   const tracks = readFileSync(join(add, 'tracks.jsonl'), 'utf8').replaceAll('"id": "bgm-', '"id": "new-');
   writeFileSync(join(add, 'tracks.jsonl'), tracks);
-  execFileSync(process.env.SIMSONG_BIN, ['index', 'import', '--model', join(ROOT, 'models/simsong.onnx'), '--embeddings', join(add, 'embeddings.npy'),
-    '--tracks', join(add, 'tracks.jsonl'), '--out', join(add, 'new.idx')], { stdio: 'pipe' });
+  execFileSync(
+    process.env.SIMSONG_BIN,
+    ['index', 'import', '--model', join(ROOT, 'models/simsong.onnx'), '--embeddings', join(add, 'embeddings.npy'), '--tracks', join(add, 'tracks.jsonl'), '--out', join(add, 'new.idx')],
+    { stdio: 'pipe' },
+  );
   execFileSync(process.env.SIMSONG_BIN, ['index', 'add', join(dir, 'a/parts'), '--from', join(add, 'new.idx')], { stdio: 'pipe' });
   const updated = JSON.parse(readFileSync(join(dir, 'a/parts/index.json')));
   assert.equal(updated.generations.length, 2);
@@ -231,8 +254,8 @@ test('after a delta, a returning visitor fetches the new parts, not the catalog 
   const base = `synth/a/parts/${file('quantizer', manifest.quantizer)}`;
   const added = `synth/a/parts/${file('codes', updated.generations[1].codes)}`;
   assert.ok(first.paths.includes(base));
-  assert.ok(!again.paths.includes(base), 'the quantiser came from the browser\'s cache');
-  assert.ok(again.paths.includes(added), 'the delta\'s codes came from the server');
+  assert.ok(!again.paths.includes(base), "the quantiser came from the browser's cache");
+  assert.ok(again.paths.includes(added), "the delta's codes came from the server");
   // Nothing of the base generation whole again: only the ranges this search reads (cells,
   // re-ranking blocks, records), which depend on the query, not on the visit.
   const baseFiles = [manifest.quantizer, ...Object.values(manifest.generations[0]).filter((p) => p?.xxh3)].map((p) => p.xxh3.slice(0, 20));
@@ -256,13 +279,21 @@ test('neighbour lists: "Similar" from the manifest and ranges alone; without the
   let page = await open(null);
   let results = await page.nthEvent('results');
   assert.equal(results.fromNeighbours, true);
-  assert.deepEqual(results.rows, want.map((r) => r.hit.id), 'the hits the CLI gives');
+  assert.deepEqual(
+    results.rows,
+    want.map((r) => r.hit.id),
+    'the hits the CLI gives',
+  );
   assert.ok(!requests.some((r) => /parts\/(quantizer|codes)-/.test(r.path)), 'no codes before the first result');
   await page.context().close();
   page = await open((path) => (path.endsWith(file('neighbours', lists.neighbours.file)) ? { status: 404 } : null));
   results = await page.nthEvent('results');
   assert.equal(results.fromNeighbours, false);
-  assert.deepEqual(results.rows, want.map((r) => r.hit.id), 'the same hits from the codes');
+  assert.deepEqual(
+    results.rows,
+    want.map((r) => r.hit.id),
+    'the same hits from the codes',
+  );
   assert.match(results.notes.join(' '), /neighbour list could not be fetched.*parts\/neighbours-[0-9a-f]{20}\.bin: HTTP 404/);
   await page.context().close();
 
@@ -284,7 +315,11 @@ test('neighbour lists: "Similar" from the manifest and ranges alone; without the
   await page.evaluate((id) => document.querySelector('similar-songs').setAttribute('track', id), next);
   const again = await page.nthEvent('results', 2);
   assert.equal(again.fromNeighbours, true);
-  assert.deepEqual(again.rows, wantNext.map((r) => r.hit.id), 'the next track\'s hits, as the CLI gives them');
+  assert.deepEqual(
+    again.rows,
+    wantNext.map((r) => r.hit.id),
+    "the next track's hits, as the CLI gives them",
+  );
   assert.deepEqual(await page.events('error'), [], 'no error: nothing the visitor asked for needed the codes');
   assert.deepEqual(await page.events('indexcomplete'), [], 'the catalog is not complete');
   await page.context().close();

@@ -22,8 +22,7 @@ test('the real demo: browse, similar, filters, a dropped file, under the CSP', {
   assert.ok(ready.tracks > 50, `${ready.tracks} tracks`);
   // The catalog is listed a page at a time; "Show more" fetches the next page.
   const rows = () => page.locator(`${el} >> .row`).count();
-  await page.waitForFunction((n) => document.querySelector('similar-songs').shadowRoot.querySelectorAll('.row').length === n,
-    Math.min(100, ready.tracks));
+  await page.waitForFunction((n) => document.querySelector('similar-songs').shadowRoot.querySelectorAll('.row').length === n, Math.min(100, ready.tracks));
   while ((await rows()) < ready.tracks) {
     const before = await rows();
     await page.locator(`${el} >> .more`).click();

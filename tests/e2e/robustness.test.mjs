@@ -52,18 +52,16 @@ test('the bad-input matrix dropped into the page: clear messages or results, bou
     } else {
       await input.setInputFiles({ name: c.name, mimeType: 'application/octet-stream', buffer: Buffer.from(c.bytes) });
     }
-    await page.waitForFunction((n) => window.__events.filter((e) => e.type === 'results' || e.type === 'error').length > n,
-      before, { timeout: 60000 });
+    await page.waitForFunction((n) => window.__events.filter((e) => e.type === 'results' || e.type === 'error').length > n, before, { timeout: 60000 });
     const last = (await page.events()).filter((e) => e.type === 'results' || e.type === 'error').at(-1);
     if (c.wasmTrap) await page.nthEvent('workerrestart', restarts + 1); // a fresh worker takes over
     const expect = c.page ?? c.expect;
     if (expect.error) {
       // "Cannot analyse “name”: <the engine's message>", or the page's own words for unreadable files.
       const detail = last.message?.replace(/^Cannot analyse “[^”]*”: /, '');
-      const ok = last.type === 'error' && last.stage === 'analysis' && new RegExp(expect.error).test(detail) &&
-        last.message.includes(c.name) && codeMatches(expect.code, last.code);
+      const ok = last.type === 'error' && last.stage === 'analysis' && new RegExp(expect.error).test(detail) && last.message.includes(c.name) && codeMatches(expect.code, last.code);
       if (!ok) failures.push(`${c.name}: ${JSON.stringify(last)} instead of an error /${expect.error}/`);
-      else if (await page.locator(`${el} >> .status`).getAttribute('data-kind') !== 'error') failures.push(`${c.name}: not shown as an error`);
+      else if ((await page.locator(`${el} >> .status`).getAttribute('data-kind')) !== 'error') failures.push(`${c.name}: not shown as an error`);
     } else if (last.type !== 'results' || last.reference !== c.name) {
       failures.push(`${c.name}: ${JSON.stringify(last)} instead of results`);
     } else {
@@ -81,7 +79,10 @@ test('the bad-input matrix dropped into the page: clear messages or results, bou
   await page.locator(`${el} >> button[aria-label="Find songs similar to Sine 440"]`).click();
   await page.waitForFunction(() => window.__events.at(-1)?.type === 'results' && window.__events.at(-1).reference === 'sine');
   // The one console error allowed: the panic message of the case that traps the engine.
-  assert.deepEqual(page.problems.filter((p) => !/^console: panicked at .*symphonia-codec-aac/.test(p)), []);
+  assert.deepEqual(
+    page.problems.filter((p) => !/^console: panicked at .*symphonia-codec-aac/.test(p)),
+    [],
+  );
   assert.deepEqual(await page.cspViolations(), []);
   await page.context().close();
 });
@@ -99,7 +100,11 @@ test('damaged or foreign indexes and models are reported; what can work keeps wo
     ['future version', variant('future.json', JSON.stringify({ ...json, version: json.version + 1 })), new RegExp(`format version ${json.version + 1}`)],
     ['a web page', variant('html.json', '<!DOCTYPE html><html><body>Not found</body></html>'), /web page \(HTML\)/],
     ['a one-file index', `/e2e/catalog.idx`, /one-file index .*simsong index merge/],
-    ['lies about a part', variant('lying.json', JSON.stringify({ ...json, generations: [{ ...json.generations[0], rerank: { ...json.generations[0].rerank, bytes: 1e9 } }] })), /re-ranking part must hold/],
+    [
+      'lies about a part',
+      variant('lying.json', JSON.stringify({ ...json, generations: [{ ...json.generations[0], rerank: { ...json.generations[0].rerank, bytes: 1e9 } }] })),
+      /re-ranking part must hold/,
+    ],
   ];
   for (const [what, url, message] of indexes) {
     const page = await open(`${env.origin}/?model=/${MODEL}&index=${url}`);
@@ -120,10 +125,12 @@ test('damaged or foreign indexes and models are reported; what can work keeps wo
   const lastDat = Math.floor(edited.lastIndexOf('.dat\0') / 512) * 512; // its tar header
   edited[lastDat + 512 + 130] ^= 0x40; // a byte of that weight tensor (past its 128-byte header)
   writeFileSync(join(env.catalogDir, 'edited.nnef.tar'), edited);
-  for (const [model, problem] of [['garbage.nnef.tar', /song analysis is unavailable: invalid model/],
+  for (const [model, problem] of [
+    ['garbage.nnef.tar', /song analysis is unavailable: invalid model/],
     ['other.nnef.tar', /the model does not match this catalog/],
     ['model.onnx', /song analysis is unavailable: .*looks like an ONNX file.*simsong model-export/],
-    ['edited.nnef.tar', /song analysis is unavailable: .*damaged or was edited/]]) {
+    ['edited.nnef.tar', /song analysis is unavailable: .*damaged or was edited/],
+  ]) {
     const page = await open(`${env.origin}/?model=/e2e/${model}&index=/e2e/catalog/index.json`);
     await page.nthEvent('indexcomplete'); // the tags and tempi, for the filters
     // (A visitor starts to bring a song: only then is the model fetched and checked.)
@@ -143,9 +150,12 @@ test('a failing worker is reported and recovers; one that keeps failing is given
   await page.locator(`${el} >> button[aria-label="Find songs similar to Sine 440"]`).click();
   await page.nthEvent('results');
   // An uncaught trap in the worker, as a Rust panic or exhausted wasm memory would raise.
-  const crash = (worker) => worker.evaluate(() => {
-    setTimeout(() => { throw new WebAssembly.RuntimeError('unreachable executed (simulated trap)'); });
-  });
+  const crash = (worker) =>
+    worker.evaluate(() => {
+      setTimeout(() => {
+        throw new WebAssembly.RuntimeError('unreachable executed (simulated trap)');
+      });
+    });
   const engineWorker = () => page.workers().at(-1);
   await crash(engineWorker());
   const error = await page.nthEvent('error');
@@ -153,7 +163,7 @@ test('a failing worker is reported and recovers; one that keeps failing is given
   assert.match(error.message, /simulated trap/);
   await page.nthEvent('workerrestart');
   assert.match(await statusText(page), /failed .*simulated trap.* and was restarted/);
-  assert.ok(await page.locator(`${el} >> .row`).count() > 0, 'the results stay on screen');
+  assert.ok((await page.locator(`${el} >> .row`).count()) > 0, 'the results stay on screen');
   await page.screenshot({ path: join(ARTIFACTS, 'worker-restarted.png') });
   // The fresh worker has the index and the model again: a file search works.
   await page.locator(`${el} >> .drop input[type=file]`).setInputFiles(join(ROOT, 'tests/fixtures/audio/real_music_b_16k.wav'));
@@ -168,8 +178,7 @@ test('a failing worker is reported and recovers; one that keeps failing is given
     await page.nthEvent('error', i);
     await next;
   }
-  await page.waitForFunction(() => /Search stopped working/.test(
-    document.querySelector('similar-songs').shadowRoot.querySelector('.status-text').textContent));
+  await page.waitForFunction(() => /Search stopped working/.test(document.querySelector('similar-songs').shadowRoot.querySelector('.status-text').textContent));
   assert.match(await statusText(page), /failed 4 times in a minute/);
   assert.deepEqual(await page.cspViolations(), []);
   await page.context().close();
@@ -182,12 +191,14 @@ test('an hour-long file shows its progress as a percentage, and a newer search s
   writeFileSync(join(dir, hour.name), hour.bytes);
   await page.locator(`${el} >> .drop input[type=file]`).setInputFiles(join(dir, hour.name));
   // Decoding an hour takes seconds in wasm: the stage and its share arrive several times a second.
-  await page.waitForFunction(() => window.__events.some((e) => e.type === 'progress' && e.stage === 'decode' && e.fraction >= 0.1),
-    null, { timeout: 30000 });
+  await page.waitForFunction(() => window.__events.some((e) => e.type === 'progress' && e.stage === 'decode' && e.fraction >= 0.1), null, { timeout: 30000 });
   const decoding = (await page.events('progress')).filter((e) => e.stage === 'decode');
   assert.ok(decoding.length >= 2, JSON.stringify(decoding));
   const fractions = decoding.map((e) => e.fraction);
-  assert.ok(fractions.every((f, i) => f >= 0 && f <= 1 && (i === 0 || f >= fractions[i - 1])), `rising: ${fractions}`);
+  assert.ok(
+    fractions.every((f, i) => f >= 0 && f <= 1 && (i === 0 || f >= fractions[i - 1])),
+    `rising: ${fractions}`,
+  );
   assert.match(await statusText(page), /Analysing “one-hour\.wav”… decoding \d+%/);
   assert.equal(await page.locator(`${el} >> .status progress`).isVisible(), true);
   const bar = await page.locator(`${el} >> .status progress`).evaluate((p) => [p.value, p.max]);
@@ -207,13 +218,17 @@ test('an hour-long file shows its progress as a percentage, and a newer search s
   const all = await page.events('progress');
   const lastDecode = all.filter((e) => e.stage === 'decode').at(-1);
   assert.ok(lastDecode.fraction < 0.9, `stopped part-way (${lastDecode.fraction})`);
-  assert.deepEqual((await page.events('results')).map((e) => e.reference), ['sine'], 'the hour never answered');
+  assert.deepEqual(
+    (await page.events('results')).map((e) => e.reference),
+    ['sine'],
+    'the hour never answered',
+  );
   console.log(`superseded analysis: results of the newer search ${(results.t - clicked).toFixed(0)} ms after the click`);
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });
 
-test('twenty rapid clicks and drops end with the last one\'s results only', { skip }, async () => {
+test("twenty rapid clicks and drops end with the last one's results only", { skip }, async () => {
   const page = await openDemo();
   const outcome = await page.evaluate(async () => {
     const host = document.querySelector('similar-songs');

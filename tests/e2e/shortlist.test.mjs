@@ -22,7 +22,11 @@ const cliRanking = (args) => cliRankingOf(env, args);
 const pageRanking = (page) => page.evaluate(() => document.querySelector('similar-songs').results.map((h) => [h.id, h.score]));
 
 function assertSameRanking(page, cli, what) {
-  assert.deepEqual(page.map(([id]) => id), cli.map(([id]) => id), `${what}: the CLI's order`);
+  assert.deepEqual(
+    page.map(([id]) => id),
+    cli.map(([id]) => id),
+    `${what}: the CLI's order`,
+  );
   for (const [i, [, score]] of page.entries()) assert.ok(Math.abs(score - cli[i][1]) < 1e-4, `${what}: score ${i} ${score} vs ${cli[i][1]}`);
 }
 
@@ -40,15 +44,22 @@ test('＋ and − steer the ranking as the CLI ranks the same references; the sh
   await rowButton(page, 'Sine 440', 'more-like').click();
   await page.nthEvent('results', 2);
   assertSameRanking(await pageRanking(page), cliRanking(['--id', 'menu', '--id', 'sine']), 'menu + sine');
-  assert.equal((await page.evaluate(() => document.querySelector('similar-songs').results)).some((h) => h.id === 'sine'), false,
-    'a reference is not its own result');
+  assert.equal(
+    (await page.evaluate(() => document.querySelector('similar-songs').results)).some((h) => h.id === 'sine'),
+    false,
+    'a reference is not its own result',
+  );
 
   // − on another: less like it.
   await rowButton(page, 'Noise', 'less-like').click();
   await page.nthEvent('results', 3);
   assertSameRanking(await pageRanking(page), cliRanking(['--id', 'menu', '--id', 'sine', '--not-id', 'noise']), 'menu + sine − noise');
   assert.deepEqual(await page.evaluate(() => document.querySelector('similar-songs').references), {
-    positive: [{ kind: 'track', id: 'menu' }, { kind: 'track', id: 'sine' }], negative: [{ kind: 'track', id: 'noise' }],
+    positive: [
+      { kind: 'track', id: 'menu' },
+      { kind: 'track', id: 'sine' },
+    ],
+    negative: [{ kind: 'track', id: 'noise' }],
   });
   // The panel lists them, each with a remove button; the URL carries the search.
   assert.deepEqual(await page.locator(`${el} >> .steer-chip.positive .steer-title`).allTextContents(), ['Menu theme', 'Sine 440']);
@@ -88,7 +99,10 @@ test('＋ and − steer the ranking as the CLI ranks the same references; the sh
   await page.locator(`${el} >> .list`).focus();
   await page.keyboard.press('+');
   await page.nthEvent('results', 7);
-  assert.deepEqual((await page.evaluate(() => document.querySelector('similar-songs').references)).positive.map((r) => r.id), ['menu', first]);
+  assert.deepEqual(
+    (await page.evaluate(() => document.querySelector('similar-songs').references)).positive.map((r) => r.id),
+    ['menu', first],
+  );
   assertSameRanking(await pageRanking(page), cliRanking(['--id', 'menu', '--id', first, '--not-id', 'menu-flac']), `menu + ${first} − menu-flac`);
   assert.deepEqual(page.problems, []);
   assert.deepEqual(await page.cspViolations(), []);
@@ -105,22 +119,28 @@ test('a song from disk among the references: the panel\'s "add a song" and the J
   // "Add a song of yours" analyses it in the worker and ranks by both.
   await page.setInputFiles(`${el} >> .add-file input`, join(AUDIO, 'real_music_a_44k.wav'));
   await page.nthEvent('results', 2);
-  assertSameRanking(await pageRanking(page),
-    cliRanking(['--id', 'lugaru', '--file', join(AUDIO, 'real_music_a_44k.wav')]), 'lugaru + a file');
+  assertSameRanking(await pageRanking(page), cliRanking(['--id', 'lugaru', '--file', join(AUDIO, 'real_music_a_44k.wav')]), 'lugaru + a file');
   const refs = await page.evaluate(() => document.querySelector('similar-songs').references);
-  assert.deepEqual(refs.positive, [{ kind: 'track', id: 'lugaru' }, { kind: 'file', name: 'real_music_a_44k.wav' }]);
+  assert.deepEqual(refs.positive, [
+    { kind: 'track', id: 'lugaru' },
+    { kind: 'file', name: 'real_music_a_44k.wav' },
+  ]);
   assert.equal(new URL(page.url()).searchParams.get('like'), 'lugaru', 'a file from disk is not put in the URL');
 
   // The API: a file first, a track to avoid; files are ranked by their embedding.
   const ids = await page.evaluate(async () => {
     const bytes = await (await fetch('/tests/fixtures/audio/real_music_b_16k.wav')).arrayBuffer();
     const hits = await document.querySelector('similar-songs').searchByReferences({
-      positive: [new File([bytes], 'mine.wav'), 'sine'], negative: ['chirp'],
+      positive: [new File([bytes], 'mine.wav'), 'sine'],
+      negative: ['chirp'],
     });
     return hits.map((h) => h.id);
   });
   const cli = cliRanking(['--file', join(AUDIO, 'real_music_b_16k.wav'), '--id', 'sine', '--not-id', 'chirp']);
-  assert.deepEqual(ids, cli.map(([id]) => id));
+  assert.deepEqual(
+    ids,
+    cli.map(([id]) => id),
+  );
   assert.equal(await page.locator(`${el} >> .ref-title`).textContent(), 'mine.wav');
   assert.deepEqual(page.problems, []);
   await page.context().close();

@@ -24,15 +24,21 @@ after(() => env?.close());
 
 /** The CLI's ranking of the medley (or its part): [[id, score]]. */
 function cli(part = []) {
-  const out = execFileSync(process.env.SIMSONG_BIN, ['query', join(env.catalogDir, 'catalog'), '--file', medley, ...part,
-    '-k', '20', '--json', '--model', join(ROOT, INDEX_MODEL)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const out = execFileSync(process.env.SIMSONG_BIN, ['query', join(env.catalogDir, 'catalog'), '--file', medley, ...part, '-k', '20', '--json', '--model', join(ROOT, INDEX_MODEL)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   return JSON.parse(out).map((x) => [x.hit.id, x.hit.score]);
 }
 
 const ranking = (page) => page.evaluate(() => document.querySelector('similar-songs').results.map((h) => [h.id, h.score]));
 
 function assertSame(got, want, what) {
-  assert.deepEqual(got.map(([id]) => id), want.map(([id]) => id), `${what}: the CLI's order`);
+  assert.deepEqual(
+    got.map(([id]) => id),
+    want.map(([id]) => id),
+    `${what}: the CLI's order`,
+  );
   for (const [i, [, s]] of got.entries()) assert.ok(Math.abs(s - want[i][1]) < 1e-4, `${what}: score ${i} ${s} vs ${want[i][1]}`);
 }
 
@@ -54,10 +60,10 @@ test('a part of a dropped song, chosen by dragging, by keyboard and by the API, 
   await page.mouse.move(box.x + box.width - 1, box.y + box.height / 2, { steps: 4 });
   await page.mouse.up();
   const partResults = await page.nthEvent('results', 2);
-  const dragged = (await page.evaluate(() => {
+  const dragged = await page.evaluate(() => {
     const host = document.querySelector('similar-songs');
     return [Number(host.shadowRoot.querySelector('.part-from').value), Number(host.shadowRoot.querySelector('.part-to').value)];
-  }));
+  });
   assert.deepEqual(partResults.part, { start: dragged[0], end: dragged[1] }, 'the results event names the part');
   assert.ok(dragged[0] >= 6 && dragged[0] <= 6.5 && dragged[1] >= 11.5, `dragged ${dragged}`);
   const second = await ranking(page);
@@ -82,22 +88,43 @@ test('a part of a dropped song, chosen by dragging, by keyboard and by the API, 
   assert.ok(['menu', 'menu-flac'].includes(first[0][0]), 'the first half is "Menu theme"');
 
   // The API, and "Whole song".
-  assertSame(await page.evaluate(async () => (await document.querySelector('similar-songs').searchByPart(6, 12)).map((h) => [h.id, h.score])),
-    cli(['--from', '6', '--to', '12']), 'searchByPart(6, 12)');
+  assertSame(
+    await page.evaluate(async () => (await document.querySelector('similar-songs').searchByPart(6, 12)).map((h) => [h.id, h.score])),
+    cli(['--from', '6', '--to', '12']),
+    'searchByPart(6, 12)',
+  );
   assert.deepEqual((await page.events('results')).at(-1).reference, 'medley.wav');
   await page.locator(`${el} >> .part-whole`).click();
-  await page.waitForFunction(() => !document.querySelector('similar-songs').hasAttribute('busy') &&
-    document.querySelector('similar-songs').shadowRoot.querySelector('.part-shade').hidden);
+  await page.waitForFunction(() => !document.querySelector('similar-songs').hasAttribute('busy') && document.querySelector('similar-songs').shadowRoot.querySelector('.part-shade').hidden);
   assertSame(await ranking(page), cli(), 'back to the whole song');
   // A part after the end is refused with the engine's words; a catalog track has no parts.
-  const refused = await page.evaluate(() => document.querySelector('similar-songs').searchByPart(20, 30).then(() => 'searched', (e) => e.message));
+  const refused = await page.evaluate(() =>
+    document
+      .querySelector('similar-songs')
+      .searchByPart(20, 30)
+      .then(
+        () => 'searched',
+        (e) => e.message,
+      ),
+  );
   assert.match(refused, /after its end/);
   await page.locator(`${el} >> .row >> nth=0 >> .similar`).click();
   await page.waitForFunction(() => document.querySelector('similar-songs').results && !document.querySelector('similar-songs').hasAttribute('busy'));
-  const noPart = await page.evaluate(() => document.querySelector('similar-songs').searchByPart(0, 3).then(() => 'searched', (e) => e.message));
+  const noPart = await page.evaluate(() =>
+    document
+      .querySelector('similar-songs')
+      .searchByPart(0, 3)
+      .then(
+        () => 'searched',
+        (e) => e.message,
+      ),
+  );
   assert.match(noPart, /only be chosen of a song of yours/);
   assert.equal(await page.locator(`${el} >> .part-controls`).isVisible(), false);
-  assert.deepEqual(page.problems.filter((p) => !/after its end|song of yours/.test(p)), []);
+  assert.deepEqual(
+    page.problems.filter((p) => !/after its end|song of yours/.test(p)),
+    [],
+  );
   assert.deepEqual(await page.cspViolations(), []);
   await page.context().close();
 });
@@ -106,20 +133,20 @@ test('a catalog reference shows the spectrogram of its preview: the same picture
   const page = await newPage(env);
   await page.goto(demoUrl(env));
   await page.prepareAnalysis();
-  const pixels = () => page.locator(`${el} >> canvas.mel`).evaluate((c) => {
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    let sum = 0;
-    for (let i = 0; i < d.length; i += 7) sum = (sum * 31 + d[i]) % 1000000007;
-    return { width: c.width, height: c.height, sum };
-  });
+  const pixels = () =>
+    page.locator(`${el} >> canvas.mel`).evaluate((c) => {
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let sum = 0;
+      for (let i = 0; i < d.length; i += 7) sum = (sum * 31 + d[i]) % 1000000007;
+      return { width: c.width, height: c.height, sum };
+    });
   // "Menu theme" previews tests/fixtures/audio/real_music_a_44k.mp3.
   await page.setInputFiles(`${el} >> .drop input[type=file]`, join(ROOT, 'tests/fixtures/audio/real_music_a_44k.mp3'));
   await page.nthEvent('results');
   const fromFile = await pixels();
   await page.locator(`${el} >> .row:has(.title:text-is("Menu theme")) >> .similar`).click();
   await page.nthEvent('results', 2);
-  await page.waitForFunction(() => /Menu theme \(from its preview\)/.test(
-    document.querySelector('similar-songs').shadowRoot.querySelector('canvas.mel').getAttribute('aria-label')));
+  await page.waitForFunction(() => /Menu theme \(from its preview\)/.test(document.querySelector('similar-songs').shadowRoot.querySelector('canvas.mel').getAttribute('aria-label')));
   assert.equal(await page.locator(`${el} >> canvas.mel`).isVisible(), true);
   assert.deepEqual(await pixels(), fromFile, 'the preview analysed in the worker draws the same spectrogram');
   assert.equal(await page.locator(`${el} >> .part-controls`).isVisible(), false, 'parts are for songs of yours');

@@ -31,16 +31,23 @@ test('the element works on a store page under the strict CSP', { skip }, async (
   assert.equal(await page.locator(`${el} >> .player`).isVisible(), false, 'player="none" hides the built-in player');
 
   // Themed through custom properties.
-  const accent = await page.locator(`${el} >> .similar`).first().evaluate((b) => getComputedStyle(b).borderTopColor);
+  const accent = await page
+    .locator(`${el} >> .similar`)
+    .first()
+    .evaluate((b) => getComputedStyle(b).borderTopColor);
   assert.equal(accent, 'rgb(194, 65, 12)');
 
   // The element asks to play; the store's own player does it.
   await page.locator(`${el} >> .row >> nth=1 >> .play`).click();
   const play = await page.nthEvent('trackplay');
-  await page.waitForFunction(() => {
-    const a = document.getElementById('store-player');
-    return !a.paused && a.currentTime > 0.2;
-  }, null, { timeout: 15000 });
+  await page.waitForFunction(
+    () => {
+      const a = document.getElementById('store-player');
+      return !a.paused && a.currentTime > 0.2;
+    },
+    null,
+    { timeout: 15000 },
+  );
   assert.equal(await page.locator(`${el} >> audio`).evaluate((a) => a.paused && !a.src), true, 'the element did not play');
   assert.match(await page.locator('#store-status').textContent(), /Previewing/);
 

@@ -20,7 +20,11 @@ const titles = (page) => page.locator(`${el} >> .row .title`).allTextContents();
 const results = (page) => page.evaluate(() => document.querySelector('similar-songs').results.map((h) => [h.id, h.score]));
 
 function assertSame(pageHits, cliHits, what) {
-  assert.deepEqual(pageHits.map(([id]) => id), cliHits.map(([id]) => id), `${what}: the CLI's results`);
+  assert.deepEqual(
+    pageHits.map(([id]) => id),
+    cliHits.map(([id]) => id),
+    `${what}: the CLI's results`,
+  );
   for (const [i, [, score]] of pageHits.entries()) assert.ok(Math.abs(score - cliHits[i][1]) < 1e-4, `${what}: score ${i}`);
 }
 
@@ -60,7 +64,9 @@ test('a tempo range and "similar tempo" narrow the list and the results as the C
   assert.match(await page.locator(`${el} >> .similar-tempo-label`).getAttribute('title'), /clear tempo first/);
 
   // Without the range, by "Menu theme" with similar tempo: as `query --id menu --similar-tempo`.
-  await page.evaluate(() => { document.querySelector('similar-songs').bpm = null; });
+  await page.evaluate(() => {
+    document.querySelector('similar-songs').bpm = null;
+  });
   await page.evaluate(() => document.querySelector('similar-songs').searchByTrack('menu'));
   assert.equal(await toggle.isDisabled(), false);
   assert.match(await page.locator(`${el} >> .similar-tempo-label`).getAttribute('title'), /like 120 BPM/);
@@ -69,7 +75,10 @@ test('a tempo range and "similar tempo" narrow the list and the results as the C
   await page.nthEvent('results', before + 1);
   assert.equal(await page.evaluate(() => document.querySelector('similar-songs').hasAttribute('similar-tempo')), true);
   assertSame(await results(page), cli(['--id', 'menu', '--similar-tempo']), 'menu, similar tempo');
-  assert.deepEqual((await results(page)).map(([id]) => id), ['menu-flac']);
+  assert.deepEqual(
+    (await results(page)).map(([id]) => id),
+    ['menu-flac'],
+  );
 
   // Outside the tags, still within the tempo: `outside` inverts the tags only.
   await page.evaluate(() => {
@@ -90,7 +99,9 @@ test('a tempo range and "similar tempo" narrow the list and the results as the C
     e.bpm = '-60';
   });
   await page.waitForFunction(() => document.querySelector('similar-songs').results?.length === 0);
-  await page.evaluate(() => { document.querySelector('similar-songs').bpm = '140-100'; });
+  await page.evaluate(() => {
+    document.querySelector('similar-songs').bpm = '140-100';
+  });
   await page.waitForFunction(() => document.querySelector('similar-songs').results?.length === 7);
   assert.match(await page.locator(`${el} >> .status`).textContent(), /“140-100” is not a BPM range/);
   assert.deepEqual(page.problems, []);

@@ -69,8 +69,9 @@ test('a decoder panic traps the wasm instance: a clean error, not a hang (the pa
       const engine = new SimilarityEngine(readFileSync('${join(ROOT, 'models/simsong.nnef.tar')}'));
       try { engine.analyzeFile(new Uint8Array(readFileSync(0)), '${c.name}'); console.log('no error'); }
       catch (e) { console.log(e.constructor.name + ': ' + e.message); }`;
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script],
-      { input: Buffer.from(c.bytes), timeout: 60000, stdio: ['pipe', 'pipe', 'ignore'] }).toString().trim();
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { input: Buffer.from(c.bytes), timeout: 60000, stdio: ['pipe', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
     assert.match(out, /^RuntimeError: unreachable/, c.name);
   }
 });

@@ -18,8 +18,17 @@ test('the probes tell the builds apart, and the chosen file compiles here', asyn
   const relaxed = readFileSync(join(ROOT, 'pkg', ENGINE_FILES['relaxed-simd']));
   assert.equal(WebAssembly.validate(relaxed), relaxedHere, 'the relaxed build needs relaxed SIMD');
   // Engines with everything, with plain SIMD only, with no SIMD.
-  assert.equal(chooseEngineBuild(() => true), 'relaxed-simd');
+  assert.equal(
+    chooseEngineBuild(() => true),
+    'relaxed-simd',
+  );
   let calls = 0;
-  assert.equal(chooseEngineBuild(() => calls++ > 0), 'simd128');
-  assert.equal(chooseEngineBuild(() => false), null);
+  assert.equal(
+    chooseEngineBuild(() => calls++ > 0),
+    'simd128',
+  );
+  assert.equal(
+    chooseEngineBuild(() => false),
+    null,
+  );
 });

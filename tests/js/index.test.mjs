@@ -36,14 +36,17 @@ function buildIndex() {
   const dir = tempDir('simsong-index-');
   const audio = join(ROOT, 'tests/fixtures/audio');
   const manifest = join(dir, 'catalog.csv');
-  writeFileSync(manifest, [
-    'id,audio,title,collection,tags,license',
-    `a,${audio}/real_music_a_44k.mp3,"Menu, again",amoebax,genre:game;mood:upbeat,FAL-1.3`,
-    `b,${audio}/real_music_b_16k.wav,Theme <b>,lugaru,genre:game;mood:calm,CC-BY-SA-3.0`,
-    `chirp,${audio}/synth_chirp_16k.wav,Chirp,synth,genre:test,CC0-1.0`,
-    `noise,${audio}/synth_noise_16k.wav,Noise,synth,genre:test;mood:calm,CC0-1.0`,
-    `sine,${audio}/synth_sine440_16k.wav,Sine,synth,,CC0-1.0`,
-  ].join('\n'));
+  writeFileSync(
+    manifest,
+    [
+      'id,audio,title,collection,tags,license',
+      `a,${audio}/real_music_a_44k.mp3,"Menu, again",amoebax,genre:game;mood:upbeat,FAL-1.3`,
+      `b,${audio}/real_music_b_16k.wav,Theme <b>,lugaru,genre:game;mood:calm,CC-BY-SA-3.0`,
+      `chirp,${audio}/synth_chirp_16k.wav,Chirp,synth,genre:test,CC0-1.0`,
+      `noise,${audio}/synth_noise_16k.wav,Noise,synth,genre:test;mood:calm,CC0-1.0`,
+      `sine,${audio}/synth_sine440_16k.wav,Sine,synth,,CC0-1.0`,
+    ].join('\n'),
+  );
   const out = join(dir, 'catalog');
   execFileSync(BIN, ['index', 'build', '--manifest', manifest, '--model', MODEL, '--out', out], { stdio: 'pipe' });
   built = out;
@@ -84,7 +87,10 @@ test('published by the CLI, searched in wasm: same hits and scores as the CLI', 
   assert.equal(info.header.modelName, 'test-untrained');
   const fetched = [];
   const result = run(parts, parts.search({ positive: [{ track: 'a' }], k: 4 }), dir, fetched);
-  assert.deepEqual(result.hits.map((h) => h.id), native.map((r) => r.hit.id));
+  assert.deepEqual(
+    result.hits.map((h) => h.id),
+    native.map((r) => r.hit.id),
+  );
   for (let i = 0; i < result.hits.length; i++) {
     assert.ok(Math.abs(result.hits[i].score - native[i].hit.score) < 1e-6);
     assert.equal(result.hits[i].bestSegmentSeconds, native[i].hit.bestSegmentSeconds);
@@ -99,7 +105,10 @@ test('published by the CLI, searched in wasm: same hits and scores as the CLI', 
   assert.equal(result.fromNeighbours, true);
   const kinds = new Set(fetched.map((f) => f.key.split(':')[0]));
   assert.deepEqual([...kinds].sort(), ['ids', 'neighbours', 'record']);
-  assert.ok(fetched.filter((f) => !f.whole).every((f) => f.length < 4096), 'ranges, not whole parts');
+  assert.ok(
+    fetched.filter((f) => !f.whole).every((f) => f.length < 4096),
+    'ranges, not whole parts',
+  );
 
   const calm = run(parts, parts.search({ positive: [{ track: 'a' }], k: 10, filter: { catalog: { mood: ['calm'] } } }), dir);
   assert.deepEqual(calm.hits.map((h) => h.id).sort(), ['b', 'noise']);
@@ -122,8 +131,7 @@ test('a dropped file is searched with the model that built the index', { skip },
   const { hits } = run(parts, searchAnalysis(parts, a, { k: 3 }), dir);
   assert.equal(hits[0].id, 'a', 'the same file is its own best match');
   assert.ok(hits[0].score > 0.999);
-  assert.throws(() => run(parts, parts.search({ positive: [{ track: 'zzz' }], k: 3 }), dir),
-    { message: /no track with id `zzz`/, code: 'unknown-track', details: { id: 'zzz' } });
+  assert.throws(() => run(parts, parts.search({ positive: [{ track: 'zzz' }], k: 3 }), dir), { message: /no track with id `zzz`/, code: 'unknown-track', details: { id: 'zzz' } });
 });
 
 test('damaged, foreign and lying parts are refused by name; a foreign model too', { skip }, () => {
@@ -141,8 +149,11 @@ test('damaged, foreign and lying parts are refused by name; a foreign model too'
   assert.throws(() => new CatalogParts(new TextEncoder().encode('<!DOCTYPE html><p>404</p>')), /HTML/);
   const json = JSON.parse(manifest);
   const future = json.version + 1;
-  assert.throws(() => new CatalogParts(new TextEncoder().encode(JSON.stringify({ ...json, version: future }))),
-    { message: new RegExp(`format version ${future}`), code: 'index-version', details: { found: future, supported: json.version } });
+  assert.throws(() => new CatalogParts(new TextEncoder().encode(JSON.stringify({ ...json, version: future }))), {
+    message: new RegExp(`format version ${future}`),
+    code: 'index-version',
+    details: { found: future, supported: json.version },
+  });
   json.generations[0].rerank.bytes += 1;
   assert.throws(() => new CatalogParts(new TextEncoder().encode(JSON.stringify(json))), /re-ranking part must hold/);
   // A one-file index where a manifest belongs: told how to publish it.

@@ -13,6 +13,6 @@ const rustConst = (file, name) => {
   return Number(m[1].replaceAll('_', ''));
 };
 
-test('MAX_K is the engine\'s', () => {
+test("MAX_K is the engine's", () => {
   assert.equal(limits.MAX_K, rustConst('src/search/mod.rs', 'MAX_K'));
 });

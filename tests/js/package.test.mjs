@@ -28,8 +28,16 @@ test('npm pack ships every file the element loads', { skip: !existsSync(join(ROO
   const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }));
   const packed = new Set(pack.files.map((f) => f.path));
   const needed = [...loadedBy(join(ROOT, 'dist/similar-songs.js')), ...loadedBy(join(ROOT, 'www/similar-songs.js'))].map((f) => relative(ROOT, f));
-  for (const f of ['pkg/simsong_search_bg.wasm', 'pkg/simsong_search.js', 'pkg/simsong.js', 'pkg/simsong_bg.wasm', 'www/similar-songs.css', 'www/engine-worker.js',
-    'dist/similar-songs.css', 'dist/engine-worker.js']) {
+  for (const f of [
+    'pkg/simsong_search_bg.wasm',
+    'pkg/simsong_search.js',
+    'pkg/simsong.js',
+    'pkg/simsong_bg.wasm',
+    'www/similar-songs.css',
+    'www/engine-worker.js',
+    'dist/similar-songs.css',
+    'dist/engine-worker.js',
+  ]) {
     assert.ok(needed.includes(f), `${f} is found by the scan`);
   }
   // The worker bundle holds the search glue and imports the analysis glue only on demand.

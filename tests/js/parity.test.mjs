@@ -15,8 +15,9 @@ const MODEL = join(ROOT, 'tests/fixtures/models/test-untrained.onnx');
 // The browser engine loads the model's NNEF form (`simsong model-export`): the CLI runs the ONNX
 // file, wasm the archive, and the numbers must still agree.
 const BROWSER_MODEL = join(ROOT, 'tests/fixtures/models/test-untrained.nnef.tar');
-const FILES = ['real_music_a_44k.mp3', 'real_music_a_44k.ogg', 'real_music_a_44k.flac', 'real_music_a_44k.m4a',
-  'real_music_b_16k.wav', 'synth_sine1k_48k_stereo.wav', 'synth_chirp_16k.wav'].map((f) => `tests/fixtures/audio/${f}`);
+const FILES = ['real_music_a_44k.mp3', 'real_music_a_44k.ogg', 'real_music_a_44k.flac', 'real_music_a_44k.m4a', 'real_music_b_16k.wav', 'synth_sine1k_48k_stereo.wav', 'synth_chirp_16k.wav'].map(
+  (f) => `tests/fixtures/audio/${f}`,
+);
 
 initSync({ module: readFileSync(join(ROOT, 'pkg/simsong_bg.wasm')) });
 
@@ -45,22 +46,17 @@ test('wasm in Node and the native CLI give the same embeddings', { skip: !BIN &&
 test('the wasm API reports bad input as errors with readable messages', () => {
   const engine = new SimilarityEngine(readFileSync(BROWSER_MODEL));
   assert.throws(() => engine.analyzeFile(new Uint8Array(0), 'x.mp3'), { message: /the file is empty/, code: 'empty-input' });
-  assert.throws(() => engine.analyzeFile(readFileSync(join(ROOT, 'tests/fixtures/audio/bad/text.mp3')), 'text.mp3'),
-    /unsupported or unrecognised audio format/);
+  assert.throws(() => engine.analyzeFile(readFileSync(join(ROOT, 'tests/fixtures/audio/bad/text.mp3')), 'text.mp3'), /unsupported or unrecognised audio format/);
   assert.throws(() => engine.analyzePcm(new Float32Array(16000), 16000, 1), { message: /silent/, code: 'silent', details: { peakDbfs: -Infinity } });
   assert.throws(() => engine.analyzePcm(new Float32Array(100).fill(0.1), 16000, 0), /channels/);
-  assert.throws(() => new SimilarityEngine(readFileSync(join(ROOT, 'tests/fixtures/models/test-wrong-nmels.nnef.tar'))),
-    { message: /different analysis numbers/, code: 'params-mismatch' });
+  assert.throws(() => new SimilarityEngine(readFileSync(join(ROOT, 'tests/fixtures/models/test-wrong-nmels.nnef.tar'))), { message: /different analysis numbers/, code: 'params-mismatch' });
   assert.throws(() => new SimilarityEngine(new Uint8Array([1, 2, 3])), /invalid model/);
   assert.throws(() => new SimilarityEngine(readFileSync(MODEL)), /looks like an ONNX file.*simsong model-export/);
 });
 
 test('analysis numbers are exported and match the design', () => {
   const p = analysisParams();
-  assert.deepEqual(
-    [p.sample_rate_hz, p.n_fft, p.hop_length, p.n_mels, p.patch_frames],
-    [16000, 512, 256, 96, 187],
-  );
+  assert.deepEqual([p.sample_rate_hz, p.n_fft, p.hop_length, p.n_mels, p.patch_frames], [16000, 512, 256, 96, 187]);
 });
 
 test('PCM in (from decodeAudioData) and the same file give the same embedding', () => {
@@ -81,15 +77,14 @@ test('tempoOfSamples (no model) is the tempo an analysis gives, and says when th
   const clicks = new Float32Array(16000 * 20);
   for (let k = 0; k < 40; k++) {
     const at = Math.round(k * 0.5 * 16000);
-    for (let j = 0; j < 320 && at + j < clicks.length; j++) clicks[at + j] = 0.8 * Math.sin(2 * Math.PI * 1500 * j / 16000) * Math.exp(-300 * j / 16000);
+    for (let j = 0; j < 320 && at + j < clicks.length; j++) clicks[at + j] = 0.8 * Math.sin((2 * Math.PI * 1500 * j) / 16000) * Math.exp((-300 * j) / 16000);
   }
   const tempo = tempoOfSamples(clicks);
   assert.ok(tempo.clear && Math.abs(tempo.bpm - 120) < 1.2, JSON.stringify(tempo));
   const engine = new SimilarityEngine(readFileSync(BROWSER_MODEL));
   const a = engine.analyzePcm(clicks, 16000, 1);
   // The analysis removes DC first (the clicks have none worth speaking of): the same beat.
-  assert.ok(Math.abs(a.tempo.bpm - tempo.bpm) < 0.5 && Math.abs(a.tempo.confidence - tempo.confidence) < 0.05,
-    `${JSON.stringify(a.tempo)} vs ${JSON.stringify(tempo)}`);
+  assert.ok(Math.abs(a.tempo.bpm - tempo.bpm) < 0.5 && Math.abs(a.tempo.confidence - tempo.confidence) < 0.05, `${JSON.stringify(a.tempo)} vs ${JSON.stringify(tempo)}`);
   a.free();
   const unclear = tempoOfSamples(new Float32Array(16000 * 3));
   assert.equal(unclear.clear, false);

@@ -5,9 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import {
-  answerFailed, answerOk, answerProgress, answerSuperseded, ErrorCode, errorFromWire, errorToWire, hasCode, Message, SimsongError,
-} from '../../www/protocol.js';
+import { answerFailed, answerOk, answerProgress, answerSuperseded, ErrorCode, errorFromWire, errorToWire, hasCode, Message, SimsongError } from '../../www/protocol.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 
@@ -15,8 +13,7 @@ test('an engine error crosses postMessage with its code and details', () => {
   // What the wasm bindings throw (src/wasm/mod.rs JsFailure): an Error with code and details.
   const thrown = Object.assign(new Error('no track with id `x` in the index'), { code: 'unknown-track', details: { id: 'x' } });
   const answer = structuredClone(answerFailed(7, 3, thrown));
-  assert.deepEqual(answer, { id: 7, gen: 3, ok: false, fatal: false,
-    error: { code: 'unknown-track', message: 'no track with id `x` in the index', details: { id: 'x' } } });
+  assert.deepEqual(answer, { id: 7, gen: 3, ok: false, fatal: false, error: { code: 'unknown-track', message: 'no track with id `x` in the index', details: { id: 'x' } } });
   const back = errorFromWire(answer.error);
   assert.ok(back instanceof SimsongError && back instanceof Error);
   assert.equal(back.code, ErrorCode.UNKNOWN_TRACK);

@@ -17,7 +17,9 @@ test('the search request splits catalog and predicted categories', () => {
   const predicted = new Set(['instrument']);
   assert.equal(requestFilter({}, true, predicted), undefined);
   assert.deepEqual(requestFilter(parseFilter('game:Lugaru;instrument:piano'), true, predicted), {
-    catalog: { game: ['Lugaru'] }, predicted: { instrument: ['piano'] }, outside: true,
+    catalog: { game: ['Lugaru'] },
+    predicted: { instrument: ['piano'] },
+    outside: true,
   });
 });
 

@@ -13,7 +13,7 @@ test('BPM ranges parse, format back, and nonsense is refused', () => {
   assert.equal(formatBpm(null), '');
 });
 
-test('a tempo counts from the index\'s confidence, in whole BPM within the stored range', () => {
+test("a tempo counts from the index's confidence, in whole BPM within the stored range", () => {
   // As the engine's index info states it (src/wasm/catalog.rs, src/tempo/code.rs).
   const index = { minConfidence: 0.12, minBpm: 30, maxBpm: 284 };
   assert.equal(clearBpm({ bpm: 119.8, confidence: 0.4 }, index), 120);
@@ -24,7 +24,7 @@ test('a tempo counts from the index\'s confidence, in whole BPM within the store
   assert.equal(clearBpm({ bpm: 120, confidence: 0.9 }, undefined), null, 'no index tempo yet');
 });
 
-test('the request carries only what is asked; similar tempo needs the reference\'s', () => {
+test("the request carries only what is asked; similar tempo needs the reference's", () => {
   assert.equal(tempoRequest(null, false, 120), undefined);
   assert.deepEqual(tempoRequest({ min: 90, max: null }, false, 120), { minBpm: 90 });
   assert.deepEqual(tempoRequest(null, true, 120), { nearBpm: 120 });

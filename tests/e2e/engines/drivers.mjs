@@ -137,14 +137,19 @@ async function launchWebKit() {
     display.process.kill();
   };
   // One MiniBrowser per page, so pages share nothing (as a new browser context does).
-  const newSession = () => WebDriver.newSession({
-    hostname: '127.0.0.1', port, logLevel: 'warn', connectionRetryCount: 0, connectionRetryTimeout: 45000,
-    capabilities: {
-      // WebKitWebDriver speaks WebDriver classic; the client would otherwise ask for BiDi.
-      'wdio:enforceWebDriverClassic': true,
-      'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation'] },
-    },
-  });
+  const newSession = () =>
+    WebDriver.newSession({
+      hostname: '127.0.0.1',
+      port,
+      logLevel: 'warn',
+      connectionRetryCount: 0,
+      connectionRetryTimeout: 45000,
+      capabilities: {
+        // WebKitWebDriver speaks WebDriver classic; the client would otherwise ask for BiDi.
+        'wdio:enforceWebDriverClassic': true,
+        'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation'] },
+      },
+    });
   try {
     const probe = await newSession();
     version = probe.capabilities.browserVersion;
@@ -188,26 +193,44 @@ async function launchWebKit() {
       return {
         goto: (url) => s.navigateTo(url),
         evaluate,
-        click: (x, y) => perform([{
-          type: 'pointer', id: 'mouse', parameters: { pointerType: 'mouse' },
-          actions: [
-            { type: 'pointerMove', duration: 0, origin: 'viewport', x: Math.round(x), y: Math.round(y) },
-            { type: 'pointerDown', button: 0 }, { type: 'pointerUp', button: 0 },
-          ],
-        }]),
-        drag: (from, to) => perform([{
-          type: 'pointer', id: 'mouse', parameters: { pointerType: 'mouse' },
-          actions: [
-            { type: 'pointerMove', duration: 0, origin: 'viewport', x: Math.round(from.x), y: Math.round(from.y) },
-            { type: 'pointerDown', button: 0 },
-            { type: 'pointerMove', duration: 150, origin: 'viewport', x: Math.round(to.x), y: Math.round(to.y) },
-            { type: 'pointerUp', button: 0 },
-          ],
-        }]),
-        press: (key) => perform([{
-          type: 'key', id: 'keyboard',
-          actions: [{ type: 'keyDown', value: WEBDRIVER_KEYS[key] ?? key }, { type: 'keyUp', value: WEBDRIVER_KEYS[key] ?? key }],
-        }]),
+        click: (x, y) =>
+          perform([
+            {
+              type: 'pointer',
+              id: 'mouse',
+              parameters: { pointerType: 'mouse' },
+              actions: [
+                { type: 'pointerMove', duration: 0, origin: 'viewport', x: Math.round(x), y: Math.round(y) },
+                { type: 'pointerDown', button: 0 },
+                { type: 'pointerUp', button: 0 },
+              ],
+            },
+          ]),
+        drag: (from, to) =>
+          perform([
+            {
+              type: 'pointer',
+              id: 'mouse',
+              parameters: { pointerType: 'mouse' },
+              actions: [
+                { type: 'pointerMove', duration: 0, origin: 'viewport', x: Math.round(from.x), y: Math.round(from.y) },
+                { type: 'pointerDown', button: 0 },
+                { type: 'pointerMove', duration: 150, origin: 'viewport', x: Math.round(to.x), y: Math.round(to.y) },
+                { type: 'pointerUp', button: 0 },
+              ],
+            },
+          ]),
+        press: (key) =>
+          perform([
+            {
+              type: 'key',
+              id: 'keyboard',
+              actions: [
+                { type: 'keyDown', value: WEBDRIVER_KEYS[key] ?? key },
+                { type: 'keyUp', value: WEBDRIVER_KEYS[key] ?? key },
+              ],
+            },
+          ]),
         async setInputFile(inner, path) {
           const input = await s.executeScript('return document.querySelector("similar-songs").shadowRoot.querySelector(arguments[0])', [inner]);
           await s.elementSendKeys(Object.values(input)[0], path);

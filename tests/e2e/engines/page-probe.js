@@ -23,15 +23,22 @@
     if (type === 'results') {
       const r = d.reference;
       return {
-        reference: r && (r.id || r.name), part: r?.part ?? null, seconds: r?.durationSeconds, memory: r?.engineMemoryBytes,
+        reference: r && (r.id || r.name),
+        part: r?.part ?? null,
+        seconds: r?.durationSeconds,
+        memory: r?.engineMemoryBytes,
         tempo: r?.tempo ?? null,
         // `rows`: one id per row (a song's versions fold under its best match); `ids`: every
         // track the results name, each row's versions right after it (the ranking as it was
         // before versions folded, for the catalog's MP3 and FLAC of one recording).
         rows: d.hits.map((h) => h.id),
         versions: d.hits.map((h) => (h.versions || []).map((v) => v.id)),
-        ids: d.hits.flatMap((h) => [h.id, ...(h.versions || []).map((v) => v.id)]), approximate: d.approximate, notes: d.notes,
-        fetchedBytes: d.fetchedBytes, searchMs: d.searchMs, fromNeighbours: d.fromNeighbours,
+        ids: d.hits.flatMap((h) => [h.id, ...(h.versions || []).map((v) => v.id)]),
+        approximate: d.approximate,
+        notes: d.notes,
+        fetchedBytes: d.fetchedBytes,
+        searchMs: d.searchMs,
+        fromNeighbours: d.fromNeighbours,
       };
     }
     if (type === 'trackplay' || type === 'trackchoose') return { id: d.track.id, startSeconds: d.startSeconds };
