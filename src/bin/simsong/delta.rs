@@ -218,14 +218,7 @@ pub fn remove(path: &Path, ids: &[String]) -> anyhow::Result<ExitCode> {
     let mut missing = 0;
     for id in ids {
         for key in local.index.id_keys(id) {
-            if !local.index.has(key) {
-                let fetch = local
-                    .index
-                    .fetch_for(key)
-                    .expect("id shards need nothing first");
-                let bytes = read_fetch(&local.dir, &fetch)?;
-                local.index.provide(key, &bytes)?;
-            }
+            provide(&mut local, key)?;
         }
         match local.index.position_of(id)? {
             Some(p) => positions.push(p),
