@@ -50,9 +50,9 @@ pub enum Error {
     ParamsMismatch {
         /// What was loaded (e.g. "model foo.onnx").
         what: String,
-        /// The numbers this build uses, as JSON.
+        /// The numbers this build uses that differ, `name value` separated by commas.
         expected: String,
-        /// The numbers found in the file, as JSON.
+        /// The same numbers as found in the file.
         found: String,
     },
     /// The bytes are not a usable ONNX model for this product.

@@ -1,9 +1,10 @@
 //! The analysis numbers that every part of the pipeline must agree on.
 //!
-//! They are defined once here ([`AnalysisParams::CURRENT`]), written into the ONNX model's
-//! metadata by training and into the index header by the indexer, and checked with
-//! [`AnalysisParams::ensure_matches`] wherever a model or an index is loaded. A mismatch is an
-//! error, never a silently wrong answer.
+//! They are defined once here, one set per kind of front end ([`FrontEndKind`]: the product's
+//! own, [`AnalysisParams::CURRENT`], and aiSFX's, [`AnalysisParams::AISFX`]), written into the
+//! ONNX model's metadata by training and into the index header by the indexer, and checked with
+//! [`FrontEndKind::check`] wherever a model or an index is loaded. A mismatch is an error, never
+//! a silently wrong answer.
 
 use serde::{Deserialize, Serialize};
 
@@ -63,8 +64,103 @@ pub const PATCH_LOUDNESS_FLOOR: f32 = PATCH_LOUDNESS_TARGET * 1e-6;
 /// before the log-mel, in Hz (see `audio::DcBlocker`).
 pub const DC_BLOCK_CUTOFF_HZ: f64 = 5.0;
 
+/// Which fixed front end turns audio into a model's patches. The analysis numbers are its
+/// parameters; the kind fixes what they do not say (mel scale and filter normalisation, how a
+/// patch's level is set) and versions it.
+///
+/// The numbers name the kind: [`AnalysisParams::AISFX`] is only ever computed by
+/// [`FrontEndKind::Aisfx`], so an index or a manifest, which store the numbers, need no field
+/// of their own for it; a model's metadata names it (`"frontend"`) and must agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FrontEndKind {
+    /// The product's own (the student's): Slaney mel scale with Slaney area normalisation,
+    /// every patch loudness-normalised ([`PATCH_LOUDNESS_TARGET`]); version [`FRONTEND_VERSION`].
+    #[default]
+    Simsong,
+    /// aiSFX's (the teacher's, librosa path as the cross-validation measured it): HTK mel scale
+    /// with unit-sum filters, 0–22.05 kHz at 44.1 kHz, the whole input scaled to a peak of 1
+    /// ([`MelFilters::HtkUnitSum`], [`PatchLevel::FilePeak`]); version [`AISFX_FRONTEND_VERSION`].
+    /// aisfx's `/ 9.4578` spectrogram scaling is folded into the model's first convolution.
+    Aisfx,
+}
+
+/// Version of the [`FrontEndKind::Aisfx`] front end's fixed parts.
+pub const AISFX_FRONTEND_VERSION: u32 = 1;
+
+/// Mel scale and filter normalisation of a front end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MelFilters {
+    /// `librosa.filters.mel(htk=False, norm='slaney')`: unit area in Hz per filter.
+    Slaney,
+    /// `librosa.filters.mel(htk=True, norm=1)`: HTK scale, each filter's weights sum to 1.
+    HtkUnitSum,
+}
+
+/// How a patch's level is set before the log compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchLevel {
+    /// Each patch's mean mel power scaled to [`PATCH_LOUDNESS_TARGET`].
+    Loudness,
+    /// The whole input scaled so that its peak sample is ±1 (mel power by 1 / peak²).
+    FilePeak,
+}
+
+impl FrontEndKind {
+    /// The kind whose numbers these are: [`FrontEndKind::Aisfx`] for exactly
+    /// [`AnalysisParams::AISFX`], the product's own for any other (valid) numbers.
+    pub fn of(params: &AnalysisParams) -> FrontEndKind {
+        if *params == AnalysisParams::AISFX {
+            FrontEndKind::Aisfx
+        } else {
+            FrontEndKind::Simsong
+        }
+    }
+
+    /// Version of this kind's fixed parts; models and indexes record it.
+    pub fn version(self) -> u32 {
+        match self {
+            FrontEndKind::Simsong => FRONTEND_VERSION,
+            FrontEndKind::Aisfx => AISFX_FRONTEND_VERSION,
+        }
+    }
+
+    /// The numbers this build computes for this kind.
+    pub fn params(self) -> AnalysisParams {
+        match self {
+            FrontEndKind::Simsong => AnalysisParams::CURRENT,
+            FrontEndKind::Aisfx => AnalysisParams::AISFX,
+        }
+    }
+
+    /// Mel scale and filter normalisation.
+    pub fn mel_filters(self) -> MelFilters {
+        match self {
+            FrontEndKind::Simsong => MelFilters::Slaney,
+            FrontEndKind::Aisfx => MelFilters::HtkUnitSum,
+        }
+    }
+
+    /// How a patch's level is set.
+    pub fn patch_level(self) -> PatchLevel {
+        match self {
+            FrontEndKind::Simsong => PatchLevel::Loudness,
+            FrontEndKind::Aisfx => PatchLevel::FilePeak,
+        }
+    }
+
+    /// The kind `analysis` (read from a model or an index, named by `source`) belongs to;
+    /// errors unless they are exactly the numbers this build computes for it. The caller checks
+    /// the recorded version against [`FrontEndKind::version`].
+    pub fn checked(analysis: &AnalysisParams, source: &str) -> Result<FrontEndKind> {
+        let kind = FrontEndKind::of(analysis);
+        kind.params().ensure_matches(analysis, source)?;
+        Ok(kind)
+    }
+}
+
 impl AnalysisParams {
-    /// The numbers this build of the product uses (see `DESIGN.md`).
+    /// The numbers of the product's own front end (see `DESIGN.md`).
     pub const CURRENT: AnalysisParams = AnalysisParams {
         sample_rate_hz: 16_000,
         n_fft: 512,
@@ -75,6 +171,21 @@ impl AnalysisParams {
         log_gain: 10_000.0,
         patch_frames: 187,
         patch_hop_frames: 187,
+    };
+
+    /// The numbers of aiSFX's front end ([`FrontEndKind::Aisfx`]): 44.1 kHz, a 2048-sample
+    /// Hann window every 1024 samples (23.2 ms), 96 bands over 0–22.05 kHz, and patches of 129
+    /// frames (2.995 s, the student's 2.992 s window as aiSFX's frames cover it), end to end.
+    pub const AISFX: AnalysisParams = AnalysisParams {
+        sample_rate_hz: 44_100,
+        n_fft: 2048,
+        hop_length: 1024,
+        n_mels: 96,
+        fmin_hz: 0.0,
+        fmax_hz: 22_050.0,
+        log_gain: 10_000.0,
+        patch_frames: 129,
+        patch_hop_frames: 129,
     };
 
     /// Number of frequency bins of one STFT frame (`n_fft / 2 + 1`).
@@ -139,16 +250,41 @@ impl AnalysisParams {
         Ok(())
     }
 
-    /// Errors unless `other` (read from a model or an index, named by `source`) equals `self`.
+    /// Errors unless `other` (read from a model or an index, named by `source`) equals `self`;
+    /// the error names the numbers that differ, with both values.
     pub fn ensure_matches(&self, other: &AnalysisParams, source: &str) -> Result<()> {
         if self == other {
             return Ok(());
         }
+        let (mut expected, mut found) = (String::new(), String::new());
+        for ((name, a), (_, b)) in self.fields().into_iter().zip(other.fields()) {
+            if a != b {
+                let sep = if expected.is_empty() { "" } else { ", " };
+                expected += &format!("{sep}{name} {a}");
+                found += &format!("{sep}{name} {b}");
+            }
+        }
         Err(Error::ParamsMismatch {
             what: source.to_string(),
-            expected: serde_json::to_string(self).unwrap_or_default(),
-            found: serde_json::to_string(other).unwrap_or_default(),
+            expected,
+            found,
         })
+    }
+
+    /// Every number with its name (as serialised), for messages. Written out by hand: the
+    /// search module would otherwise carry a JSON float writer for this one message.
+    fn fields(&self) -> [(&'static str, f64); 9] {
+        [
+            ("sample_rate_hz", f64::from(self.sample_rate_hz)),
+            ("n_fft", self.n_fft as f64),
+            ("hop_length", self.hop_length as f64),
+            ("n_mels", self.n_mels as f64),
+            ("fmin_hz", f64::from(self.fmin_hz)),
+            ("fmax_hz", f64::from(self.fmax_hz)),
+            ("log_gain", f64::from(self.log_gain)),
+            ("patch_frames", self.patch_frames as f64),
+            ("patch_hop_frames", self.patch_hop_frames as f64),
+        ]
     }
 }
 
@@ -180,8 +316,9 @@ mod tests {
             .unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("model test.onnx"), "{msg}");
-        assert!(msg.contains("\"n_mels\":128"), "{msg}");
-        assert!(msg.contains("\"n_mels\":96"), "{msg}");
+        assert!(msg.contains("n_mels 128"), "{msg}");
+        assert!(msg.contains("n_mels 96"), "{msg}");
+        assert!(!msg.contains("n_fft"), "only what differs is named: {msg}");
     }
 
     #[test]

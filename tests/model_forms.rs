@@ -22,6 +22,10 @@ fn committed_archives_are_the_export_of_the_onnx_files() {
             "tests/fixtures/models/test-untrained.onnx",
             "tests/fixtures/models/test-untrained.nnef.tar",
         ),
+        (
+            "tests/fixtures/models/test-aisfx-untrained.onnx",
+            "tests/fixtures/models/test-aisfx-untrained.nnef.tar",
+        ),
     ] {
         let exported = export_from_onnx(&repo(onnx)).unwrap();
         assert!(

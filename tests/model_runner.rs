@@ -63,7 +63,7 @@ fn outputs_match_onnx_reference_evaluator() {
 fn wrong_models_are_rejected_with_a_reason() {
     let err = Model::from_bytes(&read("models/test-wrong-nmels.onnx")).unwrap_err();
     assert!(matches!(err, Error::ParamsMismatch { .. }), "{err:?}");
-    assert!(err.to_string().contains("\"n_mels\":128"), "{err}");
+    assert!(err.to_string().contains("n_mels 128"), "{err}");
     let err = Model::from_bytes(&read("models/test-no-metadata.onnx")).unwrap_err();
     assert!(err.to_string().contains("no `simsong` metadata"), "{err}");
     let err = Model::from_bytes(&read("models/not-a-model.onnx")).unwrap_err();

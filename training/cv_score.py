@@ -204,6 +204,18 @@ def teacher_track_vectors(npz, standardise=None):
     return out
 
 
+def teacher_projection_arrays(train_rows, dim=128, white=True):
+    """fit_teacher_projection's numbers: mu, sd, zmean, comp [dim, 512], scale [dim]."""
+    x = np.asarray(train_rows, dtype=np.float64)
+    mu, sd = x.mean(0), x.std(0) + 1e-6
+    z = (x - mu) / sd
+    zmean = z.mean(0)
+    _, sv, vt = np.linalg.svd(z - zmean, full_matrices=False)
+    comp = vt[:dim]
+    scale = sv[:dim] / np.sqrt(max(len(z) - 1, 1)) + 1e-6 if white else np.ones(len(comp))
+    return {"mu": mu, "sd": sd, "zmean": zmean, "comp": comp, "scale": scale}
+
+
 def fit_teacher_projection(train_rows, dim=128, white=True):
     """The teacher's vectors as an index would store them, fitted on `train_rows` (raw teacher
     embeddings of training patches only): standardised with their statistics, projected on

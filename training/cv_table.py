@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Writes the cross-validation tables of models/MODEL.md from models/eval-cv.json (between the
-`<!-- cv-table -->` and `<!-- /cv-table -->` markers), so the card shows what the run measured.
+`<!-- cv-table -->` and `<!-- /cv-table -->` markers), so the card shows what the run measured,
+with the teacher as the product runs it (models/eval-cv-teacher-product.json, written by
+training/cv_teacher_product.py on the same folds) as one more row.
 
     python3 training/cv_table.py [--json models/eval-cv.json] [--card models/MODEL.md]
 
@@ -24,6 +26,8 @@ LABELS = {
     "v3": "v3 (train.py defaults, 1500 steps)",
     "v1-recipe+teacher": "v1-recipe ⊕ teacher-128",
     "v3+teacher": "v3 ⊕ teacher-128",
+    "teacher-product": "teacher as the product runs it: Rust aiSFX front end, int8 weights, tract, ≤ 16 patches "
+                       "per track (eval-cv-teacher-product.json)",
 }
 HIDDEN = {"teacher-raw", "teacher-std", "teacher-pca", "teacher-pca-white"}
 
@@ -32,8 +36,13 @@ def ci(x):
     return f"[{x[0]:.3f}, {x[1]:.3f}]"
 
 
-def table(d):
-    systems = d["systems"]
+PRODUCT = os.path.join(ROOT, "models", "eval-cv-teacher-product.json")
+
+
+def table(d, product=None):
+    systems = dict(d["systems"])
+    if product is not None:
+        systems["teacher-product"] = product
     names = [n for n in LABELS if n in systems] + [n for n in systems if n not in LABELS and n not in HIDDEN]
     rows = ["| system | folds | queries | P@1 | P@5 | P@10 | P@10 95% CI | instrument acc. |",
             "|---|---|---|---|---|---|---|---|"]
@@ -61,10 +70,11 @@ def main():
     ap.add_argument("--card", default=os.path.join(ROOT, "models", "MODEL.md"))
     args = ap.parse_args()
     d = json.load(open(args.json))
+    product = json.load(open(PRODUCT)) if os.path.exists(PRODUCT) else None
     card = open(args.card).read()
     if BEGIN not in card or END not in card:
         raise SystemExit(f"{args.card}: no {BEGIN} ... {END} markers")
-    new = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: f"{BEGIN}\n{table(d)}\n{END}", card, flags=re.S)
+    new = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: f"{BEGIN}\n{table(d, product)}\n{END}", card, flags=re.S)
     open(args.card, "w").write(new)
 
 

@@ -77,6 +77,13 @@ impl Engine {
         Ok(Engine { front, model })
     }
 
+    /// Changes the most patches analysed per track (at least 2; default
+    /// [`crate::frontend::DEFAULT_MAX_PATCHES`]): a cap on a large model's cost per track.
+    pub fn with_max_patches(mut self, max_patches: usize) -> Self {
+        self.front = self.front.with_max_patches(max_patches);
+        self
+    }
+
     /// The analysis numbers in use (those of the model).
     pub fn params(&self) -> &AnalysisParams {
         self.front.params()

@@ -1,6 +1,7 @@
 //! The whole front end: encoded bytes or PCM → mono at the analysis rate → log-mel → patches,
 //! all at once or a piece at a time ([`FeatureStream`]).
 
+mod peak_chain;
 mod pipeline;
 mod stream;
 
@@ -9,7 +10,7 @@ pub use stream::FeatureStream;
 use crate::audio::limits::{MAX_CHANNELS, MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ};
 use crate::audio::{MonoSink, SourceInfo, downmix_into};
 use crate::error::{Error, Result};
-use crate::params::AnalysisParams;
+use crate::params::{AnalysisParams, FrontEndKind};
 use crate::patches::{MelOverview, Patch};
 use crate::tempo::TempoEstimate;
 use crate::versions::Fingerprint;
@@ -34,7 +35,7 @@ pub struct Features {
     pub tempo: TempoEstimate,
     /// A display-sized log-mel picture of the whole input.
     pub overview: MelOverview,
-    /// Total log-mel frames of the input (one per hop).
+    /// Total log-mel frames of the input (one per hop of [`FrontEnd::signal_params`]).
     pub n_frames: usize,
     /// Peak absolute sample value after resampling (full scale = 1).
     pub peak: f32,
@@ -93,9 +94,21 @@ impl FrontEnd {
         self
     }
 
-    /// The analysis numbers in use.
+    /// The analysis numbers of the model's patches ([`Features::patches`]; their frames and
+    /// seconds).
     pub fn params(&self) -> &AnalysisParams {
         &self.params
+    }
+
+    /// The analysis numbers of everything else the front end computes (tempo, fingerprint,
+    /// display overview, [`Features::n_frames`]): the model's own when its front end is the
+    /// product's, otherwise the product's ([`AnalysisParams::CURRENT`]), to which tempo and
+    /// version detection are tuned and which the index stores them at.
+    pub fn signal_params(&self) -> AnalysisParams {
+        match FrontEndKind::of(&self.params) {
+            FrontEndKind::Simsong => self.params,
+            FrontEndKind::Aisfx => AnalysisParams::CURRENT,
+        }
     }
 
     /// Features of an encoded file's contents (WAV, MP3, Ogg Vorbis, FLAC, AAC/M4A).

@@ -1,24 +1,29 @@
 //! The streaming chain behind [`super::FrontEnd`]: mono blocks at the source rate → resampling →
 //! DC removal → mel power frames → patches (loudness-normalised, compressed) and the display
-//! overview.
+//! overview. A model with a front end of another kind gets its patches from a second chain
+//! beside this one ([`super::peak_chain`]); this one then keeps the rest at the product's
+//! numbers.
 
 use crate::audio::limits::MAX_DURATION_SECONDS;
 use crate::audio::{DcBlocker, MonoSink, SourceInfo, StreamResampler};
 use crate::error::{Error, Result};
 use crate::mel::loudness::normalise_and_compress;
 use crate::mel::{MelAnalyzer, MelScale, log_compress};
-use crate::params::AnalysisParams;
+use crate::params::{AnalysisParams, FrontEndKind, PatchLevel};
 use crate::patches::{OverviewBuilder, PatchSampler};
 use crate::tempo::{OnsetStrength, TempoEstimate};
 use crate::versions::{Fingerprint, PeakPicker};
 
+use super::peak_chain::PeakScaledPatches;
 use super::{Features, FrontEnd, SILENCE_PEAK};
 
 /// Where mel power frames go: the patch sampler keeps power (each patch is loudness-normalised
-/// and compressed once it is complete, in [`Pipeline::finish`]); the display overview gets the
-/// recording's own log-mel, unnormalised; the onset envelope (tempo) its frame-to-frame rises.
+/// and compressed once it is complete, in [`Pipeline::finish`]), unless the model's patches
+/// come from their own chain; the display overview gets the recording's own log-mel,
+/// unnormalised; the onset envelope (tempo) its frame-to-frame rises.
 struct FrameSinks {
-    patches: PatchSampler,
+    patches: Option<PatchSampler>,
+    frames_seen: usize,
     overview: OverviewBuilder,
     onsets: OnsetStrength,
     log_gain: f32,
@@ -33,7 +38,10 @@ impl FrameSinks {
         if let Some(peaks) = self.peaks.as_mut() {
             peaks.push(stft_power);
         }
-        self.patches.push(power);
+        if let Some(patches) = self.patches.as_mut() {
+            patches.push(power);
+        }
+        self.frames_seen += 1;
         self.onsets.push(power);
         for (out, &p) in self.log_frame.iter_mut().zip(power) {
             *out = log_compress(p, self.log_gain);
@@ -44,7 +52,11 @@ impl FrameSinks {
 
 /// Receives mono blocks at the source rate and runs them through resampling, mel and patching.
 pub(super) struct Pipeline {
+    /// The numbers of this chain: the model's when its front end is the product's own,
+    /// otherwise the product's ([`FrontEnd::signal_params`]).
     params: AnalysisParams,
+    /// The model's patches when they come from a front end of another kind.
+    model_patches: Option<PeakScaledPatches>,
     resampler: Option<StreamResampler>,
     dc: DcBlocker,
     /// Reused buffer for the DC-blocked copy of each block.
@@ -58,20 +70,30 @@ pub(super) struct Pipeline {
 
 impl Pipeline {
     pub(super) fn new(front: &FrontEnd) -> Result<Self> {
-        let p = front.params;
+        let p = front.signal_params();
+        let own_patches = FrontEndKind::of(&front.params).patch_level() == PatchLevel::Loudness;
+        let model_patches = if own_patches {
+            None
+        } else {
+            Some(PeakScaledPatches::new(front.params, front.max_patches)?)
+        };
         Ok(Pipeline {
             params: p,
+            model_patches,
             resampler: None,
             dc: DcBlocker::new(p.sample_rate_hz),
             scratch: Vec::new(),
             mel: MelAnalyzer::new(&p, MelScale::Power)?,
             frames: FrameSinks {
-                patches: PatchSampler::new(
-                    p.n_mels,
-                    p.patch_frames,
-                    p.patch_hop_frames,
-                    front.max_patches,
-                ),
+                patches: own_patches.then(|| {
+                    PatchSampler::new(
+                        p.n_mels,
+                        p.patch_frames,
+                        p.patch_hop_frames,
+                        front.max_patches,
+                    )
+                }),
+                frames_seen: 0,
                 overview: OverviewBuilder::new(p.n_mels, front.overview_columns),
                 onsets: OnsetStrength::new(p.n_mels),
                 log_gain: p.log_gain,
@@ -128,19 +150,31 @@ impl Pipeline {
             };
             return Err(Error::Silent { peak_dbfs });
         }
-        let n_frames = self.frames.patches.frames_seen();
+        let n_frames = self.frames.frames_seen;
         let fingerprint = self
             .frames
             .peaks
             .take()
             .map(|peaks| Fingerprint::from_picker(peaks, n_frames as u32));
-        let mut patches = self.frames.patches.finish();
-        let n_mels = self.params.n_mels;
-        for patch in &mut patches {
-            // Only a short track's single patch has padding: its real frames are all there are.
-            let real_frames = (n_frames - patch.start_frame).min(self.params.patch_frames);
-            normalise_and_compress(&mut patch.data, real_frames * n_mels, self.params.log_gain);
-        }
+        let patches = match (self.frames.patches.take(), self.model_patches.take()) {
+            (_, Some(chain)) => chain.finish()?,
+            (Some(sampler), None) => {
+                let mut patches = sampler.finish();
+                let n_mels = self.params.n_mels;
+                for patch in &mut patches {
+                    // Only a short track's single patch has padding: its real frames are all
+                    // there are.
+                    let real_frames = (n_frames - patch.start_frame).min(self.params.patch_frames);
+                    normalise_and_compress(
+                        &mut patch.data,
+                        real_frames * n_mels,
+                        self.params.log_gain,
+                    );
+                }
+                patches
+            }
+            (None, None) => unreachable!("a pipeline has one patch source"),
+        };
         let tempo = TempoEstimate::from_onsets(
             &self.frames.onsets.finish(),
             1.0 / self.params.hop_seconds(),
@@ -159,6 +193,9 @@ impl Pipeline {
 
 impl MonoSink for Pipeline {
     fn start(&mut self, sample_rate_hz: u32, _channels: usize) -> Result<()> {
+        if let Some(chain) = self.model_patches.as_mut() {
+            chain.start(sample_rate_hz)?;
+        }
         self.resampler = Some(StreamResampler::new(
             sample_rate_hz,
             self.params.sample_rate_hz,
@@ -180,6 +217,9 @@ impl MonoSink for Pipeline {
                 "decoded sample {} is not a finite number",
                 self.frames_in as usize - mono.len() + i
             )));
+        }
+        if let Some(chain) = self.model_patches.as_mut() {
+            chain.push(mono)?;
         }
         let Pipeline {
             resampler,

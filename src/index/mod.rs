@@ -44,7 +44,7 @@ use crate::error::{Error, Result};
 use crate::index::vectors::l2_normalize;
 #[cfg(feature = "analysis")]
 use crate::model::ModelMetadata;
-use crate::params::{AnalysisParams, FRONTEND_VERSION};
+use crate::params::{AnalysisParams, FrontEndKind};
 pub use fingerprints::FingerprintTable;
 use lookup::add_postings;
 pub use track::{Tags, TrackMeta, TrackTempo};
@@ -409,16 +409,17 @@ impl CatalogIndex {
         versions: VersionTable,
     ) -> Result<Self> {
         let bad = |why: String| Err(Error::InvalidIndex(why));
-        if header.frontend_version != FRONTEND_VERSION {
+        header.analysis.validate()?;
+        let kind = FrontEndKind::checked(&header.analysis, "the index")?;
+        if header.frontend_version != kind.version() {
             return bad(format!(
-                "built with front-end version {}, this build computes version {FRONTEND_VERSION}",
-                header.frontend_version
+                "built with front-end version {}, this build computes version {}",
+                header.frontend_version,
+                kind.version()
             ));
         }
         crate::tempo::ensure_estimator_version(header.tempo_version)
             .map_err(Error::InvalidIndex)?;
-        header.analysis.validate()?;
-        AnalysisParams::CURRENT.ensure_matches(&header.analysis, "the index")?;
         let dim = header.embedding_dim as usize;
         if !(1..=4096).contains(&dim) {
             return bad(format!("embedding size {dim} is out of range"));

@@ -1,5 +1,8 @@
-//! Mel filterbank with the Slaney mel scale and Slaney ("area") normalisation, as
-//! `librosa.filters.mel(htk=False, norm='slaney')`.
+//! Mel filterbanks as librosa builds them: the Slaney mel scale with Slaney ("area")
+//! normalisation (`librosa.filters.mel(htk=False, norm='slaney')`, the product's front end), or
+//! the HTK scale with unit-sum filters (`htk=True, norm=1`, aiSFX's).
+
+use crate::params::MelFilters;
 
 /// Frequency below which the Slaney mel scale is linear, in Hz.
 const LINEAR_LIMIT_HZ: f64 = 1000.0;
@@ -31,6 +34,20 @@ pub fn mel_to_hz(mel: f64) -> f64 {
     }
 }
 
+/// Converts a frequency in Hz to HTK mels, `2595 · log10(1 + f / 700)`
+/// (`librosa.hz_to_mel(htk=True)`).
+pub fn hz_to_mel_htk(hz: f64) -> f64 {
+    2595.0 * (1.0 + hz / 700.0).log10()
+}
+
+/// Converts HTK mels to a frequency in Hz (`librosa.mel_to_hz(htk=True)`).
+pub fn mel_to_hz_htk(mel: f64) -> f64 {
+    700.0 * (10f64.powf(mel / 2595.0) - 1.0)
+}
+
+/// A conversion between Hz and mels.
+type Conversion = fn(f64) -> f64;
+
 /// One triangular filter: non-zero weights for FFT bins `first_bin..first_bin + weights.len()`.
 #[derive(Debug, Clone)]
 struct Filter {
@@ -50,36 +67,46 @@ pub struct MelFilterbank {
 
 impl MelFilterbank {
     /// Builds the filterbank for `sample_rate_hz`, an FFT of `n_fft` samples, `n_mels` bands
-    /// between `fmin_hz` and `fmax_hz`. Weights are computed in f64 and stored as f32, as
-    /// librosa does.
+    /// between `fmin_hz` and `fmax_hz`, on the scale and with the normalisation of `style`.
+    /// Weights are computed in f64 and stored as f32, as librosa does.
     pub fn new(
         sample_rate_hz: u32,
         n_fft: usize,
         n_mels: usize,
-        fmin_hz: f32,
-        fmax_hz: f32,
+        (fmin_hz, fmax_hz): (f32, f32),
+        style: MelFilters,
     ) -> Self {
+        let (to_mel, to_hz): (Conversion, Conversion) = match style {
+            MelFilters::Slaney => (hz_to_mel, mel_to_hz),
+            MelFilters::HtkUnitSum => (hz_to_mel_htk, mel_to_hz_htk),
+        };
         let n_freqs = n_fft / 2 + 1;
         let sr = f64::from(sample_rate_hz);
         let fft_freqs: Vec<f64> = (0..n_freqs).map(|k| k as f64 * sr / n_fft as f64).collect();
         // n_mels + 2 band edges, evenly spaced in mels.
-        let (mel_lo, mel_hi) = (hz_to_mel(f64::from(fmin_hz)), hz_to_mel(f64::from(fmax_hz)));
+        let (mel_lo, mel_hi) = (to_mel(f64::from(fmin_hz)), to_mel(f64::from(fmax_hz)));
         let edges: Vec<f64> = (0..n_mels + 2)
-            .map(|i| mel_to_hz(mel_lo + (mel_hi - mel_lo) * i as f64 / (n_mels + 1) as f64))
+            .map(|i| to_hz(mel_lo + (mel_hi - mel_lo) * i as f64 / (n_mels + 1) as f64))
             .collect();
         let filters = (0..n_mels)
             .map(|m| {
                 let (lo, centre, hi) = (edges[m], edges[m + 1], edges[m + 2]);
-                // Slaney normalisation: each filter has unit area in Hz.
-                let enorm = 2.0 / (hi - lo);
-                let dense: Vec<f32> = fft_freqs
+                let triangle: Vec<f64> = fft_freqs
                     .iter()
                     .map(|&f| {
                         let rising = (f - lo) / (centre - lo);
                         let falling = (hi - f) / (hi - centre);
-                        (rising.min(falling).max(0.0) * enorm) as f32
+                        rising.min(falling).max(0.0)
                     })
                     .collect();
+                let norm = match style {
+                    // Slaney normalisation: each filter has unit area in Hz.
+                    MelFilters::Slaney => 2.0 / (hi - lo),
+                    // norm=1: the weights of each filter sum to 1 (librosa's floor 1e-10
+                    // keeps an empty filter at zero).
+                    MelFilters::HtkUnitSum => 1.0 / triangle.iter().sum::<f64>().max(1e-10),
+                };
+                let dense: Vec<f32> = triangle.iter().map(|&w| (w * norm) as f32).collect();
                 let first = dense.iter().position(|&w| w > 0.0).unwrap_or(0);
                 let last = dense
                     .iter()
@@ -141,13 +168,28 @@ mod tests {
 
     #[test]
     fn every_band_has_weights_and_bands_ascend() {
-        let fb = MelFilterbank::new(16_000, 512, 96, 0.0, 8_000.0);
+        let fb = MelFilterbank::new(16_000, 512, 96, (0.0, 8_000.0), MelFilters::Slaney);
         assert_eq!(fb.n_mels(), 96);
         let mut last_first = 0;
         for f in &fb.filters {
             assert!(!f.weights.is_empty());
             assert!(f.first_bin >= last_first);
             last_first = f.first_bin;
+        }
+    }
+
+    #[test]
+    fn htk_unit_sum_filters_match_librosa() {
+        // librosa.hz_to_mel(1000, htk=True) == 999.9855371396243
+        assert!((hz_to_mel_htk(1000.0) - 999.985_537_139_624_3).abs() < 1e-9);
+        assert!((mel_to_hz_htk(hz_to_mel_htk(4321.0)) - 4321.0).abs() < 1e-9);
+        let fb = MelFilterbank::new(44_100, 2048, 96, (0.0, 22_050.0), MelFilters::HtkUnitSum);
+        assert_eq!(fb.n_freqs(), 1025);
+        for f in &fb.filters {
+            // aiSFX's bank has no empty filter: 2..74 bins each, every one summing to 1.
+            assert!((2..=74).contains(&f.weights.len()), "{}", f.weights.len());
+            let sum: f32 = f.weights.iter().sum();
+            assert!((sum - 1.0).abs() < 1e-5, "{sum}");
         }
     }
 }

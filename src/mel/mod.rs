@@ -1,4 +1,5 @@
-//! The log-mel front end: power STFT → Slaney mel bands → `log10(1 + gain · S)`.
+//! The log-mel front end: power STFT → mel bands (Slaney, or HTK for aiSFX's front end) →
+//! `log10(1 + gain · S)`.
 //!
 //! Model patches are loudness-normalised before the compression ([`loudness`]).
 //!
@@ -11,12 +12,12 @@ pub mod loudness;
 pub(crate) mod stft;
 mod window;
 
-pub use filterbank::{MelFilterbank, hz_to_mel, mel_to_hz};
+pub use filterbank::{MelFilterbank, hz_to_mel, hz_to_mel_htk, mel_to_hz, mel_to_hz_htk};
 pub use stft::PowerStft;
 pub use window::hann_periodic;
 
 use crate::error::Result;
-use crate::params::AnalysisParams;
+use crate::params::{AnalysisParams, FrontEndKind};
 
 /// A mel spectrogram: `n_frames` frames of `n_mels` bands, stored frame by frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,7 +99,8 @@ pub struct MelAnalyzer {
 }
 
 impl MelAnalyzer {
-    /// Prepares the FFT plan, window and filterbank for `params` (validated first).
+    /// Prepares the FFT plan, window and filterbank for `params` (validated first), with the
+    /// filters of the front end the numbers belong to ([`FrontEndKind::of`]).
     pub fn new(params: &AnalysisParams, scale: MelScale) -> Result<Self> {
         params.validate()?;
         Ok(MelAnalyzer {
@@ -107,8 +109,8 @@ impl MelAnalyzer {
                 params.sample_rate_hz,
                 params.n_fft,
                 params.n_mels,
-                params.fmin_hz,
-                params.fmax_hz,
+                (params.fmin_hz, params.fmax_hz),
+                FrontEndKind::of(params).mel_filters(),
             ),
             scale,
             log_gain: params.log_gain,

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tract_nnef::internal::*;
 
 use crate::error::{Error, Result};
-use crate::params::{AnalysisParams, FRONTEND_VERSION};
+use crate::params::{AnalysisParams, FrontEndKind};
 use crate::patches::Patch;
 
 /// The shipped model (`models/simsong.onnx`), built in where the `shipped-model` feature is on
@@ -52,7 +52,11 @@ pub struct ModelMetadata {
     pub name: String,
     /// `false` for test fixtures with random weights: they must never be presented as trained.
     pub trained: bool,
-    /// Front-end version the model was trained with.
+    /// The kind of front end the model's patches come from (absent: the product's own; not
+    /// written then, so the student's archives stay what they were).
+    #[serde(default, skip_serializing_if = "is_own_front_end")]
+    pub frontend: FrontEndKind,
+    /// Version of that front end the model was trained with.
     #[serde(default = "default_frontend_version")]
     pub frontend_version: u32,
     /// The analysis numbers the model was trained on.
@@ -62,6 +66,10 @@ pub struct ModelMetadata {
     /// Classification heads.
     #[serde(default)]
     pub heads: Vec<HeadInfo>,
+}
+
+fn is_own_front_end(kind: &FrontEndKind) -> bool {
+    *kind == FrontEndKind::Simsong
 }
 
 fn default_frontend_version() -> u32 {
@@ -232,14 +240,22 @@ fn parse_metadata(json: Option<&str>) -> Result<ModelMetadata> {
             meta.format
         )));
     }
-    if meta.frontend_version != FRONTEND_VERSION {
+    meta.analysis.validate()?;
+    let source = format!("model `{}`", meta.name);
+    let kind = FrontEndKind::checked(&meta.analysis, &source)?;
+    if kind != meta.frontend {
         return Err(Error::InvalidModel(format!(
-            "the model was trained with front-end version {}, this build computes version {FRONTEND_VERSION}",
-            meta.frontend_version
+            "the model names the {:?} front end but carries the {kind:?} front end's analysis numbers",
+            meta.frontend
         )));
     }
-    meta.analysis.validate()?;
-    AnalysisParams::CURRENT.ensure_matches(&meta.analysis, &format!("model `{}`", meta.name))?;
+    if meta.frontend_version != kind.version() {
+        return Err(Error::InvalidModel(format!(
+            "the model was trained with front-end version {}, this build computes version {}",
+            meta.frontend_version,
+            kind.version()
+        )));
+    }
     if meta.embedding_dim == 0 || meta.embedding_dim > 4096 {
         return Err(Error::InvalidModel(format!(
             "embedding size {} is out of range",

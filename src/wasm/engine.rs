@@ -249,7 +249,7 @@ impl SimilarityEngine {
     pub(super) fn wrap(&self, inner: TrackAnalysis) -> Analysis {
         Analysis {
             inner,
-            hop_seconds: self.engine.params().hop_seconds(),
+            hop_seconds: self.engine.front_end().signal_params().hop_seconds(),
             segment_seconds: self.engine.params().patch_seconds(),
             model_sha256: self.engine.model_sha256().to_string(),
             model_name: self.engine.model_metadata().name.clone(),

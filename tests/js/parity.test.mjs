@@ -43,6 +43,32 @@ test('wasm in Node and the native CLI give the same embeddings', { skip: !BIN &&
   assert.ok(worst <= 1e-5, `max difference ${worst}`);
 });
 
+// A model of the aiSFX front-end kind (the teacher's; a toy one, tests/fixtures/make_aisfx_test_model.py):
+// wasm cuts its patches from its own 44.1 kHz chain and gives what onnx's reference evaluator gives on
+// librosa's log-mel, segment by segment, while the display spectrogram stays at the product's numbers.
+test('wasm embeds a model of the aiSFX kind from its own patches', () => {
+  const engine = new SimilarityEngine(readFileSync(join(ROOT, 'tests/fixtures/models/test-aisfx-untrained.nnef.tar')));
+  const reference = JSON.parse(readFileSync(join(ROOT, 'tests/fixtures/reference/test-aisfx-untrained.real_music_a_44k.json'), 'utf8'));
+  const a = engine.analyzeFile(readFileSync(join(ROOT, 'tests/fixtures/audio/real_music_a_44k.wav')), 'a.wav');
+  const dim = a.embeddingDim;
+  const starts = a.segmentStarts;
+  const segments = a.segmentEmbeddings;
+  const secondsPerColumn = a.melSecondsPerColumn;
+  a.free();
+  assert.equal(dim, 16);
+  assert.deepEqual(
+    Array.from(starts).map((s) => s.toFixed(6)),
+    reference.segment_start_seconds.map((s) => s.toFixed(6)),
+  );
+  let worst = 0;
+  reference.segment_embeddings.forEach((want, i) => {
+    for (let j = 0; j < dim; j++) worst = Math.max(worst, Math.abs(segments[i * dim + j] - want[j]));
+  });
+  console.log(`aiSFX kind: max |wasm - reference evaluator| ${worst.toExponential(2)}`);
+  assert.ok(worst <= 1e-4, `max difference ${worst}`);
+  assert.ok(secondsPerColumn < 0.1, 'the overview is cut from the 16 kHz chain (16 ms frames)');
+});
+
 test('the wasm API reports bad input as errors with readable messages', () => {
   const engine = new SimilarityEngine(readFileSync(BROWSER_MODEL));
   assert.throws(() => engine.analyzeFile(new Uint8Array(0), 'x.mp3'), { message: /the file is empty/, code: 'empty-input' });

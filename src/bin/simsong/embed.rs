@@ -27,6 +27,9 @@ pub struct EmbedArgs {
     /// `.csv` (`row,start_seconds`: the output row of its file and where the segment starts).
     #[arg(long)]
     segments: Option<PathBuf>,
+    /// Most patches analysed per file, spread evenly over it (default 128).
+    #[arg(long, value_name = "N")]
+    max_patches: Option<usize>,
 }
 
 pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
@@ -35,7 +38,10 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<ExitCode> {
         Some("npy") => "npy",
         _ => bail!("--out must end in .csv or .npy"),
     };
-    let engine = crate::load_engine(args.model.as_deref())?;
+    let mut engine = crate::load_engine(args.model.as_deref())?;
+    if let Some(n) = args.max_patches {
+        engine = engine.with_max_patches(n);
+    }
     let bar = files_bar(args.files.len(), "embedding");
     let results: Vec<_> = args
         .files

@@ -14,7 +14,7 @@ use super::neighbours::{NeighboursPart, record_bytes};
 use super::{ENVELOPE_LEN, Envelope, PARTS_FORMAT_VERSION, PartKind};
 use super::{codes, rerank};
 use crate::error::{Error, Result};
-use crate::params::{AnalysisParams, FRONTEND_VERSION};
+use crate::params::{AnalysisParams, FrontEndKind};
 
 /// The manifest's `format` value.
 pub const MANIFEST_FORMAT: &str = "simsong-index";
@@ -216,16 +216,17 @@ impl Manifest {
     /// Checks every invariant that does not need the parts.
     pub fn validate(&self) -> Result<()> {
         let bad = |why: String| Err(Error::InvalidIndex(format!("manifest: {why}")));
-        if self.frontend_version != FRONTEND_VERSION {
+        self.analysis.validate()?;
+        let kind = FrontEndKind::checked(&self.analysis, "the index")?;
+        if self.frontend_version != kind.version() {
             return bad(format!(
-                "built with front-end version {}, this build computes version {FRONTEND_VERSION}",
-                self.frontend_version
+                "built with front-end version {}, this build computes version {}",
+                self.frontend_version,
+                kind.version()
             ));
         }
         crate::tempo::ensure_estimator_version(self.tempo_version)
             .map_err(|why| Error::InvalidIndex(format!("manifest: {why}")))?;
-        self.analysis.validate()?;
-        AnalysisParams::CURRENT.ensure_matches(&self.analysis, "the index")?;
         if !is_hex(&self.index_id, 32) {
             return bad("indexId is not 32 hex digits".into());
         }
