@@ -1124,3 +1124,86 @@ fn versions_are_grouped_listed_and_checked() {
     let o = simsong(&["check", dir.to_str().unwrap(), upload.to_str().unwrap()]);
     assert!(!o.status.success());
 }
+
+/// A catalog embedded by a model of the aiSFX front-end kind (the teacher's; a toy one here)
+/// builds, publishes and answers like the product's own: the index records the kind's numbers,
+/// tempi still come from the 16 kHz chain, a copy of a track finds it, and the student is refused
+/// on it.
+#[test]
+fn a_catalog_of_the_aisfx_kind_builds_publishes_and_answers() {
+    let model = fixture("models/test-aisfx-untrained.onnx");
+    let model = model.to_str().unwrap();
+    let audio = fixture("audio");
+    let manifest = tmp("aisfx-catalog.tsv");
+    std::fs::write(
+        &manifest,
+        format!(
+            "id\taudio\ttitle\tcollection\n\
+             a\t{0}/real_music_a_44k.wav\tMenu\tamoebax\n\
+             b\t{0}/real_music_b_16k.wav\tTheme\tlugaru\n\
+             c\t{0}/synth_chirp_16k.wav\tChirp\tsynth\n",
+            audio.display()
+        ),
+    )
+    .unwrap();
+    let idx = tmp("aisfx-catalog.idx");
+    let idx_s = idx.to_str().unwrap();
+    let o = simsong(&[
+        "index",
+        "build",
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--model",
+        model,
+        "--out",
+        idx_s,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = simsong(&["index", "info", idx_s, "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let info: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(info["tracks"], 3);
+    assert_eq!(info["header"]["analysis"]["sample_rate_hz"], 44_100);
+    assert_eq!(info["header"]["analysis"]["patch_frames"], 129);
+    assert_eq!(info["header"]["frontendVersion"], 1);
+
+    let published = tmp("aisfx-published");
+    let o = simsong(&[
+        "index",
+        "merge",
+        idx_s,
+        "--out",
+        published.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for index in [idx_s, published.to_str().unwrap()] {
+        let o = simsong(&[
+            "query",
+            index,
+            "--file",
+            fixture("audio/real_music_a_44k.flac").to_str().unwrap(),
+            "--model",
+            model,
+            "-k",
+            "1",
+            "--json",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let hits: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(hits[0]["hit"]["id"], "a", "{index}: {hits}");
+        let o = simsong(&["query", index, "--id", "b", "-k", "2", "--json"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    // The student's numbers are not this index's: refused, never a silently wrong ranking.
+    let o = simsong(&[
+        "query",
+        idx_s,
+        "--file",
+        fixture("audio/real_music_a_44k.flac").to_str().unwrap(),
+        "--model",
+        fixture("models/test-untrained.onnx").to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("was built with model"), "{err}");
+}

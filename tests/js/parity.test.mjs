@@ -55,7 +55,7 @@ test('wasm embeds a model of the aiSFX kind from its own patches', () => {
   const segments = a.segmentEmbeddings;
   const secondsPerColumn = a.melSecondsPerColumn;
   a.free();
-  assert.equal(dim, 16);
+  assert.equal(dim, 32);
   assert.deepEqual(
     Array.from(starts).map((s) => s.toFixed(6)),
     reference.segment_start_seconds.map((s) => s.toFixed(6)),
