@@ -232,6 +232,27 @@ def fit_teacher_projection(train_rows, dim=128, white=True):
     return lambda raw: ((((np.asarray(raw, dtype=np.float64) - mu) / sd) - zmean) @ comp.T) / scale
 
 
+def fit_nuisance_projection(train_rows, nuisance_diffs, dim=128, lam=1.0):
+    """Like fit_teacher_projection, but whitened against what should not matter: standardised
+    with the training rows' statistics, then multiplied by Sn^-1/2, Sn the covariance of
+    `nuisance_diffs` (a track's patch minus the same patch of a lossy, shifted copy, raw rows,
+    standardised the same way) regularised by `lam` x its mean eigenvalue, then projected on the
+    `dim` principal axes of the training rows in that space. Directions a codec or a shift moves
+    shrink; the rest keeps its spread. Returns raw rows -> projected rows (float64)."""
+    x = np.asarray(train_rows, dtype=np.float64)
+    mu, sd = x.mean(0), x.std(0) + 1e-6
+    z = (x - mu) / sd
+    zmean = z.mean(0)
+    d = np.asarray(nuisance_diffs, dtype=np.float64) / sd
+    sn = d.T @ d / max(len(d), 1)
+    sn += lam * np.trace(sn) / len(sn) * np.eye(len(sn))
+    w, v = np.linalg.eigh(sn)
+    wn = (v / np.sqrt(w)) @ v.T
+    _, _, vt = np.linalg.svd((z - zmean) @ wn, full_matrices=False)
+    m = wn @ vt[:dim].T
+    return lambda raw: (((np.asarray(raw, dtype=np.float64) - mu) / sd) - zmean) @ m
+
+
 # ------------------------------------------------------------------ trained models (torch)
 def load_final_model(path):
     """The stage-2 model train.py --final-model saved, as a net.Export module."""

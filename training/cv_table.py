@@ -26,8 +26,9 @@ LABELS = {
     "v3": "v3 (train.py defaults, 1500 steps)",
     "v1-recipe+teacher": "v1-recipe ⊕ teacher-128",
     "v3+teacher": "v3 ⊕ teacher-128",
-    "teacher-product": "teacher as the product runs it: Rust aiSFX front end, int8 weights, tract, ≤ 16 patches "
-                       "per track (eval-cv-teacher-product.json)",
+    "teacher-product": "teacher as the product would run it: Rust aiSFX front end, int8 weights, tract, ≤ 16 "
+                       "patches per track, projection whitened against codec copies, λ 3 "
+                       "(eval-cv-teacher-product.json)",
 }
 HIDDEN = {"teacher-raw", "teacher-std", "teacher-pca", "teacher-pca-white"}
 

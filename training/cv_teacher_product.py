@@ -66,11 +66,12 @@ def embed_all(binary, model, tracks, max_patches, out_dir):
     npz = os.path.join(out_dir, "segments.npz")
     if os.path.exists(npz):
         z = np.load(npz)
-        return {k: z[k] for k in z.files}
+        if "start" in z.files:
+            return {k: z[k] for k in z.files}
     os.makedirs(out_dir, exist_ok=True)
     paths = sorted({t["audio_path"] for t in tracks})
     # In chunks, so a stopped run keeps what it finished.
-    rows, segs, seg_rows = [], [], []
+    rows, segs, seg_rows, starts = [], [], [], []
     for c in range(0, len(paths), 50):
         part = os.path.join(out_dir, f"chunk{c // 50:03d}")
         if not os.path.exists(part + ".segments.npy"):
@@ -86,13 +87,15 @@ def embed_all(binary, model, tracks, max_patches, out_dir):
         done = open(part + ".tracks.npy.paths.txt").read().splitlines()
         seg = np.load(part + ".segments.npy")
         with open(part + ".segments.csv", newline="") as f:
-            which = [int(r["row"]) for r in csv.DictReader(f)]
+            csv_rows = list(csv.DictReader(f))
+        which = [int(r["row"]) for r in csv_rows]
+        starts.extend(float(r["start_seconds"]) for r in csv_rows)
         base = len(rows)
         rows.extend(done)
         segs.append(seg)
         seg_rows.extend(base + w for w in which)
     out = {"emb": np.concatenate(segs).astype(np.float32), "file_row": np.asarray(seg_rows, np.int32),
-           "paths": np.asarray(rows)}
+           "paths": np.asarray(rows), "start": np.asarray(starts, np.float32)}
     np.savez(npz, **out)
     return out
 
@@ -109,6 +112,12 @@ def main():
     ap.add_argument("--k", type=int, default=4)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--boot", type=int, default=2000)
+    ap.add_argument("--copies", action="store_true",
+                    help="also score copies (teacher_copies.py): each held-out track's lossy, shifted copy "
+                         "searched among all originals with the fold's projection")
+    ap.add_argument("--nuisance", type=float, default=None, metavar="LAMBDA",
+                    help="fit the projection against the patch differences between the fold's training "
+                         "tracks and their copies (cv_score.fit_nuisance_projection), regularised by LAMBDA")
     ap.add_argument("--json", default=None, help="write the result here (models/eval-cv-teacher-product.json)")
     ap.add_argument("--save-projection", default=None, metavar="NPZ",
                     help="also fit the projection on every track's patches (whitened or not as most folds "
@@ -129,6 +138,25 @@ def main():
     have = set(real["paths"].tolist())
     log(f"{len(have)} of {len({t['audio_path'] for t in tracks})} tracks embedded, {len(real['emb'])} patches")
 
+    copies, pairs, copy_of = None, [], {}
+    if args.copies or args.nuisance is not None:
+        cdir = os.path.join(args.data, "teacher-copies")
+        crow = read_csv(os.path.join(cdir, "copies.csv"))
+        copy_of = {r["track_path"]: r["copy_path"] for r in crow}
+        copies = embed_all(args.bin, args.model, [{"audio_path": r["copy_path"]} for r in crow], args.max_patches,
+                           os.path.join(cdir, f"emb-{key}"))
+        # (original patch, copy patch) at the same nominal start: what a codec and a shift change
+        track_of = {v: k for k, v in copy_of.items()}
+        where = {}
+        for i, (fr, st) in enumerate(zip(real["file_row"], real["start"])):
+            where[(str(real["paths"][fr]), round(float(st), 1))] = i
+        for j, (fr, st) in enumerate(zip(copies["file_row"], copies["start"])):
+            i = where.get((track_of[str(copies["paths"][fr])], round(float(st), 1)))
+            if i is not None:
+                pairs.append((i, j))
+        log(f"copies: {len(crow)} tracks, {len(pairs)} paired patches")
+    copy_hits = []
+
     per_fold = []
     for f in range(args.k):
         split = fold_splits(plan, f, tracks, [])["real"]["track_split"]
@@ -137,8 +165,14 @@ def main():
         train_paths = {t["audio_path"] for t in part["train"]}
         rows = [i for i, fr in enumerate(real["file_row"]) if str(real["paths"][fr]) in train_paths]
         best = None
-        for white in {"inner-val": (False, True), "yes": (True,), "no": (False,)}[args.whiten]:
-            proj = cs.fit_teacher_projection(real["emb"][rows], DIM, white)
+        whitening = {"inner-val": (False, True), "yes": (True,), "no": (False,)}[args.whiten]
+        if args.nuisance is not None:
+            whitening = ("nuisance",)
+            diffs = [real["emb"][i] - copies["emb"][j] for i, j in pairs
+                     if str(real["paths"][real["file_row"][i]]) in train_paths]
+        for white in whitening:
+            proj = (cs.fit_nuisance_projection(real["emb"][rows], diffs, DIM, args.nuisance) if white == "nuisance"
+                    else cs.fit_teacher_projection(real["emb"][rows], DIM, white))
             vecs = cs.teacher_track_vectors({"emb": proj(real["emb"]), "file_row": real["file_row"],
                                              "paths": real["paths"]})
 
@@ -150,14 +184,33 @@ def main():
             val_p10 = float(score(part["val"])[0][:, 2].mean())
             if best is None or val_p10 > best[0]:
                 p, qrows = score(part["test"])
-                best = (val_p10, white, p, qrows)
-        val_p10, white, p, qrows = best
+                best = (val_p10, white, p, qrows, proj, vecs)
+        val_p10, white, p, qrows, proj, vecs = best
+        if copies is not None:  # the fold's held-out tracks' copies, each among all originals
+            cvecs = cs.teacher_track_vectors({"emb": proj(copies["emb"]), "file_row": copies["file_row"],
+                                              "paths": copies["paths"]})
+            names = sorted(vecs)
+            table = np.stack([vecs[n] for n in names])
+            for t in part["test"]:
+                c = cvecs.get(copy_of.get(t["audio_path"], ""))
+                if c is not None:
+                    sims = table @ c
+                    copy_hits.append((names[int(np.argmax(sims))] == t["audio_path"],
+                                      float(sims[names.index(t["audio_path"])])))
         ts = part["test"]
         per_fold.append({"fold": f, "p": p, "query_ids": [ts[i]["track_id"] for i in qrows],
                          "packages": np.array([ts[i]["package"] for i in qrows]),
                          "extra": {"whitened": white, "inner_val_p_at_10": val_p10}})
         log(f"fold {f}: {len(p)} queries, P@10 {p[:, 2].mean():.3f} (whitened {white})")
     summary = cs.summarise(per_fold, args.k, args.boot)
+    if copy_hits:
+        found = [h for h, _ in copy_hits]
+        cos = [c for _, c in copy_hits]
+        summary["copies"] = {"found": int(sum(found)), "of": len(found), "cosine_mean": float(np.mean(cos)),
+                             "cosine_min": float(np.min(cos))}
+        log(f"copies find their original: {sum(found)}/{len(found)}, cosine mean {np.mean(cos):.3f} "
+            f"(min {np.min(cos):.3f})")
+    summary["nuisance_lambda"] = args.nuisance
     summary["max_patches"] = args.max_patches
     summary["whiten"] = args.whiten
     summary["model_sha256"] = sha256(args.model)
