@@ -134,3 +134,22 @@ def test_teacher_projection_is_fitted_on_training_rows_and_whitens_them():
     # Rows not seen in the fit go through the same map.
     held = np.abs(rng.normal(size=(5, 24)))
     assert np.allclose(project(held)[0], project(np.vstack([held[:1], train]))[0])
+
+
+def test_nuisance_projection_shrinks_what_copies_change():
+    """Tracks differ along every axis; copies differ from their tracks mostly along axis 0.
+    Whitened against the copy differences, a copy lies far closer to its track (in units of the
+    spread between tracks) than under the plain PCA projection."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((400, 8)) * np.array([3.0, 1, 1, 1, 1, 1, 1, 1])
+    diffs = np.zeros((400, 8))
+    diffs[:, 0] = rng.standard_normal(400) * 2.0
+    diffs[:, 1:] = rng.standard_normal((400, 7)) * 0.05
+
+    def ratio(proj):
+        tracks, copies = proj(x), proj(x - diffs)
+        return np.linalg.norm(tracks - copies, axis=1).mean() / np.linalg.norm(tracks - tracks.mean(0), axis=1).mean()
+
+    plain = ratio(cv_score.fit_teacher_projection(x, dim=4, white=False))
+    nuisance = ratio(cv_score.fit_nuisance_projection(x, diffs, dim=4, lam=0.01))
+    assert nuisance < 0.5 * plain, (nuisance, plain)
