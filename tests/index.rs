@@ -113,11 +113,25 @@ fn with_payload(payload: &[u8], version: u32) -> Vec<u8> {
     out
 }
 
+/// Why `bytes` are refused; reading them from a file (a piece at a time) must say the same.
 fn load_err(bytes: &[u8]) -> String {
-    match CatalogIndex::from_bytes(bytes) {
+    let e = match CatalogIndex::from_bytes(bytes) {
         Ok(_) => panic!("loaded a bad index"),
         Err(e) => e.to_string(),
-    }
+    };
+    assert_eq!(read_back(bytes).expect_err("read a bad index file"), e);
+    e
+}
+
+/// `bytes` written to a file and read back with [`CatalogIndex::read_file`].
+fn read_back(bytes: &[u8]) -> Result<CatalogIndex, String> {
+    static FILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = common::tmp(&format!("index-{n}.idx"));
+    std::fs::write(&path, bytes).unwrap();
+    let read = CatalogIndex::read_file(&path).map_err(|e| e.to_string());
+    std::fs::remove_file(&path).unwrap();
+    read
 }
 
 #[test]
@@ -127,6 +141,7 @@ fn round_trip_keeps_everything() {
         let bytes = index.to_bytes().unwrap();
         let back = CatalogIndex::from_bytes(&bytes).unwrap();
         assert_eq!(back, index);
+        assert_eq!(read_back(&bytes).unwrap(), index);
         assert_eq!(back.len(), 5);
         assert_eq!(back.position("synth_chirp_16k.wav"), Some(2));
         // 6 s of real music at 2.99 s per patch: two patches (the 16 ms left over get no tail patch).

@@ -9,9 +9,10 @@ use std::collections::{BTreeSet, HashMap};
 use common::rng::Rng;
 use common::test_model;
 use simsong::browse::BrowseTask;
+use simsong::catalog::files::publish_into;
 use simsong::index::parted::task::run_to_end;
 use simsong::index::parted::{Fetch, PartKey, PartedIndex};
-use simsong::index::publish::{PartSizes, Published, publish_base, publish_delta};
+use simsong::index::publish::{PartSizes, Published, publish_base, publish_base_to, publish_delta};
 use simsong::index::train::{QuantizerShape, train_quantizer};
 use simsong::index::{Precision, Tags};
 use simsong::search::parted::{PROBE_CELLS, SearchOutcome, SearchTask};
@@ -341,6 +342,55 @@ fn deltas_add_and_remove_without_touching_published_parts() {
         .unwrap_err();
     assert!(e.to_string().contains("no track with id `b000005`"), "{e}");
     assert_eq!(parted.manifest().live_tracks(), 2298);
+}
+
+#[test]
+fn a_folder_gets_the_parts_kept_in_memory_and_a_failed_publication_leaves_none() {
+    let index = catalog(1200, 12, 9, "f");
+    let quantizer = train_quantizer(&index.embedding_rows(), DIM, QuantizerShape::quick()).unwrap();
+    let sizes = PartSizes::default();
+    let kept = publish_base(&index, quantizer.clone(), sizes).unwrap();
+    // Written a piece at a time into a folder: the same files.
+    let dir = common::tmp("published-folder");
+    let written = publish_into(&dir, |sink| {
+        publish_base_to(&index, quantizer.clone(), sizes, sink)
+    })
+    .unwrap();
+    assert!(written.files.is_empty());
+    assert_eq!(written.manifest, kept.manifest);
+    assert_eq!(written.parts, kept.parts);
+    let names = |dir: &std::path::Path| -> BTreeSet<String> {
+        std::fs::read_dir(dir.join("parts"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        names(&dir).len(),
+        kept.files.len(),
+        "no temporary file is left"
+    );
+    for (name, bytes) in &kept.files {
+        assert_eq!(&std::fs::read(dir.join(name)).unwrap(), bytes, "{name}");
+    }
+    let manifest = std::fs::read(dir.join("index.json")).unwrap();
+    assert_eq!(manifest, kept.manifest.to_json());
+    // Published again over itself (the parts are there): nothing changes.
+    publish_into(&dir, |sink| {
+        publish_base_to(&index, quantizer.clone(), sizes, sink)
+    })
+    .unwrap();
+    assert_eq!(names(&dir).len(), kept.files.len());
+    // A publication that fails once its parts are written leaves the folder as it was.
+    let failed = publish_into(&dir, |sink| {
+        let other = catalog(300, 3, 4, "g");
+        publish_base_to(other, quantizer.clone(), sizes, sink)?;
+        Err(simsong::Error::InvalidIndex("stopped".into()))
+    });
+    assert!(failed.is_err());
+    assert_eq!(names(&dir).len(), kept.files.len());
+    assert_eq!(std::fs::read(dir.join("index.json")).unwrap(), manifest);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

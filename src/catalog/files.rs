@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+pub use super::parts_dir::DirParts;
 use crate::error::{Error, Result};
 use crate::index::CatalogIndex;
-use crate::index::publish::{PartSizes, Published, publish_base};
+use crate::index::publish::{PartSink, PartSizes, Published, Source, publish_base_to};
 use crate::index::train::{QuantizerShape, train_quantizer};
 
 /// The manifest file inside a published index's folder.
@@ -29,11 +30,13 @@ pub fn folder(path: &Path) -> PathBuf {
     }
 }
 
-/// Reads and validates a one-file index.
+/// Reads and validates a one-file index, a piece at a time: the file's bytes are never held
+/// whole beside the index they decode to ([`CatalogIndex::read_file`]).
 pub fn load_index_file(path: &Path) -> Result<CatalogIndex> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    CatalogIndex::from_bytes(&bytes)
-        .map_err(|e| Error::Catalog(format!("index {}: {e}", path.display())))
+    CatalogIndex::read_file(path).map_err(|e| match e {
+        e @ Error::Io { .. } => e,
+        e => Error::Catalog(format!("index {}: {e}", path.display())),
+    })
 }
 
 /// Writes a one-file index atomically (temporary file + rename), so a failure never leaves
@@ -56,22 +59,37 @@ pub struct PublishTimings {
     pub cut_seconds: f64,
 }
 
-/// Trains the quantiser on `index` and publishes it as a new base.
+/// Trains the quantiser on `index` and publishes it as a new base, its parts kept in memory.
 pub fn publish_catalog(
     index: &CatalogIndex,
     shape: QuantizerShape,
     sizes: PartSizes,
 ) -> Result<(Published, PublishTimings)> {
-    let started = Instant::now();
-    let dim = index.dim();
-    let mut vectors = Vec::with_capacity(index.len() * dim);
-    for i in 0..index.len() {
-        vectors.extend(index.embedding(i));
+    let mut parts = crate::index::publish::MemoryParts::default();
+    let (mut published, timings) = publish_catalog_to(index, shape, sizes, &mut parts)?;
+    published.files = parts.files;
+    Ok((published, timings))
+}
+
+/// Trains the quantiser on `index` (on its stored rows when they are `f32`: no copy) and
+/// publishes it as a new base into `sink`. An owned `index` is dropped as soon as its parts
+/// are cut (see [`Source`]), its fingerprints before training.
+pub fn publish_catalog_to<'a>(
+    index: impl Into<Source<'a>>,
+    shape: QuantizerShape,
+    sizes: PartSizes,
+    sink: &mut dyn PartSink,
+) -> Result<(Published, PublishTimings)> {
+    let mut index = index.into();
+    if let Source::Owned(owned) = &mut index {
+        owned.drop_fingerprints();
     }
-    let quantizer = train_quantizer(&vectors, dim, shape)?;
+    let started = Instant::now();
+    let catalog = index.index();
+    let quantizer = train_quantizer(&catalog.embedding_rows(), catalog.dim(), shape)?;
     let train_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    let published = publish_base(index, quantizer, sizes)?;
+    let published = publish_base_to(index, quantizer, sizes, sink)?;
     let timings = PublishTimings {
         train_seconds,
         cut_seconds: started.elapsed().as_secs_f64(),
@@ -90,8 +108,26 @@ pub fn write_index(
     if !is_published(out) {
         return save_index_file(index, out).map(|n| n as u64);
     }
-    let (published, _) = publish_catalog(index, shape, sizes)?;
-    write_published(&folder(out), &published)
+    let published = publish_into(&folder(out), |sink| {
+        publish_catalog_to(index, shape, sizes, sink).map(|(published, _)| published)
+    })?;
+    Ok(published.parts.iter().map(|(_, b)| b).sum::<u64>()
+        + published.manifest.to_json().len() as u64)
+}
+
+/// Runs `publish` with a sink that writes its parts into the published folder `dir` as they
+/// are cut ([`DirParts`]), then writes the manifest (atomically): a reader sees the old index
+/// or the new one, never a manifest naming parts that are not there yet. If `publish` or the
+/// manifest fails, the parts it wrote are removed again.
+pub fn publish_into(
+    dir: &Path,
+    publish: impl FnOnce(&mut dyn PartSink) -> Result<Published>,
+) -> Result<Published> {
+    let mut sink = DirParts::new(dir)?;
+    let published = publish(&mut sink)?;
+    write_manifest(dir, &published)?;
+    sink.keep();
+    Ok(published)
 }
 
 /// Joins one-file indexes (shards of one build, in order) into one [`CatalogIndex`]; a shard
@@ -109,10 +145,10 @@ pub fn merge_index_files(inputs: &[PathBuf]) -> Result<CatalogIndex> {
     Ok(merged)
 }
 
-/// Writes the parts of `published`, then its manifest (atomically): a reader sees the old
-/// index or the new one, never a manifest naming parts that are not there yet. Parts are
-/// named by checksum, so writing one that exists rewrites the same bytes. Returns the bytes
-/// written.
+/// Writes the parts of `published` (those it kept in memory), then its manifest
+/// (atomically): a reader sees the old index or the new one, never a manifest naming parts
+/// that are not there yet. Parts are named by checksum, so writing one that exists rewrites
+/// the same bytes. Returns the bytes written.
 pub fn write_published(dir: &Path, published: &Published) -> Result<u64> {
     std::fs::create_dir_all(dir.join("parts")).map_err(|e| Error::io(dir, e))?;
     let mut written = 0u64;
@@ -126,10 +162,15 @@ pub fn write_published(dir: &Path, published: &Published) -> Result<u64> {
         std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
         written += bytes.len() as u64;
     }
+    Ok(written + write_manifest(dir, published)?)
+}
+
+/// Writes the manifest of `published` into `dir` atomically; returns its size in bytes.
+fn write_manifest(dir: &Path, published: &Published) -> Result<u64> {
     let manifest = dir.join(MANIFEST_NAME);
     let tmp = dir.join(format!("{MANIFEST_NAME}.tmp"));
     let json = published.manifest.to_json();
     std::fs::write(&tmp, &json).map_err(|e| Error::io(&manifest, e))?;
     std::fs::rename(&tmp, &manifest).map_err(|e| Error::io(&manifest, e))?;
-    Ok(written + json.len() as u64)
+    Ok(json.len() as u64)
 }

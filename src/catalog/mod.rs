@@ -7,6 +7,7 @@
 pub mod build;
 pub mod files;
 pub mod manifest;
+pub mod parts_dir;
 
 pub use build::{BuildOptions, BuildReport, Failure, ShardSpec, build_index};
 pub use manifest::{Entry, read_folder, read_manifest};

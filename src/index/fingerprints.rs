@@ -27,6 +27,14 @@ impl Default for FingerprintTable {
 }
 
 impl FingerprintTable {
+    /// A table of `tracks` slots, none holding a fingerprint.
+    pub fn empty(tracks: usize) -> Self {
+        FingerprintTable {
+            offsets: vec![0; tracks + 1],
+            bytes: Vec::new(),
+        }
+    }
+
     /// Track `t`'s stored fingerprint; `None` when it has none.
     pub fn get(&self, t: usize) -> Option<&[u8]> {
         let (start, end) = (*self.offsets.get(t)?, *self.offsets.get(t + 1)?);

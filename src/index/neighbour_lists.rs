@@ -59,25 +59,67 @@ pub fn nearest_neighbours_of(
     k: usize,
     probes: usize,
 ) -> Vec<Vec<(f32, u32)>> {
-    let n = input.live.len();
-    let dim = input.dim;
-    let exact = n <= EXACT_UP_TO;
-    let n_cells = input.centroids.len() / dim.max(1);
-    let mut members: Vec<Vec<u32>> = vec![Vec::new(); n_cells.max(1)];
-    for p in 0..n {
-        if input.live[p] {
-            let cell = if exact { 0 } else { input.cells[p] as usize };
-            members[cell.min(n_cells.saturating_sub(1))].push(p as u32);
+    NeighbourSearch::new(input).lists(positions, k, probes)
+}
+
+/// The live positions of every cell (one cell holding them all where the catalog is scanned
+/// exhaustively), built once, so that a large catalog's lists can be computed a block of
+/// positions at a time (4 bytes per track) and written out before the next block.
+pub struct NeighbourSearch<'a> {
+    input: &'a NeighbourInput<'a>,
+    exact: bool,
+    n_cells: usize,
+    members: Vec<Vec<u32>>,
+}
+
+impl<'a> NeighbourSearch<'a> {
+    /// Sorts the live positions of `input` into its cells.
+    pub fn new(input: &'a NeighbourInput<'a>) -> Self {
+        let n = input.live.len();
+        let exact = n <= EXACT_UP_TO;
+        let n_cells = input.centroids.len() / input.dim.max(1);
+        let mut members: Vec<Vec<u32>> = vec![Vec::new(); n_cells.max(1)];
+        for p in 0..n {
+            if input.live[p] {
+                let cell = if exact { 0 } else { input.cells[p] as usize };
+                members[cell.min(n_cells.saturating_sub(1))].push(p as u32);
+            }
+        }
+        NeighbourSearch {
+            input,
+            exact,
+            n_cells,
+            members,
         }
     }
-    let one = |p: u32| -> Vec<(f32, u32)> {
+
+    /// The lists of the tracks at `positions` (in that order), as [`nearest_neighbours`]
+    /// gives them; spread over the CLI's threads.
+    pub fn lists(&self, positions: &[u32], k: usize, probes: usize) -> Vec<Vec<(f32, u32)>> {
+        #[cfg(feature = "catalog")]
+        {
+            use rayon::prelude::*;
+            positions
+                .par_iter()
+                .map(|&p| self.one(p, k, probes))
+                .collect()
+        }
+        #[cfg(not(feature = "catalog"))]
+        {
+            positions.iter().map(|&p| self.one(p, k, probes)).collect()
+        }
+    }
+
+    /// The list of the track at `p`.
+    fn one(&self, p: u32, k: usize, probes: usize) -> Vec<(f32, u32)> {
+        let (input, dim, n_cells) = (self.input, self.input.dim, self.n_cells);
         let p = p as usize;
         if !input.live.get(p).copied().unwrap_or(false) {
             return Vec::new();
         }
         let mut q = input.rows[p * dim..(p + 1) * dim].to_vec();
         l2_normalize(&mut q);
-        let cells: Vec<usize> = if exact {
+        let cells: Vec<usize> = if self.exact {
             vec![0]
         } else {
             let mut scored: Vec<(f32, usize)> = (0..n_cells)
@@ -89,7 +131,7 @@ pub fn nearest_neighbours_of(
         let mut best = TopK::new(k);
         let mut threshold = best.threshold();
         for c in cells {
-            for &t in &members[c] {
+            for &t in &self.members[c] {
                 if t as usize == p {
                     continue;
                 }
@@ -104,20 +146,11 @@ pub fn nearest_neighbours_of(
             .into_iter()
             .map(|(s, t)| (s, t as u32))
             .collect()
-    };
-    #[cfg(feature = "catalog")]
-    {
-        use rayon::prelude::*;
-        positions.par_iter().map(|&p| one(p)).collect()
-    }
-    #[cfg(not(feature = "catalog"))]
-    {
-        positions.iter().map(|&p| one(p)).collect()
     }
 }
 
-/// The share of the exact top `at` of `sample` positions found in their lists (a check of the
-/// cell probing against an exhaustive scan).
+/// The share of the exact top `at` of `sample` positions found in their lists (`lists[i]`:
+/// the list of `sample[i]`): a check of the cell probing against an exhaustive scan.
 pub fn recall_at(
     input: &NeighbourInput,
     lists: &[Vec<(f32, u32)>],
@@ -129,10 +162,9 @@ pub fn recall_at(
         ..*input
     };
     let (mut found, mut total) = (0usize, 0usize);
-    for &p in sample {
+    for (&p, list) in sample.iter().zip(lists) {
         let truth = exact_one(&exact_input, p as usize, at);
-        let got: std::collections::HashSet<u32> =
-            lists[p as usize].iter().take(at).map(|&(_, t)| t).collect();
+        let got: std::collections::HashSet<u32> = list.iter().take(at).map(|&(_, t)| t).collect();
         total += truth.len();
         found += truth.iter().filter(|t| got.contains(t)).count();
     }
@@ -214,7 +246,8 @@ mod tests {
         );
         assert!(lists[0].windows(2).all(|w| w[0].0 >= w[1].0), "best first");
         let sample: Vec<u32> = (0..n as u32).step_by(211).filter(|&p| p != 5).collect();
-        let recall = recall_at(&input, &lists, &sample, 10);
+        let sampled: Vec<_> = sample.iter().map(|&p| lists[p as usize].clone()).collect();
+        let recall = recall_at(&input, &sampled, &sample, 10);
         assert!(recall >= 0.99, "recall@10 {recall}");
     }
 }

@@ -11,9 +11,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use simsong::CatalogIndex;
-use simsong::index::publish::{
-    PartSizes, Published, publish_base, publish_delta, publish_delta_joined,
-};
+use simsong::catalog::files::publish_into;
+use simsong::index::publish::{Delta, PartSizes, Published, publish_base_to, publish_delta_to};
 use simsong::index::train::QuantizerShape;
 use simsong::index::versions::VersionLink;
 use simsong::versions::audit::AuditScope;
@@ -69,15 +68,17 @@ pub fn add(path: &Path, mut added: CatalogIndex, catalog: Option<&Path>) -> anyh
         None => (declared_joins(&mut local, &added)?, None),
     };
     let quantizer = local.quantizer()?;
-    let published = publish_delta_joined(
-        &manifest,
-        &quantizer,
-        &added,
-        Vec::new(),
-        &|name| read_local(&local.dir, name),
-        &joined,
-    )?;
-    report_delta(&local, &published, added.len(), 0)?;
+    let delta = Delta {
+        manifest: &manifest,
+        quantizer: &quantizer,
+        added: &added,
+        removed: Vec::new(),
+        joined: &joined,
+    };
+    let published = publish_into(&local.dir, |sink| {
+        publish_delta_to(delta, &|name| read_local(&local.dir, name), sink)
+    })?;
+    report_delta(&published, added.len(), 0)?;
     let songs: HashSet<u32> = joined.iter().map(|&(_, g)| g).collect();
     eprintln!(
         "versions: {} added tracks join {} published songs",
@@ -235,10 +236,17 @@ pub fn remove(path: &Path, ids: &[String]) -> anyhow::Result<ExitCode> {
     let quantizer = local.quantizer()?;
     let empty = published::empty_catalog(&manifest)?;
     let removed = positions.len();
-    let published = publish_delta(&manifest, &quantizer, &empty, positions, &|name| {
-        read_local(&local.dir, name)
+    let delta = Delta {
+        manifest: &manifest,
+        quantizer: &quantizer,
+        added: &empty,
+        removed: positions,
+        joined: &[],
+    };
+    let published = publish_into(&local.dir, |sink| {
+        publish_delta_to(delta, &|name| read_local(&local.dir, name), sink)
     })?;
-    report_delta(&local, &published, 0, removed)?;
+    report_delta(&published, 0, removed)?;
     Ok(if missing == 0 {
         ExitCode::SUCCESS
     } else {
@@ -246,26 +254,19 @@ pub fn remove(path: &Path, ids: &[String]) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Writes a delta and says what a page holding the old parts will fetch.
-fn report_delta(
-    local: &LocalIndex,
-    published: &Published,
-    added: usize,
-    removed: usize,
-) -> anyhow::Result<()> {
-    published::write(&local.dir, published)?;
+/// Says what a delta wrote and what a page holding the old parts will fetch.
+fn report_delta(published: &Published, added: usize, removed: usize) -> anyhow::Result<()> {
     let g = published
         .manifest
         .generations
         .last()
         .expect("a delta was appended");
     let manifest_bytes = published.manifest.to_json().len() as u64;
-    let total: u64 = published.files.iter().map(|(_, b)| b.len() as u64).sum();
     eprintln!(
         "generation {}: {added} tracks added, {removed} removed; {} new parts, {:.2} MB in all",
         g.generation,
-        published.files.len(),
-        total as f64 / 1e6
+        published.parts.len(),
+        published::parts_bytes(published) as f64 / 1e6
     );
     eprintln!(
         "a page that has the earlier parts fetches the manifest ({:.1} kB) and the delta's cell \
@@ -296,16 +297,18 @@ pub fn rebuild_codes(
     if catalog.is_empty() {
         bail!("the index holds no live track");
     }
-    let published = if keep_codebooks {
-        publish_base(&catalog, local.quantizer()?, sizes)?
+    let tracks = catalog.len();
+    if keep_codebooks {
+        let quantizer = local.quantizer()?;
+        publish_into(&local.dir, |sink| {
+            publish_base_to(catalog, quantizer, sizes, sink)
+        })?;
     } else {
-        published::publish_catalog(&catalog, shape, sizes)?
-    };
-    published::write(&local.dir, &published)?;
+        published::publish_catalog(catalog, shape, sizes, &local.dir)?;
+    }
     eprintln!(
-        "rebuilt {}: {} tracks in one generation{}",
+        "rebuilt {}: {tracks} tracks in one generation{}",
         local.dir.display(),
-        catalog.len(),
         if keep_codebooks {
             " (codebooks kept)"
         } else {

@@ -263,7 +263,7 @@ pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
             if args.shard.is_none() {
                 crate::versions_cmd::audit_into(&mut index, AuditScope::All)?;
             }
-            write_out(&index, &args.out, args.publish)?;
+            write_out(index, &args.out, args.publish)?;
             finish(failed)
         }
         IndexCommand::Merge(args) => {
@@ -280,7 +280,7 @@ pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
                 args.inputs.len()
             );
             crate::versions_cmd::audit_into(&mut merged, AuditScope::All)?;
-            write_out(&merged, &args.out, args.publish)?;
+            write_out(merged, &args.out, args.publish)?;
             Ok(ExitCode::SUCCESS)
         }
         IndexCommand::Import(args) => {
@@ -292,7 +292,7 @@ pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
             )?;
             // No audio, so no fingerprints: only the versions the store declares.
             crate::versions_cmd::audit_into(&mut index, AuditScope::All)?;
-            write_out(&index, &args.out, args.publish)?;
+            write_out(index, &args.out, args.publish)?;
             Ok(ExitCode::SUCCESS)
         }
         IndexCommand::Export {
@@ -418,21 +418,20 @@ pub fn run(command: IndexCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Writes `index` to `out`: a published folder (training the codebooks) or a one-file index.
-fn write_out(index: &CatalogIndex, out: &Path, publish: PublishArgs) -> anyhow::Result<()> {
+/// Writes `index` to `out`: a published folder (training the codebooks; `index` is dropped
+/// once its parts are cut) or a one-file index.
+fn write_out(index: CatalogIndex, out: &Path, publish: PublishArgs) -> anyhow::Result<()> {
     if !is_published(out) {
-        return save(index, out);
+        return save(&index, out);
     }
-    let published = published::publish_catalog(index, publish.shape(), publish.sizes())?;
+    let tracks = index.len();
     let dir = published::folder(out);
-    published::write(&dir, &published)?;
-    let total: u64 = published.files.iter().map(|(_, b)| b.len() as u64).sum();
+    let published = published::publish_catalog(index, publish.shape(), publish.sizes(), &dir)?;
     eprintln!(
-        "published {} ({} tracks, {} parts, {:.1} MB)",
+        "published {} ({tracks} tracks, {} parts, {:.1} MB)",
         dir.display(),
-        index.len(),
-        published.files.len(),
-        total as f64 / 1e6
+        published.parts.len(),
+        published::parts_bytes(&published) as f64 / 1e6
     );
     Ok(())
 }

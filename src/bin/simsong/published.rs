@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use simsong::CatalogIndex;
-use simsong::catalog::files::write_published;
+use simsong::catalog::files::{publish_catalog_to, publish_into};
 use simsong::index::parted::task::{Step, run_to_end};
 use simsong::index::parted::{Fetch, PartKey, PartedIndex};
 use simsong::index::parts::manifest::{Manifest, rerank_row_bytes, segment_row_bytes};
-use simsong::index::parts::meta::{MetaShard, read_shards};
+use simsong::index::parts::meta::{MetaShard, each_shard};
 use simsong::index::parts::{PartKind, checksum_hex, rerank, segments};
 use simsong::index::publish::{PartSizes, Published};
 use simsong::index::quantizer::Quantizer;
@@ -84,26 +84,35 @@ pub fn read_fetch(dir: &Path, f: &Fetch) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Writes the parts of `published`, then its manifest (see [`write_published`]).
-pub fn write(dir: &Path, published: &Published) -> anyhow::Result<u64> {
-    Ok(write_published(dir, published)?)
-}
-
-/// Trains the quantiser on `index` and publishes it as a new base, with timings on stderr.
+/// Trains the quantiser on `index` and publishes it as a new base into the folder `dir`, its
+/// parts written as they are cut and `index` dropped once they are; timings on stderr.
 pub fn publish_catalog(
-    index: &CatalogIndex,
+    index: CatalogIndex,
     shape: QuantizerShape,
     sizes: PartSizes,
+    dir: &Path,
 ) -> anyhow::Result<Published> {
-    let (published, timings) = simsong::catalog::files::publish_catalog(index, shape, sizes)?;
+    let tracks = index.len();
+    let mut timings = None;
+    let published = publish_into(dir, |sink| {
+        let (published, t) = publish_catalog_to(index, shape, sizes, sink)?;
+        timings = Some(t);
+        Ok(published)
+    })?;
+    let timings = timings.expect("set by the publication");
     eprintln!(
-        "trained the codebooks on {} tracks in {:.1} s",
-        index.len(),
+        "trained the codebooks on {tracks} tracks in {:.1} s",
         timings.train_seconds
     );
+    // bench/parts/run.sh parses this line (the time includes writing the parts).
     eprintln!("coded and cut into parts in {:.1} s", timings.cut_seconds);
     report_neighbours(&published);
     Ok(published)
+}
+
+/// Bytes of the parts `published` wrote.
+pub fn parts_bytes(published: &Published) -> u64 {
+    published.parts.iter().map(|(_, bytes)| bytes).sum()
 }
 
 /// Says how large the neighbours part is and how well its lists match an exhaustive scan.
@@ -217,14 +226,17 @@ pub fn all_ids(local: &mut LocalIndex) -> anyhow::Result<Vec<String>> {
     let m = local.index.manifest().clone();
     let mut ids = Vec::new();
     for g in &m.generations {
-        for (s, shard) in meta_shards(local, g)?.into_iter().enumerate() {
-            for (i, track) in shard.tracks.into_iter().enumerate() {
-                let p = g.first_position + (s * m.layout.meta_shard_tracks as usize + i) as u32;
+        let mut p = g.first_position;
+        // A shard at a time: a whole catalog's metadata decoded is 2 kB per track.
+        each_meta_shard(local, g, |shard| {
+            for track in shard.tracks {
                 if !local.index.is_removed(p) {
                     ids.push(track.id);
                 }
+                p += 1;
             }
-        }
+            Ok(())
+        })?;
     }
     Ok(ids)
 }
@@ -234,18 +246,36 @@ fn meta_shards(
     local: &LocalIndex,
     g: &simsong::index::parts::manifest::Generation,
 ) -> anyhow::Result<Vec<MetaShard>> {
+    let mut shards = Vec::new();
+    each_meta_shard(local, g, |shard| {
+        shards.push(shard);
+        Ok(())
+    })?;
+    Ok(shards)
+}
+
+/// Gives every metadata shard of generation `g` to `each`, in order, decoding one at a time
+/// from the whole part (checked).
+fn each_meta_shard(
+    local: &LocalIndex,
+    g: &simsong::index::parts::manifest::Generation,
+    mut each: impl FnMut(MetaShard) -> simsong::Result<()>,
+) -> anyhow::Result<()> {
     let m = local.index.manifest();
     let name = g.meta.file_name(PartKind::Meta);
     let bytes = read_part(&local.dir, &name, &g.meta.xxh3)?;
     m.envelope(PartKind::Meta, g.generation)
         .open(&bytes, &name)?;
     let seed = simsong::index::parts::range_seed(&m.index_id_bytes());
-    Ok(
-        read_shards(&bytes, m.meta_shards(g), seed, g.generation, &name)?
-            .into_iter()
-            .map(|(_, shard)| shard)
-            .collect(),
-    )
+    each_shard(
+        &bytes,
+        m.meta_shards(g),
+        seed,
+        g.generation,
+        &name,
+        |_, shard| each(shard),
+    )?;
+    Ok(())
 }
 
 /// Bytes of every part of one kind, over all generations.

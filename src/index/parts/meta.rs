@@ -98,10 +98,21 @@ pub fn build_part(shards: &[MetaShard], seed: u64, generation: u32) -> Result<Ve
         .iter()
         .map(encode_payload)
         .collect::<Result<Vec<_>>>()?;
-    let (start, length) = table_range(shards.len() as u32);
+    let mut out = build_table(&encoded, seed, generation)?;
+    for e in encoded {
+        out.extend(e);
+    }
+    Ok(out)
+}
+
+/// The start of a metadata part's payload: the shard table (with its checksum) of the shards
+/// `encoded` (each shard's bincode bytes, in order), which follow it. A publisher that writes
+/// the part in pieces writes this, then the shards.
+pub fn build_table(encoded: &[Vec<u8>], seed: u64, generation: u32) -> Result<Vec<u8>> {
+    let (start, length) = table_range(encoded.len() as u32);
     let mut offset = start + length;
-    let mut out = Vec::new();
-    for e in &encoded {
+    let mut out = Vec::with_capacity(length as usize);
+    for e in encoded {
         let too_large = || Error::InvalidIndex("a metadata shard is over 4 GB".into());
         out.extend_from_slice(&offset.to_le_bytes());
         out.extend_from_slice(
@@ -114,14 +125,11 @@ pub fn build_part(shards: &[MetaShard], seed: u64, generation: u32) -> Result<Ve
     }
     let sum = keyed_checksum(&out, seed, generation);
     out.extend_from_slice(&sum.to_le_bytes());
-    for e in encoded {
-        out.extend(e);
-    }
     Ok(out)
 }
 
 /// Every shard of a whole metadata part (envelope included), with its offset in the file: for
-/// the tools that read whole parts (publishing's neighbour lists, the CLI).
+/// the tools that read whole parts (the CLI). See [`each_shard`].
 pub fn read_shards(
     file: &[u8],
     shards: u32,
@@ -129,6 +137,25 @@ pub fn read_shards(
     generation: u32,
     part: &str,
 ) -> Result<Vec<(u64, MetaShard)>> {
+    let mut out = Vec::with_capacity(shards as usize);
+    each_shard(file, shards, seed, generation, part, |offset, shard| {
+        out.push((offset, shard));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Checks the table of a whole metadata part (envelope included), then decodes its shards one
+/// at a time, in order, and gives each, with its offset in the file, to `each`: publishing's
+/// neighbour lists read a whole catalog's metadata so, never holding more than one shard.
+pub fn each_shard(
+    file: &[u8],
+    shards: u32,
+    seed: u64,
+    generation: u32,
+    part: &str,
+    mut each: impl FnMut(u64, MetaShard) -> Result<()>,
+) -> Result<()> {
     let (start, length) = table_range(shards);
     let cut = |offset: u64, length: u64| {
         file.get(offset as usize..(offset + length) as usize)
@@ -145,20 +172,17 @@ pub fn read_shards(
         generation,
         part,
     )?;
-    table
-        .entries
-        .iter()
-        .map(|e| {
-            let bytes = cut(e.offset, u64::from(e.length))?;
-            if block_checksum(bytes) != e.checksum {
-                return Err(Error::IndexPart {
-                    part: part.to_string(),
-                    problem: "a shard does not match its checksum".into(),
-                });
-            }
-            Ok((e.offset, super::decode_payload(bytes, part)?))
-        })
-        .collect()
+    for e in &table.entries {
+        let bytes = cut(e.offset, u64::from(e.length))?;
+        if block_checksum(bytes) != e.checksum {
+            return Err(Error::IndexPart {
+                part: part.to_string(),
+                problem: "a shard does not match its checksum".into(),
+            });
+        }
+        each(e.offset, super::decode_payload(bytes, part)?)?;
+    }
+    Ok(())
 }
 
 /// One shard's payload.
@@ -227,21 +251,35 @@ pub fn track_locators(
     shard_offset: u64,
     part: &str,
 ) -> Result<Vec<super::neighbours::TrackLocator>> {
+    let stored = usize::try_from(shard_offset)
+        .ok()
+        .and_then(|at| file.get(at..))
+        .unwrap_or_default();
+    shard_locators(shard, stored, shard_offset, part)
+}
+
+/// [`track_locators`] from the shard's own bytes (`stored`: the part's bytes from the shard's
+/// start, at `shard_offset` in the file), as a publisher has them before the part is whole.
+pub fn shard_locators(
+    shard: &MetaShard,
+    stored: &[u8],
+    shard_offset: u64,
+    part: &str,
+) -> Result<Vec<super::neighbours::TrackLocator>> {
     let bad = || Error::IndexPart {
         part: part.to_string(),
         problem: "its tracks do not lie where their encoding puts them".into(),
     };
     // bincode writes a Vec as its length (a varint, as a u64 is written) and its items.
-    let mut at = shard_offset as usize + encode_payload(&(shard.tracks.len() as u64))?.len();
+    let mut at = encode_payload(&(shard.tracks.len() as u64))?.len();
     let mut out = Vec::with_capacity(shard.tracks.len());
     for track in &shard.tracks {
         let bytes = encode_payload(track)?;
-        let stored = file.get(at..at + bytes.len()).ok_or_else(bad)?;
-        if stored != bytes.as_slice() {
+        if stored.get(at..at + bytes.len()) != Some(bytes.as_slice()) {
             return Err(bad());
         }
         out.push(super::neighbours::TrackLocator {
-            meta_offset: u32::try_from(at).map_err(|_| bad())?,
+            meta_offset: u32::try_from(shard_offset + at as u64).map_err(|_| bad())?,
             meta_len: bytes.len() as u32,
             meta_checksum: block_checksum(&bytes),
         });

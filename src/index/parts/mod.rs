@@ -127,14 +127,21 @@ impl Envelope {
     /// The part's bytes: this envelope followed by `payload`.
     pub fn wrap(&self, payload: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(ENVELOPE_LEN + payload.len());
-        out.extend_from_slice(&PART_MAGIC);
-        out.extend_from_slice(&PARTS_FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&(self.kind as u32).to_le_bytes());
-        out.extend_from_slice(&self.generation.to_le_bytes());
-        out.extend_from_slice(&0u32.to_le_bytes());
-        out.extend_from_slice(&self.index_id);
-        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        out.extend_from_slice(&self.header(payload.len() as u64));
         out.extend_from_slice(payload);
+        out
+    }
+
+    /// The envelope's [`ENVELOPE_LEN`] bytes for a payload of `payload_len` bytes (a part
+    /// written in pieces starts with them).
+    pub fn header(&self, payload_len: u64) -> [u8; ENVELOPE_LEN] {
+        let mut out = [0u8; ENVELOPE_LEN];
+        out[..8].copy_from_slice(&PART_MAGIC);
+        out[8..12].copy_from_slice(&PARTS_FORMAT_VERSION.to_le_bytes());
+        out[12..16].copy_from_slice(&(self.kind as u32).to_le_bytes());
+        out[16..20].copy_from_slice(&self.generation.to_le_bytes());
+        out[24..40].copy_from_slice(&self.index_id);
+        out[40..].copy_from_slice(&payload_len.to_le_bytes());
         out
     }
 

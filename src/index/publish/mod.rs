@@ -6,27 +6,29 @@
 //! among equals): the tracks of one cell are one run of positions (the codes part
 //! is an inverted file read by cell), and similar tracks sit next to each other, so the
 //! re-ranking rows of a shortlist fall into fewer blocks.
+//!
+//! Parts go to a [`PartSink`] as they are cut (`cut.rs`, then the neighbour lists in
+//! `lists.rs`): kept in memory ([`publish_base`], [`publish_delta`]), or written to the
+//! published folder by the CLI, so that publishing a large catalog never holds a whole part.
+//! An owned catalog ([`Source::Owned`]) is dropped before the neighbour lists, which read the
+//! parts. At 600k synthetic tracks `index merge` peaks at 4.1 kB per track (the decoded
+//! catalog, 3.8 kB, and what the cut adds), where holding every part, the file's bytes and a
+//! copy of the embeddings took 12.6 kB.
 
+mod cut;
 mod lists;
+pub mod sink;
 
 use std::collections::BTreeMap;
 
+use cut::generation;
 use lists::add_neighbours;
+pub use sink::{MemoryParts, PartSink, PartWriter};
 
-use super::parts::codes;
-use super::parts::filters::{FiltersPart, TagPostings, TagValue};
-use super::parts::manifest::{
-    Generation, IdsPart, Layout, MANIFEST_FORMAT, Manifest, ModelRef, PartFile, index_id_for,
-};
-use super::parts::meta::{MetaShard, build_part, read_shards, track_locators};
-use super::parts::{
-    Envelope, PARTS_FORMAT_VERSION, PartKind, block_checksum, checksum_hex, encode_payload,
-    range_seed, rerank, segments,
-};
-use super::postings::PostingList;
+use super::CatalogIndex;
+use super::parts::manifest::{Layout, MANIFEST_FORMAT, Manifest, ModelRef, index_id_for};
+use super::parts::{Envelope, PARTS_FORMAT_VERSION, PartKind};
 use super::quantizer::Quantizer;
-use super::vectors::quantize_row;
-use super::{CatalogIndex, Tags};
 use crate::error::{Error, Result};
 
 /// How parts are cut. The defaults keep a 600k-track index's first search under 16 MB: at 600k
@@ -61,8 +63,12 @@ pub type PartFiles = Vec<(String, Vec<u8>)>;
 pub struct Published {
     /// The manifest (`index.json`).
     pub manifest: Manifest,
-    /// `(relative file name, bytes)` of every part that this publication wrote.
+    /// `(relative file name, bytes)` of every part that this publication wrote, when it kept
+    /// them in memory ([`publish_base`], [`publish_delta`]); empty when a [`PartSink`] took
+    /// them ([`publish_base_to`], [`publish_delta_to`]).
     pub files: PartFiles,
+    /// `(relative file name, bytes)` of every part that this publication wrote, in order.
+    pub parts: Vec<(String, u64)>,
     /// Recall@10 of the neighbour lists against an exhaustive scan, on a sample of tracks
     /// (`None` without lists).
     pub neighbour_recall: Option<f64>,
@@ -70,12 +76,62 @@ pub struct Published {
     pub neighbour_seconds: f64,
 }
 
-/// Publishes `index` as a new base generation coded with `quantizer` (trained on it).
+/// The catalog a base is published from: borrowed, or owned, and then dropped as soon as its
+/// parts are cut, before the neighbour lists (which read the parts), so that a large catalog
+/// (3.8 kB per track in memory at 600k synthetic tracks, mostly metadata) and what the lists
+/// are computed from are never in memory together.
+pub enum Source<'a> {
+    /// Kept by the caller.
+    Borrowed(&'a CatalogIndex),
+    /// Dropped once cut.
+    Owned(Box<CatalogIndex>),
+}
+
+impl Source<'_> {
+    /// The catalog.
+    pub fn index(&self) -> &CatalogIndex {
+        match self {
+            Source::Borrowed(index) => index,
+            Source::Owned(index) => index,
+        }
+    }
+}
+
+impl<'a> From<&'a CatalogIndex> for Source<'a> {
+    fn from(index: &'a CatalogIndex) -> Self {
+        Source::Borrowed(index)
+    }
+}
+
+impl From<CatalogIndex> for Source<'_> {
+    fn from(index: CatalogIndex) -> Self {
+        Source::Owned(Box::new(index))
+    }
+}
+
+/// Publishes `index` as a new base generation coded with `quantizer` (trained on it), its
+/// parts kept in memory ([`Published::files`]).
 pub fn publish_base(
     index: &CatalogIndex,
     quantizer: Quantizer,
     sizes: PartSizes,
 ) -> Result<Published> {
+    let mut parts = MemoryParts::default();
+    let mut published = publish_base_to(index, quantizer, sizes, &mut parts)?;
+    published.files = parts.files;
+    Ok(published)
+}
+
+/// [`publish_base`], giving every part to `sink` as it is cut (the neighbour lists a block of
+/// tracks at a time) instead of keeping it.
+pub fn publish_base_to<'a>(
+    index: impl Into<Source<'a>>,
+    quantizer: Quantizer,
+    sizes: PartSizes,
+    sink: &mut dyn PartSink,
+) -> Result<Published> {
+    let source = index.into();
+    let index = source.index();
     if index.is_empty() {
         return Err(Error::InvalidIndex(
             "the catalog holds no track to publish".into(),
@@ -85,18 +141,17 @@ pub fn publish_base(
     quantizer.validate(index.dim())?;
     let quantizer_bytes = quantizer.to_bytes();
     let index_id = index_id_for(&quantizer_bytes, &h.model_sha256);
-    let quantizer_part = Envelope {
-        kind: PartKind::Quantizer,
-        generation: 0,
-        index_id: u128::from_str_radix(&index_id, 16)
-            .expect("32 hex digits")
-            .to_be_bytes(),
-    }
-    .wrap(&quantizer_bytes);
-    let quantizer_file = PartFile {
-        bytes: quantizer_part.len() as u64,
-        xxh3: checksum_hex(&quantizer_part),
-    };
+    let mut out = PartWriter::new(sink);
+    let quantizer_file = out.put(
+        Envelope {
+            kind: PartKind::Quantizer,
+            generation: 0,
+            index_id: u128::from_str_radix(&index_id, 16)
+                .expect("32 hex digits")
+                .to_be_bytes(),
+        },
+        &quantizer_bytes,
+    )?;
     let mut manifest = Manifest {
         format: MANIFEST_FORMAT.into(),
         version: PARTS_FORMAT_VERSION,
@@ -117,29 +172,46 @@ pub fn publish_base(
             rerank_block_rows: sizes.rerank_block_rows,
             meta_shard_tracks: sizes.meta_shard_tracks,
         },
-        quantizer: quantizer_file.clone(),
+        quantizer: quantizer_file,
         generations: Vec::new(),
         neighbours: None,
     };
-    let (entry, mut files) = generation(&manifest, index, &quantizer, Vec::new(), sizes, &[])?;
-    files.push((
-        quantizer_file.file_name(PartKind::Quantizer),
-        quantizer_part,
-    ));
+    let entry = generation(
+        &manifest,
+        index,
+        &quantizer,
+        Vec::new(),
+        sizes,
+        &[],
+        &mut out,
+    )?;
     manifest.generations.push(entry);
-    let mut published = Published {
+    drop(source);
+    finish(
         manifest,
-        files,
-        neighbour_recall: None,
-        neighbour_seconds: 0.0,
-    };
-    add_neighbours(
-        &mut published,
+        out,
         &|name| Err(missing_part(name)),
         sizes.neighbours,
-    )?;
-    published.manifest.validate()?;
-    Ok(published)
+    )
+}
+
+/// Adds the neighbours part to `manifest` (`k` per track; none for 0), checks it and says
+/// what was written.
+fn finish(
+    mut manifest: Manifest,
+    mut out: PartWriter,
+    read_part: &dyn Fn(&str) -> Result<Vec<u8>>,
+    k: u32,
+) -> Result<Published> {
+    let lists = add_neighbours(&mut manifest, &mut out, read_part, k)?;
+    manifest.validate()?;
+    Ok(Published {
+        manifest,
+        files: Vec::new(),
+        parts: out.written,
+        neighbour_recall: lists.map(|l| l.recall),
+        neighbour_seconds: lists.map_or(0.0, |l| l.seconds),
+    })
 }
 
 fn missing_part(name: &str) -> Error {
@@ -172,10 +244,51 @@ pub fn publish_delta_joined(
     manifest: &Manifest,
     quantizer: &Quantizer,
     added: &CatalogIndex,
-    mut removed: Vec<u32>,
+    removed: Vec<u32>,
     read_part: &dyn Fn(&str) -> Result<Vec<u8>>,
     joined: &[(u32, u32)],
 ) -> Result<Published> {
+    let mut parts = MemoryParts::default();
+    let delta = Delta {
+        manifest,
+        quantizer,
+        added,
+        removed,
+        joined,
+    };
+    let mut published = publish_delta_to(delta, read_part, &mut parts)?;
+    published.files = parts.files;
+    Ok(published)
+}
+
+/// A delta generation to publish (see [`publish_delta_joined`]).
+pub struct Delta<'a> {
+    /// The published index's manifest.
+    pub manifest: &'a Manifest,
+    /// The index's quantiser.
+    pub quantizer: &'a Quantizer,
+    /// The tracks added.
+    pub added: &'a CatalogIndex,
+    /// Global positions removed.
+    pub removed: Vec<u32>,
+    /// `(position in added, published version group)`.
+    pub joined: &'a [(u32, u32)],
+}
+
+/// [`publish_delta_joined`], giving every new part to `sink` as it is cut instead of keeping
+/// it.
+pub fn publish_delta_to(
+    delta: Delta,
+    read_part: &dyn Fn(&str) -> Result<Vec<u8>>,
+    sink: &mut dyn PartSink,
+) -> Result<Published> {
+    let Delta {
+        manifest,
+        quantizer,
+        added,
+        mut removed,
+        joined,
+    } = delta;
     let h = added.header();
     if h.model_sha256 != manifest.model.sha256 || added.dim() != manifest.dim() {
         return Err(Error::IndexModelMismatch {
@@ -200,18 +313,13 @@ pub fn publish_delta_joined(
             "track {i} of the delta cannot join version group {g}: no such track or group"
         )));
     }
-    let (entry, files) = generation(&manifest, added, quantizer, removed, sizes, joined)?;
+    let mut out = PartWriter::new(sink);
+    let entry = generation(
+        &manifest, added, quantizer, removed, sizes, joined, &mut out,
+    )?;
     manifest.generations.push(entry);
     manifest.neighbours = None;
-    let mut published = Published {
-        manifest,
-        files,
-        neighbour_recall: None,
-        neighbour_seconds: 0.0,
-    };
-    add_neighbours(&mut published, read_part, sizes.neighbours)?;
-    published.manifest.validate()?;
-    Ok(published)
+    finish(manifest, out, read_part, sizes.neighbours)
 }
 
 /// Each stored track's version group in global positions: the smallest global position among
@@ -246,234 +354,4 @@ fn global_version_groups(
         *entry = (*entry).min(published);
     }
     Ok(order.iter().map(|&i| smallest[&groups[i]]).collect())
-}
-
-/// Codes one generation: returns its manifest entry and its files.
-fn generation(
-    manifest: &Manifest,
-    index: &CatalogIndex,
-    quantizer: &Quantizer,
-    removed: Vec<u32>,
-    sizes: PartSizes,
-    joined: &[(u32, u32)],
-) -> Result<(Generation, PartFiles)> {
-    let number = manifest.generations.len() as u32;
-    let first_position = manifest.total_positions();
-    let n = index.len();
-    let dim = index.dim();
-    let env = |kind| Envelope {
-        kind,
-        generation: number,
-        index_id: manifest.index_id_bytes(),
-    };
-
-    // Code every track, then order them by cell (then by their first code byte).
-    let m = quantizer.code_len();
-    let (track_cells, coded) = encode_catalog(index, quantizer);
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| (track_cells[i], coded[i * m]));
-    let codes: Vec<u8> = order
-        .iter()
-        .flat_map(|&i| coded[i * m..(i + 1) * m].iter().copied())
-        .collect();
-    let cells: Vec<u32> = order.iter().map(|&i| track_cells[i]).collect();
-    let version_groups = global_version_groups(index, &order, first_position, joined)?;
-
-    let seed = range_seed(&manifest.index_id_bytes());
-
-    // Segment rows in position order, and per-track counts and checksums for the shards.
-    let segs = index.segments();
-    let mut segment_rows = Vec::new();
-    let mut seg_counts = Vec::with_capacity(n);
-    let mut seg_sums = Vec::with_capacity(n);
-    for &i in &order {
-        let range = index.segment_range(i);
-        let start = segment_rows.len();
-        for s in range.clone() {
-            let (scale, row) = quantize_row(&segs.vectors.row(s));
-            segments::push_row(&mut segment_rows, segs.starts_seconds[s], scale, &row);
-        }
-        seg_counts.push(u16::try_from(range.len()).map_err(|_| {
-            Error::InvalidIndex(format!(
-                "track `{}` has too many segments",
-                index.tracks()[i].id
-            ))
-        })?);
-        seg_sums.push(block_checksum(&segment_rows[start..]));
-    }
-
-    let mut files = Vec::new();
-    let mut file = |kind: PartKind, payload: &[u8]| -> PartFile {
-        let bytes = env(kind).wrap(payload);
-        let part = PartFile {
-            bytes: bytes.len() as u64,
-            xxh3: checksum_hex(&bytes),
-        };
-        files.push((part.file_name(kind), bytes));
-        part
-    };
-
-    // Metadata: a table, then the shards.
-    let shard = sizes.meta_shard_tracks as usize;
-    let mut shards = Vec::new();
-    let mut first_row = 0u64;
-    for (s, chunk) in order.chunks(shard).enumerate() {
-        let counts = seg_counts[s * shard..s * shard + chunk.len()].to_vec();
-        let rows: u64 = counts.iter().map(|&c| u64::from(c)).sum();
-        shards.push(MetaShard {
-            tracks: chunk.iter().map(|&i| index.tracks()[i].clone()).collect(),
-            segment_first_row: first_row,
-            segment_counts: counts,
-            segment_checksums: seg_sums[s * shard..s * shard + chunk.len()].to_vec(),
-        });
-        first_row += rows;
-    }
-    let meta_payload = build_part(&shards, seed, number)?;
-    let meta_bytes = env(PartKind::Meta).wrap(&meta_payload);
-    let meta = file(PartKind::Meta, &meta_payload);
-
-    // Re-ranking rows, in self-checking blocks. Each row is the residual from its cell's
-    // centroid (see `rerank`), then where the track's details are.
-    let mut locators = Vec::with_capacity(n);
-    let meta_name = meta.file_name(PartKind::Meta);
-    for (offset, shard) in read_shards(&meta_bytes, shards.len() as u32, seed, number, &meta_name)?
-    {
-        let mut row = shard.segment_first_row;
-        let tracks = track_locators(&shard, &meta_bytes, offset, &meta_name)?;
-        for ((t, &count), &sum) in tracks
-            .into_iter()
-            .zip(&shard.segment_counts)
-            .zip(&shard.segment_checksums)
-        {
-            locators.push(rerank::HitLocator {
-                meta: t,
-                segment_first_row: u32::try_from(row).map_err(|_| {
-                    Error::InvalidIndex("more than 2^32 segment rows in one generation".into())
-                })?,
-                segment_count: count,
-                segment_checksum: sum,
-                version_group: version_groups[locators.len()],
-            });
-            row += u64::from(count);
-        }
-    }
-    let mut rerank_rows = Vec::with_capacity(n * super::parts::manifest::rerank_row_bytes(dim));
-    for (local, &i) in order.iter().enumerate() {
-        let centroid = quantizer.centroid(cells[local] as usize);
-        let residual: Vec<f32> = index
-            .embedding(i)
-            .iter()
-            .zip(centroid)
-            .map(|(x, c)| x - c)
-            .collect();
-        let (scale, row) = quantize_row(&residual);
-        rerank::push_row(&mut rerank_rows, scale, &row, &locators[local]);
-    }
-    let rerank_payload =
-        rerank::build_part(&rerank_rows, sizes.rerank_block_rows as usize, dim, seed);
-
-    // Id buckets.
-    let ids = if n == 0 {
-        None
-    } else {
-        let in_order: Vec<&str> = order
-            .iter()
-            .map(|&i| index.tracks()[i].id.as_str())
-            .collect();
-        let (layout, payload) = super::parts::ids::build(&in_order, seed)?;
-        Some(IdsPart {
-            file: file(PartKind::Ids, &payload),
-            layout,
-        })
-    };
-
-    let filters_payload = FiltersPart {
-        catalog_tags: postings(index, &order, false),
-        predicted_tags: postings(index, &order, true),
-        tempo: order
-            .iter()
-            .map(|&i| {
-                let bpm = index.tracks()[i].tempo.and_then(|t| t.clear_bpm());
-                crate::tempo::code::encode(bpm)
-            })
-            .collect(),
-    };
-    let filters = file(PartKind::Filters, &encode_payload(&filters_payload)?);
-    let codes_payload =
-        codes::build_part(&codes, m, &cells, quantizer.cells, &removed, seed, number);
-    let codes = file(PartKind::Codes, &codes_payload);
-    let rerank = file(PartKind::Rerank, &rerank_payload);
-    let segments = file(PartKind::Segments, &segment_rows);
-    let entry = Generation {
-        generation: number,
-        first_position,
-        tracks: n as u32,
-        removed: removed.len() as u32,
-        codes,
-        filters,
-        rerank,
-        segments,
-        meta,
-        ids,
-    };
-    Ok((entry, files))
-}
-
-/// Posting lists of the catalog (or predicted) tags, in the generation's position order.
-fn postings(index: &CatalogIndex, order: &[usize], predicted: bool) -> Vec<TagPostings> {
-    let mut lists: BTreeMap<&str, BTreeMap<&str, Vec<u32>>> = BTreeMap::new();
-    for (position, &i) in order.iter().enumerate() {
-        let track = &index.tracks()[i];
-        let tags: &Tags = if predicted {
-            &track.predicted
-        } else {
-            &track.tags
-        };
-        for (category, values) in tags {
-            for v in values {
-                let list = lists.entry(category).or_default().entry(v).or_default();
-                if list.last() != Some(&(position as u32)) {
-                    list.push(position as u32);
-                }
-            }
-        }
-    }
-    let universe = order.len() as u32;
-    lists
-        .into_iter()
-        .map(|(category, values)| TagPostings {
-            category: category.to_string(),
-            values: values
-                .into_iter()
-                .map(|(value, tracks)| TagValue {
-                    value: value.to_string(),
-                    tracks: PostingList::encode(&tracks, universe),
-                })
-                .collect(),
-        })
-        .collect()
-}
-
-/// The cell and code of every track (`len`, `len × code_len`): batched and threaded where the
-/// `catalog` feature's crates are compiled in, one track at a time otherwise.
-fn encode_catalog(index: &CatalogIndex, quantizer: &Quantizer) -> (Vec<u32>, Vec<u8>) {
-    #[cfg(feature = "catalog")]
-    {
-        let mut vectors = Vec::with_capacity(index.len() * index.dim());
-        for i in 0..index.len() {
-            vectors.extend(index.embedding(i));
-        }
-        super::train::encode_all(quantizer, &vectors)
-    }
-    #[cfg(not(feature = "catalog"))]
-    {
-        let mut cells = Vec::with_capacity(index.len());
-        let mut codes = Vec::with_capacity(index.len() * quantizer.code_len());
-        for i in 0..index.len() {
-            let (c, code) = quantizer.encode(&index.embedding(i));
-            cells.push(c as u32);
-            codes.extend(code);
-        }
-        (cells, codes)
-    }
 }
