@@ -222,14 +222,8 @@ def fit_teacher_projection(train_rows, dim=128, white=True):
     their `dim` principal axes, and whitened (unit variance per axis) when `white`. Returns
     raw rows -> projected rows (float64). cv.py's `teacher-128` and train.py's
     `--teacher-space pca128w` both use it."""
-    x = np.asarray(train_rows, dtype=np.float64)
-    mu, sd = x.mean(0), x.std(0) + 1e-6
-    z = (x - mu) / sd
-    zmean = z.mean(0)
-    _, sv, vt = np.linalg.svd(z - zmean, full_matrices=False)
-    comp = vt[:dim]
-    scale = sv[:dim] / np.sqrt(max(len(z) - 1, 1)) + 1e-6 if white else np.ones(len(comp))
-    return lambda raw: ((((np.asarray(raw, dtype=np.float64) - mu) / sd) - zmean) @ comp.T) / scale
+    a = teacher_projection_arrays(train_rows, dim, white)
+    return lambda raw: ((((np.asarray(raw, dtype=np.float64) - a["mu"]) / a["sd"]) - a["zmean"]) @ a["comp"].T) / a["scale"]
 
 
 def fit_nuisance_projection(train_rows, nuisance_diffs, dim=128, lam=1.0):
